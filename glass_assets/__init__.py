@@ -1,0 +1,1 @@
+"""Dagster wiring of the glass platform: partitions, resources, assets, checks, sensors."""

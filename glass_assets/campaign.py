@@ -1,0 +1,74 @@
+"""The campaign file: which systems and temperatures a study covers.
+
+Format (YAML)::
+
+    systems:
+      abm:
+        quench: [2.0, 0.05]      # temperatures of quenched ensembles (partitions to materialize)
+      kam:
+        quench: [0.8, 0.05]
+
+Adding a temperature to a list and waiting one sensor tick adds the partition and requests its run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from glass_assets.partitions import temperature_key
+from glass_core.systems import get_system
+
+__all__ = ["CAMPAIGN_STAGES", "Campaign", "default_campaign_path", "load_campaign"]
+
+#: Campaign list name → asset it materializes.
+CAMPAIGN_STAGES = {"quench": "quenched_ensembles"}
+
+
+def default_campaign_path() -> Path:
+    """``$GLASS_CAMPAIGN`` or ``campaign.yaml`` at the repository root."""
+    return Path(os.environ.get("GLASS_CAMPAIGN", Path(__file__).resolve().parent.parent / "campaign.yaml"))
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """(stage, system, temperature key) entries of a campaign file."""
+
+    entries: tuple[tuple[str, str, str], ...]
+
+    @property
+    def temperature_keys(self) -> list[str]:
+        return sorted({t for _, _, t in self.entries}, key=float)
+
+    def for_stage(self, stage: str) -> list[tuple[str, str]]:
+        return [(system, t) for s, system, t in self.entries if s == stage]
+
+
+def load_campaign(path: Path | None = None) -> Campaign:
+    """Parse and validate a campaign file; errors name the file and the offending entry."""
+    path = Path(path or default_campaign_path())
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"cannot read campaign file {path}: {error}") from error
+    systems = document.get("systems")
+    if not isinstance(systems, dict):
+        raise ValueError(f"{path}: expected a 'systems' mapping of system name → stages")
+    entries = []
+    for system, stages in systems.items():
+        try:
+            get_system(system)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+        for stage, temperatures in (stages or {}).items():
+            if stage not in CAMPAIGN_STAGES:
+                raise ValueError(f"{path}: unknown stage {stage!r} for {system}; known: {sorted(CAMPAIGN_STAGES)}")
+            for value in temperatures or []:
+                try:
+                    entries.append((stage, system, temperature_key(value)))
+                except ValueError as error:
+                    raise ValueError(f"{path}: {system}.{stage}: {error}") from None
+    return Campaign(tuple(dict.fromkeys(entries)))

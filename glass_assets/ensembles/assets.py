@@ -1,0 +1,169 @@
+"""Quenched ensembles [O]: per (system, temperature) partition, independent LAMMPS quench runs."""
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from glass_assets.ensembles.checks import ensemble_check_specs, run_ensemble_checks
+from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.plots import cooling_curve_figure, figure_metadata
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource
+from glass_assets.versioning import code_version_tag
+from glass_core.quench import PHASES, QuenchResult, hold_mean_temperature
+from glass_core.seeds import derive_seed
+from glass_core.systems import get_system
+
+QUENCH_CODE_VERSION = "quench-v1"
+ENSEMBLE = "quenched"
+
+
+def _frames(
+    results: dict[int, QuenchResult], system: str, temperature: float, seeds: dict[int, int], protocol: str, run_id: str
+) -> dict[str, pl.DataFrame]:
+    """The warehouse rows (samples, particles, cooling_curves) of one partition."""
+    samples, particles, curves = [], [], []
+    key = {"system": system, "temperature": temperature, "ensemble": ENSEMBLE}
+    for sample, result in sorted(results.items()):
+        config = result.configuration
+        samples.append(
+            {
+                **key,
+                "sample": sample,
+                "seed": seeds[sample],
+                "n_particles": config.n_particles,
+                "box_x": config.box[0],
+                "box_y": config.box[1],
+                "potential_energy": result.lammps_energy,
+                "energy_per_particle": result.lammps_energy / config.n_particles,
+                "kinetic_temperature": hold_mean_temperature(result.thermo),
+                "md_steps": result.md_steps,
+                "wall_seconds": result.wall_seconds,
+                "protocol": protocol,
+                "code_version": code_version_tag(QUENCH_CODE_VERSION),
+                "run_id": run_id,
+            }
+        )
+        n = config.n_particles
+        particles.append(
+            pl.DataFrame(
+                {
+                    **{k: [v] * n for k, v in key.items()},
+                    "sample": [sample] * n,
+                    "particle": np.arange(n, dtype=np.int32),
+                    "type": config.types.astype(np.int8),
+                    "x": config.positions[:, 0],
+                    "y": config.positions[:, 1],
+                }
+            )
+        )
+        t = result.thermo
+        m = len(t["step"])
+        curves.append(
+            pl.DataFrame(
+                {
+                    **{k: [v] * m for k, v in key.items()},
+                    "sample": [sample] * m,
+                    "phase": [PHASES[p] for p in t["phase"]],
+                    "step": t["step"],
+                    "time": t["time"],
+                    "t_set": t["t_set"],
+                    "kinetic_temperature": t["temperature"],
+                    "energy_per_particle": t["pe"],
+                }
+            )
+        )
+    return {"samples": pl.DataFrame(samples), "particles": pl.concat(particles), "cooling_curves": pl.concat(curves)}
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    check_specs=ensemble_check_specs(AssetKey("quenched_ensembles")),
+    kinds={"lammps", "duckdb"},
+    group_name="ensembles",
+    code_version=QUENCH_CODE_VERSION,
+    pool="simulation",
+    description=(
+        "Independent LAMMPS quenches (Oyama et al. 2023): random start, NVT at T=4.0, Nosé–Hoover cooling at a "
+        "constant rate to the partition's temperature. Rows in the warehouse tables samples, particles and "
+        "cooling_curves (ensemble = 'quenched')."
+    ),
+)
+def quenched_ensembles(
+    context: AssetExecutionContext,
+    study: StudySettings,
+    simulation: SimulationLauncher,
+    warehouse: WarehouseResource,
+) -> MaterializeResult:
+    started = time.perf_counter()
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    profile = study.load()
+    settings = profile.quench
+    n_particles = settings.particles_for(system_name)
+    store = warehouse.get()
+    store.ensure_writable()  # fail before hours of MD, not after
+
+    seeds = {
+        k: derive_seed(system_name, temperature, k, profile.base_seed, "quench") for k in range(settings.n_samples)
+    }
+    items = [{"sample": k, "seed": s} for k, s in seeds.items()]
+    params = {
+        "system": system_name,
+        "n_particles": n_particles,
+        "temperature": temperature,
+        "protocol": settings.protocol.to_dict(),
+    }
+    # The scratch folder is named by the inputs, so a rerun after a crash reuses finished samples.
+    fingerprint = hashlib.sha256(json.dumps([params, items], sort_keys=True).encode()).hexdigest()[:16]
+    scratch = Path(study.scratch_dir) / "quenched_ensembles" / f"{system_name}_T{temperature!r}_{fingerprint}"
+    context.log.info(
+        f"{settings.n_samples} quenches of {system_name} (N={n_particles}) to T={temperature} "
+        f"[{profile.name} profile, steps {settings.protocol.steps(system, temperature)}]"
+    )
+
+    done = 0
+
+    def progress(event: dict) -> None:
+        nonlocal done
+        if event.get("event") in {"item_done", "item_skipped"}:
+            done += 1
+            rate = event.get("steps_per_second")
+            context.log.info(f"quench {done}/{settings.n_samples} done" + (f" ({rate:,.0f} steps/s)" if rate else ""))
+        elif event.get("event") == "item_failed":
+            context.log.error(f"quench failed for {event.get('item')}: {event.get('error')}")
+
+    paths = simulation.run_tasks("quench", params, items, scratch, on_event=progress)
+    results = {item["sample"]: QuenchResult.load(path) for item, path in zip(items, paths, strict=True)}
+    frames = _frames(results, system_name, temperature, seeds, json.dumps(params["protocol"]), context.run.run_id)
+    written = store.replace_partition((system_name, temperature, ENSEMBLE), frames)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+    checks = run_ensemble_checks(system, temperature, frames["samples"], frames["particles"], frames["cooling_curves"])
+    samples = frames["samples"]
+    rates = [r.steps_per_second for r in results.values()]
+    figure = cooling_curve_figure(frames["cooling_curves"], f"{system_name} quenched to T = {temperature}")
+    plot_path = Path(study.scratch_dir).parent / "plots" / "quenched_ensembles" / f"{system_name}_T{temperature!r}.png"
+    return MaterializeResult(
+        check_results=checks,
+        metadata={
+            "n_samples": len(results),
+            "n_particles": n_particles,
+            "profile": profile.name,
+            "rows_written": MetadataValue.json(written),
+            "wall_seconds": time.perf_counter() - started,
+            "lammps_steps_per_second": float(np.mean(rates)),
+            "md_steps_per_sample": int(samples["md_steps"][0]),
+            "mean_energy_per_particle": float(samples["energy_per_particle"].mean()),
+            "std_energy_per_particle": float(samples["energy_per_particle"].std() or 0.0),
+            "mean_kinetic_temperature": float(samples["kinetic_temperature"].mean()),
+            "warehouse": MetadataValue.path(str(store.path)),
+            "code_version": code_version_tag(QUENCH_CODE_VERSION),
+            **figure_metadata(figure, plot_path),
+        },
+    )

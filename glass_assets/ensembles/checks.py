@@ -1,0 +1,163 @@
+"""Checks on a quenched-ensemble partition, evaluated on the data the asset just produced.
+
+Each check is a function of the stored tables (so a test can hand it a crafted bad configuration) that
+returns a :class:`CheckOutcome`; :func:`run_ensemble_checks` turns them into the ``AssetCheckResult``s
+the asset reports with its materialization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
+
+from glass_core.configuration import Configuration
+from glass_core.energy import potential_energy
+from glass_core.ensemble_quality import cooling_curve_jump, coordinates_inside_box, min_scaled_distance
+from glass_core.quench import hold_mean_temperature
+from glass_core.systems import ModelSystem
+
+__all__ = ["ENSEMBLE_CHECKS", "CheckOutcome", "configurations", "ensemble_check_specs", "run_ensemble_checks"]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    description: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+#: r_ij/σ_ij below this is an overlap: V(0.7σ) ≈ 3×10² ε, out of reach at T ≤ 4.
+OVERLAP_RATIO = 0.7
+#: relative tolerance of |⟨T_kin⟩ − T| / T over the second half of the hold, and its absolute floor.
+TEMPERATURE_TOLERANCE = 0.1
+#: relative tolerance of numpy vs LAMMPS total energy of the stored configuration.
+ENERGY_TOLERANCE = 1e-8
+
+
+def configurations(samples: pl.DataFrame, particles: pl.DataFrame) -> dict[int, Configuration]:
+    """Rebuild each sample's Configuration from the ``samples`` and ``particles`` tables."""
+    boxes = {row["sample"]: (row["box_x"], row["box_y"]) for row in samples.iter_rows(named=True)}
+    out = {}
+    for (sample,), rows in particles.sort(["sample", "particle"]).group_by(["sample"], maintain_order=True):
+        positions = np.column_stack([rows["x"].to_numpy(), rows["y"].to_numpy()])
+        out[int(sample)] = Configuration(positions, rows["type"].to_numpy(), boxes[sample], rows["system"][0])
+    return out
+
+
+def no_overlaps(system: ModelSystem, configs: dict[int, Configuration], **_: object) -> CheckOutcome:
+    ratios = {k: min_scaled_distance(c, system) for k, c in configs.items()}
+    worst = min(ratios, key=ratios.get)
+    return CheckOutcome(
+        passed=ratios[worst] >= OVERLAP_RATIO,
+        metadata={"min_r_over_sigma": ratios[worst], "worst_sample": worst, "threshold": OVERLAP_RATIO},
+        description=f"closest pair at r/σ = {ratios[worst]:.3f} (sample {worst}); overlap below {OVERLAP_RATIO}",
+    )
+
+
+def coordinates_finite_in_box(configs: dict[int, Configuration], **_: object) -> CheckOutcome:
+    bad = sorted(k for k, c in configs.items() if not coordinates_inside_box(c))
+    return CheckOutcome(
+        passed=not bad,
+        metadata={"bad_samples": str(bad[:20]), "n_bad": len(bad)},
+    )
+
+
+def kinetic_temperature_on_target(temperature: float, curves: pl.DataFrame, **_: object) -> CheckOutcome:
+    deviations = {}
+    for (sample,), rows in curves.group_by(["sample"], maintain_order=True):
+        thermo = {
+            "phase": rows["phase"].replace_strict({"equil": 0, "cool": 1, "hold": 2}).to_numpy(),
+            "temperature": rows["kinetic_temperature"].to_numpy(),
+        }
+        deviations[int(sample)] = abs(hold_mean_temperature(thermo) - temperature) / temperature
+    worst = max(deviations, key=deviations.get)
+    return CheckOutcome(
+        passed=deviations[worst] <= TEMPERATURE_TOLERANCE,
+        metadata={
+            "max_relative_deviation": deviations[worst],
+            "worst_sample": worst,
+            "mean_relative_deviation": float(np.mean(list(deviations.values()))),
+            "tolerance": TEMPERATURE_TOLERANCE,
+        },
+    )
+
+
+def no_crystallisation_jump(curves: pl.DataFrame, **_: object) -> CheckOutcome:
+    jumps = {}
+    for (sample,), rows in curves.filter(pl.col("phase") == "cool").group_by(["sample"], maintain_order=True):
+        jumps[int(sample)] = cooling_curve_jump(rows["t_set"].to_numpy(), rows["energy_per_particle"].to_numpy())
+    flagged = sorted(k for k, jump in jumps.items() if jump.is_jump())
+    worst = max(jumps, key=lambda k: jumps[k].size)
+    return CheckOutcome(
+        passed=not flagged,
+        metadata={
+            "flagged_samples": str(flagged[:20]),
+            "largest_jump_per_particle": jumps[worst].size,
+            "largest_jump_temperature": jumps[worst].temperature,
+            "largest_jump_noise": jumps[worst].noise,
+        },
+    )
+
+
+def lammps_energy_matches_numpy(
+    system: ModelSystem, configs: dict[int, Configuration], samples: pl.DataFrame, **_: object
+) -> CheckOutcome:
+    lammps = dict(zip(samples["sample"].to_list(), samples["potential_energy"].to_list(), strict=True))
+    errors = {k: abs(potential_energy(c, system).total - lammps[k]) / abs(lammps[k]) for k, c in configs.items()}
+    worst = max(errors, key=errors.get)
+    return CheckOutcome(
+        passed=errors[worst] <= ENERGY_TOLERANCE,
+        metadata={"max_relative_difference": errors[worst], "worst_sample": worst, "tolerance": ENERGY_TOLERANCE},
+    )
+
+
+ENSEMBLE_CHECKS = {
+    "no_overlaps": (no_overlaps, "No two particles closer than 0.7 σ_ij.", True),
+    "coordinates_finite_in_box": (coordinates_finite_in_box, "All coordinates finite and inside [0, L).", True),
+    "kinetic_temperature_on_target": (
+        kinetic_temperature_on_target,
+        "Mean kinetic temperature over the end of the run within 10% of the target.",
+        False,
+    ),
+    "no_crystallisation_jump": (
+        no_crystallisation_jump,
+        "No discontinuous drop of E(T) along the cooling ramp.",
+        False,
+    ),
+    "lammps_energy_matches_numpy": (
+        lammps_energy_matches_numpy,
+        "LAMMPS energy of each stored configuration = glass_core numpy energy (rel. 1e-8).",
+        True,
+    ),
+}
+
+
+def ensemble_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(name, asset=asset_key, description=text, blocking=blocking)
+        for name, (_, text, blocking) in ENSEMBLE_CHECKS.items()
+    ]
+
+
+def run_ensemble_checks(
+    system: ModelSystem, temperature: float, samples: pl.DataFrame, particles: pl.DataFrame, curves: pl.DataFrame
+) -> list[AssetCheckResult]:
+    """Every ensemble check on one partition's tables, as Dagster check results."""
+    configs = configurations(samples, particles)
+    results = []
+    for name, (check, _, blocking) in ENSEMBLE_CHECKS.items():
+        outcome = check(system=system, temperature=temperature, configs=configs, samples=samples, curves=curves)
+        results.append(
+            AssetCheckResult(
+                check_name=name,
+                passed=outcome.passed,
+                severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+                description=outcome.description or None,
+                metadata=outcome.metadata,
+            )
+        )
+    return results

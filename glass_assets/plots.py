@@ -1,0 +1,46 @@
+"""Figures attached to materializations: PNG files a user can open, embedded as Markdown metadata."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import polars as pl  # noqa: E402
+from dagster import MetadataValue  # noqa: E402
+
+__all__ = ["cooling_curve_figure", "figure_metadata"]
+
+
+def figure_metadata(figure: plt.Figure, path: Path) -> dict[str, MetadataValue]:
+    """Save ``figure`` to ``path`` (PNG) and return metadata entries: the file path and the inline image."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    path.write_bytes(buffer.getvalue())
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return {
+        "plot": MetadataValue.md(f"![{path.stem}](data:image/png;base64,{encoded})"),
+        "plot_file": MetadataValue.path(str(path)),
+    }
+
+
+def cooling_curve_figure(curves: pl.DataFrame, title: str) -> plt.Figure:
+    """Potential energy per particle against the thermostat set point during cooling, every sample."""
+    figure, axis = plt.subplots(figsize=(5.5, 3.8))
+    cooling = curves.filter(pl.col("phase") == "cool")
+    for (_,), sample in cooling.group_by(["sample"], maintain_order=True):
+        axis.plot(sample["t_set"], sample["energy_per_particle"], lw=0.5, alpha=0.35, color="tab:blue")
+    mean = cooling.group_by("step").agg(pl.col("t_set").mean(), pl.col("energy_per_particle").mean()).sort("step")
+    axis.plot(mean["t_set"], mean["energy_per_particle"], color="black", lw=1.5, label="ensemble mean")
+    axis.set_xlabel("thermostat temperature $T$")
+    axis.set_ylabel("potential energy per particle $E/N$")
+    axis.set_title(title)
+    axis.invert_xaxis()
+    axis.legend(loc="best", fontsize=8)
+    return figure

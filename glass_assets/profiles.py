@@ -1,0 +1,57 @@
+"""Study profiles (``profiles.yaml``): sizes and protocols chosen by configuration, not code edits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from glass_core.quench import QuenchProtocol
+from glass_core.systems import get_system
+
+__all__ = ["PROFILES_FILE", "Profile", "QuenchSettings", "load_profile"]
+
+PROFILES_FILE = Path(__file__).with_name("profiles.yaml")
+
+
+@dataclass(frozen=True)
+class QuenchSettings:
+    n_samples: int
+    n_particles: dict[str, int]
+    protocol: QuenchProtocol
+
+    def particles_for(self, system: str) -> int:
+        if system not in self.n_particles:
+            raise ValueError(f"the profile sets no quench box size for system {system!r}")
+        return self.n_particles[system]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    base_seed: int
+    quench: QuenchSettings
+    raw: dict[str, Any]
+
+
+def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
+    """The profile called ``name`` from ``path``; a clear error for an unknown or malformed one."""
+    profiles = yaml.safe_load(path.read_text())
+    if name not in profiles:
+        raise ValueError(f"unknown profile {name!r} in {path}; known: {', '.join(profiles)}")
+    raw = profiles[name]
+    try:
+        quench = raw["quench"]
+        for system in quench["n_particles"]:
+            get_system(system)
+        settings = QuenchSettings(
+            n_samples=int(quench["n_samples"]),
+            n_particles={k: int(v) for k, v in quench["n_particles"].items()},
+            protocol=QuenchProtocol(**quench["protocol"]),
+        )
+        return Profile(name, raw.get("description", ""), int(raw["base_seed"]), settings, raw)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"profile {name!r} in {path} is malformed: {error!r}") from error

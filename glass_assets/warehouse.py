@@ -1,0 +1,159 @@
+"""The DuckDB warehouse: documented tables, one-transaction partition writes, safe concurrent access.
+
+DuckDB lets one process hold a database file for writing at a time; a second process that tries
+fails at once. Every access here therefore takes an advisory lock on ``<database>.lock`` first
+(exclusive to write, shared to read), so concurrent partition runs wait for each other instead of
+failing, and only for the seconds a write takes.
+
+A partition write deletes the partition's rows from every table it touches and inserts the new rows in
+one transaction: a process killed mid-write leaves the previous rows, never half of the new ones.
+
+Tables (one row per …):
+
+``samples`` — configuration.
+    system, temperature, ensemble ('quenched', …), sample, seed, n_particles, box_x, box_y,
+    potential_energy (total, LAMMPS, ε), energy_per_particle, kinetic_temperature (mean over the second
+    half of the hold), md_steps, wall_seconds, protocol (JSON), code_version, run_id, created_at.
+``particles`` — particle of a configuration.
+    system, temperature, ensemble, sample, particle (0-based id), type (0 = A, 1 = B, …), x, y
+    (wrapped into [0, box)).
+``cooling_curves`` — thermo point of a quench run.
+    system, temperature, ensemble, sample, phase ('equil', 'cool', 'hold'), step, time, t_set
+    (thermostat set point), kinetic_temperature, energy_per_particle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+__all__ = ["SCHEMA", "PartitionKey", "Warehouse", "WarehouseError"]
+
+PARTITION_COLUMNS = ("system", "temperature", "ensemble")
+
+SCHEMA: dict[str, str] = {
+    "samples": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
+        sample INTEGER NOT NULL, seed BIGINT NOT NULL, n_particles INTEGER NOT NULL,
+        box_x DOUBLE NOT NULL, box_y DOUBLE NOT NULL,
+        potential_energy DOUBLE NOT NULL, energy_per_particle DOUBLE NOT NULL,
+        kinetic_temperature DOUBLE, md_steps BIGINT, wall_seconds DOUBLE,
+        protocol VARCHAR, code_version VARCHAR, run_id VARCHAR, created_at TIMESTAMP DEFAULT current_timestamp,
+        PRIMARY KEY (system, temperature, ensemble, sample)""",
+    "particles": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
+        sample INTEGER NOT NULL, particle INTEGER NOT NULL, type TINYINT NOT NULL,
+        x DOUBLE NOT NULL, y DOUBLE NOT NULL""",
+    "cooling_curves": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
+        sample INTEGER NOT NULL, phase VARCHAR NOT NULL, step BIGINT NOT NULL, time DOUBLE NOT NULL,
+        t_set DOUBLE NOT NULL, kinetic_temperature DOUBLE NOT NULL, energy_per_particle DOUBLE NOT NULL""",
+}
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened, written or read."""
+
+
+PartitionKey = tuple[str, float, str]  # (system, temperature, ensemble)
+
+
+class Warehouse:
+    """A DuckDB database file with the platform's tables."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+
+    # ------------------------------------------------------------------ access
+    def ensure_writable(self) -> None:
+        """Create the folder, lock file and tables; raise :class:`WarehouseError` naming the problem."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._locked(exclusive=True), self._connect(read_only=False) as con:
+                self._create_tables(con)
+        except (OSError, duckdb.Error) as error:
+            raise WarehouseError(f"warehouse {self.path} is not writable: {error}") from error
+
+    @contextlib.contextmanager
+    def _locked(self, exclusive: bool) -> Iterator[None]:
+        try:
+            handle = open(self.lock_path, "a+")  # noqa: SIM115 - closed below
+        except OSError as error:
+            raise WarehouseError(f"cannot open the warehouse lock {self.lock_path}: {error}") from error
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    @contextlib.contextmanager
+    def _connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @staticmethod
+    def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+        for table, columns in SCHEMA.items():
+            con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+
+    # ------------------------------------------------------------------ writes
+    def replace_partition(self, key: PartitionKey, frames: Mapping[str, pl.DataFrame]) -> dict[str, int]:
+        """Replace the rows of partition ``key`` in each table of ``frames``, in one transaction.
+
+        Every frame must hold only rows of ``key``. Returns the number of rows written per table.
+        """
+        system, temperature, ensemble = key
+        for table, frame in frames.items():
+            if table not in SCHEMA:
+                raise WarehouseError(f"unknown warehouse table {table!r}")
+            for column, value in zip(PARTITION_COLUMNS, key, strict=True):
+                if frame.height and not (frame[column] == value).all():
+                    raise WarehouseError(f"{table}: rows outside partition {key} in column {column}")
+        self.ensure_writable()
+        written = {}
+        with self._locked(exclusive=True), self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table, frame in frames.items():
+                    con.execute(
+                        f"DELETE FROM {table} WHERE system = ? AND temperature = ? AND ensemble = ?",
+                        [system, temperature, ensemble],
+                    )
+                    if frame.height:
+                        con.register("incoming", frame.to_arrow())
+                        columns = ", ".join(frame.columns)
+                        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
+                        con.unregister("incoming")
+                    written[table] = frame.height
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return written
+
+    # ------------------------------------------------------------------ reads
+    def query(self, sql: str, parameters: list | None = None) -> pl.DataFrame:
+        """Run a read-only SQL query and return a polars frame (empty if the database is new)."""
+        if not self.path.exists():
+            raise WarehouseError(f"warehouse {self.path} does not exist yet: materialize an asset first")
+        with self._locked(exclusive=False), self._connect(read_only=True) as con:
+            return pl.from_arrow(con.sql(sql, params=parameters or None).to_arrow_table())
+
+    def read_partition(self, table: str, key: PartitionKey) -> pl.DataFrame:
+        """All rows of ``table`` in partition ``key``, ordered by sample (and particle/step)."""
+        order = {"samples": "sample", "particles": "sample, particle", "cooling_curves": "sample, step"}[table]
+        return self.query(
+            f"SELECT * FROM {table} WHERE system = ? AND temperature = ? AND ensemble = ? ORDER BY {order}",
+            list(key),
+        )

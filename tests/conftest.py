@@ -1,0 +1,36 @@
+"""Shared fixtures: tiny profiles, throw-away warehouses and Dagster instances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glass_core.configuration import Configuration
+from glass_core.systems import ModelSystem
+
+TESTS = Path(__file__).parent
+TINY_PROFILES = TESTS / "tiny_profiles.yaml"
+
+
+def jittered_lattice(system: ModelSystem, n_side: int, rng: np.random.Generator, jitter: float = 0.05) -> Configuration:
+    """n_side² particles on a square lattice at the system density, slightly displaced, random types."""
+    n = n_side * n_side
+    length = system.box_length(n)
+    grid = (np.stack(np.meshgrid(np.arange(n_side), np.arange(n_side)), -1).reshape(-1, 2) + 0.5) * length / n_side
+    types = np.repeat(np.arange(system.n_types), system.type_counts(n))
+    rng.shuffle(types)
+    return Configuration(grid + rng.normal(0, jitter, grid.shape), types, (length, length), system.name).wrapped()
+
+
+@pytest.fixture
+def tiny_resources(tmp_path):
+    """Resources for a tiny-profile materialization writing under ``tmp_path``."""
+    from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
+
+    return {
+        "study": StudySettings(profile="tiny", profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "scratch")),
+        "simulation": LocalProcessLauncher(),
+        "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+    }
