@@ -23,8 +23,12 @@ def test_smooth_c2_value_slope_and_curvature_vanish_at_cutoff(eps, sigma):
     v = lambda r: lj_smooth_c2(np.asarray(r), eps, sigma)  # noqa: E731
     assert v(rc - 1e-12) == pytest.approx(0.0, abs=1e-8)
     assert derivative(v, rc - 1e-3, 1e-5) == pytest.approx(0.0, abs=1e-6)
-    curvature = (v(rc - 1e-3) - 2 * v(rc - 2e-3) + v(rc - 3e-3)) / 1e-6
-    assert curvature == pytest.approx(0.0, abs=1e-3)
+    def curvature(delta):
+        return (v(rc - delta) - 2 * v(rc - 2 * delta) + v(rc - 3 * delta)) / delta**2
+
+    # V'' vanishes linearly at r_c: ten times closer, ten times smaller
+    assert abs(curvature(1e-4)) < 1e-3
+    assert abs(curvature(1e-4)) < 0.2 * abs(curvature(1e-3))
 
 
 def test_shifted_force_differs_from_lj_by_a_linear_function():

@@ -1,0 +1,126 @@
+"""Grad-CAM class-activation maps of :class:`~glass_core.cnn.GlassCNN` and per-particle scores Γ_i.
+
+Grad-CAM [Selvaraju et al., ICCV 2017 (IJCV 128, 336 (2020)); O eq. 3–4], on the activations A^m
+(after ReLU) of the last convolutional layer, m = 1 … C₃, each a G × G map:
+
+    α_m^C = (1/Z) Σ_{k,l} ∂y^C / ∂A^m_{kl},   Z = G²,
+    L̃^C   = ReLU(Σ_m α_m^C A^m),
+
+with y^C the pre-softmax score (logit) of class C (default :data:`~glass_core.cnn.GLASS`). The
+network has no pooling and "same" convolutions, so L̃^C has the input resolution G × G and needs no
+upsampling. The per-particle Grad-CAM score is Γ_i = M⁻¹(L̃^C)(r_i), bilinear interpolation at the
+particle (:mod:`glass_core.gridding`). [O] then coarse-grains Γ (ξ = 3) and min–max normalises it
+(:mod:`glass_core.coarse_graining`), on correctly classified glass samples; that is left to the caller
+(``logits`` are returned to select them). The model is evaluated in eval mode (no dropout); the
+gradient is taken with respect to A only, so no backward pass through the conv layers is needed.
+
+Translation by whole grid cells (periodic roll of the input by (dx, dy) pixels):
+
+- **Exact for any head**: circular padding makes the conv stack equivariant, A^m(roll x) =
+  roll A^m(x) (up to float rounding), because the convolutions commute with periodic shifts.
+- **Exact for the global-average head** (``head="gap"``): the pooled features, hence y^C and
+  ∂y^C/∂A^m_{kl} = (1/Z) ∂y^C/∂(pooled A^m), are unchanged, so α is unchanged and L̃^C(roll x) =
+  roll L̃^C(x); per particle, translating a configuration by whole pixels leaves Γ_i unchanged.
+- **Not exact for [O]'s fully connected head** (``head="fc"``): the dense layer weights each pixel of
+  A differently, so y^C and α change under a roll; L̃^C is then only approximately equivariant, to the
+  extent that the trained network has learned translation-invariant class evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from glass_core.cnn import GLASS, GlassCNN
+from glass_core.configuration import Configuration
+from glass_core.gridding import Gridding
+
+__all__ = ["GradCAM", "ParticleGradCAM", "grad_cam", "grad_cam_particles"]
+
+
+@dataclass(frozen=True)
+class GradCAM:
+    """Grad-CAM maps of a batch of images.
+
+    Attributes:
+        maps: (S, G, G) L̃^C ≥ 0 at input resolution.
+        weights: (S, C₃) α_m^C.
+        logits: (S, 2) pre-softmax scores y of the images.
+    """
+
+    maps: np.ndarray
+    weights: np.ndarray
+    logits: np.ndarray
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """(S,) predicted class of each image."""
+        return self.logits.argmax(axis=1)
+
+
+@dataclass(frozen=True)
+class ParticleGradCAM:
+    """Per-particle Grad-CAM scores Γ_i of configurations, with the maps they came from.
+
+    Attributes:
+        scores: one (N_s,) array Γ per configuration (raw: not coarse-grained nor normalised).
+        cam: the :class:`GradCAM` of the configurations' images.
+    """
+
+    scores: list[np.ndarray]
+    cam: GradCAM
+
+
+def _grad_cam_batch(model: GlassCNN, x: torch.Tensor, target_class: int) -> tuple[torch.Tensor, ...]:
+    with torch.no_grad():
+        activations = model.features(x)
+    activations.requires_grad_(True)
+    with torch.enable_grad():
+        logits = model.head(activations)
+        # samples are independent in eval mode, so the gradient of the sum is the per-sample gradient
+        (gradient,) = torch.autograd.grad(logits[:, target_class].sum(), activations)
+    alpha = gradient.mean(dim=(2, 3))
+    maps = torch.relu(torch.einsum("bm,bmkl->bkl", alpha, activations.detach()))
+    return maps, alpha, logits.detach()
+
+
+def grad_cam(
+    model: GlassCNN,
+    images: np.ndarray | torch.Tensor,
+    target_class: int = GLASS,
+    batch_size: int = 64,
+) -> GradCAM:
+    """Grad-CAM maps L̃^C of ``images`` (S, n_channels, G, G) for class ``target_class`` [O eq. 3–4].
+
+    The model is switched to eval mode for the computation and its previous mode restored.
+    """
+    x = torch.as_tensor(images, dtype=torch.float32)
+    if x.ndim != 4 or len(x) == 0:
+        raise ValueError(f"images must be a non-empty (S, C, G, G) batch, got shape {tuple(x.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        parts = [_grad_cam_batch(model, chunk, target_class) for chunk in x.split(batch_size)]
+    finally:
+        model.train(was_training)
+    maps, alpha, logits = (torch.cat(p).numpy() for p in zip(*parts, strict=True))
+    return GradCAM(maps, alpha, logits)
+
+
+def grad_cam_particles(
+    model: GlassCNN,
+    configs: Sequence[Configuration],
+    gridding: Gridding,
+    target_class: int = GLASS,
+    batch_size: int = 64,
+) -> ParticleGradCAM:
+    """Γ_i = M⁻¹(L̃^C)(r_i) for every particle of every configuration.
+
+    ``gridding`` must be the M the model was trained with (same channels, grid, kernel, width).
+    """
+    cam = grad_cam(model, gridding.images(configs), target_class, batch_size)
+    scores = [gridding.at_particles(cam.maps[s], config) for s, config in enumerate(configs)]
+    return ParticleGradCAM(scores, cam)
