@@ -115,7 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--particles", type=int, default=1000)
-    parser.add_argument("--cooling-rate", type=float, default=0.05)
+    parser.add_argument("--cooling-rate", type=float, default=0.01)
     args = parser.parse_args()
     protocol = QuenchProtocol(
         equilibration_time=10.0,

@@ -4,7 +4,8 @@ Format (YAML)::
 
     systems:
       abm:
-        quench: [2.0, 0.05]      # temperatures of quenched ensembles (partitions to materialize)
+        quench: [2.0, 0.05]      # temperatures of quenched ensembles (+ their structural descriptors)
+        liquid_glass: true       # CNN, Grad-CAM and correlations on the T_L / T_G ensembles
       kam:
         quench: [0.8, 0.05]
 
@@ -24,8 +25,12 @@ from glass_core.systems import get_system
 
 __all__ = ["CAMPAIGN_STAGES", "Campaign", "default_campaign_path", "load_campaign"]
 
-#: Campaign list name → asset it materializes.
-CAMPAIGN_STAGES = {"quench": "quenched_ensembles"}
+#: Campaign stage → assets one run of it materializes (per (system, temperature) or per system).
+CAMPAIGN_STAGES = {
+    "quench": ("quenched_ensembles", "structural_descriptors"),
+    "liquid_glass": ("cnn_classifier", "grad_cam_scores", "indicator_correlations"),
+}
+PER_SYSTEM_STAGES = {"liquid_glass"}
 
 
 def default_campaign_path() -> Path:
@@ -35,9 +40,13 @@ def default_campaign_path() -> Path:
 
 @dataclass(frozen=True)
 class Campaign:
-    """(stage, system, temperature key) entries of a campaign file."""
+    """(stage, system, temperature key) entries and per-system stages of a campaign file."""
 
     entries: tuple[tuple[str, str, str], ...]
+    system_stages: tuple[tuple[str, str], ...] = ()
+
+    def systems_for(self, stage: str) -> list[str]:
+        return [system for s, system in self.system_stages if s == stage]
 
     @property
     def temperature_keys(self) -> list[str]:
@@ -57,7 +66,7 @@ def load_campaign(path: Path | None = None) -> Campaign:
     systems = document.get("systems")
     if not isinstance(systems, dict):
         raise ValueError(f"{path}: expected a 'systems' mapping of system name → stages")
-    entries = []
+    entries, system_stages = [], []
     for system, stages in systems.items():
         try:
             get_system(system)
@@ -66,9 +75,15 @@ def load_campaign(path: Path | None = None) -> Campaign:
         for stage, temperatures in (stages or {}).items():
             if stage not in CAMPAIGN_STAGES:
                 raise ValueError(f"{path}: unknown stage {stage!r} for {system}; known: {sorted(CAMPAIGN_STAGES)}")
+            if stage in PER_SYSTEM_STAGES:
+                if not isinstance(temperatures, bool):
+                    raise ValueError(f"{path}: {system}.{stage} takes true or false, not {temperatures!r}")
+                if temperatures:
+                    system_stages.append((stage, system))
+                continue
             for value in temperatures or []:
                 try:
                     entries.append((stage, system, temperature_key(value)))
                 except ValueError as error:
                     raise ValueError(f"{path}: {system}.{stage}: {error}") from None
-    return Campaign(tuple(dict.fromkeys(entries)))
+    return Campaign(tuple(dict.fromkeys(entries)), tuple(system_stages))

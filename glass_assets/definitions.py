@@ -6,6 +6,12 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from glass_assets.automation.sensors import campaign_sensor
 from glass_assets.ensembles.assets import quenched_ensembles
+from glass_assets.liquid_glass.assets import (
+    cnn_classifier,
+    grad_cam_scores,
+    indicator_correlations,
+    structural_descriptors,
+)
 from glass_assets.resources import default_resources
 
 quench_job = define_asset_job(
@@ -14,9 +20,15 @@ quench_job = define_asset_job(
     description="Quenched ensembles of one (system, temperature) partition, with their checks.",
 )
 
+liquid_glass_job = define_asset_job(
+    "liquid_glass_job",
+    selection=AssetSelection.assets(cnn_classifier, grad_cam_scores, indicator_correlations),
+    description="CNN classifier, Grad-CAM scores and indicator correlations of one system.",
+)
+
 defs = Definitions(
-    assets=[quenched_ensembles],
-    jobs=[quench_job],
+    assets=[quenched_ensembles, structural_descriptors, cnn_classifier, grad_cam_scores, indicator_correlations],
+    jobs=[quench_job, liquid_glass_job],
     sensors=[campaign_sensor],
     resources=default_resources(),
 )

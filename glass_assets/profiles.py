@@ -11,7 +11,7 @@ import yaml
 from glass_core.quench import QuenchProtocol
 from glass_core.systems import get_system
 
-__all__ = ["PROFILES_FILE", "Profile", "QuenchSettings", "load_profile"]
+__all__ = ["PROFILES_FILE", "CNNSettings", "Profile", "QuenchSettings", "load_profile"]
 
 PROFILES_FILE = Path(__file__).with_name("profiles.yaml")
 
@@ -29,12 +29,39 @@ class QuenchSettings:
 
 
 @dataclass(frozen=True)
+class CNNSettings:
+    grid: int
+    kernel_width: float
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    split_fractions: tuple[float, float, float]
+    seed: int
+    conv_channels: tuple[int, int, int]
+    hidden: int
+    dropout: float
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
     base_seed: int
     quench: QuenchSettings
     raw: dict[str, Any]
+
+    @property
+    def coarse_graining_length(self) -> float:
+        return float(self.raw.get("descriptors", {}).get("coarse_graining_length", 3.0))
+
+    @property
+    def cnn(self) -> CNNSettings:
+        if "cnn" not in self.raw:
+            raise ValueError(f"profile {self.name!r} has no 'cnn' section")
+        raw = dict(self.raw["cnn"])
+        raw["split_fractions"] = tuple(float(f) for f in raw["split_fractions"])
+        raw["conv_channels"] = tuple(int(c) for c in raw["conv_channels"])
+        return CNNSettings(**raw)
 
 
 def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:

@@ -175,4 +175,16 @@ def default_resources() -> dict[str, ConfigurableResource]:
     warehouse = (
         WarehouseResource(path=EnvVar("GLASS_WAREHOUSE")) if os.environ.get("GLASS_WAREHOUSE") else WarehouseResource()
     )
-    return {"study": settings, "simulation": LocalProcessLauncher(), "warehouse": warehouse}
+    from glass_assets.tracking import MLflowResource
+
+    tracking = (
+        MLflowResource(tracking_uri=EnvVar("MLFLOW_TRACKING_URI"))
+        if os.environ.get("MLFLOW_TRACKING_URI")
+        else (MLflowResource())
+    )
+    return {
+        "study": settings,
+        "simulation": LocalProcessLauncher(),
+        "warehouse": warehouse,
+        "mlflow_tracking": tracking,
+    }

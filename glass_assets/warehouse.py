@@ -20,6 +20,15 @@ Tables (one row per …):
 ``cooling_curves`` — thermo point of a quench run.
     system, temperature, ensemble, sample, phase ('equil', 'cool', 'hold'), step, time, t_set
     (thermostat set point), kinetic_temperature, energy_per_particle.
+``descriptors`` — particle of a configuration: Oyama et al.'s structural indicators.
+    system, temperature, ensemble, sample, particle, voronoi_area (Υ), tong_tanaka (Θ, radians),
+    voronoi_area_cg and one_minus_theta_cg (coarse-grained with ξ = 3, min–max normalised to [0, 1]).
+``grad_cam`` — particle of a correctly classified test configuration.
+    system, temperature, ensemble, sample, particle, label ('liquid'/'glass', the Grad-CAM class),
+    gamma (Γ, raw), gamma_cg (coarse-grained, normalised), model_name, model_version.
+``indicator_correlations`` — (configuration, field pair, method).
+    system, temperature, ensemble, sample, label, pair ('gamma~upsilon', 'gamma~one_minus_theta',
+    'one_minus_theta~upsilon'), method ('pearson'/'spearman'), value, model_version.
 """
 
 from __future__ import annotations
@@ -33,9 +42,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-__all__ = ["SCHEMA", "PartitionKey", "Warehouse", "WarehouseError"]
+__all__ = ["SCHEMA", "PartitionKey", "Warehouse", "WarehouseError", "ensemble_key"]
 
-PARTITION_COLUMNS = ("system", "temperature", "ensemble")
 
 SCHEMA: dict[str, str] = {
     "samples": """
@@ -54,6 +62,18 @@ SCHEMA: dict[str, str] = {
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         sample INTEGER NOT NULL, phase VARCHAR NOT NULL, step BIGINT NOT NULL, time DOUBLE NOT NULL,
         t_set DOUBLE NOT NULL, kinetic_temperature DOUBLE NOT NULL, energy_per_particle DOUBLE NOT NULL""",
+    "descriptors": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
+        sample INTEGER NOT NULL, particle INTEGER NOT NULL, voronoi_area DOUBLE NOT NULL,
+        tong_tanaka DOUBLE, voronoi_area_cg DOUBLE NOT NULL, one_minus_theta_cg DOUBLE""",
+    "grad_cam": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
+        sample INTEGER NOT NULL, particle INTEGER NOT NULL, label VARCHAR NOT NULL,
+        gamma DOUBLE NOT NULL, gamma_cg DOUBLE NOT NULL, model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL""",
+    "indicator_correlations": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
+        sample INTEGER NOT NULL, label VARCHAR NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
+        value DOUBLE, model_version VARCHAR NOT NULL""",
 }
 
 
@@ -61,7 +81,12 @@ class WarehouseError(RuntimeError):
     """The warehouse cannot be opened, written or read."""
 
 
-PartitionKey = tuple[str, float, str]  # (system, temperature, ensemble)
+PartitionKey = Mapping[str, object]  # column → value, e.g. {"system": "abm", "temperature": 0.05, ...}
+
+
+def ensemble_key(system: str, temperature: float, ensemble: str) -> dict[str, object]:
+    """The partition key of one (system, temperature) ensemble's rows."""
+    return {"system": system, "temperature": float(temperature), "ensemble": ensemble}
 
 
 class Warehouse:
@@ -109,27 +134,24 @@ class Warehouse:
 
     # ------------------------------------------------------------------ writes
     def replace_partition(self, key: PartitionKey, frames: Mapping[str, pl.DataFrame]) -> dict[str, int]:
-        """Replace the rows of partition ``key`` in each table of ``frames``, in one transaction.
+        """Replace the rows matching ``key`` (column → value) in each table of ``frames``, in one transaction.
 
         Every frame must hold only rows of ``key``. Returns the number of rows written per table.
         """
-        system, temperature, ensemble = key
         for table, frame in frames.items():
             if table not in SCHEMA:
                 raise WarehouseError(f"unknown warehouse table {table!r}")
-            for column, value in zip(PARTITION_COLUMNS, key, strict=True):
+            for column, value in key.items():
                 if frame.height and not (frame[column] == value).all():
-                    raise WarehouseError(f"{table}: rows outside partition {key} in column {column}")
+                    raise WarehouseError(f"{table}: rows outside partition {dict(key)} in column {column}")
+        where = " AND ".join(f"{column} = ?" for column in key)
         self.ensure_writable()
         written = {}
         with self._locked(exclusive=True), self._connect(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 for table, frame in frames.items():
-                    con.execute(
-                        f"DELETE FROM {table} WHERE system = ? AND temperature = ? AND ensemble = ?",
-                        [system, temperature, ensemble],
-                    )
+                    con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
                     if frame.height:
                         con.register("incoming", frame.to_arrow())
                         columns = ", ".join(frame.columns)
@@ -151,9 +173,9 @@ class Warehouse:
             return pl.from_arrow(con.sql(sql, params=parameters or None).to_arrow_table())
 
     def read_partition(self, table: str, key: PartitionKey) -> pl.DataFrame:
-        """All rows of ``table`` in partition ``key``, ordered by sample (and particle/step)."""
-        order = {"samples": "sample", "particles": "sample, particle", "cooling_curves": "sample, step"}[table]
-        return self.query(
-            f"SELECT * FROM {table} WHERE system = ? AND temperature = ? AND ensemble = ? ORDER BY {order}",
-            list(key),
-        )
+        """All rows of ``table`` matching ``key``, ordered by sample (and particle/step)."""
+        order = {"samples": "sample", "cooling_curves": "sample, step"}.get(table, "sample, particle")
+        if table == "indicator_correlations":
+            order = "sample, pair, method"
+        where = " AND ".join(f"{column} = ?" for column in key)
+        return self.query(f"SELECT * FROM {table} WHERE {where} ORDER BY {order}", list(key.values()))

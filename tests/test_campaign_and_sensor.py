@@ -68,3 +68,21 @@ def test_sensor_skips_when_nothing_is_new(tmp_path, monkeypatch):
     monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
     with DagsterInstance.ephemeral() as instance:
         assert isinstance(campaign_requests(build_sensor_context(instance=instance)), SkipReason)
+
+
+def test_per_system_stage_takes_a_boolean(tmp_path):
+    campaign = load_campaign(write_campaign(tmp_path / "d.yaml", "systems:\n  abm:\n    liquid_glass: true\n"))
+    assert campaign.systems_for("liquid_glass") == ["abm"]
+    with pytest.raises(ValueError, match="takes true or false"):
+        load_campaign(write_campaign(tmp_path / "e.yaml", "systems:\n  abm:\n    liquid_glass: [2.0]\n"))
+
+
+def test_liquid_glass_waits_for_its_ensembles(tmp_path, monkeypatch):
+    campaign = write_campaign(
+        tmp_path / "c.yaml", "systems:\n  kam:\n    quench: [0.8, 0.05]\n    liquid_glass: true\n"
+    )
+    monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
+    with DagsterInstance.ephemeral() as instance:
+        result = campaign_requests(build_sensor_context(instance=instance))
+        stages = {r.tags["campaign/stage"] for r in result.run_requests}
+        assert stages == {"quench"}  # the CNN study is requested only once both ensembles exist

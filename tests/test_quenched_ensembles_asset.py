@@ -9,7 +9,7 @@ from dagster import DagsterInstance, MultiPartitionKey, materialize
 
 from glass_assets.ensembles.assets import quenched_ensembles
 from glass_assets.resources import SimulationError
-from glass_assets.warehouse import Warehouse
+from glass_assets.warehouse import Warehouse, ensemble_key
 from tests.conftest import TINY_PROFILES
 
 pytestmark = pytest.mark.lammps
@@ -36,14 +36,14 @@ def test_materialization_writes_rows_and_passes_checks(tiny_resources):
     assert metadata["n_samples"].value == 3 and metadata["lammps_steps_per_second"].value > 0
     assert "plot" in metadata
     store = Warehouse(tiny_resources["warehouse"].path)
-    samples = store.read_partition("samples", ("kam", 0.4, "quenched"))
+    samples = store.read_partition("samples", ensemble_key("kam", 0.4, "quenched"))
     assert samples.height == 3 and samples["n_particles"].to_list() == [64] * 3
-    assert store.read_partition("particles", ("kam", 0.4, "quenched")).height == 3 * 64
+    assert store.read_partition("particles", ensemble_key("kam", 0.4, "quenched")).height == 3 * 64
 
     # same seeds => identical ensemble; the rerun replaces rows instead of adding
-    before = store.read_partition("particles", ("kam", 0.4, "quenched"))
+    before = store.read_partition("particles", ensemble_key("kam", 0.4, "quenched"))
     assert run_partition(tiny_resources, "kam", "0.4").success
-    after = store.read_partition("particles", ("kam", 0.4, "quenched"))
+    after = store.read_partition("particles", ensemble_key("kam", 0.4, "quenched"))
     assert after.select("sample", "particle", "type", "x", "y").equals(
         before.select("sample", "particle", "type", "x", "y")
     )
@@ -52,7 +52,7 @@ def test_materialization_writes_rows_and_passes_checks(tiny_resources):
 def test_missing_lammps_is_a_clear_error_and_keeps_stored_rows(tiny_resources, tmp_path, monkeypatch):
     assert run_partition(tiny_resources, "abm", "2.0").success
     store = Warehouse(tiny_resources["warehouse"].path)
-    stored = store.read_partition("samples", ("abm", 2.0, "quenched"))
+    stored = store.read_partition("samples", ensemble_key("abm", 2.0, "quenched"))
     broken = tmp_path / "no_lammps"
     broken.mkdir()
     (broken / "lammps.py").write_text("raise ImportError('lammps removed for this test')\n")
@@ -60,7 +60,7 @@ def test_missing_lammps_is_a_clear_error_and_keeps_stored_rows(tiny_resources, t
     tiny_resources["study"] = tiny_resources["study"].model_copy(update={"scratch_dir": str(tmp_path / "s2")})
     with pytest.raises(SimulationError, match="LAMMPS cannot be loaded"):
         run_partition(tiny_resources, "abm", "2.0")
-    assert store.read_partition("samples", ("abm", 2.0, "quenched")).equals(stored)
+    assert store.read_partition("samples", ensemble_key("abm", 2.0, "quenched")).equals(stored)
 
 
 def test_unknown_system_partition_is_refused(tiny_resources):

@@ -7,7 +7,7 @@ import textwrap
 import polars as pl
 import pytest
 
-from glass_assets.warehouse import Warehouse, WarehouseError
+from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 
 
 def sample_rows(system: str, temperature: float, n: int, energy: float) -> pl.DataFrame:
@@ -29,9 +29,9 @@ def sample_rows(system: str, temperature: float, n: int, energy: float) -> pl.Da
 
 def test_replacing_a_partition_is_idempotent_and_leaves_others(tmp_path):
     store = Warehouse(tmp_path / "w.duckdb")
-    store.replace_partition(("abm", 0.05, "quenched"), {"samples": sample_rows("abm", 0.05, 3, -1.0)})
-    store.replace_partition(("abm", 2.0, "quenched"), {"samples": sample_rows("abm", 2.0, 2, 5.0)})
-    store.replace_partition(("abm", 0.05, "quenched"), {"samples": sample_rows("abm", 0.05, 3, -2.0)})
+    store.replace_partition(ensemble_key("abm", 0.05, "quenched"), {"samples": sample_rows("abm", 0.05, 3, -1.0)})
+    store.replace_partition(ensemble_key("abm", 2.0, "quenched"), {"samples": sample_rows("abm", 2.0, 2, 5.0)})
+    store.replace_partition(ensemble_key("abm", 0.05, "quenched"), {"samples": sample_rows("abm", 0.05, 3, -2.0)})
     rows = store.query(
         "SELECT temperature, count(*) AS n, min(potential_energy) AS e FROM samples GROUP BY 1 ORDER BY 1"
     )
@@ -40,7 +40,7 @@ def test_replacing_a_partition_is_idempotent_and_leaves_others(tmp_path):
 
 def test_failed_write_keeps_the_previous_rows(tmp_path):
     store = Warehouse(tmp_path / "w.duckdb")
-    key = ("kam", 0.8, "quenched")
+    key = ensemble_key("kam", 0.8, "quenched")
     store.replace_partition(key, {"samples": sample_rows("kam", 0.8, 3, -1.0)})
     broken = pl.DataFrame(
         {
@@ -62,7 +62,7 @@ def test_failed_write_keeps_the_previous_rows(tmp_path):
 def test_rows_outside_the_partition_are_refused(tmp_path):
     store = Warehouse(tmp_path / "w.duckdb")
     with pytest.raises(WarehouseError, match="outside partition"):
-        store.replace_partition(("abm", 0.05, "quenched"), {"samples": sample_rows("abm", 2.0, 1, 0.0)})
+        store.replace_partition(ensemble_key("abm", 0.05, "quenched"), {"samples": sample_rows("abm", 2.0, 1, 0.0)})
 
 
 def test_unwritable_warehouse_is_a_clear_error(tmp_path):
@@ -77,11 +77,12 @@ def test_concurrent_writers_from_two_processes_both_land(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from tests.test_warehouse import sample_rows
-        from glass_assets.warehouse import Warehouse
+        from glass_assets.warehouse import Warehouse, ensemble_key
         t = float(sys.argv[1])
         store = Warehouse({str(path)!r})
         for repeat in range(15):
-            store.replace_partition(("abm", t, "quenched"), {{"samples": sample_rows("abm", t, 50, float(repeat))}})
+            rows = sample_rows("abm", t, 50, float(repeat))
+            store.replace_partition(ensemble_key("abm", t, "quenched"), {{"samples": rows}})
     """)
     procs = [
         subprocess.Popen([sys.executable, "-c", script, t], stderr=subprocess.PIPE, text=True) for t in ("0.1", "0.2")

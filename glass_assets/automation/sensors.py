@@ -2,6 +2,7 @@
 
 from dagster import (
     AssetKey,
+    DagsterInstance,
     DefaultSensorStatus,
     MultiPartitionKey,
     RunRequest,
@@ -11,10 +12,57 @@ from dagster import (
     sensor,
 )
 
-from glass_assets.campaign import CAMPAIGN_STAGES, default_campaign_path, load_campaign
-from glass_assets.partitions import TEMPERATURE_PARTITIONS
+from glass_assets.campaign import CAMPAIGN_STAGES, Campaign, default_campaign_path, load_campaign
+from glass_assets.partitions import TEMPERATURE_PARTITIONS, temperature_key
+from glass_core.systems import get_system
 
-__all__ = ["campaign_sensor", "campaign_requests"]
+__all__ = ["campaign_requests", "campaign_sensor"]
+
+
+def _materialized(instance: DagsterInstance, asset_name: str) -> set[str]:
+    return {str(k) for k in instance.get_materialized_partitions(AssetKey(asset_name))}
+
+
+def _quench_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    assets = CAMPAIGN_STAGES["quench"]
+    done = _materialized(instance, assets[-1])
+    requests = []
+    for system, temperature in campaign.for_stage("quench"):
+        partition = MultiPartitionKey({"system": system, "temperature": temperature})
+        if str(partition) not in done:
+            requests.append(
+                RunRequest(
+                    run_key=f"quench|{partition}",
+                    partition_key=partition,
+                    asset_selection=[AssetKey(a) for a in assets],
+                    tags={"campaign/stage": "quench", "campaign/system": system, "campaign/temperature": temperature},
+                )
+            )
+    return requests
+
+
+def _liquid_glass_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    """One run per system once its liquid and glass ensembles (with descriptors) are materialized."""
+    assets = CAMPAIGN_STAGES["liquid_glass"]
+    ready = _materialized(instance, CAMPAIGN_STAGES["quench"][-1])
+    done = _materialized(instance, assets[-1])
+    requests = []
+    for system in campaign.systems_for("liquid_glass"):
+        temps = get_system(system).temperatures
+        needed = {
+            str(MultiPartitionKey({"system": system, "temperature": temperature_key(temps[k])}))
+            for k in ("liquid", "glass")
+        }
+        if system not in done and needed <= ready:
+            requests.append(
+                RunRequest(
+                    run_key=f"liquid_glass|{system}",
+                    partition_key=system,
+                    asset_selection=[AssetKey(a) for a in assets],
+                    tags={"campaign/stage": "liquid_glass", "campaign/system": system},
+                )
+            )
+    return requests
 
 
 def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipReason:
@@ -23,22 +71,7 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
     instance = context.instance
     known = set(instance.get_dynamic_partitions(TEMPERATURE_PARTITIONS.name))
     new_temperatures = [t for t in campaign.temperature_keys if t not in known]
-    requests = []
-    for stage, asset_name in CAMPAIGN_STAGES.items():
-        key = AssetKey(asset_name)
-        done = {str(k) for k in instance.get_materialized_partitions(key)}
-        for system, temperature in campaign.for_stage(stage):
-            partition = MultiPartitionKey({"system": system, "temperature": temperature})
-            if str(partition) in done:
-                continue
-            requests.append(
-                RunRequest(
-                    run_key=f"{asset_name}|{partition}",
-                    partition_key=partition,
-                    asset_selection=[key],
-                    tags={"campaign/stage": stage, "campaign/system": system, "campaign/temperature": temperature},
-                )
-            )
+    requests = _quench_requests(campaign, instance) + _liquid_glass_requests(campaign, instance)
     if not new_temperatures and not requests:
         return SkipReason("every campaign partition is materialized")
     context.log.info(f"campaign: {len(new_temperatures)} new temperatures, {len(requests)} run requests")
@@ -54,7 +87,7 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
     name="campaign_sensor",
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    asset_selection=[AssetKey(name) for name in CAMPAIGN_STAGES.values()],
+    asset_selection=[AssetKey(name) for assets in CAMPAIGN_STAGES.values() for name in assets],
     description="Reads campaign.yaml ($GLASS_CAMPAIGN): adds new temperatures as partitions and requests their runs.",
 )
 def campaign_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:

@@ -15,6 +15,7 @@ from glass_assets.partitions import parse_partition, system_temperature_partitio
 from glass_assets.plots import cooling_curve_figure, figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource
 from glass_assets.versioning import code_version_tag
+from glass_assets.warehouse import ensemble_key
 from glass_core.quench import PHASES, QuenchResult, hold_mean_temperature
 from glass_core.seeds import derive_seed
 from glass_core.systems import get_system
@@ -141,7 +142,7 @@ def quenched_ensembles(
     paths = simulation.run_tasks("quench", params, items, scratch, on_event=progress)
     results = {item["sample"]: QuenchResult.load(path) for item, path in zip(items, paths, strict=True)}
     frames = _frames(results, system_name, temperature, seeds, json.dumps(params["protocol"]), context.run.run_id)
-    written = store.replace_partition((system_name, temperature, ENSEMBLE), frames)
+    written = store.replace_partition(ensemble_key(system_name, temperature, ENSEMBLE), frames)
     shutil.rmtree(scratch, ignore_errors=True)
 
     checks = run_ensemble_checks(system, temperature, frames["samples"], frames["particles"], frames["cooling_curves"])

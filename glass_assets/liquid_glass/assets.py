@@ -1,0 +1,429 @@
+"""The liquid-versus-glass study [O]: structural descriptors, the CNN classifier, Grad-CAM, correlations."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import polars as pl
+import torch
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    MultiToSingleDimensionPartitionMapping,
+    StaticPartitionsDefinition,
+    asset,
+)
+from mlflow.models import infer_signature
+
+from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
+from glass_assets.ensembles.checks import configurations
+from glass_assets.liquid_glass import plots
+from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.plots import figure_metadata
+from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tracking import MLflowResource, promote_if_not_worse
+from glass_assets.versioning import code_version_tag
+from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
+from glass_core.cnn import GLASS, LIQUID, CNNArchitecture, GlassCNN, deterministic_split, evaluate, train_classifier
+from glass_core.configuration import Configuration
+from glass_core.correlations import correlation
+from glass_core.grad_cam import grad_cam_particles
+from glass_core.gridding import Gridding
+from glass_core.indicators import normalised_coarse_grained, structural_indicators
+from glass_core.systems import SYSTEMS, get_system
+
+#: systems with a liquid (T_L) and a glass (T_G) temperature: the ones the CNN study applies to
+CNN_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if {"liquid", "glass"} <= s.temperatures.keys())
+cnn_system_partitions = StaticPartitionsDefinition(CNN_SYSTEMS)
+_from_system_ensembles = MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
+LABELS = {LIQUID: "liquid", GLASS: "glass"}
+EXPERIMENT = "liquid_vs_glass_cnn"
+PAIRS = {
+    "gamma~upsilon": ("gamma_cg", "voronoi_area_cg"),
+    "gamma~one_minus_theta": ("gamma_cg", "one_minus_theta_cg"),
+    "one_minus_theta~upsilon": ("one_minus_theta_cg", "voronoi_area_cg"),
+}
+#: [O] §IV C: mean correlations over ABM glasses
+PAPER_ABM_GLASS = {"gamma~upsilon": 0.552, "gamma~one_minus_theta": 0.403, "one_minus_theta~upsilon": 0.355}
+
+
+def model_name(system: str) -> str:
+    return f"glass_cnn_{system}"
+
+
+def _plot_path(study: StudySettings, asset_name: str, name: str) -> Path:
+    return Path(study.scratch_dir).parent / "plots" / asset_name / name
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[quenched_ensembles],
+    kinds={"freud", "duckdb"},
+    group_name="liquid_glass",
+    code_version="descriptors-v1",
+    description=(
+        "Per particle: Voronoi area Υ (freud, periodic) and Tong–Tanaka Θ, raw and coarse-grained (ξ = 3) and "
+        "min–max normalised per configuration [Oyama et al. 2023]. Warehouse table `descriptors`."
+    ),
+)
+def structural_descriptors(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
+) -> MaterializeResult:
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    store = warehouse.get()
+    key = ensemble_key(system_name, temperature, ENSEMBLE)
+    configs = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
+    if not configs:
+        raise WarehouseError(f"no quenched ensemble for {system_name} at T={temperature}: materialize it first")
+    xi = study.load().coarse_graining_length
+    started = time.perf_counter()
+    frames = []
+    for sample, config in configs.items():
+        fields = structural_indicators(config, system, xi)
+        frames.append(
+            pl.DataFrame(
+                {
+                    **{k: [v] * config.n_particles for k, v in key.items()},
+                    "sample": [sample] * config.n_particles,
+                    "particle": np.arange(config.n_particles, dtype=np.int32),
+                    "voronoi_area": fields.voronoi_area,
+                    "tong_tanaka": fields.tong_tanaka,
+                    "voronoi_area_cg": fields.voronoi_area_cg,
+                    "one_minus_theta_cg": fields.one_minus_theta_cg,
+                }
+            )
+        )
+    table = pl.concat(frames)
+    seconds = time.perf_counter() - started
+    written = store.replace_partition(key, {"descriptors": table})
+    total_area = table.group_by("sample").agg(pl.col("voronoi_area").sum())["voronoi_area"]
+    box_area = next(iter(configs.values())).area
+    return MaterializeResult(
+        metadata={
+            "n_configurations": len(configs),
+            "rows_written": MetadataValue.json(written),
+            "seconds_per_configuration": seconds / len(configs),
+            "max_relative_area_sum_error": float((total_area / box_area - 1).abs().max()),
+            "mean_voronoi_area": float(table["voronoi_area"].mean()),
+            "mean_tong_tanaka": float(table["tong_tanaka"].mean()),
+            "coarse_graining_length": xi,
+        }
+    )
+
+
+def _labelled_configurations(store: Warehouse, system: str) -> tuple[list[Configuration], np.ndarray, np.ndarray, list]:
+    """Liquid (T_L) and glass (T_G) configurations of ``system`` with class labels and sample ids."""
+    temps = get_system(system).temperatures
+    configs, labels, samples, keys = [], [], [], []
+    for label, temperature in ((LIQUID, temps["liquid"]), (GLASS, temps["glass"])):
+        key = ensemble_key(system, temperature, ENSEMBLE)
+        found = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
+        if not found:
+            raise WarehouseError(
+                f"no quenched ensemble for {system} at T={temperature} ({LABELS[label]}): materialize "
+                f"quenched_ensembles {system}|{temperature!r} first"
+            )
+        configs += list(found.values())
+        labels += [label] * len(found)
+        samples += list(found)
+        keys += [(temperature, s) for s in found]
+    return configs, np.asarray(labels), np.asarray(samples), keys
+
+
+@asset(
+    partitions_def=cnn_system_partitions,
+    deps=[AssetDep(quenched_ensembles, partition_mapping=_from_system_ensembles)],
+    kinds={"pytorch", "mlflow"},
+    group_name="liquid_glass",
+    code_version="cnn-v1",
+    description=(
+        "CNN liquid/glass classifier (three circular-padded conv layers, no pooling, dense head with dropout) "
+        "trained on the T_L and T_G quenched ensembles; an MLflow run and a registered model version "
+        "`glass_cnn_<system>` (alias `champion` if its test accuracy is not worse)."
+    ),
+)
+def cnn_classifier(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+) -> MaterializeResult:
+    system = context.partition_key
+    profile = study.load()
+    cfg = profile.cnn
+    torch.set_num_threads(os.cpu_count() or 1)
+    configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
+    gridding = Gridding(get_system(system).n_types, cfg.grid, cfg.kernel_width)
+    images = gridding.images(configs)
+    split = deterministic_split(samples, cfg.split_fractions, cfg.seed)
+    architecture = CNNArchitecture(conv_channels=cfg.conv_channels, hidden=cfg.hidden, dropout=cfg.dropout)
+    client = mlflow_tracking.activate()
+    experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
+    temps = get_system(system).temperatures
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{system}-{context.run.run_id[:8]}") as run:
+        mlflow.set_tags(
+            {
+                "system": system,
+                "profile": profile.name,
+                "dagster_run_id": context.run.run_id,
+                "data.partitions": json.dumps([f"{system}|{temps['liquid']!r}", f"{system}|{temps['glass']!r}"]),
+                "data.warehouse": warehouse.path,
+                "code_version": code_version_tag("cnn-v1"),
+            }
+        )
+        mlflow.log_params(
+            {
+                "grid": cfg.grid,
+                "kernel_width": cfg.kernel_width,
+                "epochs": cfg.epochs,
+                "batch_size": cfg.batch_size,
+                "learning_rate": cfg.learning_rate,
+                "split_seed": cfg.seed,
+                "split_fractions": json.dumps(list(cfg.split_fractions)),
+                "conv_channels": json.dumps(list(cfg.conv_channels)),
+                "hidden": cfg.hidden,
+                "dropout": cfg.dropout,
+                "n_particles": configs[0].n_particles,
+                "t_liquid": temps["liquid"],
+                "t_glass": temps["glass"],
+                "n_train": len(split.train),
+                "n_validation": len(split.validation),
+                "n_test": len(split.test),
+            }
+        )
+
+        def on_epoch(record) -> None:  # noqa: ANN001 - glass_core.cnn.EpochRecord
+            mlflow.log_metrics(
+                {
+                    "train_loss": record.train_loss,
+                    "train_accuracy": record.train_accuracy,
+                    "validation_loss": record.validation_loss,
+                    "validation_accuracy": record.validation_accuracy,
+                },
+                step=record.epoch,
+            )
+            if record.epoch % 10 == 0 or record.epoch == cfg.epochs:
+                context.log.info(
+                    f"epoch {record.epoch}/{cfg.epochs}: loss {record.train_loss:.4f}, "
+                    f"validation accuracy {record.validation_accuracy:.3f}"
+                )
+
+        trained = train_classifier(
+            images,
+            labels,
+            split,
+            epochs=cfg.epochs,
+            lr=cfg.learning_rate,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            architecture=architecture,
+            on_epoch=on_epoch,
+        )
+        test = evaluate(trained.model, images[split.test], labels[split.test])
+        metrics = {
+            "test_accuracy": test.accuracy,
+            "test_accuracy_liquid": float(test.per_class_accuracy[LIQUID]),
+            "test_accuracy_glass": float(test.per_class_accuracy[GLASS]),
+        }
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict(
+            {"rows": ["liquid", "glass"], "columns": ["liquid", "glass"], "counts": test.confusion.tolist()},
+            "confusion_matrix.json",
+        )
+        mlflow.log_dict(
+            {"test": [list(keys[i]) for i in split.test], "train": [list(keys[i]) for i in split.train]}, "split.json"
+        )
+        curve = plots.training_curves(trained.history, f"{system} CNN")
+        mlflow.log_figure(curve, "training_curves.png")
+        example = images[split.test[:2]]
+        signature = infer_signature(example, trained.model(torch.from_numpy(example)).detach().numpy())
+        logged = mlflow.pytorch.log_model(
+            trained.model, name="model", signature=signature, input_example=example, serialization_format="pickle"
+        )
+        version = mlflow.register_model(logged.model_uri, model_name(system)).version
+        alias, previous = promote_if_not_worse(client, model_name(system), version, "test_accuracy")
+    context.log.info(f"{model_name(system)} v{version}: test accuracy {test.accuracy:.3f} → alias {alias}")
+    return MaterializeResult(
+        metadata={
+            **{k: float(v) for k, v in metrics.items()},
+            "confusion_matrix": MetadataValue.md(plots.confusion_markdown(test.confusion)),
+            "mlflow_run": MetadataValue.url(mlflow_tracking.ui_link(experiment_id, run.info.run_id)),
+            "mlflow_run_id": run.info.run_id,
+            "model": f"{model_name(system)} v{version}",
+            "alias": alias,
+            "previous_champion_test_accuracy": previous if previous is not None else float("nan"),
+            "n_train": len(split.train),
+            "n_test": len(split.test),
+            **figure_metadata(curve, _plot_path(study, "cnn_classifier", f"{system}_training.png")),
+        }
+    )
+
+
+def _champion(mlflow_tracking: MLflowResource, system: str) -> tuple[GlassCNN, dict, str]:
+    client = mlflow_tracking.activate()
+    version = client.get_model_version_by_alias(model_name(system), "champion")
+    params = client.get_run(version.run_id).data.params
+    model = mlflow.pytorch.load_model(f"models:/{model_name(system)}@champion")
+    return model, params, version.version
+
+
+@asset(
+    partitions_def=cnn_system_partitions,
+    deps=[cnn_classifier, AssetDep(structural_descriptors, partition_mapping=_from_system_ensembles)],
+    kinds={"pytorch", "duckdb"},
+    group_name="liquid_glass",
+    code_version="grad-cam-v1",
+    description=(
+        "Grad-CAM Γ per particle (Oyama et al. eq. 3–4) of the correctly classified test configurations, from the "
+        "champion CNN, for their own class; raw and coarse-grained (ξ = 3), normalised. Warehouse table `grad_cam`."
+    ),
+)
+def grad_cam_scores(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+) -> MaterializeResult:
+    system = context.partition_key
+    model, params, version = _champion(mlflow_tracking, system)
+    configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
+    gridding = Gridding(get_system(system).n_types, int(params["grid"]), float(params["kernel_width"]))
+    fractions = tuple(json.loads(params["split_fractions"]))
+    split = deterministic_split(samples, fractions, int(params["split_seed"]))
+    xi = study.load().coarse_graining_length
+    started = time.perf_counter()
+    rows, accuracy = [], {}
+    for label in (GLASS, LIQUID):
+        chosen = [i for i in split.test if labels[i] == label]
+        result = grad_cam_particles(model, [configs[i] for i in chosen], gridding, target_class=label)
+        correct = [k for k, i in enumerate(chosen) if result.cam.predictions[k] == label]
+        accuracy[LABELS[label]] = len(correct) / max(len(chosen), 1)
+        for k in correct:
+            i = chosen[k]
+            config, gamma = configs[i], result.scores[k]
+            temperature, sample = keys[i]
+            n = config.n_particles
+            rows.append(
+                pl.DataFrame(
+                    {
+                        "system": [system] * n,
+                        "temperature": [temperature] * n,
+                        "ensemble": [ENSEMBLE] * n,
+                        "sample": [sample] * n,
+                        "particle": np.arange(n, dtype=np.int32),
+                        "label": [LABELS[label]] * n,
+                        "gamma": gamma,
+                        "gamma_cg": normalised_coarse_grained(config, gamma, xi),
+                        "model_name": [model_name(system)] * n,
+                        "model_version": [str(version)] * n,
+                    }
+                )
+            )
+    if not rows:
+        raise ValueError(f"the champion {model_name(system)} v{version} classifies no test configuration correctly")
+    table = pl.concat(rows)
+    seconds = time.perf_counter() - started
+    written = warehouse.get().replace_partition({"system": system}, {"grad_cam": table})
+    glass_row = table.filter(pl.col("label") == "glass")
+    return MaterializeResult(
+        metadata={
+            "model": f"{model_name(system)} v{version}",
+            "rows_written": MetadataValue.json(written),
+            "n_glass_configurations": glass_row["sample"].n_unique(),
+            "n_liquid_configurations": table.filter(pl.col("label") == "liquid")["sample"].n_unique(),
+            "test_accuracy_glass": accuracy["glass"],
+            "test_accuracy_liquid": accuracy["liquid"],
+            "seconds_per_configuration": seconds / max(len(split.test), 1),
+        }
+    )
+
+
+@asset(
+    partitions_def=cnn_system_partitions,
+    deps=[grad_cam_scores, AssetDep(structural_descriptors, partition_mapping=_from_system_ensembles)],
+    kinds={"duckdb"},
+    group_name="liquid_glass",
+    code_version="correlations-v1",
+    description=(
+        "Per test configuration, Pearson and Spearman C(Γ,Υ), C(Γ,1−Θ), C(1−Θ,Υ) of the coarse-grained normalised "
+        "fields, for glasses and liquids, with the paper's values, violin plots and particle maps "
+        "(Oyama et al. 2023, Figs. 1–3). Warehouse table `indicator_correlations`."
+    ),
+)
+def indicator_correlations(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
+) -> MaterializeResult:
+    system = context.partition_key
+    store = warehouse.get()
+    fields = store.query(
+        "SELECT g.temperature, g.sample, g.particle, g.label, g.gamma_cg, g.model_version, d.voronoi_area_cg, "
+        "d.one_minus_theta_cg FROM grad_cam g JOIN descriptors d USING (system, temperature, ensemble, sample, "
+        "particle) WHERE g.system = ? ORDER BY g.temperature, g.sample, g.particle",
+        [system],
+    )
+    if fields.height == 0:
+        raise WarehouseError(f"no Grad-CAM scores joined with descriptors for {system}: materialize them first")
+    rows = []
+    for (temperature, sample, label, version), group in fields.group_by(
+        ["temperature", "sample", "label", "model_version"], maintain_order=True
+    ):
+        for pair, (a, b) in PAIRS.items():
+            for method in ("pearson", "spearman"):
+                rows.append(
+                    {
+                        "system": system,
+                        "temperature": temperature,
+                        "ensemble": ENSEMBLE,
+                        "sample": sample,
+                        "label": label,
+                        "pair": pair,
+                        "method": method,
+                        "model_version": version,
+                        "value": correlation(group[a].to_numpy(), group[b].to_numpy(), method),
+                    }
+                )
+    table = pl.DataFrame(rows)
+    written = store.replace_partition({"system": system}, {"indicator_correlations": table})
+    summary = (
+        table.group_by(["label", "pair", "method"])
+        .agg(pl.col("value").mean().alias("mean"), pl.col("value").std().alias("std"), pl.len().alias("n"))
+        .sort(["label", "pair", "method"])
+    )
+    violin = plots.correlation_violins(
+        table.filter(pl.col("method") == "pearson"), f"{system}: Pearson per configuration"
+    )
+    example = fields.filter(pl.col("label") == "glass")
+    first = example.filter(pl.col("sample") == example["sample"][0]) if example.height else fields.head(0)
+    particles = (
+        store.query(
+            "SELECT x, y, type FROM particles WHERE system = ? AND temperature = ? AND ensemble = ? AND sample = ? "
+            "ORDER BY particle",
+            [system, float(first["temperature"][0]), ENSEMBLE, int(first["sample"][0])],
+        )
+        if first.height
+        else None
+    )
+    metadata = {
+        "rows_written": MetadataValue.json(written),
+        "summary": MetadataValue.md(plots.correlation_summary_markdown(summary, system, PAPER_ABM_GLASS)),
+        **{
+            f"violins_{k}": v
+            for k, v in figure_metadata(
+                violin, _plot_path(study, "indicator_correlations", f"{system}_violins.png")
+            ).items()
+        },
+    }
+    pearson_glass = summary.filter((pl.col("label") == "glass") & (pl.col("method") == "pearson"))
+    for row in pearson_glass.iter_rows(named=True):
+        metadata[f"glass_pearson_{row['pair']}"] = float(row["mean"])
+    if particles is not None and particles.height == first.height:
+        maps = plots.particle_maps(particles, first, f"{system} glass, sample {int(first['sample'][0])}")
+        metadata.update(
+            {
+                f"maps_{k}": v
+                for k, v in figure_metadata(
+                    maps, _plot_path(study, "indicator_correlations", f"{system}_particle_maps.png")
+                ).items()
+            }
+        )
+    return MaterializeResult(metadata=metadata)

@@ -1,0 +1,69 @@
+"""MLflow tracking and registry: a small resource that calls mlflow directly, and the alias rule.
+
+The tracking store is a SQLite database (the registry needs a database store) with artifacts next to it,
+both under ``mlruns/``. Model versions are promoted with aliases, not stages: ``champion`` moves to a new
+version only when its test metric is at least the current champion's; otherwise the new version becomes
+``challenger``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+from dagster import ConfigurableResource
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+__all__ = ["MLflowResource", "promote_if_not_worse"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class MLflowResource(ConfigurableResource):
+    """Where MLflow keeps runs (``tracking_uri``) and artifacts (``artifact_root``)."""
+
+    tracking_uri: str = f"sqlite:///{REPO_ROOT / 'mlruns' / 'mlflow.db'}"
+    artifact_root: str = str(REPO_ROOT / "mlruns" / "artifacts")
+
+    def activate(self) -> MlflowClient:
+        """Point the mlflow module at this store and return a client for the registry."""
+        if self.tracking_uri.startswith("sqlite:///"):
+            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return MlflowClient(self.tracking_uri, self.tracking_uri)
+
+    def experiment_id(self, name: str) -> str:
+        """The id of experiment ``name``, created with artifacts under ``artifact_root`` if new."""
+        client = self.activate()
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        return client.create_experiment(name, artifact_location=Path(self.artifact_root, name).as_uri())
+
+    def ui_link(self, experiment_id: str, run_id: str) -> str:
+        return f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def promote_if_not_worse(client: MlflowClient, model_name: str, version: str, metric: str) -> tuple[str, float | None]:
+    """Give ``version`` the ``champion`` alias if its run's ``metric`` ≥ the champion's; else ``challenger``.
+
+    Returns the alias given and the previous champion's metric (None when there was no champion).
+    """
+    new_value = _run_metric(client, client.get_model_version(model_name, version).run_id, metric)
+    try:
+        champion = client.get_model_version_by_alias(model_name, "champion")
+    except MlflowException:
+        champion = None
+    old_value = _run_metric(client, champion.run_id, metric) if champion else None
+    alias = "champion" if old_value is None or new_value >= old_value else "challenger"
+    client.set_registered_model_alias(model_name, alias, version)
+    return alias, old_value
+
+
+def _run_metric(client: MlflowClient, run_id: str, metric: str) -> float:
+    metrics = client.get_run(run_id).data.metrics
+    if metric not in metrics:
+        raise ValueError(f"run {run_id} has no metric {metric!r} to compare models by")
+    return float(metrics[metric])

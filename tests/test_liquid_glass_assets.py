@@ -1,0 +1,138 @@
+"""The liquid-versus-glass graph: registry alias rule, correlations on a crafted case, a tiny end-to-end run."""
+
+import numpy as np
+import polars as pl
+import pytest
+from dagster import DagsterInstance, MultiPartitionKey, materialize
+from mlflow import MlflowClient
+
+from glass_assets.ensembles.assets import quenched_ensembles
+from glass_assets.liquid_glass.assets import (
+    cnn_classifier,
+    grad_cam_scores,
+    indicator_correlations,
+    model_name,
+    structural_descriptors,
+)
+from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
+from glass_assets.tracking import MLflowResource, promote_if_not_worse
+from glass_assets.warehouse import Warehouse
+from tests.conftest import TINY_PROFILES
+
+
+@pytest.fixture
+def tracking(tmp_path):
+    return MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "art"))
+
+
+def register_run(tracking, name, accuracy):
+    import mlflow
+
+    client = tracking.activate()
+    with mlflow.start_run(experiment_id=tracking.experiment_id("alias-test")) as run:
+        mlflow.log_metric("test_accuracy", accuracy)
+    client.create_registered_model(name) if not client.search_registered_models(f"name='{name}'") else None
+    return client, client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id).version
+
+
+def test_champion_moves_only_to_a_version_that_is_not_worse(tracking):
+    client, v1 = register_run(tracking, "m", 0.90)
+    assert promote_if_not_worse(client, "m", v1, "test_accuracy") == ("champion", None)
+    _, v2 = register_run(tracking, "m", 0.85)
+    assert promote_if_not_worse(client, "m", v2, "test_accuracy") == ("challenger", 0.90)
+    assert client.get_model_version_by_alias("m", "champion").version == v1
+    _, v3 = register_run(tracking, "m", 0.90)
+    assert promote_if_not_worse(client, "m", v3, "test_accuracy")[0] == "champion"
+    assert client.get_model_version_by_alias("m", "champion").version == v3
+    assert client.get_model_version_by_alias("m", "challenger").version == v2
+
+
+def test_correlations_on_a_crafted_case(tmp_path):
+    store = Warehouse(tmp_path / "w.duckdb")
+    rng = np.random.default_rng(0)
+    n = 50
+    upsilon = rng.uniform(size=n)
+    key = {"system": "abm", "temperature": 0.05, "ensemble": "quenched"}
+    base = {**{k: [v] * n for k, v in key.items()}, "sample": [0] * n, "particle": np.arange(n)}
+    store.replace_partition(
+        key,
+        {
+            "descriptors": pl.DataFrame(
+                {
+                    **base,
+                    "voronoi_area": upsilon,
+                    "tong_tanaka": upsilon,
+                    "voronoi_area_cg": upsilon,
+                    "one_minus_theta_cg": 1.0 - upsilon,
+                }
+            )
+        },
+    )
+    store.replace_partition(
+        {"system": "abm"},
+        {
+            "grad_cam": pl.DataFrame(
+                {
+                    **base,
+                    "label": ["glass"] * n,
+                    "gamma": 2 * upsilon + 1,
+                    "gamma_cg": 2 * upsilon + 1,
+                    "model_name": ["m"] * n,
+                    "model_version": ["1"] * n,
+                }
+            )
+        },
+    )
+    resources = {
+        "study": StudySettings(scratch_dir=str(tmp_path / "s")),
+        "warehouse": WarehouseResource(path=str(store.path)),
+    }
+    assert materialize([indicator_correlations], resources=resources, partition_key="abm").success
+    rows = store.query("SELECT pair, method, value FROM indicator_correlations ORDER BY pair, method")
+    values = {(r["pair"], r["method"]): r["value"] for r in rows.iter_rows(named=True)}
+    assert values[("gamma~upsilon", "pearson")] == pytest.approx(1.0)
+    assert values[("gamma~upsilon", "spearman")] == pytest.approx(1.0)
+    assert values[("gamma~one_minus_theta", "pearson")] == pytest.approx(-1.0)
+    assert values[("one_minus_theta~upsilon", "spearman")] == pytest.approx(-1.0)
+
+
+@pytest.mark.lammps
+def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
+    resources = {
+        "study": StudySettings(profile="tiny_cnn", profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "s")),
+        "simulation": LocalProcessLauncher(),
+        "warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")),
+        "mlflow_tracking": tracking,
+    }
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("temperature", ["2.0", "0.05"])
+    for temperature in ("2.0", "0.05"):
+        partition = MultiPartitionKey({"system": "abm", "temperature": temperature})
+        assert materialize(
+            [quenched_ensembles, structural_descriptors],
+            instance=instance,
+            resources=resources,
+            partition_key=partition,
+        ).success
+    store = Warehouse(tmp_path / "w.duckdb")
+    areas = store.query("SELECT temperature, sample, sum(voronoi_area) AS a FROM descriptors GROUP BY ALL")
+    box = store.query("SELECT DISTINCT box_x * box_y AS area FROM samples")["area"][0]
+    assert np.allclose(areas["a"].to_numpy(), box, rtol=1e-6)  # Voronoi cells tile the periodic box
+
+    result = materialize(
+        [cnn_classifier, grad_cam_scores, indicator_correlations],
+        instance=instance,
+        resources=resources,
+        partition_key="abm",
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("cnn_classifier")[0].metadata
+    assert 0.0 <= metadata["test_accuracy"].value <= 1.0
+    assert metadata["alias"].value == "champion"
+    client = MlflowClient(tracking.tracking_uri, tracking.tracking_uri)
+    version = client.get_model_version_by_alias(model_name("abm"), "champion")
+    run = client.get_run(version.run_id)
+    assert "abm|2.0" in run.data.tags["data.partitions"] and "test_accuracy_glass" in run.data.metrics
+    assert len(client.get_metric_history(version.run_id, "train_loss")) == 3
+    gamma = store.query("SELECT label, min(gamma_cg) lo, max(gamma_cg) hi FROM grad_cam GROUP BY label")
+    assert gamma.height >= 1 and (gamma["lo"] >= 0).all() and (gamma["hi"] <= 1).all()
