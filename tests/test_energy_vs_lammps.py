@@ -40,3 +40,23 @@ def test_energy_sees_periodic_images():
     inside = Configuration(np.array([[5.0, 5.0], [6.0, 5.0]]), np.array([0, 0]), (10.0, 10.0))
     across = Configuration(np.array([[0.4, 5.0], [9.4, 5.0]]), np.array([0, 0]), (10.0, 10.0))
     assert potential_energy(across, system).total == pytest.approx(potential_energy(inside, system).total, rel=1e-12)
+
+
+@pytest.mark.lammps
+def test_freud_voronoi_still_works_after_lammps_loaded(tmp_path):
+    """LAMMPS bundles voro++; loading it first used to make freud's Voronoi crash (segfault)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, pathlib\n"
+        "from glass_core.systems import get_system\n"
+        "from glass_core.lammps_driver import lammps_potential_energy\n"
+        "from tests.conftest import jittered_lattice\n"
+        "s = get_system('kam'); c = jittered_lattice(s, 10, np.random.default_rng(0))\n"
+        f"lammps_potential_energy(c, s, pathlib.Path({str(tmp_path)!r}))\n"
+        "from glass_core.voronoi import voronoi_areas\n"
+        "assert abs(voronoi_areas(c).sum() / c.area - 1) < 1e-6\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
