@@ -6,6 +6,7 @@ Format (YAML)::
       abm:
         quench: [2.0, 0.05]      # temperatures of quenched ensembles (+ their structural descriptors)
         liquid_glass: true       # CNN, Grad-CAM and correlations on the T_L / T_G ensembles
+        propensity: [1.0, 1.5]   # isoconfigurational MD of the T_G glasses at these temperatures
       kam:
         quench: [0.8, 0.05]
 
@@ -29,6 +30,7 @@ __all__ = ["CAMPAIGN_STAGES", "Campaign", "default_campaign_path", "load_campaig
 CAMPAIGN_STAGES = {
     "quench": ("quenched_ensembles", "structural_descriptors"),
     "liquid_glass": ("cnn_classifier", "grad_cam_scores", "indicator_correlations"),
+    "propensity": ("propensity_labels",),
 }
 PER_SYSTEM_STAGES = {"liquid_glass"}
 

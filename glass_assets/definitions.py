@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from glass_assets.automation.sensors import campaign_sensor
+from glass_assets.dynamics.assets import propensity_labels
 from glass_assets.ensembles.assets import quenched_ensembles
 from glass_assets.liquid_glass.assets import (
     cnn_classifier,
@@ -27,7 +28,14 @@ liquid_glass_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[quenched_ensembles, structural_descriptors, cnn_classifier, grad_cam_scores, indicator_correlations],
+    assets=[
+        quenched_ensembles,
+        structural_descriptors,
+        cnn_classifier,
+        grad_cam_scores,
+        indicator_correlations,
+        propensity_labels,
+    ],
     jobs=[quench_job, liquid_glass_job],
     sensors=[campaign_sensor],
     resources=default_resources(),

@@ -55,6 +55,13 @@ class Profile:
         return float(self.raw.get("descriptors", {}).get("coarse_graining_length", 3.0))
 
     @property
+    def propensity(self) -> dict[str, Any]:
+        """Isoconfigurational settings: n_samples, n_replicas, max_time (LJ time), per_decade, ensemble."""
+        if "propensity" not in self.raw:
+            raise ValueError(f"profile {self.name!r} has no 'propensity' section")
+        return dict(self.raw["propensity"])
+
+    @property
     def cnn(self) -> CNNSettings:
         if "cnn" not in self.raw:
             raise ValueError(f"profile {self.name!r} has no 'cnn' section")

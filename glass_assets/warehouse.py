@@ -29,6 +29,13 @@ Tables (one row per …):
 ``indicator_correlations`` — (configuration, field pair, method).
     system, temperature, ensemble, sample, label, pair ('gamma~upsilon', 'gamma~one_minus_theta',
     'one_minus_theta~upsilon'), method ('pearson'/'spearman'), value, model_version.
+``propensity`` — (particle, frame) of an isoconfigurational ensemble.
+    system, temperature (the run temperature), ensemble and source_temperature (where the initial
+    structure comes from), sample, particle, frame, time, crsd (Δ_i, cage-relative squared displacement),
+    bond_breaking (⟨C_B^i⟩, NaN without initial bonds), n_bonds (n_i(0)).
+``propensity_summary`` — (configuration, frame).
+    system, temperature, ensemble, source_temperature, sample, frame, time, mean_bond_breaking (⟨C_B⟩),
+    cage_clock (δ), tau_alpha (⟨C_B⟩ = 1/e; NaN beyond the run), n_replicas.
 """
 
 from __future__ import annotations
@@ -74,6 +81,15 @@ SCHEMA: dict[str, str] = {
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         sample INTEGER NOT NULL, label VARCHAR NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
         value DOUBLE, model_version VARCHAR NOT NULL""",
+    "propensity": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
+        source_temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, particle INTEGER NOT NULL,
+        frame INTEGER NOT NULL, time DOUBLE NOT NULL, crsd DOUBLE NOT NULL, bond_breaking DOUBLE,
+        n_bonds INTEGER NOT NULL""",
+    "propensity_summary": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
+        source_temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL, time DOUBLE NOT NULL,
+        mean_bond_breaking DOUBLE, cage_clock DOUBLE NOT NULL, tau_alpha DOUBLE, n_replicas INTEGER NOT NULL""",
 }
 
 
@@ -174,7 +190,12 @@ class Warehouse:
 
     def read_partition(self, table: str, key: PartitionKey) -> pl.DataFrame:
         """All rows of ``table`` matching ``key``, ordered by sample (and particle/step)."""
-        order = {"samples": "sample", "cooling_curves": "sample, step"}.get(table, "sample, particle")
+        order = {
+            "samples": "sample",
+            "cooling_curves": "sample, step",
+            "propensity": "sample, frame, particle",
+            "propensity_summary": "sample, frame",
+        }.get(table, "sample, particle")
         if table == "indicator_correlations":
             order = "sample, pair, method"
         where = " AND ".join(f"{column} = ?" for column in key)

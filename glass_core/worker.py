@@ -44,8 +44,14 @@ def _quench_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) ->
     }
 
 
+def _isoconfigurational_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    from glass_core.isoconfigurational import isoconfigurational_item
+
+    return isoconfigurational_item(params, item, out_dir)
+
+
 #: Task kinds a worker can run; later studies register theirs here.
-TASK_KINDS: dict[str, TaskFunction] = {"quench": _quench_item}
+TASK_KINDS: dict[str, TaskFunction] = {"quench": _quench_item, "isoconfigurational": _isoconfigurational_item}
 
 
 def item_name(item: dict[str, Any]) -> str:

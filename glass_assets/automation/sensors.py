@@ -65,13 +65,47 @@ def _liquid_glass_requests(campaign: Campaign, instance: DagsterInstance) -> lis
     return requests
 
 
+def _propensity_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    """One run per (system, run temperature) once its initial structures are materialized."""
+    from glass_assets.dynamics.assets import initial_structures_key
+
+    done = _materialized(instance, "propensity_labels")
+    sources = {
+        "quenched": _materialized(instance, "quenched_ensembles"),
+        "swap_mc": _materialized(instance, "swap_mc_equilibria"),
+    }
+    requests = []
+    for system, temperature in campaign.for_stage("propensity"):
+        partition = MultiPartitionKey({"system": system, "temperature": temperature})
+        source = initial_structures_key(system, float(temperature))
+        source_partition = MultiPartitionKey({"system": system, "temperature": temperature_key(source["temperature"])})
+        if str(partition) not in done and str(source_partition) in sources[str(source["ensemble"])]:
+            requests.append(
+                RunRequest(
+                    run_key=f"propensity|{partition}",
+                    partition_key=partition,
+                    asset_selection=[AssetKey("propensity_labels")],
+                    tags={
+                        "campaign/stage": "propensity",
+                        "campaign/system": system,
+                        "campaign/temperature": temperature,
+                    },
+                )
+            )
+    return requests
+
+
 def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     """New temperature partitions and one run request per campaign entry not yet materialized."""
     campaign = load_campaign(default_campaign_path())
     instance = context.instance
     known = set(instance.get_dynamic_partitions(TEMPERATURE_PARTITIONS.name))
     new_temperatures = [t for t in campaign.temperature_keys if t not in known]
-    requests = _quench_requests(campaign, instance) + _liquid_glass_requests(campaign, instance)
+    requests = (
+        _quench_requests(campaign, instance)
+        + _liquid_glass_requests(campaign, instance)
+        + _propensity_requests(campaign, instance)
+    )
     if not new_temperatures and not requests:
         return SkipReason("every campaign partition is materialized")
     context.log.info(f"campaign: {len(new_temperatures)} new temperatures, {len(requests)} run requests")

@@ -1,0 +1,195 @@
+"""Propensity labels from isoconfigurational MD (Oyama et al.'s Δ and δ; Jung et al.'s bond breaking)."""
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from dagster import (
+    AllPartitionMapping,
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    DimensionPartitionMapping,
+    IdentityPartitionMapping,
+    MaterializeResult,
+    MetadataValue,
+    MultiPartitionMapping,
+    asset,
+)
+
+from glass_assets.dynamics.checks import propensity_check_specs, run_propensity_checks
+from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
+from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.plots import figure_metadata
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource
+from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
+from glass_core.configuration import Configuration
+from glass_core.propensity import PropensityLabels
+from glass_core.systems import get_system
+
+PROPENSITY_CODE_VERSION = "propensity-v1"
+#: the labels of (system, T) start from configurations of the same system at another temperature
+_same_system_any_temperature = MultiPartitionMapping(
+    {
+        "system": DimensionPartitionMapping("system", IdentityPartitionMapping()),
+        "temperature": DimensionPartitionMapping("temperature", AllPartitionMapping()),
+    }
+)
+
+
+def initial_structures_key(system: str, temperature: float) -> dict[str, object]:
+    """Where a labels partition takes its initial configurations from.
+
+    ``abm``/``kam``: the T_G glasses of the quench [O §II D]; ``ka2d_ternary``: the swap-MC equilibria at
+    the run temperature [J].
+    """
+    temps = get_system(system).temperatures
+    if "glass" in temps:
+        return ensemble_key(system, temps["glass"], ENSEMBLE)
+    return ensemble_key(system, temperature, "swap_mc")
+
+
+def _initial_configurations(store: Warehouse, key: dict[str, object], n_samples: int) -> dict[int, Configuration]:
+    from glass_assets.ensembles.checks import configurations
+
+    samples = store.read_partition("samples", key)
+    if samples.height == 0:
+        raise WarehouseError(f"no initial structures {dict(key)}: materialize that ensemble first")
+    chosen = samples.head(n_samples)
+    particles = store.read_partition("particles", key).filter(pl.col("sample").is_in(chosen["sample"].implode()))
+    return configurations(chosen, particles)
+
+
+def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key: dict[str, object]) -> dict:
+    rows, summary = [], []
+    for sample, label in sorted(labels.items()):
+        n_frames, n = label.crsd.shape
+        common = {**run_key, "ensemble": key["ensemble"], "source_temperature": key["temperature"]}
+        rows.append(
+            pl.DataFrame(
+                {
+                    **{k: [v] * (n_frames * n) for k, v in common.items()},
+                    "sample": [sample] * (n_frames * n),
+                    "particle": np.tile(np.arange(n, dtype=np.int32), n_frames),
+                    "frame": np.repeat(np.arange(n_frames, dtype=np.int32), n),
+                    "time": np.repeat(label.times, n),
+                    "crsd": label.crsd.ravel(),
+                    "bond_breaking": label.bond_breaking.ravel(),
+                    "n_bonds": np.tile(label.n_bonds.astype(np.int32), n_frames),
+                }
+            )
+        )
+        tau = label.tau_alpha
+        summary.append(
+            pl.DataFrame(
+                {
+                    **{k: [v] * n_frames for k, v in common.items()},
+                    "sample": [sample] * n_frames,
+                    "frame": np.arange(n_frames, dtype=np.int32),
+                    "time": label.times,
+                    "mean_bond_breaking": label.mean_bond_breaking,
+                    "cage_clock": label.cage_clock,
+                    "tau_alpha": [tau if tau is not None else float("nan")] * n_frames,
+                    "n_replicas": [label.n_replicas] * n_frames,
+                }
+            )
+        )
+    return {"propensity": pl.concat(rows), "propensity_summary": pl.concat(summary)}
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[AssetDep(quenched_ensembles, partition_mapping=_same_system_any_temperature)],
+    check_specs=propensity_check_specs(AssetKey("propensity_labels")),
+    kinds={"lammps", "duckdb"},
+    group_name="dynamics",
+    code_version=PROPENSITY_CODE_VERSION,
+    pool="simulation",
+    description=(
+        "Isoconfigurational MD at the partition's temperature from stored initial structures (abm/kam: the T_G "
+        "glasses; ka2d_ternary: swap-MC equilibria): per particle and time the cage-relative squared displacement "
+        "Δ and the bond-breaking propensity C_B (tables `propensity`, `propensity_summary`; trajectories stay in "
+        "scratch)."
+    ),
+)
+def propensity_labels(
+    context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
+) -> MaterializeResult:
+    started = time.perf_counter()
+    system_name, temperature = parse_partition(context.partition_key)
+    profile = study.load()
+    settings = profile.propensity
+    store = warehouse.get()
+    store.ensure_writable()
+    source = initial_structures_key(system_name, temperature)
+    configs = _initial_configurations(store, source, settings["n_samples"])
+    dt = get_system(system_name).md_timestep
+    params = {
+        "system": system_name,
+        "temperature": temperature,
+        "n_replicas": int(settings["n_replicas"]),
+        "base_seed": profile.base_seed,
+        "max_step": int(round(float(settings["max_time"]) / dt)),
+        "per_decade": int(settings.get("per_decade", 8)),
+        "ensemble": settings.get("ensemble", "nvt"),
+    }
+    fingerprint = hashlib.sha256(
+        json.dumps([params, source, sorted(configs)], sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    scratch = Path(study.scratch_dir) / "propensity_labels" / f"{system_name}_T{temperature!r}_{fingerprint}"
+    inputs = scratch / "initial"
+    items = []
+    for sample, config in configs.items():
+        path = config.write(inputs / f"sample_{sample:06d}.data", get_system(system_name).type_names)
+        items.append({"sample": sample, "configuration": str(path)})
+    context.log.info(
+        f"{len(items)} configurations × {params['n_replicas']} replicas of {system_name} at "
+        f"T={temperature} for {params['max_step']} steps, from {dict(source)}"
+    )
+    done = 0
+
+    def progress(event: dict) -> None:
+        nonlocal done
+        if event.get("event") in {"item_done", "item_skipped"}:
+            done += 1
+            context.log.info(f"isoconfigurational ensemble {done}/{len(items)} done")
+        elif event.get("event") == "item_failed":
+            context.log.error(f"{event.get('item')}: {event.get('error')}")
+
+    paths = simulation.run_tasks("isoconfigurational", params, items, scratch / "labels", on_event=progress)
+    labels = {item["sample"]: PropensityLabels.load(path) for item, path in zip(items, paths, strict=True)}
+    run_key = {"system": system_name, "temperature": temperature}
+    frames = _frames(labels, source, run_key)
+    written = store.replace_partition(run_key, frames)
+    shutil.rmtree(scratch, ignore_errors=True)
+    summary = frames["propensity_summary"]
+    mean_curve = (
+        summary.group_by("frame")
+        .agg(pl.col("time").first(), pl.col("mean_bond_breaking").mean(), pl.col("cage_clock").mean())
+        .sort("frame")
+    )
+    from glass_assets.dynamics.plots import relaxation_figure
+
+    figure = relaxation_figure(mean_curve, f"{system_name} at T = {temperature}")
+    plot = Path(study.scratch_dir).parent / "plots" / "propensity_labels" / f"{system_name}_T{temperature!r}.png"
+    taus = [lab.tau_alpha for lab in labels.values() if lab.tau_alpha is not None]
+    return MaterializeResult(
+        check_results=run_propensity_checks(frames["propensity"], summary, params["n_replicas"]),
+        metadata={
+            "n_configurations": len(labels),
+            "n_replicas": params["n_replicas"],
+            "max_step": params["max_step"],
+            "initial_structures": MetadataValue.json({k: v for k, v in source.items()}),
+            "rows_written": MetadataValue.json(written),
+            "final_mean_bond_breaking": float(mean_curve["mean_bond_breaking"][-1]),
+            "final_cage_clock_delta": float(mean_curve["cage_clock"][-1]),
+            "tau_alpha_mean": float(np.mean(taus)) if taus else float("nan"),
+            "n_tau_alpha_found": len(taus),
+            "wall_seconds": time.perf_counter() - started,
+            **figure_metadata(figure, plot),
+        },
+    )
