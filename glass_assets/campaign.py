@@ -7,6 +7,7 @@ Format (YAML)::
         quench: [2.0, 0.05]      # temperatures of quenched ensembles (+ their structural descriptors)
         liquid_glass: true       # CNN, Grad-CAM and correlations on the T_L / T_G ensembles
         propensity: [1.0, 1.5]   # isoconfigurational MD of the T_G glasses at these temperatures
+        grad_cam_dynamics: true  # C(Γ, 1−Δ) against δ(t) once the CNN and the labels exist
       kam:
         quench: [0.8, 0.05]
 
@@ -31,8 +32,9 @@ CAMPAIGN_STAGES = {
     "quench": ("quenched_ensembles", "structural_descriptors"),
     "liquid_glass": ("cnn_classifier", "grad_cam_scores", "indicator_correlations"),
     "propensity": ("propensity_labels",),
+    "grad_cam_dynamics": ("grad_cam_dynamics",),
 }
-PER_SYSTEM_STAGES = {"liquid_glass"}
+PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics"}
 
 
 def default_campaign_path() -> Path:

@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from glass_assets.automation.sensors import campaign_sensor
 from glass_assets.dynamics.assets import propensity_labels
+from glass_assets.dynamics.grad_cam_dynamics import grad_cam_dynamics
 from glass_assets.ensembles.assets import quenched_ensembles
 from glass_assets.liquid_glass.assets import (
     cnn_classifier,
@@ -35,6 +36,7 @@ defs = Definitions(
         grad_cam_scores,
         indicator_correlations,
         propensity_labels,
+        grad_cam_dynamics,
     ],
     jobs=[quench_job, liquid_glass_job],
     sensors=[campaign_sensor],

@@ -36,6 +36,9 @@ Tables (one row per …):
 ``propensity_summary`` — (configuration, frame).
     system, temperature, ensemble, source_temperature, sample, frame, time, mean_bond_breaking (⟨C_B⟩),
     cage_clock (δ), tau_alpha (⟨C_B⟩ = 1/e; NaN beyond the run), n_replicas.
+``grad_cam_dynamics`` — (glass, run temperature, frame).
+    system, temperature (run), sample, frame, time, cage_clock (δ of that glass), correlation
+    (Pearson C(Γ, 1 − Δ), both coarse-grained and normalised), in_training (the CNN saw the glass), model_version.
 """
 
 from __future__ import annotations
@@ -90,6 +93,10 @@ SCHEMA: dict[str, str] = {
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         source_temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL, time DOUBLE NOT NULL,
         mean_bond_breaking DOUBLE, cage_clock DOUBLE NOT NULL, tau_alpha DOUBLE, n_replicas INTEGER NOT NULL""",
+    "grad_cam_dynamics": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL,
+        time DOUBLE NOT NULL, cage_clock DOUBLE NOT NULL, correlation DOUBLE, in_training BOOLEAN NOT NULL,
+        model_version VARCHAR NOT NULL""",
 }
 
 

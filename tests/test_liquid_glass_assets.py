@@ -6,6 +6,8 @@ import pytest
 from dagster import DagsterInstance, MultiPartitionKey, materialize
 from mlflow import MlflowClient
 
+from glass_assets.dynamics.assets import propensity_labels
+from glass_assets.dynamics.grad_cam_dynamics import grad_cam_dynamics
 from glass_assets.ensembles.assets import quenched_ensembles
 from glass_assets.liquid_glass.assets import (
     cnn_classifier,
@@ -136,3 +138,18 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
     assert len(client.get_metric_history(version.run_id, "train_loss")) == 3
     gamma = store.query("SELECT label, min(gamma_cg) lo, max(gamma_cg) hi FROM grad_cam GROUP BY label")
     assert gamma.height >= 1 and (gamma["lo"] >= 0).all() and (gamma["hi"] <= 1).all()
+
+    # isoconfigurational labels of the glasses, then C(Γ, 1 − Δ) against δ(t)
+    instance.add_dynamic_partitions("temperature", ["1.0"])
+    run = MultiPartitionKey({"system": "abm", "temperature": "1.0"})
+    assert materialize([propensity_labels], instance=instance, resources=resources, partition_key=run).success
+    outcome = materialize(
+        [grad_cam_dynamics], instance=instance, resources=resources, partition_key="abm", raise_on_error=False
+    )
+    if outcome.success:
+        rows = store.query("SELECT * FROM grad_cam_dynamics")
+        assert rows.height > 0 and rows["correlation"].drop_nans().is_between(-1, 1).all()
+        assert (rows.filter(rows["frame"] == 0)["cage_clock"] == 0).all()
+    else:  # a 3-epoch CNN may call every glass a liquid: then the asset must say so
+        messages = [str(e.step_failure_data.error) for e in outcome.all_events if e.is_step_failure]
+        assert any("classifies none of the" in m for m in messages), messages

@@ -95,6 +95,30 @@ def _propensity_requests(campaign: Campaign, instance: DagsterInstance) -> list[
     return requests
 
 
+def _grad_cam_dynamics_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    """One run per system once its champion CNN and every campaign propensity partition exist."""
+    labelled = _materialized(instance, "propensity_labels")
+    trained = _materialized(instance, "cnn_classifier")
+    done = _materialized(instance, "grad_cam_dynamics")
+    requests = []
+    for system in campaign.systems_for("grad_cam_dynamics"):
+        needed = {
+            str(MultiPartitionKey({"system": s, "temperature": t}))
+            for s, t in campaign.for_stage("propensity")
+            if s == system
+        }
+        if system not in done and system in trained and needed and needed <= labelled:
+            requests.append(
+                RunRequest(
+                    run_key=f"grad_cam_dynamics|{system}",
+                    partition_key=system,
+                    asset_selection=[AssetKey("grad_cam_dynamics")],
+                    tags={"campaign/stage": "grad_cam_dynamics", "campaign/system": system},
+                )
+            )
+    return requests
+
+
 def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     """New temperature partitions and one run request per campaign entry not yet materialized."""
     campaign = load_campaign(default_campaign_path())
@@ -105,6 +129,7 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
         _quench_requests(campaign, instance)
         + _liquid_glass_requests(campaign, instance)
         + _propensity_requests(campaign, instance)
+        + _grad_cam_dynamics_requests(campaign, instance)
     )
     if not new_temperatures and not requests:
         return SkipReason("every campaign partition is materialized")

@@ -25,3 +25,32 @@ def relaxation_figure(mean_curve: pl.DataFrame, title: str) -> plt.Figure:
     figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def correlation_against_clock(curves: pl.DataFrame, paper_maximum: float | None, title: str) -> plt.Figure:
+    """Mean C(Γ, 1−Δ) against δ(t), one line per run temperature [O Fig. 4]."""
+    figure, axis = plt.subplots(figsize=(5.5, 3.8))
+    for (temperature,), group in curves.sort("cage_clock").group_by(["temperature"], maintain_order=True):
+        axis.semilogx(group["cage_clock"], group["correlation"], marker="o", ms=3, label=f"T = {temperature}")
+    if paper_maximum is not None:
+        axis.axhline(paper_maximum, color="black", ls="--", lw=0.8, label=f"paper maximum {paper_maximum}")
+    axis.set_xlabel("δ(t)")
+    axis.set_ylabel("C(Γ, 1 − Δ)")
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    return figure
+
+
+def dynamics_maps(x, y, gamma, one_minus_delta, title: str) -> plt.Figure:  # noqa: ANN001 - arrays
+    """Γ beside 1 − Δ on the particles of one glass [O Fig. 4 insets]."""
+    figure, axes = plt.subplots(1, 2, figsize=(8, 4))
+    size = 4000.0 / max(len(x), 1)
+    for axis, values, name in zip(axes, (gamma, one_minus_delta), ("Γ (Grad-CAM)", "1 − Δ (dynamics)"), strict=True):
+        points = axis.scatter(x, y, c=values, s=size, cmap="viridis", vmin=0, vmax=1)
+        axis.set_aspect("equal")
+        axis.set_title(name)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.colorbar(points, ax=axes, shrink=0.8)
+    figure.suptitle(title)
+    return figure
