@@ -8,6 +8,8 @@ Format (YAML)::
         liquid_glass: true       # CNN, Grad-CAM and correlations on the T_L / T_G ensembles
         propensity: [1.0, 1.5]   # isoconfigurational MD of the T_G glasses at these temperatures
         grad_cam_dynamics: true  # C(Γ, 1−Δ) against δ(t) once the CNN and the labels exist
+      ka2d_ternary:
+        swap_mc: [0.4, 0.3]      # swap-MC equilibria and their inherent structures
       kam:
         quench: [0.8, 0.05]
 
@@ -32,6 +34,7 @@ CAMPAIGN_STAGES = {
     "quench": ("quenched_ensembles", "structural_descriptors"),
     "liquid_glass": ("cnn_classifier", "grad_cam_scores", "indicator_correlations"),
     "propensity": ("propensity_labels",),
+    "swap_mc": ("swap_mc_equilibria", "inherent_structures"),
     "grad_cam_dynamics": ("grad_cam_dynamics",),
 }
 PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics"}

@@ -8,6 +8,7 @@ from glass_assets.automation.sensors import campaign_sensor
 from glass_assets.dynamics.assets import propensity_labels
 from glass_assets.dynamics.grad_cam_dynamics import grad_cam_dynamics
 from glass_assets.ensembles.assets import quenched_ensembles
+from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
 from glass_assets.liquid_glass.assets import (
     cnn_classifier,
     grad_cam_scores,
@@ -35,6 +36,8 @@ defs = Definitions(
         cnn_classifier,
         grad_cam_scores,
         indicator_correlations,
+        swap_mc_equilibria,
+        inherent_structures,
         propensity_labels,
         grad_cam_dynamics,
     ],

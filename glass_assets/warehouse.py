@@ -36,6 +36,10 @@ Tables (one row per …):
 ``propensity_summary`` — (configuration, frame).
     system, temperature, ensemble, source_temperature, sample, frame, time, mean_bond_breaking (⟨C_B⟩),
     cage_clock (δ), tau_alpha (⟨C_B⟩ = 1/e; NaN beyond the run), n_replicas.
+``swap_mc_traces`` — trace point of a swap-MC chain.
+    system, temperature, ensemble ('swap_mc'), chain, sweep, energy_per_particle.
+``inherent_structures`` — minimised configuration (its particles: ``particles`` with ensemble 'inherent').
+    system, temperature, sample, energy, initial_energy, force_norm (|F|₂), max_force, iterations, converged.
 ``grad_cam_dynamics`` — (glass, run temperature, frame).
     system, temperature (run), sample, frame, time, cage_clock (δ of that glass), correlation
     (Pearson C(Γ, 1 − Δ), both coarse-grained and normalised), in_training (the CNN saw the glass), model_version.
@@ -93,6 +97,13 @@ SCHEMA: dict[str, str] = {
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         source_temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL, time DOUBLE NOT NULL,
         mean_bond_breaking DOUBLE, cage_clock DOUBLE NOT NULL, tau_alpha DOUBLE, n_replicas INTEGER NOT NULL""",
+    "swap_mc_traces": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL, chain INTEGER NOT NULL,
+        sweep BIGINT NOT NULL, energy_per_particle DOUBLE NOT NULL""",
+    "inherent_structures": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, energy DOUBLE NOT NULL,
+        initial_energy DOUBLE NOT NULL, force_norm DOUBLE NOT NULL, max_force DOUBLE NOT NULL,
+        iterations INTEGER NOT NULL, converged BOOLEAN NOT NULL""",
     "grad_cam_dynamics": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL,
         time DOUBLE NOT NULL, cage_clock DOUBLE NOT NULL, correlation DOUBLE, in_training BOOLEAN NOT NULL,

@@ -50,8 +50,99 @@ def _isoconfigurational_item(params: dict[str, Any], item: dict[str, Any], out_d
     return isoconfigurational_item(params, item, out_dir)
 
 
+def _swap_mc_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """One swap-MC chain → its saved equilibrium samples, energy trace and decorrelation, as one .npz."""
+    import numpy as np
+
+    from glass_core.swap_monte_carlo import SwapMCParameters, sample_equilibria
+
+    system = get_system(params["system"])
+    mc = SwapMCParameters(
+        float(params["temperature"]), float(params["swap_probability"]), float(params["max_displacement"])
+    )
+    result = sample_equilibria(
+        system,
+        int(params["n_particles"]),
+        float(params["temperature"]),
+        int(params["samples_per_chain"]),
+        int(params["equilibration_sweeps"]),
+        int(params["sweeps_between_samples"]),
+        int(item["seed"]),
+        mc,
+        trace_every=int(params.get("trace_every", 10)),
+    )
+    _atomic_npz(
+        item_result_path(out_dir, item),
+        {
+            "positions": np.stack([c.positions for c in result.configurations]),
+            "types": np.stack([c.types for c in result.configurations]),
+            "box": np.asarray(result.configurations[0].box),
+            "energies": result.energies,
+            "energy_trace": result.energy_trace,
+            "trace_sweeps": result.trace_sweeps,
+            "overlaps": result.overlaps,
+            "typed_overlaps": result.typed_overlaps,
+            "type_changed_fraction": result.type_changed_fraction,
+            "acceptance": np.asarray(json.dumps(result.acceptance)),
+            "attempts": np.asarray(json.dumps(result.attempts)),
+            "elapsed_seconds": np.asarray(result.elapsed_seconds),
+        },
+    )
+    sweeps = int(params["equilibration_sweeps"]) + int(params["samples_per_chain"]) * int(
+        params["sweeps_between_samples"]
+    )
+    return {"sweeps": sweeps, "wall_seconds": result.elapsed_seconds, "acceptance": result.acceptance}
+
+
+def _minimise_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Energy minimisation (LAMMPS FIRE then CG) of one stored configuration → its inherent structure."""
+    import numpy as np
+
+    from glass_core.inherent_structures import minimise
+    from glass_core.isoconfigurational import load_configuration
+
+    system = get_system(params["system"])
+    config = load_configuration(item["configuration"], system.name)
+    result = minimise(
+        config, system, force_tolerance=float(params["force_tolerance"]), workdir=out_dir / "work" / item_name(item)
+    )
+    _atomic_npz(
+        item_result_path(out_dir, item),
+        {
+            "positions": result.configuration.positions,
+            "types": result.configuration.types,
+            "box": np.asarray(result.configuration.box),
+            "energy": np.asarray(result.energy),
+            "initial_energy": np.asarray(result.initial_energy),
+            "force_norm": np.asarray(result.force_norm),
+            "max_force": np.asarray(result.max_force),
+            "iterations": np.asarray(result.iterations),
+            "converged": np.asarray(result.converged),
+        },
+    )
+    return {"force_norm": result.force_norm, "iterations": result.iterations}
+
+
+def _atomic_npz(path: Path, arrays: dict[str, Any]) -> None:
+    import os
+    import tempfile
+
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 #: Task kinds a worker can run; later studies register theirs here.
-TASK_KINDS: dict[str, TaskFunction] = {"quench": _quench_item, "isoconfigurational": _isoconfigurational_item}
+TASK_KINDS: dict[str, TaskFunction] = {
+    "quench": _quench_item,
+    "isoconfigurational": _isoconfigurational_item,
+    "swap_mc": _swap_mc_item,
+    "minimise": _minimise_item,
+}
 
 
 def item_name(item: dict[str, Any]) -> str:

@@ -23,8 +23,9 @@ def _materialized(instance: DagsterInstance, asset_name: str) -> set[str]:
     return {str(k) for k in instance.get_materialized_partitions(AssetKey(asset_name))}
 
 
-def _quench_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
-    assets = CAMPAIGN_STAGES["quench"]
+def _partition_requests(campaign: Campaign, instance: DagsterInstance, stage: str = "quench") -> list[RunRequest]:
+    """One run per (system, temperature) of a per-partition stage that is not materialized yet."""
+    assets = CAMPAIGN_STAGES[stage]
     done = _materialized(instance, assets[-1])
     requests = []
     for system, temperature in campaign.for_stage("quench"):
@@ -126,7 +127,8 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
     known = set(instance.get_dynamic_partitions(TEMPERATURE_PARTITIONS.name))
     new_temperatures = [t for t in campaign.temperature_keys if t not in known]
     requests = (
-        _quench_requests(campaign, instance)
+        _partition_requests(campaign, instance)
+        + _partition_requests(campaign, instance, "swap_mc")
         + _liquid_glass_requests(campaign, instance)
         + _propensity_requests(campaign, instance)
         + _grad_cam_dynamics_requests(campaign, instance)

@@ -1,0 +1,262 @@
+"""Swap-MC equilibria of the ternary KA liquid and their inherent structures [J]."""
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from glass_assets.ensembles.checks import configurations
+from glass_assets.equilibria.checks import (
+    inherent_check_specs,
+    run_inherent_checks,
+    run_swap_mc_checks,
+    swap_mc_check_specs,
+)
+from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.plots import figure_metadata
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource
+from glass_assets.versioning import code_version_tag
+from glass_assets.warehouse import WarehouseError, ensemble_key
+from glass_core.seeds import derive_seed
+from glass_core.systems import PotentialForm, get_system
+
+SWAP_MC, INHERENT = "swap_mc", "inherent"
+
+
+def _progress(context: AssetExecutionContext, total: int, what: str):  # noqa: ANN202 - a callback
+    done = 0
+
+    def report(event: dict) -> None:
+        nonlocal done
+        if event.get("event") in {"item_done", "item_skipped"}:
+            done += 1
+            extra = f" (acceptance {event['acceptance']})" if event.get("acceptance") else ""
+            context.log.info(f"{what} {done}/{total} done{extra}")
+        elif event.get("event") == "item_failed":
+            context.log.error(f"{what} {event.get('item')} failed: {event.get('error')}")
+
+    return report
+
+
+def _scratch(study: StudySettings, asset_name: str, system: str, temperature: float, inputs: object) -> Path:
+    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return Path(study.scratch_dir) / asset_name / f"{system}_T{temperature!r}_{fingerprint}"
+
+
+def _particle_rows(key: dict, sample: int, positions: np.ndarray, types: np.ndarray) -> pl.DataFrame:
+    n = len(types)
+    return pl.DataFrame(
+        {
+            **{k: [v] * n for k, v in key.items()},
+            "sample": [sample] * n,
+            "particle": np.arange(n, dtype=np.int32),
+            "type": types.astype(np.int8),
+            "x": positions[:, 0],
+            "y": positions[:, 1],
+        }
+    )
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    check_specs=swap_mc_check_specs(AssetKey("swap_mc_equilibria")),
+    kinds={"numba", "duckdb"},
+    group_name="equilibria",
+    code_version="swap-mc-v1",
+    pool="simulation",
+    description=(
+        "Equilibrium ka2d_ternary configurations by compiled swap Monte Carlo (displacements + A↔C, B↔C type "
+        "swaps, Metropolis): independent chains from random starts, equilibrated, then sampled far enough apart "
+        "to be decorrelated. Rows in samples/particles (ensemble = 'swap_mc') and swap_mc_traces."
+    ),
+)
+def swap_mc_equilibria(
+    context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
+) -> MaterializeResult:
+    started = time.perf_counter()
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    if system.potential is not PotentialForm.LJ_SMOOTH_C2:
+        raise ValueError(f"swap Monte Carlo is implemented for the C²-smooth ternary KA model, not {system_name}")
+    profile = study.load()
+    cfg = profile.raw.get("swap_mc")
+    if not cfg:
+        raise ValueError(f"profile {profile.name!r} has no 'swap_mc' section")
+    store = warehouse.get()
+    store.ensure_writable()
+    params = {
+        "system": system_name,
+        "temperature": temperature,
+        "n_particles": int(cfg["n_particles"]),
+        "samples_per_chain": int(cfg["samples_per_chain"]),
+        "equilibration_sweeps": int(cfg["equilibration_sweeps"]),
+        "sweeps_between_samples": int(cfg["sweeps_between_samples"]),
+        "swap_probability": float(cfg["swap_probability"]),
+        "max_displacement": float(cfg["max_displacement"]),
+        "trace_every": int(cfg.get("trace_every", 10)),
+    }
+    items = [
+        {"sample": c, "seed": derive_seed(system_name, temperature, c, profile.base_seed, "swap-mc")}
+        for c in range(int(cfg["n_chains"]))
+    ]
+    scratch = _scratch(study, "swap_mc_equilibria", system_name, temperature, [params, items])
+    context.log.info(f"{len(items)} swap-MC chains of {system_name} (N={params['n_particles']}) at T={temperature}")
+    paths = simulation.run_tasks("swap_mc", params, items, scratch, _progress(context, len(items), "chain"))
+
+    key = ensemble_key(system_name, temperature, SWAP_MC)
+    samples, particles, traces, decorrelation, acceptance = [], [], [], [], []
+    for item, path in zip(items, paths, strict=True):
+        chain = item["sample"]
+        with np.load(path) as data:
+            for k in range(data["positions"].shape[0]):
+                sample = chain * params["samples_per_chain"] + k
+                n = params["n_particles"]
+                samples.append(
+                    {
+                        **key,
+                        "sample": sample,
+                        "seed": item["seed"],
+                        "n_particles": n,
+                        "box_x": float(data["box"][0]),
+                        "box_y": float(data["box"][1]),
+                        "potential_energy": float(data["energies"][k]) * n,
+                        "energy_per_particle": float(data["energies"][k]),
+                        "wall_seconds": float(data["elapsed_seconds"]),
+                        "protocol": json.dumps(params),
+                        "code_version": code_version_tag("swap-mc-v1"),
+                        "run_id": context.run.run_id,
+                    }
+                )
+                particles.append(_particle_rows(key, sample, data["positions"][k], data["types"][k]))
+            traces.append(
+                pl.DataFrame(
+                    {
+                        **{k: [v] * len(data["trace_sweeps"]) for k, v in key.items()},
+                        "chain": [chain] * len(data["trace_sweeps"]),
+                        "sweep": data["trace_sweeps"].astype(np.int64),
+                        "energy_per_particle": data["energy_trace"],
+                    }
+                )
+            )
+            decorrelation += data["typed_overlaps"].tolist()
+            acceptance.append(json.loads(str(data["acceptance"])))
+    frames = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles), "swap_mc_traces": pl.concat(traces)}
+    written = store.replace_partition(key, frames)
+    shutil.rmtree(scratch, ignore_errors=True)
+    from glass_assets.equilibria.plots import energy_trace_figure
+
+    figure = energy_trace_figure(
+        frames["swap_mc_traces"], params["equilibration_sweeps"], f"{system_name} swap MC at T = {temperature}"
+    )
+    plot = Path(study.scratch_dir).parent / "plots" / "swap_mc_equilibria" / f"{system_name}_T{temperature!r}.png"
+    mean_acceptance = {k: float(np.mean([a[k] for a in acceptance])) for k in acceptance[0]}
+    checks = run_swap_mc_checks(system, frames, params["equilibration_sweeps"], decorrelation)
+    return MaterializeResult(
+        check_results=checks,
+        metadata={
+            "n_samples": len(samples),
+            "n_chains": len(items),
+            "n_particles": params["n_particles"],
+            "acceptance": MetadataValue.json(mean_acceptance),
+            "mean_energy_per_particle": float(frames["samples"]["energy_per_particle"].mean()),
+            "max_typed_self_overlap_between_samples": float(np.max(decorrelation)),
+            "sweeps_between_samples": params["sweeps_between_samples"],
+            "rows_written": MetadataValue.json(written),
+            "wall_seconds": time.perf_counter() - started,
+            **figure_metadata(figure, plot),
+        },
+    )
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[swap_mc_equilibria],
+    check_specs=inherent_check_specs(AssetKey("inherent_structures")),
+    kinds={"lammps", "duckdb"},
+    group_name="equilibria",
+    code_version="inherent-v1",
+    pool="simulation",
+    description=(
+        "Each swap-MC equilibrium configuration minimised by LAMMPS (FIRE, then CG, exact C²-smooth potential): "
+        "rows in samples/particles (ensemble = 'inherent') and inherent_structures (energy, force norm)."
+    ),
+)
+def inherent_structures(
+    context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
+) -> MaterializeResult:
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    store = warehouse.get()
+    source = ensemble_key(system_name, temperature, SWAP_MC)
+    configs = configurations(store.read_partition("samples", source), store.read_partition("particles", source))
+    if not configs:
+        raise WarehouseError(f"no swap-MC equilibria for {system_name} at T={temperature}: materialize them first")
+    tolerance = float(study.load().raw.get("inherent_structures", {}).get("force_tolerance", 1e-8))
+    params = {"system": system_name, "force_tolerance": tolerance}
+    scratch = _scratch(study, "inherent_structures", system_name, temperature, [params, sorted(configs)])
+    items = [
+        {"sample": s, "configuration": str(c.write(scratch / "input" / f"sample_{s:06d}.data", system.type_names))}
+        for s, c in configs.items()
+    ]
+    paths = simulation.run_tasks(
+        "minimise", params, items, scratch / "out", _progress(context, len(items), "minimisation")
+    )
+    key = ensemble_key(system_name, temperature, INHERENT)
+    samples, particles, minima = [], [], []
+    for item, path in zip(items, paths, strict=True):
+        with np.load(path) as data:
+            n = len(data["types"])
+            samples.append(
+                {
+                    **key,
+                    "sample": item["sample"],
+                    "seed": 0,
+                    "n_particles": n,
+                    "box_x": float(data["box"][0]),
+                    "box_y": float(data["box"][1]),
+                    "potential_energy": float(data["energy"]),
+                    "energy_per_particle": float(data["energy"]) / n,
+                    "protocol": json.dumps(params),
+                    "code_version": code_version_tag("inherent-v1"),
+                    "run_id": context.run.run_id,
+                }
+            )
+            particles.append(_particle_rows(key, item["sample"], data["positions"], data["types"]))
+            minima.append(
+                {
+                    "system": system_name,
+                    "temperature": temperature,
+                    "sample": item["sample"],
+                    "energy": float(data["energy"]),
+                    "initial_energy": float(data["initial_energy"]),
+                    "force_norm": float(data["force_norm"]),
+                    "max_force": float(data["max_force"]),
+                    "iterations": int(data["iterations"]),
+                    "converged": bool(data["converged"]),
+                }
+            )
+    frames = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles)}
+    written = store.replace_partition(key, frames)
+    written.update(
+        store.replace_partition(
+            {"system": system_name, "temperature": temperature}, {"inherent_structures": pl.DataFrame(minima)}
+        )
+    )
+    shutil.rmtree(scratch, ignore_errors=True)
+    table = pl.DataFrame(minima)
+    return MaterializeResult(
+        check_results=run_inherent_checks(system, frames, table, tolerance),
+        metadata={
+            "n_structures": table.height,
+            "rows_written": MetadataValue.json(written),
+            "mean_inherent_energy_per_particle": float(frames["samples"]["energy_per_particle"].mean()),
+            "max_force_norm": float(table["force_norm"].max()),
+            "force_tolerance": tolerance,
+            "mean_iterations": float(table["iterations"].mean()),
+        },
+    )

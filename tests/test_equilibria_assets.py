@@ -1,0 +1,43 @@
+"""swap_mc_equilibria and inherent_structures on a tiny profile."""
+
+import pytest
+from dagster import DagsterInstance, MultiPartitionKey, materialize
+
+from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
+from glass_assets.warehouse import Warehouse, ensemble_key
+
+pytestmark = pytest.mark.lammps
+
+
+def test_equilibria_and_their_minima(tiny_resources):
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("temperature", ["0.5"])
+    partition = MultiPartitionKey({"system": "ka2d_ternary", "temperature": "0.5"})
+    result = materialize(
+        [swap_mc_equilibria, inherent_structures], instance=instance, resources=tiny_resources, partition_key=partition
+    )
+    assert result.success
+    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in result.get_asset_check_evaluations()}
+    for name in ("no_overlaps", "energy_matches_numpy"):
+        assert checks[("swap_mc_equilibria", name)] and checks[("inherent_structures", name)]
+    assert checks[("inherent_structures", "force_norm_small")] and checks[("inherent_structures", "energy_decreased")]
+    store = Warehouse(tiny_resources["warehouse"].path)
+    equilibria = store.read_partition("samples", ensemble_key("ka2d_ternary", 0.5, "swap_mc"))
+    minima = store.read_partition("samples", ensemble_key("ka2d_ternary", 0.5, "inherent"))
+    assert equilibria.height == minima.height == 4
+    assert (minima["energy_per_particle"] < equilibria["energy_per_particle"]).all()
+    counts = store.query("SELECT sample, type, count(*) AS n FROM particles WHERE ensemble = 'swap_mc' GROUP BY ALL")
+    for _, rows in counts.group_by("sample"):  # swaps exchange types, so the composition is kept
+        assert rows.sort("type")["n"].to_list() == [30, 16, 18]
+
+
+def test_swap_mc_refuses_a_system_without_its_potential(tiny_resources):
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("temperature", ["0.5"])
+    with pytest.raises(Exception, match="C²-smooth ternary"):
+        materialize(
+            [swap_mc_equilibria],
+            instance=instance,
+            resources=tiny_resources,
+            partition_key=MultiPartitionKey({"system": "abm", "temperature": "0.5"}),
+        )

@@ -1,0 +1,65 @@
+"""LAMMPS ``pair_style table`` for the C²-smooth LJ of ka2d_ternary against the exact numpy energy.
+
+Measured (``benchmarks/ternary_md_speed.py``, N = 1290 liquid at T = 0.5): largest per-particle error
+5×10⁻⁹ with cubic-spline interpolation on 2 000 points (the default), 2.8×10⁻⁴ with linear
+interpolation on 2 000 points, 2.7×10⁻⁶ linear on 20 000.
+"""
+
+import numpy as np
+import pytest
+
+from glass_core.configuration import atomic_write_text
+from glass_core.energy import potential_energy
+from glass_core.initial_configurations import random_configuration
+from glass_core.lammps_driver import open_lammps, pair_block
+from glass_core.swap_monte_carlo import SwapMCParameters, run_swap_mc
+from glass_core.systems import get_system
+
+pytestmark = pytest.mark.lammps
+
+SYSTEM = get_system("ka2d_ternary")
+
+
+def _lammps_per_particle(config, block: str, workdir) -> np.ndarray:
+    data = config.write(workdir / "c.data", SYSTEM.type_names)
+    atomic_write_text(workdir / "pair.lmp", block)
+    lmp = open_lammps()
+    try:
+        for command in (
+            "units lj", "dimension 2", "atom_style atomic", "boundary p p p", f"read_data {data}",
+            f"include {workdir / 'pair.lmp'}", "compute pa all pe/atom", "run 0",
+        ):  # fmt: skip
+            lmp.command(command)
+        n = config.n_particles
+        ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]
+        energies = np.empty(n)
+        energies[ids - 1] = np.asarray(lmp.numpy.extract_compute("pa", 1, 1))[:n]
+    finally:
+        lmp.close()
+    return energies
+
+
+@pytest.fixture(scope="module")
+def liquid():
+    start = random_configuration(SYSTEM, 300, np.random.default_rng(17))
+    return run_swap_mc(start, SYSTEM, SwapMCParameters(0.5), 200, seed=1).configuration
+
+
+@pytest.mark.parametrize(
+    ("interpolation", "points", "tolerance"), [("spline", 2000, 1e-7), ("linear", 2000, 1e-3), ("linear", 20000, 2e-5)]
+)
+def test_table_energies_agree_with_numpy_within_measured_error(liquid, tmp_path, interpolation, points, tolerance):
+    block = pair_block(SYSTEM, "table", points, tmp_path / "pair.table", table_interpolation=interpolation)
+    assert block.startswith(f"pair_style table {interpolation} {points}")
+    table = _lammps_per_particle(liquid, block, tmp_path)
+    exact = potential_energy(liquid, SYSTEM).per_particle
+    error = np.abs(table - exact).max()
+    assert error < tolerance
+    if interpolation == "linear" and points == 2000:
+        assert error > 1e-6  # linear interpolation is measurably worse than the spline default
+
+
+def test_default_table_is_the_spline_one(tmp_path):
+    assert pair_block(SYSTEM, "table", table_file=tmp_path / "t.table").startswith("pair_style table spline 2000")
+    with pytest.raises(ValueError):
+        pair_block(SYSTEM, "table", table_file=tmp_path / "t.table", table_interpolation="cubic")
