@@ -41,3 +41,19 @@ def test_swap_mc_refuses_a_system_without_its_potential(tiny_resources):
             resources=tiny_resources,
             partition_key=MultiPartitionKey({"system": "abm", "temperature": "0.5"}),
         )
+
+
+def test_bond_breaking_labels_start_from_the_swap_mc_equilibria(tiny_resources):
+    from glass_assets.dynamics.assets import propensity_labels
+
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("temperature", ["0.6"])
+    partition = MultiPartitionKey({"system": "ka2d_ternary", "temperature": "0.6"})
+    assert materialize(
+        [swap_mc_equilibria], instance=instance, resources=tiny_resources, partition_key=partition
+    ).success
+    result = materialize([propensity_labels], instance=instance, resources=tiny_resources, partition_key=partition)
+    assert result.success
+    labels = Warehouse(tiny_resources["warehouse"].path).query("SELECT * FROM propensity_summary")
+    assert set(labels["ensemble"].to_list()) == {"swap_mc"} and set(labels["source_temperature"].to_list()) == {0.6}
+    assert labels.filter(labels["frame"] == 0)["mean_bond_breaking"].to_list() == [1.0, 1.0]
