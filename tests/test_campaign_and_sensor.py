@@ -86,3 +86,14 @@ def test_liquid_glass_waits_for_its_ensembles(tmp_path, monkeypatch):
         result = campaign_requests(build_sensor_context(instance=instance))
         stages = {r.tags["campaign/stage"] for r in result.run_requests}
         assert stages == {"quench"}  # the CNN study is requested only once both ensembles exist
+
+
+def test_swap_mc_stage_requests_equilibria_and_minima(tmp_path, monkeypatch):
+    campaign = write_campaign(tmp_path / "s.yaml", "systems:\n  ka2d_ternary:\n    swap_mc: [0.3]\n")
+    monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
+    with DagsterInstance.ephemeral() as instance:
+        result = campaign_requests(build_sensor_context(instance=instance))
+        assert [str(r.partition_key) for r in result.run_requests] == ["ka2d_ternary|0.3"]
+        request = result.run_requests[0]
+        assert [k.to_user_string() for k in request.asset_selection] == ["swap_mc_equilibria", "inherent_structures"]
+        assert request.tags["campaign/stage"] == "swap_mc"

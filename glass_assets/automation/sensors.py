@@ -28,15 +28,15 @@ def _partition_requests(campaign: Campaign, instance: DagsterInstance, stage: st
     assets = CAMPAIGN_STAGES[stage]
     done = _materialized(instance, assets[-1])
     requests = []
-    for system, temperature in campaign.for_stage("quench"):
+    for system, temperature in campaign.for_stage(stage):
         partition = MultiPartitionKey({"system": system, "temperature": temperature})
         if str(partition) not in done:
             requests.append(
                 RunRequest(
-                    run_key=f"quench|{partition}",
+                    run_key=f"{stage}|{partition}",
                     partition_key=partition,
                     asset_selection=[AssetKey(a) for a in assets],
-                    tags={"campaign/stage": "quench", "campaign/system": system, "campaign/temperature": temperature},
+                    tags={"campaign/stage": stage, "campaign/system": system, "campaign/temperature": temperature},
                 )
             )
     return requests
