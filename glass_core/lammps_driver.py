@@ -81,7 +81,7 @@ def pair_block(
     style: str = "exact",
     table_points: int = 2000,
     table_file: Path | None = None,
-    table_interpolation: str = "spline",
+    table_interpolation: str = "linear",
 ) -> str:
     """LAMMPS commands defining ``system``'s pair potential, one ``pair_coeff`` per type pair.
 
@@ -89,11 +89,16 @@ def pair_block(
     ``table`` (C²-smooth LJ tabulated at ``table_points`` points uniform in r; needs ``table_file``),
     run as ``pair_style table <table_interpolation> <table_points>``.
 
-    Measured for ka2d_ternary (N = 1290, T = 0.5, one core; ``benchmarks/ternary_md_speed.py``): every
-    table runs at ≈ 0.85–0.9× ``lj/smooth/linear`` whatever its size (lepton: ≈ 0.07×), so accuracy
-    decides. Largest per-particle energy error against the exact formula: ``linear`` 2 000 points
-    2.8×10⁻⁴, ``linear`` 20 000 points 2.7×10⁻⁶, ``spline`` 2 000 points 5×10⁻⁹ (forces 1×10⁻⁷), hence
-    the ``spline`` default.
+    Measured for ka2d_ternary (N = 1290 liquid, T = 0.5, one core of a shared 2-core machine, best of 5;
+    ``benchmarks/ternary_md_speed.py``), MD speed relative to ``lj/smooth/linear`` and largest
+    per-particle energy error against the exact formula:
+
+    - ``linear``, 2 000 points: 0.85–0.95×, 2.6×10⁻⁴ (forces 7×10⁻³) — the default, for MD;
+    - ``linear``, 20 000 points: 0.65–0.70×, 3×10⁻⁶ (the larger table falls out of cache);
+    - ``spline``, 2 000 points: 0.71–0.80×, 4×10⁻⁹ (forces 1×10⁻⁷) — for minimisation and wherever
+      energies must match the exact formula;
+    - ``lepton`` (``style="exact"``): 0.06×; it parses and compiles its expressions in every force call
+      (≈ 5–8 ms per call whatever N), so it is slow above all for small systems.
     """
     pairs = [(i, j) for i in range(system.n_types) for j in range(i, system.n_types)]
     cut = system.cutoff

@@ -53,7 +53,7 @@ d − L·rint(d/L). Speed (N = 1290, T = 0.3, one core of this 2-core machine, s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numba
@@ -565,7 +565,7 @@ class SwapMonteCarlo:
         s = self._stats
 
         def rate(acc: int, att: int) -> float:
-            return acc / att if att else float("nan")
+            return float(acc / att) if att else float("nan")
 
         out = {"displacement": rate(s[1], s[0]), "swap": rate(s[2 + k : 2 + 2 * k].sum(), s[2 : 2 + k].sum())}
         out |= {name: rate(s[2 + k + m], s[2 + m]) for m, name in enumerate(self._pair_names)}
@@ -708,7 +708,7 @@ def sample_equilibria(
     trace = np.concatenate(traces)
     sweeps = np.concatenate(trace_sweeps)
     protocol = {
-        **params.__dict__,
+        **asdict(params),
         "n_particles": n_particles,
         "equilibration_sweeps": equilibration_sweeps,
         "sweeps_between_samples": sweeps_between_samples,
