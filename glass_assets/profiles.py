@@ -40,6 +40,10 @@ class CNNSettings:
     conv_channels: tuple[int, int, int]
     hidden: int
     dropout: float
+    kernel_size: int = 3
+    weight_decay: float = 0.0
+    standardise: bool = False  # per-channel input mean/std of the training images, stored in the model
+    augment: bool = False  # random whole-pixel periodic translations and the 8 symmetries of the square
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,18 @@ because the box is periodic), each followed by ReLU, no pooling; then the head
   Linear(hidden, 2). Translation-invariant scores; offered for the exact Grad-CAM equivariance
   discussed in :mod:`glass_core.grad_cam`.
 
+Optional input standardisation (``standardise=True`` in :func:`train_classifier`): the first module of
+``features`` is a :class:`Standardise` layer, (x − μ_c)/σ_c per channel, with μ, σ buffers measured on
+the training images and stored in the model (so a pickled / MLflow-logged model carries them and
+Grad-CAM, which calls ``features``, sees the standardised input the network was trained on). Its
+default (μ = 0, σ = 1) is the identity.
+
+Optional symmetry augmentation (``augment=True``): each training image is drawn with a random periodic
+translation by whole pixels and one of the 8 symmetries of the square (dihedral group D4). Both are
+exact symmetries of the data for a periodic, isotropic, *square* box: M commutes with them (a
+whole-pixel translation or a reflection / transposition of the pixel grid is the image of the
+translated / reflected configuration), and the class does not change.
+
 The network outputs logits (pre-softmax scores y^C), as Grad-CAM needs; class 0 = liquid, class 1 =
 glass (:data:`LIQUID`, :data:`GLASS`). Training is Adam on the cross-entropy, CPU, deterministic for
 a seed (model initialisation, shuffling and dropout draw from ``torch.manual_seed(seed)`` inside a
@@ -39,7 +51,9 @@ __all__ = [
     "EpochRecord",
     "Evaluation",
     "GlassCNN",
+    "Standardise",
     "TrainingResult",
+    "augment_symmetries",
     "deterministic_split",
     "evaluate",
     "predict_logits",
@@ -65,6 +79,23 @@ class CNNArchitecture:
     head: Literal["fc", "gap"] = "fc"
 
 
+class Standardise(nn.Module):
+    """Per-channel (x − mean)/std with the statistics as buffers (saved and pickled with the model)."""
+
+    def __init__(self, n_channels: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_channels))
+        self.register_buffer("std", torch.ones(n_channels))
+
+    def set_statistics(self, images: torch.Tensor) -> None:
+        """Mean and standard deviation over samples and pixels of ``images`` (S, C, G, G), per channel."""
+        self.mean.copy_(images.mean(dim=(0, 2, 3)))
+        self.std.copy_(images.std(dim=(0, 2, 3)).clamp_min(1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean[:, None, None]) / self.std[:, None, None]
+
+
 class GlassCNN(nn.Module):
     """Three circular-padded conv layers + ReLU (no pooling), then a dense head with dropout → 2 logits.
 
@@ -78,7 +109,8 @@ class GlassCNN(nn.Module):
         head: ``"fc"`` (flatten, [O]) or ``"gap"`` (global average pooling).
 
     ``features(x)`` returns the last conv layer's activations A (B, C₃, G, G) (after ReLU); ``head(A)``
-    the logits (B, 2); ``forward(x) = head(features(x))``.
+    the logits (B, 2); ``forward(x) = head(features(x))``. ``features[0]`` is a :class:`Standardise`
+    layer (identity until its statistics are set, see :meth:`set_input_statistics`).
     """
 
     def __init__(
@@ -97,7 +129,7 @@ class GlassCNN(nn.Module):
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd to keep the grid size, got {kernel_size}")
         self.n_channels, self.grid = n_channels, grid
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [Standardise(n_channels)]
         previous = n_channels
         for channels in conv_channels:
             layers += [
@@ -119,6 +151,10 @@ class GlassCNN(nn.Module):
     @classmethod
     def from_architecture(cls, n_channels: int, grid: int, architecture: CNNArchitecture) -> GlassCNN:
         return cls(n_channels, grid, **asdict(architecture))
+
+    def set_input_statistics(self, images: torch.Tensor) -> None:
+        """Standardise inputs per channel with the mean and std of ``images`` (the training set)."""
+        self.features[0].set_statistics(images)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, n_channels, G, G) images → (B, 2) logits."""
@@ -209,6 +245,29 @@ def _loss_and_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch
     return loss, (logits.argmax(1) == y).float().mean().item()
 
 
+def augment_symmetries(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image of ``x`` (B, C, G, G) under its own random symmetry of the periodic square box.
+
+    A periodic translation by (i, j) whole pixels, i, j uniform in 0 … G − 1, then one of the 8
+    elements of D4 (optional transposition of the two spatial axes, then optional reversal of each).
+    Reversing axis k maps pixel centre (k + ½)Δ to (G − k − ½)Δ, i.e. the reflection x → L − x, so all
+    of these are exact images of symmetry-transformed configurations (square box: Lx = Ly).
+    """
+    if x.ndim != 4 or x.shape[2] != x.shape[3]:
+        raise ValueError(f"augmentation needs square (B, C, G, G) images, got {tuple(x.shape)}")
+    grid = x.shape[2]
+    shifts = torch.randint(0, grid, (len(x), 2), generator=generator)
+    flags = torch.randint(0, 2, (len(x), 3), generator=generator)
+    out = []
+    for image, (dx, dy), (transpose, flip_x, flip_y) in zip(x, shifts.tolist(), flags.tolist(), strict=True):
+        image = torch.roll(image, (dx, dy), dims=(1, 2))
+        if transpose:
+            image = image.transpose(1, 2)
+        dims = [d for d, flag in ((1, flip_x), (2, flip_y)) if flag]
+        out.append(image.flip(dims) if dims else image)
+    return torch.stack(out)
+
+
 def _train_epoch(
     model: nn.Module,
     optimiser: torch.optim.Optimizer,
@@ -217,15 +276,17 @@ def _train_epoch(
     rows: torch.Tensor,
     batch_size: int,
     generator: torch.Generator,
+    augment: bool = False,
 ) -> tuple[float, float]:
     """One pass over ``rows`` in shuffled mini-batches; returns the sample-weighted running mean of the
-    batch losses and accuracies (train mode, dropout on)."""
+    batch losses and accuracies (train mode, dropout on; augmented images if ``augment``)."""
     model.train()
     loss_sum = correct = 0.0
     for batch in torch.randperm(len(rows), generator=generator).split(batch_size):
         picked = rows[batch]
         optimiser.zero_grad(set_to_none=True)
-        logits = model(x[picked])
+        inputs = augment_symmetries(x[picked], generator) if augment else x[picked]
+        logits = model(inputs)
         loss = nn.functional.cross_entropy(logits, y[picked])
         loss.backward()
         optimiser.step()
@@ -245,6 +306,8 @@ def train_classifier(
     seed: int = 0,
     architecture: CNNArchitecture | None = None,
     weight_decay: float = 0.0,
+    standardise: bool = False,
+    augment: bool = False,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> TrainingResult:
     """Train a :class:`GlassCNN` on ``images[split.train]`` with Adam and cross-entropy, on CPU.
@@ -256,6 +319,9 @@ def train_classifier(
         epochs, lr, batch_size, weight_decay: optimisation (the last batch may be smaller).
         seed: seeds initialisation, shuffling and dropout; same inputs and seed → same model.
         architecture: network hyper-parameters (default :class:`CNNArchitecture`).
+        standardise: store the per-channel mean and std of the training images in the model's
+            :class:`Standardise` layer, so that it sees (x − μ)/σ (also at evaluation and in Grad-CAM).
+        augment: train on symmetry-augmented images (:func:`augment_symmetries`; square box only).
         on_epoch: called with each :class:`EpochRecord` (e.g. to log metrics to MLflow).
 
     Returns:
@@ -273,12 +339,14 @@ def train_classifier(
         raise ValueError("the training split is empty")
     with _seeded(seed):
         model = GlassCNN.from_architecture(x.shape[1], x.shape[2], architecture or CNNArchitecture())
+        if standardise:
+            model.set_input_statistics(x[train_idx])
         optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         generator = torch.Generator().manual_seed(seed)
         history = []
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            train_metrics = _train_epoch(model, optimiser, x, y, train_idx, batch_size, generator)
+            train_metrics = _train_epoch(model, optimiser, x, y, train_idx, batch_size, generator, augment)
             model.eval()
             val_metrics = _loss_and_accuracy(model, x[val_idx], y[val_idx], 4 * batch_size)
             record = EpochRecord(epoch, *train_metrics, *val_metrics, time.perf_counter() - start)

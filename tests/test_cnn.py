@@ -1,5 +1,7 @@
 """GlassCNN: shapes, circular padding, deterministic split, deterministic training on a toy set."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,8 @@ from glass_core.cnn import (
     LIQUID,
     CNNArchitecture,
     GlassCNN,
+    Standardise,
+    augment_symmetries,
     deterministic_split,
     evaluate,
     train_classifier,
@@ -135,3 +139,74 @@ def test_evaluate_counts_errors_per_class():
     np.testing.assert_allclose(evaluation.per_class_accuracy, [0.0, 1.0])
     assert evaluation.accuracy == pytest.approx(0.4)
     np.testing.assert_array_equal(evaluation.predictions, [1, 1, 1, 1, 1])
+
+
+def blobs(n_per_class: int, grid: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """An isotropic toy: sums of Gaussian blobs at random (periodic) places, narrow (liquid) or wide (glass)."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(grid)
+    images, labels = [], []
+    for label, width in ((LIQUID, 0.8), (GLASS, 2.0)):
+        for _ in range(n_per_class):
+            image = np.zeros((grid, grid))
+            for cx, cy in rng.uniform(0, grid, (6, 2)):
+                dx = (k - cx + grid / 2) % grid - grid / 2
+                dy = (k - cy + grid / 2) % grid - grid / 2
+                image += np.exp(-0.5 * (dx[:, None] ** 2 + dy[None, :] ** 2) / width**2)
+            images.append(5.0 + 3.0 * image[None])  # an offset and scale that standardisation removes
+            labels.append(label)
+    return np.asarray(images, dtype=np.float32), np.asarray(labels)
+
+
+def test_standardisation_is_stored_in_the_model_and_applied_in_forward():
+    images, labels = blobs(8, grid=10, seed=0)
+    split = deterministic_split(np.arange(len(labels)), fractions=(0.75, 0.25, 0.0), seed=0)
+    plain = GlassCNN(1, 10, conv_channels=(4, 4, 4), hidden=8)
+    assert isinstance(plain.features[0], Standardise)
+    x = torch.as_tensor(images)
+    torch.testing.assert_close(plain.features[0](x), x)  # identity by default
+    result = train_classifier(images, labels, split, epochs=1, batch_size=4, architecture=SMALL, standardise=True)
+    layer = result.model.features[0]
+    train = x[split.train]
+    torch.testing.assert_close(layer.mean, train.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(layer.std, train.std(dim=(0, 2, 3)))
+    assert {"features.0.mean", "features.0.std"} <= set(result.model.state_dict())
+    standardised = (x - layer.mean[:, None, None]) / layer.std[:, None, None]
+    with torch.no_grad():
+        torch.testing.assert_close(result.model.features(x), result.model.features[1:](standardised))
+    copy = pickle.loads(pickle.dumps(result.model))  # as MLflow logs it (serialization_format="pickle")
+    with torch.no_grad():
+        torch.testing.assert_close(copy(x), result.model(x))
+
+
+def test_symmetry_augmentation_maps_each_image_to_one_of_its_symmetric_copies():
+    grid = 6
+    x = torch.arange(2 * 2 * grid * grid, dtype=torch.float32).reshape(2, 2, grid, grid)
+    out = augment_symmetries(x, torch.Generator().manual_seed(0))
+    again = augment_symmetries(x, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, again)
+    for image, augmented in zip(x, out, strict=True):
+        copies = []
+        for dx in range(grid):
+            for dy in range(grid):
+                rolled = torch.roll(image, (dx, dy), dims=(1, 2))
+                for base in (rolled, rolled.transpose(1, 2)):
+                    copies += [base, base.flip([1]), base.flip([2]), base.flip([1, 2])]
+        assert any(torch.equal(augmented, copy) for copy in copies)
+    draws = augment_symmetries(x[:1].expand(64, -1, -1, -1), torch.Generator().manual_seed(1))
+    assert len({tuple(d.flatten().tolist()) for d in draws}) > 32  # 8 G² = 288 distinct copies
+    with pytest.raises(ValueError):
+        augment_symmetries(torch.zeros(1, 1, 4, 6), torch.Generator())
+
+
+def test_training_with_standardisation_and_augmentation_is_deterministic_and_learns():
+    images, labels = blobs(24, grid=12, seed=2)
+    split = deterministic_split(np.arange(len(labels)), fractions=(0.75, 0.25, 0.0), seed=0)
+    arch = CNNArchitecture(conv_channels=(4, 4, 4), hidden=8, dropout=0.0, head="gap")
+    kwargs = dict(epochs=15, lr=1e-2, batch_size=8, seed=3, architecture=arch, standardise=True, augment=True)
+    result = train_classifier(images, labels, split, **kwargs)
+    again = train_classifier(images, labels, split, **kwargs)
+    assert [r.train_loss for r in again.history] == [r.train_loss for r in result.history]
+    assert result.history[-1].validation_accuracy == 1.0
+    fresh, fresh_labels = blobs(10, grid=12, seed=3)
+    assert evaluate(result.model, fresh, fresh_labels).accuracy == 1.0

@@ -100,3 +100,18 @@ def test_particle_scores_are_invariant_under_whole_pixel_translation():
 def test_refuses_an_empty_batch():
     with pytest.raises(ValueError):
         grad_cam(model("fc"), np.zeros((0, 2, 16, 16), np.float32))
+
+
+def test_uses_the_standardised_input_the_model_was_trained_on():
+    """Standardisation is the first module of ``features``, so Grad-CAM sees (x − μ)/σ as forward does."""
+    net = model("fc", seed=7)
+    x = torch.as_tensor(images(3, seed=8)) * 4.0 + 3.0
+    net.set_input_statistics(x)
+    layer = net.features[0]
+    cam = grad_cam(net, x, GLASS)
+    np.testing.assert_allclose(cam.logits, net(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    plain = model("fc", seed=7)  # same weights, identity standardisation
+    standardised = (x - layer.mean[:, None, None]) / layer.std[:, None, None]
+    expected = grad_cam(plain, standardised, GLASS)
+    np.testing.assert_allclose(cam.maps, expected.maps, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cam.weights, expected.weights, rtol=1e-5, atol=1e-7)

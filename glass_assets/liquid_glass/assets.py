@@ -159,7 +159,9 @@ def cnn_classifier(
     gridding = Gridding(get_system(system).n_types, cfg.grid, cfg.kernel_width)
     images = gridding.images(configs)
     split = deterministic_split(samples, cfg.split_fractions, cfg.seed)
-    architecture = CNNArchitecture(conv_channels=cfg.conv_channels, hidden=cfg.hidden, dropout=cfg.dropout)
+    architecture = CNNArchitecture(
+        conv_channels=cfg.conv_channels, kernel_size=cfg.kernel_size, hidden=cfg.hidden, dropout=cfg.dropout
+    )
     client = mlflow_tracking.activate()
     experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
     temps = get_system(system).temperatures
@@ -186,6 +188,10 @@ def cnn_classifier(
                 "conv_channels": json.dumps(list(cfg.conv_channels)),
                 "hidden": cfg.hidden,
                 "dropout": cfg.dropout,
+                "kernel_size": cfg.kernel_size,
+                "weight_decay": cfg.weight_decay,
+                "standardise": cfg.standardise,
+                "augment": cfg.augment,
                 "n_particles": configs[0].n_particles,
                 "t_liquid": temps["liquid"],
                 "t_glass": temps["glass"],
@@ -220,6 +226,9 @@ def cnn_classifier(
             batch_size=cfg.batch_size,
             seed=cfg.seed,
             architecture=architecture,
+            weight_decay=cfg.weight_decay,
+            standardise=cfg.standardise,
+            augment=cfg.augment,
             on_epoch=on_epoch,
         )
         test = evaluate(trained.model, images[split.test], labels[split.test])
