@@ -37,3 +37,24 @@ def test_glass_core_never_imports_dagster():
                 else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             )
             assert not any(n.split(".")[0] == "dagster" for n in names), f"{path} imports dagster"
+
+
+def test_every_partition_mapping_resolves_in_the_full_graph():
+    """Each partition of each asset maps to its parents' partitions (Dagster checks this only at run time)."""
+    from dagster import DagsterInstance
+    from dagster._core.definitions.partitions.context import partition_loading_context
+
+    graph = defs.resolve_asset_graph()
+    with DagsterInstance.ephemeral() as instance, partition_loading_context(dynamic_partitions_store=instance):
+        instance.add_dynamic_partitions("temperature", ["0.05", "2.0"])
+        resolved = 0
+        for key in graph.get_all_asset_keys():
+            node = graph.get(key)
+            if node.partitions_def is None:
+                continue
+            for partition in node.partitions_def.get_partition_keys():
+                for parent in node.parent_keys:
+                    result = graph.get_parent_partition_keys_for_child(partition, parent, key)
+                    assert result.partitions_subset is not None
+                    resolved += 1
+        assert resolved > 20

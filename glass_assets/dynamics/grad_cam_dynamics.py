@@ -8,9 +8,9 @@ import polars as pl
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from glass_assets.dynamics import plots
-from glass_assets.dynamics.assets import _same_system_any_temperature, propensity_labels
+from glass_assets.dynamics.assets import propensity_labels
 from glass_assets.ensembles.checks import configurations
-from glass_assets.liquid_glass.assets import _champion, cnn_classifier, cnn_system_partitions
+from glass_assets.liquid_glass.assets import _champion, _from_system_ensembles, cnn_classifier, cnn_system_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
@@ -28,7 +28,7 @@ PAPER_MAXIMUM = {"abm": 0.61, "kam": 0.68}
 
 @asset(
     partitions_def=cnn_system_partitions,
-    deps=[cnn_classifier, AssetDep(propensity_labels, partition_mapping=_same_system_any_temperature)],
+    deps=[cnn_classifier, AssetDep(propensity_labels, partition_mapping=_from_system_ensembles)],
     kinds={"pytorch", "duckdb"},
     group_name="dynamics",
     code_version="grad-cam-dynamics-v1",

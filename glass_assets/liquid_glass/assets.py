@@ -15,7 +15,6 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     MultiToSingleDimensionPartitionMapping,
-    StaticPartitionsDefinition,
     asset,
 )
 from mlflow.models import infer_signature
@@ -23,7 +22,7 @@ from mlflow.models import infer_signature
 from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
 from glass_assets.ensembles.checks import configurations
 from glass_assets.liquid_glass import plots
-from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.partitions import SYSTEM_PARTITIONS, parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource, promote_if_not_worse
@@ -39,7 +38,9 @@ from glass_core.systems import SYSTEMS, get_system
 
 #: systems with a liquid (T_L) and a glass (T_G) temperature: the ones the CNN study applies to
 CNN_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if {"liquid", "glass"} <= s.temperatures.keys())
-cnn_system_partitions = StaticPartitionsDefinition(CNN_SYSTEMS)
+#: per-system assets use the system dimension itself (Dagster maps system × T → system only then);
+#: a system outside CNN_SYSTEMS is refused with a clear error
+cnn_system_partitions = SYSTEM_PARTITIONS
 _from_system_ensembles = MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
 LABELS = {LIQUID: "liquid", GLASS: "glass"}
 EXPERIMENT = "liquid_vs_glass_cnn"
@@ -119,6 +120,8 @@ def structural_descriptors(
 
 def _labelled_configurations(store: Warehouse, system: str) -> tuple[list[Configuration], np.ndarray, np.ndarray, list]:
     """Liquid (T_L) and glass (T_G) configurations of ``system`` with class labels and sample ids."""
+    if system not in CNN_SYSTEMS:
+        raise ValueError(f"the liquid/glass study needs a T_L and a T_G: {system} has none (use {CNN_SYSTEMS})")
     temps = get_system(system).temperatures
     configs, labels, samples, keys = [], [], [], []
     for label, temperature in ((LIQUID, temps["liquid"]), (GLASS, temps["glass"])):
