@@ -41,6 +41,7 @@ class CNNSettings:
     hidden: int
     dropout: float
     kernel_size: int = 3
+    head: str = "fc"  # "fc": [O]'s dense head; "gap": global average pooling before it (translation-invariant)
     weight_decay: float = 0.0
     standardise: bool = False  # per-channel input mean/std of the training images, stored in the model
     augment: bool = False  # random whole-pixel periodic translations and the 8 symmetries of the square
@@ -60,7 +61,8 @@ class Profile:
 
     @property
     def propensity(self) -> dict[str, Any]:
-        """Isoconfigurational settings: n_samples, n_replicas, max_time (LJ time), per_decade, ensemble."""
+        """Isoconfigurational settings: n_samples, n_replicas, max_time (LJ time; one number or one per
+        system), per_decade, ensemble."""
         if "propensity" not in self.raw:
             raise ValueError(f"profile {self.name!r} has no 'propensity' section")
         return dict(self.raw["propensity"])

@@ -128,12 +128,14 @@ def propensity_labels(
     source = initial_structures_key(system_name, temperature)
     configs = _initial_configurations(store, source, settings["n_samples"])
     dt = get_system(system_name).md_timestep
+    max_time = settings["max_time"]  # one number, or one per system
+    max_time = float(max_time[system_name] if isinstance(max_time, dict) else max_time)
     params = {
         "system": system_name,
         "temperature": temperature,
         "n_replicas": int(settings["n_replicas"]),
         "base_seed": profile.base_seed,
-        "max_step": int(round(float(settings["max_time"]) / dt)),
+        "max_step": int(round(max_time / dt)),
         "per_decade": int(settings.get("per_decade", 8)),
         "ensemble": settings.get("ensemble", "nvt"),
     }

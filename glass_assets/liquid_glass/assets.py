@@ -163,7 +163,11 @@ def cnn_classifier(
     images = gridding.images(configs)
     split = deterministic_split(samples, cfg.split_fractions, cfg.seed)
     architecture = CNNArchitecture(
-        conv_channels=cfg.conv_channels, kernel_size=cfg.kernel_size, hidden=cfg.hidden, dropout=cfg.dropout
+        conv_channels=cfg.conv_channels,
+        kernel_size=cfg.kernel_size,
+        hidden=cfg.hidden,
+        dropout=cfg.dropout,
+        head=cfg.head,
     )
     client = mlflow_tracking.activate()
     experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
@@ -192,6 +196,7 @@ def cnn_classifier(
                 "hidden": cfg.hidden,
                 "dropout": cfg.dropout,
                 "kernel_size": cfg.kernel_size,
+                "head": cfg.head,
                 "weight_decay": cfg.weight_decay,
                 "standardise": cfg.standardise,
                 "augment": cfg.augment,
