@@ -25,7 +25,14 @@ from dagster import ConfigurableResource, EnvVar
 from glass_assets.profiles import PROFILES_FILE, Profile, load_profile
 from glass_assets.warehouse import Warehouse
 
-__all__ = ["LocalProcessLauncher", "SimulationError", "SimulationLauncher", "StudySettings", "WarehouseResource"]
+__all__ = [
+    "LocalProcessLauncher",
+    "SimulationError",
+    "SimulationLauncher",
+    "StudySettings",
+    "WarehouseResource",
+    "progress_logger",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +62,27 @@ class WarehouseResource(ConfigurableResource):
 
 
 ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+def progress_logger(log: Any, total: int, what: str) -> ProgressCallback:
+    """A launcher callback that logs '<what> k/total done' per finished item (with its rate or
+    acceptance when the worker reports one) and each failure with its error."""
+    done = 0
+
+    def report(event: dict[str, Any]) -> None:
+        nonlocal done
+        if event.get("event") in {"item_done", "item_skipped"}:
+            done += 1
+            detail = ""
+            if event.get("steps_per_second"):
+                detail = f" ({event['steps_per_second']:,.0f} steps/s)"
+            elif event.get("acceptance"):
+                detail = f" (acceptance {event['acceptance']})"
+            log.info(f"{what} {done}/{total} done{detail}")
+        elif event.get("event") == "item_failed":
+            log.error(f"{what} {event.get('item')} failed: {event.get('error')}")
+
+    return report
 
 
 class SimulationLauncher(ConfigurableResource):

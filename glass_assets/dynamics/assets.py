@@ -25,7 +25,7 @@ from glass_assets.dynamics.checks import propensity_check_specs, run_propensity_
 from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
-from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.configuration import Configuration
 from glass_core.propensity import PropensityLabels
@@ -152,17 +152,13 @@ def propensity_labels(
         f"{len(items)} configurations × {params['n_replicas']} replicas of {system_name} at "
         f"T={temperature} for {params['max_step']} steps, from {dict(source)}"
     )
-    done = 0
-
-    def progress(event: dict) -> None:
-        nonlocal done
-        if event.get("event") in {"item_done", "item_skipped"}:
-            done += 1
-            context.log.info(f"isoconfigurational ensemble {done}/{len(items)} done")
-        elif event.get("event") == "item_failed":
-            context.log.error(f"{event.get('item')}: {event.get('error')}")
-
-    paths = simulation.run_tasks("isoconfigurational", params, items, scratch / "labels", on_event=progress)
+    paths = simulation.run_tasks(
+        "isoconfigurational",
+        params,
+        items,
+        scratch / "labels",
+        on_event=progress_logger(context.log, len(items), "isoconfigurational ensemble"),
+    )
     labels = {item["sample"]: PropensityLabels.load(path) for item, path in zip(items, paths, strict=True)}
     run_key = {"system": system_name, "temperature": temperature}
     frames = _frames(labels, source, run_key)

@@ -13,7 +13,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from glass_assets.ensembles.checks import ensemble_check_specs, run_ensemble_checks
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import cooling_curve_figure, figure_metadata
-from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import ensemble_key
 from glass_core.quench import PHASES, QuenchResult, hold_mean_temperature
@@ -128,18 +128,9 @@ def quenched_ensembles(
         f"[{profile.name} profile, steps {settings.protocol.steps(system, temperature)}]"
     )
 
-    done = 0
-
-    def progress(event: dict) -> None:
-        nonlocal done
-        if event.get("event") in {"item_done", "item_skipped"}:
-            done += 1
-            rate = event.get("steps_per_second")
-            context.log.info(f"quench {done}/{settings.n_samples} done" + (f" ({rate:,.0f} steps/s)" if rate else ""))
-        elif event.get("event") == "item_failed":
-            context.log.error(f"quench failed for {event.get('item')}: {event.get('error')}")
-
-    paths = simulation.run_tasks("quench", params, items, scratch, on_event=progress)
+    paths = simulation.run_tasks(
+        "quench", params, items, scratch, on_event=progress_logger(context.log, len(items), "quench")
+    )
     results = {item["sample"]: QuenchResult.load(path) for item, path in zip(items, paths, strict=True)}
     frames = _frames(results, system_name, temperature, seeds, json.dumps(params["protocol"]), context.run.run_id)
     written = store.replace_partition(ensemble_key(system_name, temperature, ENSEMBLE), frames)

@@ -19,28 +19,13 @@ from glass_assets.equilibria.checks import (
 )
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
-from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.seeds import derive_seed
 from glass_core.systems import PotentialForm, get_system
 
 SWAP_MC, INHERENT = "swap_mc", "inherent"
-
-
-def _progress(context: AssetExecutionContext, total: int, what: str):  # noqa: ANN202 - a callback
-    done = 0
-
-    def report(event: dict) -> None:
-        nonlocal done
-        if event.get("event") in {"item_done", "item_skipped"}:
-            done += 1
-            extra = f" (acceptance {event['acceptance']})" if event.get("acceptance") else ""
-            context.log.info(f"{what} {done}/{total} done{extra}")
-        elif event.get("event") == "item_failed":
-            context.log.error(f"{what} {event.get('item')} failed: {event.get('error')}")
-
-    return report
 
 
 def _scratch(study: StudySettings, asset_name: str, system: str, temperature: float, inputs: object) -> Path:
@@ -106,7 +91,7 @@ def swap_mc_equilibria(
     ]
     scratch = _scratch(study, "swap_mc_equilibria", system_name, temperature, [params, items])
     context.log.info(f"{len(items)} swap-MC chains of {system_name} (N={params['n_particles']}) at T={temperature}")
-    paths = simulation.run_tasks("swap_mc", params, items, scratch, _progress(context, len(items), "chain"))
+    paths = simulation.run_tasks("swap_mc", params, items, scratch, progress_logger(context.log, len(items), "chain"))
 
     key = ensemble_key(system_name, temperature, SWAP_MC)
     samples, particles, traces, decorrelation, acceptance = [], [], [], [], []
@@ -204,7 +189,7 @@ def inherent_structures(
         for s, c in configs.items()
     ]
     paths = simulation.run_tasks(
-        "minimise", params, items, scratch / "out", _progress(context, len(items), "minimisation")
+        "minimise", params, items, scratch / "out", progress_logger(context.log, len(items), "minimisation")
     )
     key = ensemble_key(system_name, temperature, INHERENT)
     samples, particles, minima = [], [], []
