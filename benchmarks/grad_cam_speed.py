@@ -14,28 +14,12 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
 
 from glass_core.cnn import GlassCNN, predict_logits
-from glass_core.configuration import Configuration
 from glass_core.grad_cam import grad_cam, grad_cam_particles
 from glass_core.gridding import DEFAULT_GRID, Gridding
-from glass_core.systems import get_system
-
-
-def jittered_lattice(system_name: str, n: int, seed: int, jitter: float = 0.15) -> Configuration:
-    """n particles on a jittered square lattice at the system's density (minimum distance ≥ (1 − 2 jitter) a)."""
-    system = get_system(system_name)
-    rng = np.random.default_rng(seed)
-    length = system.box_length(n)
-    side = int(np.ceil(np.sqrt(n)))
-    a = length / side
-    sites = np.stack(np.meshgrid(np.arange(side), np.arange(side), indexing="ij"), -1).reshape(-1, 2)
-    sites = sites[np.sort(rng.choice(len(sites), n, replace=False))]
-    positions = (sites + 0.5 + rng.uniform(-jitter, jitter, sites.shape)) * a
-    types = rng.permutation(np.repeat(np.arange(system.n_types), system.type_counts(n)))
-    return Configuration(positions, types, (length, length), system_name).wrapped()
+from glass_core.initial_configurations import jittered_lattice
 
 
 def best_of(function, repeats: int) -> float:
