@@ -9,6 +9,7 @@ replace it in ``definitions.py`` without changing any asset, as long as it imple
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -50,6 +51,16 @@ class StudySettings(ConfigurableResource):
 
     def load(self) -> Profile:
         return load_profile(self.profile, Path(self.profiles_file))
+
+    def scratch_folder(self, asset_name: str, system: str, temperature: float, inputs: object) -> Path:
+        """Worker scratch for one partition, named by a hash of its inputs: a rerun after a crash finds
+        and reuses the items that had finished, a changed input starts afresh."""
+        fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return Path(self.scratch_dir) / asset_name / f"{system}_T{temperature!r}_{fingerprint}"
+
+    def plot_path(self, asset_name: str, name: str) -> Path:
+        """Where an asset's figure goes: ``data/plots/<asset>/<name>`` beside the scratch folder."""
+        return Path(self.scratch_dir).parent / "plots" / asset_name / name
 
 
 class WarehouseResource(ConfigurableResource):

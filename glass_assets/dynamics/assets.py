@@ -1,10 +1,7 @@
 """Propensity labels from isoconfigurational MD (Oyama et al.'s Δ and δ; Jung et al.'s bond breaking)."""
 
-import hashlib
-import json
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -139,10 +136,7 @@ def propensity_labels(
         "per_decade": int(settings.get("per_decade", 8)),
         "ensemble": settings.get("ensemble", "nvt"),
     }
-    fingerprint = hashlib.sha256(
-        json.dumps([params, source, sorted(configs)], sort_keys=True, default=str).encode()
-    ).hexdigest()[:16]
-    scratch = Path(study.scratch_dir) / "propensity_labels" / f"{system_name}_T{temperature!r}_{fingerprint}"
+    scratch = study.scratch_folder("propensity_labels", system_name, temperature, [params, source, sorted(configs)])
     inputs = scratch / "initial"
     items = []
     for sample, config in configs.items():
@@ -173,7 +167,7 @@ def propensity_labels(
     from glass_assets.dynamics.plots import relaxation_figure
 
     figure = relaxation_figure(mean_curve, f"{system_name} at T = {temperature}")
-    plot = Path(study.scratch_dir).parent / "plots" / "propensity_labels" / f"{system_name}_T{temperature!r}.png"
+    plot = study.plot_path("propensity_labels", f"{system_name}_T{temperature!r}.png")
     taus = [lab.tau_alpha for lab in labels.values() if lab.tau_alpha is not None]
     return MaterializeResult(
         check_results=run_propensity_checks(frames["propensity"], summary, params["n_replicas"]),

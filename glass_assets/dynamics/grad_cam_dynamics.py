@@ -1,7 +1,6 @@
 """What the CNN's Grad-CAM score predicts about aging dynamics: C(Γ, 1 − Δ) against δ(t) [O Fig. 4]."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -92,7 +91,6 @@ def grad_cam_dynamics(
     )
     best = curves.sort("correlation", descending=True).row(0, named=True)
     figure = plots.correlation_against_clock(curves, PAPER_MAXIMUM.get(system), f"{system}: Grad-CAM vs dynamics")
-    plot_dir = Path(study.scratch_dir).parent / "plots" / "grad_cam_dynamics"
     metadata = {
         "max_correlation": float(best["correlation"]),
         "at_cage_clock_delta": float(best["cage_clock"]),
@@ -103,7 +101,7 @@ def grad_cam_dynamics(
         "n_glasses_seen_in_training": len(correct & trained_on),
         "model": f"glass_cnn_{system} v{version}",
         "rows_written": MetadataValue.json(written),
-        **figure_metadata(figure, plot_dir / f"{system}_correlation_vs_delta.png"),
+        **figure_metadata(figure, study.plot_path("grad_cam_dynamics", f"{system}_correlation_vs_delta.png")),
     }
     example = min(correct)
     at = labels.filter(
@@ -120,7 +118,12 @@ def grad_cam_dynamics(
         one_minus_delta,
         f"{system} glass {example}, T = {best['temperature']}, δ = {best['cage_clock']:.2f}",
     )
-    metadata.update({f"maps_{k}": v for k, v in figure_metadata(maps, plot_dir / f"{system}_maps.png").items()})
+    metadata.update(
+        {
+            f"maps_{k}": v
+            for k, v in figure_metadata(maps, study.plot_path("grad_cam_dynamics", f"{system}_maps.png")).items()
+        }
+    )
     context.log.info(
         f"max C(Γ,1−Δ) = {best['correlation']:.3f} at δ = {best['cage_clock']:.2f} (paper: {PAPER_MAXIMUM.get(system)})"
     )

@@ -1,10 +1,8 @@
 """Quenched ensembles [O]: per (system, temperature) partition, independent LAMMPS quench runs."""
 
-import hashlib
 import json
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -22,6 +20,21 @@ from glass_core.systems import get_system
 
 QUENCH_CODE_VERSION = "quench-v1"
 ENSEMBLE = "quenched"
+
+
+def particle_rows(key: dict, sample: int, positions: np.ndarray, types: np.ndarray) -> pl.DataFrame:
+    """Rows of the ``particles`` table for one configuration of partition ``key``."""
+    n = len(types)
+    return pl.DataFrame(
+        {
+            **{k: [v] * n for k, v in key.items()},
+            "sample": [sample] * n,
+            "particle": np.arange(n, dtype=np.int32),
+            "type": types.astype(np.int8),
+            "x": positions[:, 0],
+            "y": positions[:, 1],
+        }
+    )
 
 
 def _frames(
@@ -50,19 +63,7 @@ def _frames(
                 "run_id": run_id,
             }
         )
-        n = config.n_particles
-        particles.append(
-            pl.DataFrame(
-                {
-                    **{k: [v] * n for k, v in key.items()},
-                    "sample": [sample] * n,
-                    "particle": np.arange(n, dtype=np.int32),
-                    "type": config.types.astype(np.int8),
-                    "x": config.positions[:, 0],
-                    "y": config.positions[:, 1],
-                }
-            )
-        )
+        particles.append(particle_rows(key, sample, config.positions, config.types))
         t = result.thermo
         m = len(t["step"])
         curves.append(
@@ -121,8 +122,7 @@ def quenched_ensembles(
         "protocol": settings.protocol.to_dict(),
     }
     # The scratch folder is named by the inputs, so a rerun after a crash reuses finished samples.
-    fingerprint = hashlib.sha256(json.dumps([params, items], sort_keys=True).encode()).hexdigest()[:16]
-    scratch = Path(study.scratch_dir) / "quenched_ensembles" / f"{system_name}_T{temperature!r}_{fingerprint}"
+    scratch = study.scratch_folder("quenched_ensembles", system_name, temperature, [params, items])
     context.log.info(
         f"{settings.n_samples} quenches of {system_name} (N={n_particles}) to T={temperature} "
         f"[{profile.name} profile, steps {settings.protocol.steps(system, temperature)}]"
@@ -140,7 +140,7 @@ def quenched_ensembles(
     samples = frames["samples"]
     rates = [r.steps_per_second for r in results.values()]
     figure = cooling_curve_figure(frames["cooling_curves"], f"{system_name} quenched to T = {temperature}")
-    plot_path = Path(study.scratch_dir).parent / "plots" / "quenched_ensembles" / f"{system_name}_T{temperature!r}.png"
+    plot_path = study.plot_path("quenched_ensembles", f"{system_name}_T{temperature!r}.png")
     return MaterializeResult(
         check_results=checks,
         metadata={

@@ -1,15 +1,14 @@
 """Swap-MC equilibria of the ternary KA liquid and their inherent structures [J]."""
 
-import hashlib
 import json
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from glass_assets.ensembles.assets import particle_rows
 from glass_assets.ensembles.checks import configurations
 from glass_assets.equilibria.checks import (
     inherent_check_specs,
@@ -26,25 +25,6 @@ from glass_core.seeds import derive_seed
 from glass_core.systems import PotentialForm, get_system
 
 SWAP_MC, INHERENT = "swap_mc", "inherent"
-
-
-def _scratch(study: StudySettings, asset_name: str, system: str, temperature: float, inputs: object) -> Path:
-    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return Path(study.scratch_dir) / asset_name / f"{system}_T{temperature!r}_{fingerprint}"
-
-
-def _particle_rows(key: dict, sample: int, positions: np.ndarray, types: np.ndarray) -> pl.DataFrame:
-    n = len(types)
-    return pl.DataFrame(
-        {
-            **{k: [v] * n for k, v in key.items()},
-            "sample": [sample] * n,
-            "particle": np.arange(n, dtype=np.int32),
-            "type": types.astype(np.int8),
-            "x": positions[:, 0],
-            "y": positions[:, 1],
-        }
-    )
 
 
 @asset(
@@ -89,7 +69,7 @@ def swap_mc_equilibria(
         {"sample": c, "seed": derive_seed(system_name, temperature, c, profile.base_seed, "swap-mc")}
         for c in range(int(cfg["n_chains"]))
     ]
-    scratch = _scratch(study, "swap_mc_equilibria", system_name, temperature, [params, items])
+    scratch = study.scratch_folder("swap_mc_equilibria", system_name, temperature, [params, items])
     context.log.info(f"{len(items)} swap-MC chains of {system_name} (N={params['n_particles']}) at T={temperature}")
     paths = simulation.run_tasks("swap_mc", params, items, scratch, progress_logger(context.log, len(items), "chain"))
 
@@ -117,7 +97,7 @@ def swap_mc_equilibria(
                         "run_id": context.run.run_id,
                     }
                 )
-                particles.append(_particle_rows(key, sample, data["positions"][k], data["types"][k]))
+                particles.append(particle_rows(key, sample, data["positions"][k], data["types"][k]))
             traces.append(
                 pl.DataFrame(
                     {
@@ -138,7 +118,7 @@ def swap_mc_equilibria(
     figure = energy_trace_figure(
         frames["swap_mc_traces"], params["equilibration_sweeps"], f"{system_name} swap MC at T = {temperature}"
     )
-    plot = Path(study.scratch_dir).parent / "plots" / "swap_mc_equilibria" / f"{system_name}_T{temperature!r}.png"
+    plot = study.plot_path("swap_mc_equilibria", f"{system_name}_T{temperature!r}.png")
     mean_acceptance = {k: float(np.mean([a[k] for a in acceptance])) for k in acceptance[0]}
     checks = run_swap_mc_checks(system, frames, params["equilibration_sweeps"], decorrelation)
     return MaterializeResult(
@@ -183,7 +163,7 @@ def inherent_structures(
         raise WarehouseError(f"no swap-MC equilibria for {system_name} at T={temperature}: materialize them first")
     tolerance = float(study.load().raw.get("inherent_structures", {}).get("force_tolerance", 1e-8))
     params = {"system": system_name, "force_tolerance": tolerance}
-    scratch = _scratch(study, "inherent_structures", system_name, temperature, [params, sorted(configs)])
+    scratch = study.scratch_folder("inherent_structures", system_name, temperature, [params, sorted(configs)])
     items = [
         {"sample": s, "configuration": str(c.write(scratch / "input" / f"sample_{s:06d}.data", system.type_names))}
         for s, c in configs.items()
@@ -211,7 +191,7 @@ def inherent_structures(
                     "run_id": context.run.run_id,
                 }
             )
-            particles.append(_particle_rows(key, item["sample"], data["positions"], data["types"]))
+            particles.append(particle_rows(key, item["sample"], data["positions"], data["types"]))
             minima.append(
                 {
                     "system": system_name,

@@ -3,7 +3,6 @@
 import json
 import os
 import time
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -55,10 +54,6 @@ PAPER_ABM_GLASS = {"gamma~upsilon": 0.552, "gamma~one_minus_theta": 0.403, "one_
 
 def model_name(system: str) -> str:
     return f"glass_cnn_{system}"
-
-
-def _plot_path(study: StudySettings, asset_name: str, name: str) -> Path:
-    return Path(study.scratch_dir).parent / "plots" / asset_name / name
 
 
 @asset(
@@ -274,7 +269,7 @@ def cnn_classifier(
             "previous_champion_test_accuracy": previous if previous is not None else float("nan"),
             "n_train": len(split.train),
             "n_test": len(split.test),
-            **figure_metadata(curve, _plot_path(study, "cnn_classifier", f"{system}_training.png")),
+            **figure_metadata(curve, study.plot_path("cnn_classifier", f"{system}_training.png")),
         }
     )
 
@@ -426,7 +421,7 @@ def indicator_correlations(
         **{
             f"violins_{k}": v
             for k, v in figure_metadata(
-                violin, _plot_path(study, "indicator_correlations", f"{system}_violins.png")
+                violin, study.plot_path("indicator_correlations", f"{system}_violins.png")
             ).items()
         },
     }
@@ -439,7 +434,7 @@ def indicator_correlations(
             {
                 f"maps_{k}": v
                 for k, v in figure_metadata(
-                    maps, _plot_path(study, "indicator_correlations", f"{system}_particle_maps.png")
+                    maps, study.plot_path("indicator_correlations", f"{system}_particle_maps.png")
                 ).items()
             }
         )
