@@ -19,6 +19,7 @@ from glass_assets.liquid_glass.assets import (
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.warehouse import Warehouse
+from glass_core.cnn import deterministic_split
 from tests.conftest import TINY_PROFILES
 
 
@@ -143,6 +144,11 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
     instance.add_dynamic_partitions("temperature", ["1.0"])
     run = MultiPartitionKey({"system": "abm", "temperature": "1.0"})
     assert materialize([propensity_labels], instance=instance, resources=resources, partition_key=run).success
+    # the glasses run are the ones the CNN was tested on, never trained on
+    ids = sorted(store.query("SELECT DISTINCT sample FROM samples WHERE system = 'abm'")["sample"].to_list())
+    held_out = {ids[i] for i in deterministic_split(np.asarray(ids), (0.5, 0.17, 0.33), 0).test}
+    assert len(held_out) == 2
+    assert set(store.query("SELECT DISTINCT sample FROM propensity")["sample"].to_list()) == held_out
     outcome = materialize(
         [grad_cam_dynamics], instance=instance, resources=resources, partition_key="abm", raise_on_error=False
     )
@@ -150,6 +156,7 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
         rows = store.query("SELECT * FROM grad_cam_dynamics")
         assert rows.height > 0 and rows["correlation"].drop_nans().is_between(-1, 1).all()
         assert (rows.filter(rows["frame"] == 0)["cage_clock"] == 0).all()
+        assert not rows["in_training"].any()
     else:  # a 3-epoch CNN may call every glass a liquid: then the asset must say so
         messages = [str(e.step_failure_data.error) for e in outcome.all_events if e.is_step_failure]
         assert any("classifies none of the" in m for m in messages), messages

@@ -23,6 +23,7 @@ def test_smooth_c2_value_slope_and_curvature_vanish_at_cutoff(eps, sigma):
     v = lambda r: lj_smooth_c2(np.asarray(r), eps, sigma)  # noqa: E731
     assert v(rc - 1e-12) == pytest.approx(0.0, abs=1e-8)
     assert derivative(v, rc - 1e-3, 1e-5) == pytest.approx(0.0, abs=1e-6)
+
     def curvature(delta):
         return (v(rc - delta) - 2 * v(rc - 2 * delta) + v(rc - 3 * delta)) / delta**2
 

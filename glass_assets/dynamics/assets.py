@@ -20,15 +20,17 @@ from dagster import (
 
 from glass_assets.dynamics.checks import propensity_check_specs, run_propensity_checks
 from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
+from glass_assets.liquid_glass.split import CNN_SYSTEMS, cnn_subsets, held_out_first, quench_sample_ids
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
+from glass_assets.profiles import Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.configuration import Configuration
 from glass_core.propensity import PropensityLabels
 from glass_core.systems import get_system
 
-PROPENSITY_CODE_VERSION = "propensity-v1"
+PROPENSITY_CODE_VERSION = "propensity-v2"  # v2: abm/kam glasses from the CNN test split first
 #: the labels of (system, T) start from configurations of the same system at another temperature
 _same_system_any_temperature = MultiPartitionMapping(
     {
@@ -50,15 +52,37 @@ def initial_structures_key(system: str, temperature: float) -> dict[str, object]
     return ensemble_key(system, temperature, "swap_mc")
 
 
-def _initial_configurations(store: Warehouse, key: dict[str, object], n_samples: int) -> dict[int, Configuration]:
+def _initial_configurations(
+    store: Warehouse, key: dict[str, object], n_samples: int, preferred: list[int] | None = None
+) -> dict[int, Configuration]:
+    """The first ``n_samples`` stored configurations of ``key``, in the ``preferred`` order of sample ids if given."""
     from glass_assets.ensembles.checks import configurations
 
     samples = store.read_partition("samples", key)
     if samples.height == 0:
         raise WarehouseError(f"no initial structures {dict(key)}: materialize that ensemble first")
-    chosen = samples.head(n_samples)
+    stored = samples["sample"].to_list()
+    order = [s for s in preferred if s in set(stored)] if preferred else stored
+    chosen = samples.filter(pl.col("sample").is_in(order[:n_samples]))
     particles = store.read_partition("particles", key).filter(pl.col("sample").is_in(chosen["sample"].implode()))
     return configurations(chosen, particles)
+
+
+def _cnn_held_out_order(store: Warehouse, system: str, profile: Profile) -> tuple[list[int] | None, dict[int, str]]:
+    """Glass sample ids with the CNN's test split first (``None`` where there is no CNN split to follow).
+
+    [O] correlates the Grad-CAM score with the dynamics of glasses; taking them from the test split keeps
+    configurations the network was trained on out of that comparison.
+    """
+    if system not in CNN_SYSTEMS or "cnn" not in profile.raw:
+        return None, {}
+    temps = get_system(system).temperatures
+    if store.read_partition("samples", ensemble_key(system, temps["liquid"], ENSEMBLE)).height == 0:
+        return None, {}  # the split is keyed on both ensembles: unknown until the liquid one exists
+    ids = quench_sample_ids(store, system)
+    glass = store.read_partition("samples", ensemble_key(system, temps["glass"], ENSEMBLE))
+    subsets = cnn_subsets(ids, profile.cnn.split_fractions, profile.cnn.seed)
+    return held_out_first([int(s) for s in glass["sample"].to_list()], subsets), subsets
 
 
 def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key: dict[str, object]) -> dict:
@@ -123,7 +147,11 @@ def propensity_labels(
     store = warehouse.get()
     store.ensure_writable()
     source = initial_structures_key(system_name, temperature)
-    configs = _initial_configurations(store, source, settings["n_samples"])
+    preferred, subsets = _cnn_held_out_order(store, system_name, profile)
+    configs = _initial_configurations(store, source, settings["n_samples"], preferred)
+    used = {name: sum(subsets.get(s) == name for s in configs) for name in ("test", "validation", "train")}
+    if preferred is None and system_name in CNN_SYSTEMS:
+        context.log.warning("no liquid ensemble yet, so the CNN split is unknown: glasses taken in stored order")
     dt = get_system(system_name).md_timestep
     max_time = settings["max_time"]  # one number, or one per system
     max_time = float(max_time[system_name] if isinstance(max_time, dict) else max_time)
@@ -176,6 +204,7 @@ def propensity_labels(
             "n_replicas": params["n_replicas"],
             "max_step": params["max_step"],
             "initial_structures": MetadataValue.json({k: v for k, v in source.items()}),
+            "cnn_split_of_initial_structures": MetadataValue.json(used if subsets else "no CNN split"),
             "rows_written": MetadataValue.json(written),
             "final_mean_bond_breaking": float(mean_curve["mean_bond_breaking"][-1]),
             "final_cage_clock_delta": float(mean_curve["cage_clock"][-1]),

@@ -10,11 +10,12 @@ from glass_assets.dynamics import plots
 from glass_assets.dynamics.assets import propensity_labels
 from glass_assets.ensembles.checks import configurations
 from glass_assets.liquid_glass.assets import _champion, _from_system_ensembles, cnn_classifier, cnn_system_partitions
+from glass_assets.liquid_glass.split import cnn_subsets, quench_sample_ids
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import WarehouseError
-from glass_core.cnn import GLASS, deterministic_split
+from glass_core.cnn import GLASS
 from glass_core.correlations import pearson
 from glass_core.grad_cam import grad_cam_particles
 from glass_core.gridding import Gridding
@@ -57,10 +58,10 @@ def grad_cam_dynamics(
     xi = study.load().coarse_graining_length
     gamma = {s: normalised_coarse_grained(configs[s], cam.scores[k], xi) for k, s in enumerate(samples)}
     correct = {s for k, s in enumerate(samples) if cam.cam.predictions[k] == GLASS}
-    split = deterministic_split(
-        sorted(configs), tuple(json.loads(params["split_fractions"])), int(params["split_seed"])
+    subsets = cnn_subsets(
+        quench_sample_ids(store, system), tuple(json.loads(params["split_fractions"])), int(params["split_seed"])
     )
-    trained_on = {sorted(configs)[i] for i in split.train}
+    trained_on = {s for s in samples if subsets.get(s) == "train"}
     rows = []
     for (temperature, sample, frame), group in labels.group_by(["temperature", "sample", "frame"], maintain_order=True):
         if sample not in correct:

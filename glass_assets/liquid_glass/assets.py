@@ -21,6 +21,7 @@ from mlflow.models import infer_signature
 from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
 from glass_assets.ensembles.checks import configurations
 from glass_assets.liquid_glass import plots
+from glass_assets.liquid_glass.split import CNN_SYSTEMS
 from glass_assets.partitions import SYSTEM_PARTITIONS, parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -33,10 +34,8 @@ from glass_core.correlations import correlation
 from glass_core.grad_cam import grad_cam_particles
 from glass_core.gridding import Gridding
 from glass_core.indicators import normalised_coarse_grained, structural_indicators
-from glass_core.systems import SYSTEMS, get_system
+from glass_core.systems import get_system
 
-#: systems with a liquid (T_L) and a glass (T_G) temperature: the ones the CNN study applies to
-CNN_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if {"liquid", "glass"} <= s.temperatures.keys())
 #: per-system assets use the system dimension itself (Dagster maps system × T → system only then);
 #: a system outside CNN_SYSTEMS is refused with a clear error
 cnn_system_partitions = SYSTEM_PARTITIONS

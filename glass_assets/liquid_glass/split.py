@@ -1,0 +1,41 @@
+"""Which quench runs the CNN trains, validates and tests on, for assets that must know it.
+
+The CNN's split (:func:`glass_core.cnn.deterministic_split`) is keyed on the quench run: the sorted
+sample ids of the T_L and T_G partitions together, the profile's fractions and its seed. Assets that
+evaluate the CNN on other data of the same glasses (Grad-CAM against dynamics) recompute it here, so
+they can keep to the glasses the network never saw.
+"""
+
+import numpy as np
+
+from glass_assets.ensembles.assets import ENSEMBLE
+from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.cnn import deterministic_split
+from glass_core.systems import SYSTEMS, get_system
+
+#: systems with a liquid (T_L) and a glass (T_G) ensemble: the ones the CNN study applies to
+CNN_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if {"liquid", "glass"} <= s.temperatures.keys())
+SUBSETS = ("train", "validation", "test")
+
+
+def quench_sample_ids(store: Warehouse, system: str) -> list[int]:
+    """Sorted sample ids of the T_L and T_G quenched ensembles of ``system`` (what the CNN split is keyed on)."""
+    temps = get_system(system).temperatures
+    ids: set[int] = set()
+    for phase in ("liquid", "glass"):
+        rows = store.read_partition("samples", ensemble_key(system, temps[phase], ENSEMBLE))
+        ids.update(int(s) for s in rows["sample"].to_list())
+    return sorted(ids)
+
+
+def cnn_subsets(sample_ids: list[int], fractions: tuple[float, float, float], seed: int) -> dict[int, str]:
+    """Sample id → ``"train"``, ``"validation"`` or ``"test"``, exactly as the CNN split them."""
+    split = deterministic_split(np.asarray(sample_ids), fractions, seed)
+    parts = (split.train, split.validation, split.test)
+    return {int(sample_ids[i]): name for name, rows in zip(SUBSETS, parts, strict=True) for i in rows}
+
+
+def held_out_first(candidates: list[int], subsets: dict[int, str]) -> list[int]:
+    """``candidates`` ordered test, then validation, then training (then unknown), ascending within each."""
+    rank = {"test": 0, "validation": 1, "train": 2}
+    return sorted(candidates, key=lambda s: (rank.get(subsets.get(s, ""), 3), s))
