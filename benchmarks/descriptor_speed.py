@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
+from timing import best_of
 
 from glass_core.coarse_graining import coarse_grain, minmax_normalise
 from glass_core.configuration import Configuration
@@ -35,15 +35,6 @@ def freud_voronoi(config: Configuration) -> None:
     import freud
 
     freud.locality.Voronoi().compute((config.freud_box(), config.freud_points()))
-
-
-def best_of(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -12,23 +12,14 @@ images, measured in the same run. Target: ≤ 20 ms per configuration. The netwo
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from timing import best_of
 
 from glass_core.cnn import GlassCNN, predict_logits
 from glass_core.grad_cam import grad_cam, grad_cam_particles
 from glass_core.gridding import DEFAULT_GRID, Gridding
 from glass_core.initial_configurations import jittered_lattice
-
-
-def best_of(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -105,16 +105,22 @@ def main() -> None:
     sweeps = np.array([r[0] for r in results])
     cpu = np.array([r[1] for r in results])
     mc_time = float(cpu.mean())
-    print(f"swap MC: Q < 1/e after {', '.join(str(s) for s in sweeps)} sweeps; {mc_time:.2f} s per configuration "
-          f"(acceptance: displacement {chain.acceptance['displacement']:.3f}, swap {chain.acceptance['swap']:.4f})")
+    print(
+        f"swap MC: Q < 1/e after {', '.join(str(s) for s in sweeps)} sweeps; {mc_time:.2f} s per configuration "
+        f"(acceptance: displacement {chain.acceptance['displacement']:.3f}, swap {chain.acceptance['swap']:.4f})"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         steps, md_time, decorrelated = md_decorrelation(equilibrated, t, 2000, args.md_max_seconds, Path(tmp))
     bound = "" if decorrelated else ">"
-    print(f"LAMMPS MD: Q < 1/e after {bound}{steps} steps (t = {bound}{steps * SYSTEM.md_timestep:.0f}); "
-          f"{bound}{md_time:.2f} s")
-    print(f"one decorrelated configuration from scratch (equilibration + one interval): "
-          f"{equilibration_cpu + mc_time:.2f} s")
+    print(
+        f"LAMMPS MD: Q < 1/e after {bound}{steps} steps (t = {bound}{steps * SYSTEM.md_timestep:.0f}); "
+        f"{bound}{md_time:.2f} s"
+    )
+    print(
+        f"one decorrelated configuration from scratch (equilibration + one interval): "
+        f"{equilibration_cpu + mc_time:.2f} s"
+    )
     print(f"RESULT swap_mc_time_per_decorrelated_config {mc_time:.2f} s ratio={bound}{mc_time / md_time:.3f}")
 
 

@@ -99,8 +99,10 @@ def main() -> None:
         note = "(a different potential)" if "baseline" in name else f"max |ΔE_i| {errors[name]:.1e}"
         print(f"{name:30s} {rate:8.0f} steps/s  {rate / base:5.2f}x native  {note}")
     lepton_error = float(np.abs(lepton_energies - exact).max())
-    print(f"{'lepton (exact)':30s} {lepton_rate:8.0f} steps/s  {lepton_rate / base:5.2f}x native  "
-          f"max |ΔE_i| {lepton_error:.1e}")
+    print(
+        f"{'lepton (exact)':30s} {lepton_rate:8.0f} steps/s  {lepton_rate / base:5.2f}x native  "
+        f"max |ΔE_i| {lepton_error:.1e}"
+    )
     table = rates["table linear 2000 (default)"]
     print(f"RESULT ternary_md_table_steps_per_s {table:.0f} steps/s ratio={table / base:.2f}")
 
