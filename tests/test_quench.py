@@ -73,3 +73,16 @@ def test_random_start_has_no_close_pairs_and_right_composition():
 def test_negative_temperature_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="positive"):
         run_quench(get_system("abm"), 64, -1.0, 1, FAST, tmp_path)
+
+
+@pytest.mark.lammps
+def test_ternary_quench_runs_tabulated_and_reports_the_exact_energy(tmp_path):
+    system = get_system("ka2d_ternary")
+    assert FAST.resolved_pair_style(system) == "table"
+    result = run_quench(system, 64, 0.5, 3, FAST, tmp_path)
+    assert "pair_style table" in (tmp_path / "pair.lmp").read_text()
+    # MD on the table, final energy from the exact C²-smooth form: it matches the numpy formula to 1e-8
+    assert potential_energy(result.configuration, system).total == pytest.approx(result.lammps_energy, rel=1e-8)
+    assert result.hold_mean_temperature() == pytest.approx(0.5, rel=0.2)
+    with pytest.raises(ValueError, match="pair_style"):
+        QuenchProtocol(pair_style="lepton")
