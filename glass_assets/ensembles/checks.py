@@ -1,33 +1,24 @@
 """Checks on a quenched-ensemble partition, evaluated on the data the asset just produced.
 
 Each check is a function of the stored tables (so a test can hand it a crafted bad configuration) that
-returns a :class:`CheckOutcome`; :func:`run_ensemble_checks` turns them into the ``AssetCheckResult``s
-the asset reports with its materialization.
+returns a :class:`~glass_assets.checks.CheckOutcome`; :func:`run_ensemble_checks` turns them into the
+``AssetCheckResult``s the asset reports with its materialization (:mod:`glass_assets.checks`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
+from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
+from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
 from glass_core.configuration import Configuration
 from glass_core.energy import potential_energy
 from glass_core.ensemble_quality import cooling_curve_jump, coordinates_inside_box, min_scaled_distance
 from glass_core.quench import hold_mean_temperature
 from glass_core.systems import ModelSystem
 
-__all__ = ["ENSEMBLE_CHECKS", "CheckOutcome", "configurations", "ensemble_check_specs", "run_ensemble_checks"]
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    passed: bool
-    description: str = ""
-    metadata: dict[str, Any] = field(default_factory=dict)
+__all__ = ["ENSEMBLE_CHECKS", "configurations", "ensemble_check_specs", "run_ensemble_checks"]
 
 
 #: r_ij/σ_ij below this is an overlap: V(0.7σ) ≈ 3×10² ε, out of reach at T ≤ 4.
@@ -116,31 +107,28 @@ def lammps_energy_matches_numpy(
 
 
 ENSEMBLE_CHECKS = {
-    "no_overlaps": (no_overlaps, "No two particles closer than 0.7 σ_ij.", True),
-    "coordinates_finite_in_box": (coordinates_finite_in_box, "All coordinates finite and inside [0, L).", True),
-    "kinetic_temperature_on_target": (
+    "no_overlaps": Check(no_overlaps, "No two particles closer than 0.7 σ_ij.", blocking=True),
+    "coordinates_finite_in_box": Check(
+        coordinates_finite_in_box, "All coordinates finite and inside [0, L).", blocking=True
+    ),
+    "kinetic_temperature_on_target": Check(
         kinetic_temperature_on_target,
         "Mean kinetic temperature over the end of the run within 10% of the target.",
-        False,
+        warn_only=True,
     ),
-    "no_crystallisation_jump": (
-        no_crystallisation_jump,
-        "No discontinuous drop of E(T) along the cooling ramp.",
-        False,
+    "no_crystallisation_jump": Check(
+        no_crystallisation_jump, "No discontinuous drop of E(T) along the cooling ramp.", warn_only=True
     ),
-    "lammps_energy_matches_numpy": (
+    "lammps_energy_matches_numpy": Check(
         lammps_energy_matches_numpy,
         "LAMMPS energy of each stored configuration = glass_core numpy energy (rel. 1e-8).",
-        True,
+        blocking=True,
     ),
 }
 
 
 def ensemble_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return [
-        AssetCheckSpec(name, asset=asset_key, description=text, blocking=blocking)
-        for name, (_, text, blocking) in ENSEMBLE_CHECKS.items()
-    ]
+    return check_specs(asset_key, ENSEMBLE_CHECKS)
 
 
 def run_ensemble_checks(
@@ -148,16 +136,6 @@ def run_ensemble_checks(
 ) -> list[AssetCheckResult]:
     """Every ensemble check on one partition's tables, as Dagster check results."""
     configs = configurations(samples, particles)
-    results = []
-    for name, (check, _, blocking) in ENSEMBLE_CHECKS.items():
-        outcome = check(system=system, temperature=temperature, configs=configs, samples=samples, curves=curves)
-        results.append(
-            AssetCheckResult(
-                check_name=name,
-                passed=outcome.passed,
-                severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
-                description=outcome.description or None,
-                metadata=outcome.metadata,
-            )
-        )
-    return results
+    return check_results(
+        ENSEMBLE_CHECKS, system=system, temperature=temperature, configs=configs, samples=samples, curves=curves
+    )
