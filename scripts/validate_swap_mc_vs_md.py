@@ -45,8 +45,14 @@ R_MAX, BINS = 5.0, 100
 
 
 def md_samples(
-    start: Configuration, temperature: float, n_samples: int, equilibration: float, between: float, dt: float,
-    seed: int, workdir: Path,
+    start: Configuration,
+    temperature: float,
+    n_samples: int,
+    equilibration: float,
+    between: float,
+    dt: float,
+    seed: int,
+    workdir: Path,
 ) -> list[Configuration]:
     """``n_samples`` NVT MD snapshots from ``start`` (times in LJ units)."""
     n = start.n_particles
@@ -151,13 +157,17 @@ def main() -> None:
                             args.md_between, args.md_dt, 202, Path(tmp))  # fmt: skip
         md_seconds = time.perf_counter() - began
         ours, theirs = observables(mc.configurations), observables(md)
-        print(f"\n=== ka2d_ternary N={args.n} T={temperature}: {args.samples} samples each; swap MC "
-              f"{args.mc_equilibration}+{args.samples}x{args.mc_between} sweeps ({mc_seconds:.0f} s), MD "
-              f"{args.md_equilibration:g}+{args.samples}x{args.md_between:g} time units, dt={args.md_dt} "
-              f"({md_seconds:.0f} s)")
-        print(f"swap MC acceptance: displacement {mc.acceptance['displacement']:.3f}, A<->C "
-              f"{mc.acceptance['swap_A_C']:.4f}, B<->C {mc.acceptance['swap_B_C']:.4f}; overlap between samples "
-              f"{mc.overlaps.mean():.3f} (typed {mc.typed_overlaps.mean():.3f})")
+        print(
+            f"\n=== ka2d_ternary N={args.n} T={temperature}: {args.samples} samples each; swap MC "
+            f"{args.mc_equilibration}+{args.samples}x{args.mc_between} sweeps ({mc_seconds:.0f} s), MD "
+            f"{args.md_equilibration:g}+{args.samples}x{args.md_between:g} time units, dt={args.md_dt} "
+            f"({md_seconds:.0f} s)"
+        )
+        print(
+            f"swap MC acceptance: displacement {mc.acceptance['displacement']:.3f}, A<->C "
+            f"{mc.acceptance['swap_A_C']:.4f}, B<->C {mc.acceptance['swap_B_C']:.4f}; overlap between samples "
+            f"{mc.overlaps.mean():.3f} (typed {mc.typed_overlaps.mean():.3f})"
+        )
         print(f"{'quantity':8s} {'swap MC':>20s} {'MD':>20s} {'diff/sigma':>11s}")
         for key in ("E/N", "E_A", "E_B", "E_C"):
             (m1, e1), (m2, e2) = block_mean(ours[key]), block_mean(theirs[key])
@@ -166,18 +176,23 @@ def main() -> None:
         for name, sums in (("swap MC", ours["conf"]), ("MD", theirs["conf"])):
             blocks = np.array_split(sums, N_BLOCKS)
             t_blocks = [b[:, 0].sum() / b[:, 1].sum() for b in blocks]
-            print(f"T_conf {name:8s} {sums[:, 0].sum() / sums[:, 1].sum():.5f} ± "
-                  f"{np.std(t_blocks, ddof=1) / np.sqrt(N_BLOCKS):.5f} (set T = {temperature})")
-        print(f"{'g(r)':8s} {'1st peak r, height (MC)':>26s} {'(MD)':>18s} {'max|dg|':>8s} {'max z':>6s} "
-              f"{'chi2/bin':>9s}")
+            print(
+                f"T_conf {name:8s} {sums[:, 0].sum() / sums[:, 1].sum():.5f} ± "
+                f"{np.std(t_blocks, ddof=1) / np.sqrt(N_BLOCKS):.5f} (set T = {temperature})"
+            )
+        print(
+            f"{'g(r)':8s} {'1st peak r, height (MC)':>26s} {'(MD)':>18s} {'max|dg|':>8s} {'max z':>6s} {'chi2/bin':>9s}"
+        )
         for key in [k for k in ours if k.startswith("g")]:
             (g1, e1), (g2, e2) = block_mean(ours[key]), block_mean(theirs[key])
             sigma = np.hypot(e1, e2)
             valid = sigma > 0
             z = np.abs(g1 - g2)[valid] / sigma[valid]
             p1, p2 = int(np.argmax(g1)), int(np.argmax(g2))
-            print(f"{key:8s} {r[p1]:12.3f} {g1[p1]:12.3f} {r[p2]:9.3f} {g2[p2]:8.3f} {np.abs(g1 - g2).max():8.3f} "
-                  f"{z.max():6.2f} {np.mean(z**2):9.2f}")
+            print(
+                f"{key:8s} {r[p1]:12.3f} {g1[p1]:12.3f} {r[p2]:9.3f} {g2[p2]:8.3f} {np.abs(g1 - g2).max():8.3f} "
+                f"{z.max():6.2f} {np.mean(z**2):9.2f}"
+            )
 
 
 if __name__ == "__main__":
