@@ -62,7 +62,8 @@ def _initial_configurations(
     if samples.height == 0:
         raise WarehouseError(f"no initial structures {dict(key)}: materialize that ensemble first")
     stored = samples["sample"].to_list()
-    order = [s for s in preferred if s in set(stored)] if preferred else stored
+    present = set(stored)
+    order = [s for s in preferred if s in present] if preferred else stored
     chosen = samples.filter(pl.col("sample").is_in(order[:n_samples]))
     particles = store.read_partition("particles", key).filter(pl.col("sample").is_in(chosen["sample"].implode()))
     return configurations(chosen, particles)
@@ -204,7 +205,9 @@ def propensity_labels(
             "n_replicas": params["n_replicas"],
             "max_step": params["max_step"],
             "initial_structures": MetadataValue.json({k: v for k, v in source.items()}),
-            "cnn_split_of_initial_structures": MetadataValue.json(used if subsets else "no CNN split"),
+            "cnn_split_of_initial_structures": (
+                MetadataValue.json(used) if subsets else MetadataValue.text("no CNN split for this system")
+            ),
             "rows_written": MetadataValue.json(written),
             "final_mean_bond_breaking": float(mean_curve["mean_bond_breaking"][-1]),
             "final_cage_clock_delta": float(mean_curve["cage_clock"][-1]),
