@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from dagster import MetadataValue  # noqa: E402
 
@@ -43,4 +44,19 @@ def cooling_curve_figure(curves: pl.DataFrame, title: str) -> plt.Figure:
     axis.set_title(title)
     axis.invert_xaxis()
     axis.legend(loc="best", fontsize=8)
+    return figure
+
+
+def field_maps(x: np.ndarray, y: np.ndarray, fields: list[tuple[np.ndarray, str]], title: str) -> plt.Figure:
+    """Per-particle fields in [0, 1] side by side on the particle positions, one panel each, one colour scale."""
+    figure, axes = plt.subplots(1, len(fields), figsize=(4 * len(fields), 4), squeeze=False)
+    size = 4000.0 / max(len(x), 1)
+    for axis, (values, name) in zip(axes[0], fields, strict=True):
+        points = axis.scatter(x, y, c=values, s=size, cmap="viridis", vmin=0, vmax=1)
+        axis.set_aspect("equal")
+        axis.set_title(name)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.colorbar(points, ax=axes[0].tolist(), shrink=0.8)
+    figure.suptitle(title)
     return figure

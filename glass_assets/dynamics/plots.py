@@ -8,6 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 
+from glass_assets.plots import field_maps  # noqa: E402
+
 
 def relaxation_figure(mean_curve: pl.DataFrame, title: str) -> plt.Figure:
     """⟨C_B⟩(t) and the cage clock δ(t), ensemble means."""
@@ -43,14 +45,4 @@ def correlation_against_clock(curves: pl.DataFrame, paper_maximum: float | None,
 
 def dynamics_maps(x, y, gamma, one_minus_delta, title: str) -> plt.Figure:  # noqa: ANN001 - arrays
     """Γ beside 1 − Δ on the particles of one glass [O Fig. 4 insets]."""
-    figure, axes = plt.subplots(1, 2, figsize=(8, 4))
-    size = 4000.0 / max(len(x), 1)
-    for axis, values, name in zip(axes, (gamma, one_minus_delta), ("Γ (Grad-CAM)", "1 − Δ (dynamics)"), strict=True):
-        points = axis.scatter(x, y, c=values, s=size, cmap="viridis", vmin=0, vmax=1)
-        axis.set_aspect("equal")
-        axis.set_title(name)
-        axis.set_xticks([])
-        axis.set_yticks([])
-    figure.colorbar(points, ax=axes, shrink=0.8)
-    figure.suptitle(title)
-    return figure
+    return field_maps(x, y, [(gamma, "Γ (Grad-CAM)"), (one_minus_delta, "1 − Δ (dynamics)")], title)

@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from glass_assets.plots import field_maps  # noqa: E402
+
 PAIR_LABELS = {"gamma~upsilon": "C(Γ, Υ)", "gamma~one_minus_theta": "C(Γ, 1−Θ)", "one_minus_theta~upsilon": "C(1−Θ, Υ)"}
 
 
@@ -85,23 +87,10 @@ def correlation_violins(pearson: pl.DataFrame, title: str) -> plt.Figure:
 
 def particle_maps(particles: pl.DataFrame, fields: pl.DataFrame, title: str) -> plt.Figure:
     """Γ, Υ and 1 − Θ (coarse-grained, normalised) on the particles of one configuration [O Figs. 1–2]."""
-    figure, axes = plt.subplots(1, 3, figsize=(12, 4))
+    columns = (
+        ("gamma_cg", "Γ (Grad-CAM)"),
+        ("voronoi_area_cg", "Υ (Voronoi area)"),
+        ("one_minus_theta_cg", "1 − Θ (Tong–Tanaka)"),
+    )
     x, y = particles["x"].to_numpy(), particles["y"].to_numpy()
-    size = 4000.0 / len(x)
-    for axis, (column, name) in zip(
-        axes,
-        (
-            ("gamma_cg", "Γ (Grad-CAM)"),
-            ("voronoi_area_cg", "Υ (Voronoi area)"),
-            ("one_minus_theta_cg", "1 − Θ (Tong–Tanaka)"),
-        ),
-        strict=True,
-    ):
-        points = axis.scatter(x, y, c=fields[column].to_numpy(), s=size, cmap="viridis", vmin=0, vmax=1)
-        axis.set_aspect("equal")
-        axis.set_title(name)
-        axis.set_xticks([])
-        axis.set_yticks([])
-    figure.colorbar(points, ax=axes, shrink=0.8)
-    figure.suptitle(title)
-    return figure
+    return field_maps(x, y, [(fields[column].to_numpy(), name) for column, name in columns], title)
