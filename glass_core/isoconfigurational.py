@@ -48,10 +48,10 @@ from typing import Any
 import numpy as np
 
 from glass_core.configuration import Configuration, atomic_write_text
-from glass_core.lammps_driver import INPUTS, LammpsUnavailableError, pair_block, run_input
+from glass_core.lammps_driver import INPUTS, LammpsUnavailableError, md_pair_style, pair_block, run_input
 from glass_core.propensity import propensity_labels
 from glass_core.seeds import derive_seed
-from glass_core.systems import ModelSystem, PotentialForm, get_system
+from glass_core.systems import ModelSystem, get_system
 
 __all__ = [
     "ENSEMBLES",
@@ -136,9 +136,7 @@ class IsoconfigurationalProtocol:
         return self.timestep or system.md_timestep
 
     def resolved_pair_style(self, system: ModelSystem) -> str:
-        if self.pair_style is not None:
-            return self.pair_style
-        return "table" if system.potential is PotentialForm.LJ_SMOOTH_C2 else "exact"
+        return md_pair_style(system, self.pair_style)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "steps": list(self.steps)}

@@ -27,6 +27,7 @@ __all__ = [
     "INPUTS",
     "LammpsUnavailableError",
     "lammps_potential_energy",
+    "md_pair_style",
     "open_lammps",
     "pair_block",
     "run_input",
@@ -74,6 +75,14 @@ def open_lammps(
         return lammps(cmdargs=args)
     except Exception as error:  # the lammps module raises bare Exceptions when the library fails
         raise LammpsUnavailableError(f"LAMMPS failed to start: {error}") from error
+
+
+def md_pair_style(system: ModelSystem, requested: str | None = None) -> str:
+    """How MD applies ``system``'s potential: ``requested`` if given, else ``table`` for the C²-smooth LJ
+    (lepton runs ≈ 16× slower; see :func:`pair_block`) and ``exact`` for the others."""
+    if requested is not None:
+        return requested
+    return "table" if system.potential is PotentialForm.LJ_SMOOTH_C2 else "exact"
 
 
 def pair_block(

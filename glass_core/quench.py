@@ -23,8 +23,8 @@ import numpy as np
 
 from glass_core.configuration import Configuration, atomic_write_text
 from glass_core.initial_configurations import random_configuration
-from glass_core.lammps_driver import pair_block, run_input
-from glass_core.systems import ModelSystem, PotentialForm
+from glass_core.lammps_driver import md_pair_style, pair_block, run_input
+from glass_core.systems import ModelSystem
 
 __all__ = ["PHASES", "QuenchProtocol", "QuenchResult", "hold_mean_temperature", "run_quench"]
 
@@ -69,9 +69,7 @@ class QuenchProtocol:
             raise ValueError(f"pair_style must be 'exact', 'table' or None, got {self.pair_style!r}")
 
     def resolved_pair_style(self, system: ModelSystem) -> str:
-        if self.pair_style is not None:
-            return self.pair_style
-        return "table" if system.potential is PotentialForm.LJ_SMOOTH_C2 else "exact"
+        return md_pair_style(system, self.pair_style)
 
     def steps(self, system: ModelSystem, temperature: float) -> dict[str, int]:
         """Number of MD steps in each phase for a quench of ``system`` to ``temperature``."""
