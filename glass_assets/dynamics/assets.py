@@ -20,7 +20,7 @@ from dagster import (
 
 from glass_assets.dynamics.checks import propensity_check_specs, run_propensity_checks
 from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
-from glass_assets.liquid_glass.split import CNN_SYSTEMS, cnn_subsets, held_out_first, quench_sample_ids
+from glass_assets.liquid_glass.split import CNN_SYSTEMS, cnn_subsets, held_out_first, quench_sample_ids_by_phase
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.profiles import Profile
@@ -77,13 +77,11 @@ def _cnn_held_out_order(store: Warehouse, system: str, profile: Profile) -> tupl
     """
     if system not in CNN_SYSTEMS or "cnn" not in profile.raw:
         return None, {}
-    temps = get_system(system).temperatures
-    if store.read_partition("samples", ensemble_key(system, temps["liquid"], ENSEMBLE)).height == 0:
+    ids = quench_sample_ids_by_phase(store, system)
+    if not ids["liquid"]:
         return None, {}  # the split is keyed on both ensembles: unknown until the liquid one exists
-    ids = quench_sample_ids(store, system)
-    glass = store.read_partition("samples", ensemble_key(system, temps["glass"], ENSEMBLE))
     subsets = cnn_subsets(ids, profile.cnn.split_fractions, profile.cnn.seed)
-    return held_out_first([int(s) for s in glass["sample"].to_list()], subsets), subsets
+    return held_out_first(ids["glass"], subsets), subsets
 
 
 def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key: dict[str, object]) -> dict:

@@ -10,7 +10,7 @@ from glass_assets.dynamics import plots
 from glass_assets.dynamics.assets import propensity_labels
 from glass_assets.ensembles.checks import configurations
 from glass_assets.liquid_glass.assets import _champion, _from_system_ensembles, cnn_classifier, cnn_system_partitions
-from glass_assets.liquid_glass.split import cnn_subsets, quench_sample_ids
+from glass_assets.liquid_glass.split import cnn_subsets, quench_sample_ids_by_phase
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
@@ -59,7 +59,9 @@ def grad_cam_dynamics(
     gamma = {s: normalised_coarse_grained(configs[s], cam.scores[k], xi) for k, s in enumerate(samples)}
     correct = {s for k, s in enumerate(samples) if cam.cam.predictions[k] == GLASS}
     subsets = cnn_subsets(
-        quench_sample_ids(store, system), tuple(json.loads(params["split_fractions"])), int(params["split_seed"])
+        quench_sample_ids_by_phase(store, system),
+        tuple(json.loads(params["split_fractions"])),
+        int(params["split_seed"]),
     )
     trained_on = {s for s in samples if subsets.get(s) == "train"}
     rows = []

@@ -18,18 +18,22 @@ CNN_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if {"liquid", "glass"} 
 SUBSETS = ("train", "validation", "test")
 
 
-def quench_sample_ids(store: Warehouse, system: str) -> list[int]:
-    """Sorted sample ids of the T_L and T_G quenched ensembles of ``system`` (what the CNN split is keyed on)."""
+def quench_sample_ids_by_phase(store: Warehouse, system: str) -> dict[str, list[int]]:
+    """Sample ids of the ``liquid`` (T_L) and ``glass`` (T_G) quenched ensembles of ``system``, as stored."""
     temps = get_system(system).temperatures
-    ids: set[int] = set()
-    for phase in ("liquid", "glass"):
-        rows = store.read_partition("samples", ensemble_key(system, temps[phase], ENSEMBLE))
-        ids.update(int(s) for s in rows["sample"].to_list())
-    return sorted(ids)
+    return {
+        phase: [int(s) for s in store.read_partition("samples", ensemble_key(system, temps[phase], ENSEMBLE))["sample"]]
+        for phase in ("liquid", "glass")
+    }
 
 
-def cnn_subsets(sample_ids: list[int], fractions: tuple[float, float, float], seed: int) -> dict[int, str]:
-    """Sample id → ``"train"``, ``"validation"`` or ``"test"``, exactly as the CNN split them."""
+def cnn_subsets(ids_by_phase: dict[str, list[int]], fractions: tuple[float, float, float], seed: int) -> dict[int, str]:
+    """Sample id → ``"train"``, ``"validation"`` or ``"test"``, exactly as the CNN split them.
+
+    The CNN keys its split on the sorted ids of the liquid and glass ensembles together
+    (:func:`quench_sample_ids_by_phase`).
+    """
+    sample_ids = sorted(set().union(*ids_by_phase.values()))
     split = deterministic_split(np.asarray(sample_ids), fractions, seed)
     parts = (split.train, split.validation, split.test)
     return {int(sample_ids[i]): name for name, rows in zip(SUBSETS, parts, strict=True) for i in rows}
