@@ -38,6 +38,7 @@ from glass_core.propensity import (
     bond_survival,
     cage_relative_displacements,
     initial_bonds,
+    mean_over_particles,
     relaxation_time,
     voronoi_cage_matrix,
 )
@@ -72,7 +73,7 @@ def observables(positions: np.ndarray, types: np.ndarray, side: float, system_na
         relative = cage_relative_displacements(replica, cage)
         out.append(
             [
-                np.nanmean(bond_survival(replica, bonds, box), axis=1),
+                mean_over_particles(bond_survival(replica, bonds, box)),
                 np.einsum("tnk,tnk->tn", relative, relative).mean(axis=1),
                 ((replica - replica[0]) ** 2).sum(-1).mean(-1),
             ]
@@ -107,8 +108,9 @@ def main() -> None:
             read = [read_dump(p) for p in dumps]
             steps, types, _, side = read[0]
             positions = np.stack([r[2] for r in read])
-            long_curves.append(observables(positions, types, side, args.system)[0])
-            references.append(observables(positions[:, : args.frames], types, side, args.system))
+            reference = observables(positions, types, side, args.system)  # every frame, once
+            long_curves.append(reference[0])
+            references.append(reference[:, : args.frames])
             first = Configuration(positions[0, 0], types, (side, side), args.system).wrapped()
             line = f"{folder}: {len(dumps)} replicas, N = {len(types)}, L = {side:.4f}, frames to step {steps[-1]}"
             inherent = sorted(folder.glob("*_inherent.xyz"))
