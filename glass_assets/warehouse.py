@@ -32,7 +32,9 @@ Tables (one row per …):
 ``propensity`` — (particle, frame) of an isoconfigurational ensemble.
     system, temperature (the run temperature), ensemble and source_temperature (where the initial
     structure comes from), sample, particle, frame, time, crsd (Δ_i, cage-relative squared displacement),
-    bond_breaking (⟨C_B^i⟩, NaN without initial bonds), n_bonds (n_i(0)).
+    bond_breaking (⟨C_B^i⟩, NaN without initial bonds), n_bonds (n_i(0)), bond_breaking_half_a and
+    bond_breaking_half_b (the same average over the even- and the odd-numbered replicas: split-half
+    reliability of the labels; NULL for a single replica).
 ``propensity_summary`` — (configuration, frame).
     system, temperature, ensemble, source_temperature, sample, frame, time, mean_bond_breaking (⟨C_B⟩),
     cage_clock (δ), tau_alpha (⟨C_B⟩ = 1/e; NaN beyond the run), n_replicas.
@@ -92,7 +94,7 @@ SCHEMA: dict[str, str] = {
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         source_temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, particle INTEGER NOT NULL,
         frame INTEGER NOT NULL, time DOUBLE NOT NULL, crsd DOUBLE NOT NULL, bond_breaking DOUBLE,
-        n_bonds INTEGER NOT NULL""",
+        n_bonds INTEGER NOT NULL, bond_breaking_half_a DOUBLE, bond_breaking_half_b DOUBLE""",
     "propensity_summary": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         source_temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL, time DOUBLE NOT NULL,
@@ -109,6 +111,13 @@ SCHEMA: dict[str, str] = {
         time DOUBLE NOT NULL, cage_clock DOUBLE NOT NULL, correlation DOUBLE, in_training BOOLEAN NOT NULL,
         model_version VARCHAR NOT NULL""",
 }
+
+
+#: columns added to a table after its first release: warehouses made before gain them (NULL in old rows)
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("propensity", "bond_breaking_half_a", "DOUBLE"),
+    ("propensity", "bond_breaking_half_b", "DOUBLE"),
+)
 
 
 class WarehouseError(RuntimeError):
@@ -165,6 +174,8 @@ class Warehouse:
     def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
         for table, columns in SCHEMA.items():
             con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+        for table, column, sql_type in ADDED_COLUMNS:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
 
     # ------------------------------------------------------------------ writes
     def replace_partition(self, key: PartitionKey, frames: Mapping[str, pl.DataFrame]) -> dict[str, int]:

@@ -30,7 +30,7 @@ from glass_core.configuration import Configuration
 from glass_core.propensity import PropensityLabels
 from glass_core.systems import get_system
 
-PROPENSITY_CODE_VERSION = "propensity-v2"  # v2: abm/kam glasses from the CNN test split first
+PROPENSITY_CODE_VERSION = "propensity-v3"  # v2: abm/kam glasses from the CNN test split first; v3: split halves
 #: the labels of (system, T) start from configurations of the same system at another temperature
 _same_system_any_temperature = MultiPartitionMapping(
     {
@@ -84,6 +84,11 @@ def _cnn_held_out_order(store: Warehouse, system: str, profile: Profile) -> tupl
     return held_out_first(ids["glass"], subsets), subsets
 
 
+def _nullable(values: np.ndarray) -> pl.Series:
+    """A float column with NULL where ``values`` is NaN (a split half without replicas, R = 1)."""
+    return pl.Series(values.ravel(), dtype=pl.Float64).fill_nan(None)
+
+
 def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key: dict[str, object]) -> dict:
     rows, summary = [], []
     for sample, label in sorted(labels.items()):
@@ -100,6 +105,8 @@ def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key
                     "crsd": label.crsd.ravel(),
                     "bond_breaking": label.bond_breaking.ravel(),
                     "n_bonds": np.tile(label.n_bonds.astype(np.int32), n_frames),
+                    "bond_breaking_half_a": _nullable(label.bond_breaking_halves[0]),
+                    "bond_breaking_half_b": _nullable(label.bond_breaking_halves[1]),
                 }
             )
         )
