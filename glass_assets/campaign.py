@@ -10,6 +10,9 @@ Format (YAML)::
         grad_cam_dynamics: true  # C(Γ, 1−Δ) against δ(t) once the CNN and the labels exist
       ka2d_ternary:
         swap_mc: [0.4, 0.3]      # swap-MC equilibria and their inherent structures
+        propensity: [0.4]        # bond-breaking labels from isoconfigurational MD of the equilibria
+        propensity_learning: true  # descriptors (every swap_mc T), state-point labels (every propensity T),
+                                   # GlassMLP + tGlassMLP, predictions at every swap_mc T
       kam:
         quench: [0.8, 0.05]
 
@@ -36,8 +39,15 @@ CAMPAIGN_STAGES = {
     "propensity": ("propensity_labels",),
     "swap_mc": ("swap_mc_equilibria", "inherent_structures"),
     "grad_cam_dynamics": ("grad_cam_dynamics",),
+    "propensity_learning": (
+        "mlp_descriptors",
+        "state_point_labels",
+        "glassmlp_models",
+        "tglassmlp_model",
+        "propensity_predictions",
+    ),
 }
-PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics"}
+PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning"}
 
 
 def default_campaign_path() -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
 
-__all__ = ["Check", "CheckOutcome", "check_results", "check_specs"]
+__all__ = ["BlockingCheckFailed", "Check", "CheckOutcome", "check_results", "check_specs", "raise_on_blocking_failure"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,22 @@ def check_results(checks: Mapping[str, Check], **tables: Any) -> list[AssetCheck
             )
         )
     return results
+
+
+class BlockingCheckFailed(RuntimeError):
+    """A blocking check failed on the rows an asset was about to write; nothing was written."""
+
+
+def raise_on_blocking_failure(results: list[AssetCheckResult], checks: Mapping[str, Check], what: str) -> None:
+    """Raise :class:`BlockingCheckFailed` naming every failed blocking check, before the warehouse write.
+
+    Checks run on the in-memory tables, so a partition that fails a blocking check never reaches the
+    published tables and nothing downstream starts from it.
+    """
+    failed = [
+        f"{r.check_name} ({r.description or checks[r.check_name].description}; {dict(r.metadata)})"
+        for r in results
+        if not r.passed and checks[r.check_name].blocking
+    ]
+    if failed:
+        raise BlockingCheckFailed(f"{what}: blocking checks failed, nothing written: " + "; ".join(failed))

@@ -15,6 +15,9 @@ from glass_assets.liquid_glass.assets import (
     indicator_correlations,
     structural_descriptors,
 )
+from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
+from glass_assets.propensity_learning.models import glassmlp_models, tglassmlp_model
+from glass_assets.propensity_learning.predictions import propensity_predictions
 from glass_assets.resources import default_resources
 
 quench_job = define_asset_job(
@@ -40,6 +43,11 @@ defs = Definitions(
         inherent_structures,
         propensity_labels,
         grad_cam_dynamics,
+        mlp_descriptors,
+        state_point_labels,
+        glassmlp_models,
+        tglassmlp_model,
+        propensity_predictions,
     ],
     jobs=[quench_job, liquid_glass_job],
     sensors=[campaign_sensor],

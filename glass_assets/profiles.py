@@ -11,7 +11,7 @@ import yaml
 from glass_core.quench import QuenchProtocol
 from glass_core.systems import get_system
 
-__all__ = ["PROFILES_FILE", "CNNSettings", "Profile", "QuenchSettings", "load_profile"]
+__all__ = ["PROFILES_FILE", "CNNSettings", "Profile", "PropensityLearningSettings", "QuenchSettings", "load_profile"]
 
 PROFILES_FILE = Path(__file__).with_name("profiles.yaml")
 
@@ -48,6 +48,36 @@ class CNNSettings:
 
 
 @dataclass(frozen=True)
+class PropensityLearningSettings:
+    """Descriptors, state points and training of the propensity-learning study [J].
+
+    ``training`` holds the keyword arguments of :class:`glass_core.learning.mlp_settings.MLPTrainingSettings`
+    (``preset: demo|paper`` plus overrides): schedules, ensemble sizes, tolerance, the configuration split.
+    """
+
+    descriptor_lengths: tuple[float, ...]
+    state_point_targets: tuple[float, ...]
+    training: dict[str, Any]
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any], where: str) -> PropensityLearningSettings:
+        """Validate the profile section; errors name ``where`` and the key."""
+        known = set(cls.__dataclass_fields__)
+        unknown, missing = set(raw) - known, known - set(raw)
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        if missing:
+            raise ValueError(f"{where}: missing keys {sorted(missing)}")
+        lengths = tuple(float(x) for x in raw["descriptor_lengths"] or ())
+        if not lengths:
+            raise ValueError(f"{where}.descriptor_lengths is empty: list the coarse-graining lengths L (0 = alone)")
+        targets = tuple(float(x) for x in raw["state_point_targets"] or ())
+        if not targets or not all(0.0 < t < 1.0 for t in targets):
+            raise ValueError(f"{where}.state_point_targets must be ⟨C_B⟩ values in (0, 1), got {targets}")
+        return cls(lengths, targets, dict(raw["training"] or {}))
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -66,6 +96,14 @@ class Profile:
         if "propensity" not in self.raw:
             raise ValueError(f"profile {self.name!r} has no 'propensity' section")
         return dict(self.raw["propensity"])
+
+    @property
+    def propensity_learning(self) -> PropensityLearningSettings:
+        if "propensity_learning" not in self.raw:
+            raise ValueError(f"profile {self.name!r} has no 'propensity_learning' section")
+        return PropensityLearningSettings.from_raw(
+            dict(self.raw["propensity_learning"]), f"profile {self.name!r}: propensity_learning"
+        )
 
     @property
     def cnn(self) -> CNNSettings:

@@ -45,6 +45,30 @@ Tables (one row per …):
 ``grad_cam_dynamics`` — (glass, run temperature, frame).
     system, temperature (run), sample, frame, time, cage_clock (δ of that glass), correlation
     (Pearson C(Γ, 1 − Δ), both coarse-grained and normalised), in_training (the CNN saw the glass), model_version.
+``mlp_descriptors`` — particle of a configuration: the physics-inspired descriptors of [J] (wide, as a list).
+    system, temperature, ensemble ('inherent': computed on inherent structures), sample, particle, type,
+    features (FLOAT[M], unstandardised; the column order is ``mlp_feature_names``).
+``mlp_feature_names`` — feature of a (system, temperature) descriptor partition.
+    system, temperature, position (0-based index into ``features``), name ('EPOT_A_L2.0'), observable
+    (DEN/EPOT/PERI/VAR), channel (A, B, C, all), length (L, σ; 0 = the particle alone).
+``state_point_labels`` — particle of a labelled configuration at one state point (T, ⟨C_B⟩) [J].
+    system, temperature, target_cb (the state point's ⟨C_B⟩), sample, particle, type, time (where the
+    configuration-averaged ⟨C_B⟩ crosses target_cb), propensity (⟨C_B^i⟩_iso at that time; NULL without
+    bonds), propensity_half_a / _half_b (even / odd replicas; NULL for one replica).
+``state_points`` — reached state point of a labelled temperature.
+    system, temperature, target_cb, time, mean_bond_breaking (mean label), n_configurations, n_replicas,
+    split_half_r (Pearson of the two replica halves), ceiling (√ of its Spearman–Brown reliability).
+``mlp_scores`` — (model version, predictor, state point, split, particle subset).
+    system, model_name (glassmlp_<system>/tglassmlp_<system>), model_version, predictor ('glassmlp',
+    'tglassmlp', 'best_descriptor:<name>', 'ceiling'), temperature, target_cb, split, subset ('A'/'all'),
+    pearson (mean over configurations), stderr, n_configurations.
+``propensity_predictions`` — particle of a swap-MC equilibrium × requested ⟨C_B⟩.
+    system, temperature, target_cb, sample, particle, type, predicted (mean of the kept tGlassMLP networks),
+    spread (their standard deviation), model_version.
+``prediction_state_points`` — (temperature, requested ⟨C_B⟩) of a prediction partition.
+    system, temperature, target_cb (requested), achieved_cb (mean prediction), state_input_cb (the state-point
+    input that achieved it), iterations, n_networks, n_configurations, md_pearson / md_pearson_stderr (against
+    MD labels where they exist, else NULL), model_version.
 """
 
 from __future__ import annotations
@@ -109,6 +133,33 @@ SCHEMA: dict[str, str] = {
     "grad_cam_dynamics": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL,
         time DOUBLE NOT NULL, cage_clock DOUBLE NOT NULL, correlation DOUBLE, in_training BOOLEAN NOT NULL,
+        model_version VARCHAR NOT NULL""",
+    "mlp_descriptors": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL, sample INTEGER NOT NULL,
+        particle INTEGER NOT NULL, type TINYINT NOT NULL, features FLOAT[] NOT NULL""",
+    "mlp_feature_names": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, position INTEGER NOT NULL, name VARCHAR NOT NULL,
+        observable VARCHAR NOT NULL, channel VARCHAR NOT NULL, length DOUBLE NOT NULL""",
+    "state_point_labels": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, sample INTEGER NOT NULL,
+        particle INTEGER NOT NULL, type TINYINT NOT NULL, time DOUBLE NOT NULL, propensity DOUBLE,
+        propensity_half_a DOUBLE, propensity_half_b DOUBLE""",
+    "state_points": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, time DOUBLE NOT NULL,
+        mean_bond_breaking DOUBLE NOT NULL, n_configurations INTEGER NOT NULL, n_replicas INTEGER NOT NULL,
+        split_half_r DOUBLE, ceiling DOUBLE""",
+    "mlp_scores": """
+        system VARCHAR NOT NULL, model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL,
+        predictor VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, split VARCHAR NOT NULL,
+        subset VARCHAR NOT NULL, pearson DOUBLE, stderr DOUBLE, n_configurations INTEGER NOT NULL""",
+    "propensity_predictions": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, sample INTEGER NOT NULL,
+        particle INTEGER NOT NULL, type TINYINT NOT NULL, predicted DOUBLE NOT NULL, spread DOUBLE NOT NULL,
+        model_version VARCHAR NOT NULL""",
+    "prediction_state_points": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL,
+        achieved_cb DOUBLE NOT NULL, state_input_cb DOUBLE NOT NULL, iterations INTEGER NOT NULL,
+        n_networks INTEGER NOT NULL, n_configurations INTEGER NOT NULL, md_pearson DOUBLE, md_pearson_stderr DOUBLE,
         model_version VARCHAR NOT NULL""",
 }
 
@@ -224,6 +275,12 @@ class Warehouse:
             "cooling_curves": "sample, step",
             "propensity": "sample, frame, particle",
             "propensity_summary": "sample, frame",
+            "mlp_feature_names": "position",
+            "state_points": "target_cb",
+            "state_point_labels": "target_cb, sample, particle",
+            "propensity_predictions": "target_cb, sample, particle",
+            "prediction_state_points": "target_cb",
+            "mlp_scores": "predictor, temperature, target_cb, split, subset",
         }.get(table, "sample, particle")
         if table == "indicator_correlations":
             order = "sample, pair, method"

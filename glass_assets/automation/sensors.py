@@ -120,6 +120,52 @@ def _grad_cam_dynamics_requests(campaign: Campaign, instance: DagsterInstance) -
     return requests
 
 
+def _request(stage: str, system: str, partition: str | MultiPartitionKey, assets: list[str], **tags: str) -> RunRequest:
+    return RunRequest(
+        run_key=f"{stage}|{'|'.join(assets)}|{partition}",
+        partition_key=partition,
+        asset_selection=[AssetKey(a) for a in assets],
+        tags={"campaign/stage": stage, "campaign/system": system, **{f"campaign/{k}": v for k, v in tags.items()}},
+    )
+
+
+def _propensity_learning_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    """[J]: descriptors of every swap-MC temperature once its inherent structures exist; state-point labels of
+    every propensity temperature once its labels exist; the two models once all of those exist; predictions of
+    every swap-MC temperature once the tGlassMLP model exists."""
+    stage = "propensity_learning"
+    inherent, labelled = _materialized(instance, "inherent_structures"), _materialized(instance, "propensity_labels")
+    described, pointed = _materialized(instance, "mlp_descriptors"), _materialized(instance, "state_point_labels")
+    trained = _materialized(instance, "tglassmlp_model")
+    predicted = _materialized(instance, "propensity_predictions")
+    requests = []
+    for system in campaign.systems_for(stage):
+        keys = {
+            kind: {
+                str(MultiPartitionKey({"system": s, "temperature": t}))
+                for s, t in campaign.for_stage(kind)
+                if s == system
+            }
+            for kind in ("swap_mc", "propensity")
+        }
+        for key in sorted((keys["swap_mc"] & inherent) - described):
+            requests.append(_request(stage, system, _key(key), ["mlp_descriptors"]))
+        for key in sorted((keys["propensity"] & labelled) - pointed):
+            requests.append(_request(stage, system, _key(key), ["state_point_labels"]))
+        ready = keys["swap_mc"] <= described and keys["propensity"] <= pointed and keys["propensity"]
+        if ready and system not in trained:
+            requests.append(_request(stage, system, system, ["glassmlp_models", "tglassmlp_model"]))
+        if system in trained:
+            for key in sorted((keys["swap_mc"] & described) - predicted):
+                requests.append(_request(stage, system, _key(key), ["propensity_predictions"]))
+    return requests
+
+
+def _key(key: str) -> MultiPartitionKey:
+    system, temperature = key.split("|")
+    return MultiPartitionKey({"system": system, "temperature": temperature})
+
+
 def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     """New temperature partitions and one run request per campaign entry not yet materialized."""
     campaign = load_campaign(default_campaign_path())
@@ -132,6 +178,7 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
         + _liquid_glass_requests(campaign, instance)
         + _propensity_requests(campaign, instance)
         + _grad_cam_dynamics_requests(campaign, instance)
+        + _propensity_learning_requests(campaign, instance)
     )
     if not new_temperatures and not requests:
         return SkipReason("every campaign partition is materialized")

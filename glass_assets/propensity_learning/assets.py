@@ -1,0 +1,149 @@
+"""Descriptor tables and state-point labels of the propensity-learning study [J]."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import polars as pl
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
+
+from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.dynamics.assets import initial_structures_key, propensity_labels
+from glass_assets.ensembles.checks import configurations
+from glass_assets.equilibria.assets import INHERENT, inherent_structures
+from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.plots import figure_metadata
+from glass_assets.propensity_learning import plots
+from glass_assets.propensity_learning.checks import (
+    DESCRIPTOR_CHECKS,
+    STATE_POINT_CHECKS,
+    descriptor_check_specs,
+    run_descriptor_checks,
+    run_state_point_checks,
+    state_point_check_specs,
+)
+from glass_assets.propensity_learning.tables import descriptor_rows, feature_name_rows, state_point_rows
+from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.warehouse import WarehouseError, ensemble_key
+from glass_core.dynamics.state_points import state_point_labels as labels_at_state_points
+from glass_core.systems import get_system
+
+__all__ = ["DESCRIPTORS_CODE_VERSION", "STATE_POINTS_CODE_VERSION", "mlp_descriptors", "state_point_labels"]
+
+DESCRIPTORS_CODE_VERSION = "mlp-descriptors-v1"
+STATE_POINTS_CODE_VERSION = "state-points-v1"
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[inherent_structures],
+    check_specs=descriptor_check_specs(AssetKey("mlp_descriptors")),
+    kinds={"numba", "duckdb"},
+    group_name="propensity_learning",
+    code_version=DESCRIPTORS_CODE_VERSION,
+    description=(
+        "Physics-inspired descriptors of [J] on every inherent structure of the partition: local density, potential "
+        "energy, radical-Voronoi perimeter and local energy variance, coarse-grained with e^{−r/L} over the "
+        "profile's L list, per type channel and all particles (tables `mlp_descriptors`, `mlp_feature_names`)."
+    ),
+)
+def mlp_descriptors(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
+) -> MaterializeResult:
+    started = time.perf_counter()
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    spec = DescriptorSpec(lengths=study.load().propensity_learning.descriptor_lengths)
+    names = spec.feature_names(system.n_types)
+    store = warehouse.get()
+    store.ensure_writable()
+    source = ensemble_key(system_name, temperature, INHERENT)
+    configs = configurations(store.read_partition("samples", source), store.read_partition("particles", source))
+    if not configs:
+        raise WarehouseError(f"no inherent structures of {system_name} at T={temperature}: materialize them first")
+    rows, blocks = [], []
+    for done, (sample, config) in enumerate(sorted(configs.items()), 1):
+        features = physics_inspired_descriptors(config, system, spec)
+        blocks.append(features)
+        rows.append(descriptor_rows(system_name, temperature, sample, config.types, features))
+        context.log.info(f"descriptors {done}/{len(configs)} ({features.shape[1]} per particle)")
+    features = np.concatenate(blocks)
+    results = run_descriptor_checks(features, names)
+    raise_on_blocking_failure(results, DESCRIPTOR_CHECKS, f"mlp_descriptors {context.partition_key}")
+    frames = {
+        "mlp_descriptors": pl.concat(rows),
+        "mlp_feature_names": feature_name_rows(system_name, temperature, names),
+    }
+    written = store.replace_partition({"system": system_name, "temperature": temperature}, frames)
+    figure = plots.descriptor_profiles(features, names, f"{system_name} at T = {temperature}")
+    return MaterializeResult(
+        check_results=results,
+        metadata={
+            "n_configurations": len(configs),
+            "n_particles": int(features.shape[0]),
+            "n_features": len(names),
+            "lengths": MetadataValue.json(list(spec.lengths)),
+            "rows_written": MetadataValue.json(written),
+            "seconds_per_configuration": (time.perf_counter() - started) / len(configs),
+            **figure_metadata(figure, study.plot_path("mlp_descriptors", f"{system_name}_T{temperature!r}.png")),
+        },
+    )
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[propensity_labels],
+    check_specs=state_point_check_specs(AssetKey("state_point_labels")),
+    kinds={"duckdb"},
+    group_name="propensity_learning",
+    code_version=STATE_POINTS_CODE_VERSION,
+    description=(
+        "Per-particle bond-breaking propensity at the times where the configuration-averaged ⟨C_B⟩ crosses the "
+        "profile's targets: [J]'s state points (T, ⟨C_B⟩), with the split-half replica ceiling "
+        "(tables `state_point_labels`, `state_points`)."
+    ),
+)
+def state_point_labels(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
+) -> MaterializeResult:
+    system_name, temperature = parse_partition(context.partition_key)
+    targets = list(study.load().propensity_learning.state_point_targets)
+    store = warehouse.get()
+    store.ensure_writable()
+    run_key = {"system": system_name, "temperature": temperature}
+    propensity = store.read_partition("propensity", run_key)
+    summary = store.read_partition("propensity_summary", run_key)
+    if propensity.height == 0:
+        raise WarehouseError(f"no propensity labels of {system_name} at T={temperature}: materialize them first")
+    times = summary.filter(pl.col("sample") == summary["sample"][0])["time"].to_numpy()
+    source = initial_structures_key(system_name, temperature)
+    particles = store.read_partition("particles", source)
+    bond_breaking, halves, types = {}, {}, {}
+    for (sample,), rows in propensity.group_by(["sample"], maintain_order=True):
+        n_frames = rows["frame"].max() + 1
+        shape = (n_frames, rows.height // n_frames)
+        bond_breaking[sample] = rows["bond_breaking"].fill_null(np.nan).to_numpy().reshape(shape)
+        halves[sample] = np.stack(
+            [
+                rows[c].fill_null(np.nan).to_numpy().reshape(shape)
+                for c in ("bond_breaking_half_a", "bond_breaking_half_b")
+            ]
+        )
+        types[sample] = particles.filter(pl.col("sample") == sample).sort("particle")["type"].to_numpy()
+    points = labels_at_state_points(times, bond_breaking, halves, targets)
+    frames = state_point_rows(system_name, temperature, types, points, int(summary["n_replicas"][0]))
+    results = run_state_point_checks(frames["state_point_labels"], frames["state_points"], targets)
+    raise_on_blocking_failure(results, STATE_POINT_CHECKS, f"state_point_labels {context.partition_key}")
+    written = store.replace_partition(run_key, frames)
+    table = frames["state_points"]
+    return MaterializeResult(
+        check_results=results,
+        metadata={
+            "state_points": MetadataValue.md(plots.markdown_table(table)) if table.height else "none reached",
+            "n_state_points": table.height,
+            "n_configurations": len(bond_breaking),
+            "rows_written": MetadataValue.json(written),
+        },
+    )

@@ -1,0 +1,148 @@
+"""Checks of the propensity-learning tables, evaluated on the in-memory rows before they are written."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
+
+from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
+
+__all__ = [
+    "DESCRIPTOR_CHECKS",
+    "PREDICTION_CHECKS",
+    "STATE_POINT_CHECKS",
+    "descriptor_check_specs",
+    "prediction_check_specs",
+    "run_descriptor_checks",
+    "run_prediction_checks",
+    "run_state_point_checks",
+    "state_point_check_specs",
+]
+
+#: |mean label − target ⟨C_B⟩| above this means the interpolation to the crossing time went wrong
+TARGET_TOLERANCE = 0.02
+#: |achieved − requested ⟨C_B⟩| above this flags a prediction that did not converge to its state point
+PREDICTION_TOLERANCE = 0.02
+
+
+def descriptors_finite(features: np.ndarray, **_: object) -> CheckOutcome:
+    bad = int((~np.isfinite(features)).any(axis=1).sum())
+    return CheckOutcome(passed=bad == 0, metadata={"particles_with_non_finite_features": bad})
+
+
+def density_grows_with_length(features: np.ndarray, names: list[str], **_: object) -> CheckOutcome:
+    """DEN_all = Σ_j e^{−r/L} can only grow with L: a decrease means a broken neighbour sum."""
+    columns = sorted(
+        ((float(n.split("_L")[-1]), i) for i, n in enumerate(names) if n.startswith("DEN_all_")), key=lambda x: x[0]
+    )
+    if len(columns) < 2:
+        return CheckOutcome(passed=True, description="fewer than two lengths: nothing to compare")
+    means = [float(features[:, i].mean()) for _, i in columns]
+    decreasing = [columns[k + 1][0] for k in range(len(means) - 1) if means[k + 1] < means[k] - 1e-9]
+    return CheckOutcome(
+        passed=not decreasing,
+        metadata={"mean_density_by_length": {str(L): m for (L, _), m in zip(columns, means, strict=True)}},
+        description=f"⟨DEN_all⟩ decreases at L = {decreasing}" if decreasing else "",
+    )
+
+
+DESCRIPTOR_CHECKS = {
+    "descriptors_finite": Check(descriptors_finite, "Every descriptor of every particle is finite.", blocking=True),
+    "density_grows_with_length": Check(
+        density_grows_with_length, "The coarse-grained density Σ e^{−r/L} grows with L.", blocking=True
+    ),
+}
+
+
+def every_target_reached(summary: pl.DataFrame, targets: list[float], **_: object) -> CheckOutcome:
+    reached = set(summary["target_cb"].to_list()) if summary.height else set()
+    missing = [t for t in targets if t not in reached]
+    return CheckOutcome(
+        passed=not missing,
+        metadata={"reached": sorted(reached), "not_reached": missing},
+        description=f"⟨C_B⟩ stays above {missing} within the run: no state point there" if missing else "",
+    )
+
+
+def labels_match_their_target(summary: pl.DataFrame, **_: object) -> CheckOutcome:
+    if summary.height == 0:
+        return CheckOutcome(passed=False, description="no state point reached")
+    error = (summary["mean_bond_breaking"] - summary["target_cb"]).abs()
+    return CheckOutcome(
+        passed=bool(error.max() <= TARGET_TOLERANCE),
+        metadata={"max_abs_error": float(error.max()), "tolerance": TARGET_TOLERANCE},
+    )
+
+
+def labels_in_unit_interval(labels: pl.DataFrame, **_: object) -> CheckOutcome:
+    values = labels["propensity"].drop_nulls() if labels.height else pl.Series([], dtype=pl.Float64)
+    outside = int(((values < 0) | (values > 1)).sum())
+    return CheckOutcome(passed=outside == 0, metadata={"outside_unit_interval": outside})
+
+
+STATE_POINT_CHECKS = {
+    "labels_match_their_target": Check(
+        labels_match_their_target, "Mean label of each state point equals its target ⟨C_B⟩ (±0.02).", blocking=True
+    ),
+    "labels_in_unit_interval": Check(labels_in_unit_interval, "0 ≤ propensity ≤ 1.", blocking=True),
+    "every_target_reached": Check(
+        every_target_reached, "Every target ⟨C_B⟩ of the profile is reached within the MD run.", warn_only=True
+    ),
+}
+
+
+def predictions_reach_requested_state_point(summary: pl.DataFrame, **_: object) -> CheckOutcome:
+    error = (summary["achieved_cb"] - summary["target_cb"]).abs()
+    worst = int(error.arg_max()) if summary.height else 0
+    return CheckOutcome(
+        passed=bool(summary.height and error.max() <= PREDICTION_TOLERANCE),
+        metadata={
+            "max_abs_error": float(error.max()) if summary.height else float("nan"),
+            "tolerance": PREDICTION_TOLERANCE,
+        },
+        description=(
+            f"requested ⟨C_B⟩ = {summary['target_cb'][worst]}, predicted mean {summary['achieved_cb'][worst]:.3f}"
+            if summary.height
+            else "no prediction"
+        ),
+    )
+
+
+def predictions_finite(predictions: pl.DataFrame, **_: object) -> CheckOutcome:
+    bad = int((~predictions["predicted"].is_finite()).sum()) if predictions.height else 0
+    return CheckOutcome(passed=predictions.height > 0 and bad == 0, metadata={"non_finite": bad})
+
+
+PREDICTION_CHECKS = {
+    "predictions_finite": Check(predictions_finite, "Every predicted propensity is finite.", blocking=True),
+    "predictions_reach_requested_state_point": Check(
+        predictions_reach_requested_state_point,
+        "The mean prediction matches each requested ⟨C_B⟩ within 0.02 (self-consistent state point).",
+        warn_only=True,
+    ),
+}
+
+
+def descriptor_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, DESCRIPTOR_CHECKS)
+
+
+def run_descriptor_checks(features: np.ndarray, names: list[str]) -> list[AssetCheckResult]:
+    return check_results(DESCRIPTOR_CHECKS, features=features, names=names)
+
+
+def state_point_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, STATE_POINT_CHECKS)
+
+
+def run_state_point_checks(labels: pl.DataFrame, summary: pl.DataFrame, targets: list[float]) -> list[AssetCheckResult]:
+    return check_results(STATE_POINT_CHECKS, labels=labels, summary=summary, targets=targets)
+
+
+def prediction_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, PREDICTION_CHECKS)
+
+
+def run_prediction_checks(predictions: pl.DataFrame, summary: pl.DataFrame) -> list[AssetCheckResult]:
+    return check_results(PREDICTION_CHECKS, predictions=predictions, summary=summary)

@@ -1,0 +1,444 @@
+"""GlassMLP [G] and tGlassMLP [J] trained on the labelled state points, tracked and registered in MLflow.
+
+Both train on the same split of configurations (the profile's ``training.split_fractions`` and ``seed``),
+are selected on the validation split and scored on the test split; ``champion`` moves on the mean validation
+Pearson, never on a test number. Their runs share metric names (``test_pearson_<state point>``), so the MLflow
+compare view puts GlassMLP and tGlassMLP side by side per state point.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import matplotlib.pyplot as plt
+import mlflow
+import numpy as np
+import polars as pl
+import torch
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    MultiToSingleDimensionPartitionMapping,
+    asset,
+)
+from glass_core.learning.glassmlp import train_glassmlp
+from glass_core.learning.mlp_data import PropensityDataset, split_by_configuration
+from glass_core.learning.mlp_settings import MLPTrainingSettings
+from glass_core.learning.mlp_training import EpochRecord
+from glass_core.learning.tglassmlp import TGlassMLPEnsemble
+from glass_core.learning.tglassmlp_training import train_tglassmlp
+from mlflow.entities import Metric
+
+from glass_assets.campaign import load_campaign
+from glass_assets.equilibria.assets import INHERENT
+from glass_assets.partitions import SYSTEM_PARTITIONS
+from glass_assets.plots import figure_metadata
+from glass_assets.propensity_learning import plots
+from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
+from glass_assets.propensity_learning.datasets import StudyData, study_data
+from glass_assets.propensity_learning.registry import (
+    example_input,
+    glassmlp_model_name,
+    log_ensembles,
+    tag_version,
+    tglassmlp_model_name,
+)
+from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tracking import MLflowResource, promote_if_not_worse
+from glass_assets.versioning import code_version_tag
+from glass_assets.warehouse import Warehouse
+from glass_core.learning.scores import best_single_descriptor, pearson_by_configuration
+from glass_core.systems import get_system
+
+__all__ = ["EXPERIMENT", "glassmlp_models", "tglassmlp_model"]
+
+EXPERIMENT = "propensity_learning"
+GLASSMLP_CODE_VERSION = "glassmlp-v1"
+TGLASSMLP_CODE_VERSION = "tglassmlp-v1"
+SELECTION_METRIC = "validation_pearson_mean"
+_per_system = MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
+PredictFn = Callable[[PropensityDataset], np.ndarray]
+
+
+def _state(temperature: float, cb: float) -> str:
+    return f"T{temperature:g}_cb{cb:g}"
+
+
+def campaign_temperatures(system: str) -> tuple[list[float], list[float]]:
+    """(labelled, unlabelled) temperatures of ``system`` in the campaign: MD labels, and swap-MC equilibria only."""
+    campaign = load_campaign()
+    labelled = sorted(float(t) for s, t in campaign.for_stage("propensity") if s == system)
+    unlabelled = sorted(float(t) for s, t in campaign.for_stage("swap_mc") if s == system and float(t) not in labelled)
+    return labelled, unlabelled
+
+
+def _load(study: StudySettings, warehouse: WarehouseResource, system: str) -> tuple[StudyData, MLPTrainingSettings]:
+    settings = study.load().propensity_learning
+    training = MLPTrainingSettings.from_mapping(settings.training)
+    labelled, unlabelled = campaign_temperatures(system)
+    data = study_data(warehouse.get(), system, labelled, unlabelled, list(settings.state_point_targets))
+    return data, training
+
+
+def _scores(predictor: str, dataset: PropensityDataset, prediction: np.ndarray, split: str) -> list[dict[str, object]]:
+    """``mlp_scores`` rows of one predictor on one split: per state point, type A and all particles."""
+    rows = []
+    for temperature, cb in dataset.state_points():
+        at = dataset.at_state_point(temperature, cb)
+        for subset, mask in (("A", dataset.types[at] == 0), ("all", None)):
+            score = pearson_by_configuration(prediction[at], dataset.labels[at], dataset.configuration[at], mask)
+            rows.append(
+                {
+                    "predictor": predictor,
+                    "temperature": float(temperature),
+                    "target_cb": float(cb),
+                    "split": split,
+                    "subset": subset,
+                    "pearson": score.mean,
+                    "stderr": score.stderr,
+                    "n_configurations": score.n,
+                }
+            )
+    return rows
+
+
+def _baseline_scores(train: PropensityDataset, test: PropensityDataset, names: list[str]) -> list[dict[str, object]]:
+    """Best single descriptor (chosen on train, per state point, signed) scored on test."""
+    rows = []
+    for temperature, cb in test.state_points():
+        column, sign = best_single_descriptor(
+            train.features[train.at_state_point(temperature, cb)], train.labels[train.at_state_point(temperature, cb)]
+        )
+        at = test.at_state_point(temperature, cb)
+        prediction = np.zeros(len(test))
+        prediction[at] = sign * test.features[at, column]
+        label = f"best_descriptor:{names[column]}({'+' if sign > 0 else '−'})"
+        rows += [r for r in _scores(label, test, prediction, "test") if r["temperature"] == temperature]
+    return [r for r in rows if r["target_cb"] in {float(c) for _, c in test.state_points()}]
+
+
+def _log_history(history: list[EpochRecord], prefix: dict[str, str]) -> None:
+    """Per-epoch train/validation losses, averaged over ensemble members, as MLflow metric histories."""
+    grouped: dict[tuple[str, int], list[EpochRecord]] = defaultdict(list)
+    for record in history:
+        grouped[(prefix.get(record.stage, record.stage), record.epoch)].append(record)
+    now = int(time.time() * 1000)
+    metrics = []
+    for (name, epoch), records in grouped.items():
+        for kind in ("train_loss", "validation_loss"):
+            value = float(np.nanmean([getattr(r, kind) for r in records]))
+            if np.isfinite(value):
+                metrics.append(Metric(f"{name}/{kind}", value, now, epoch))
+    client, run_id = mlflow.MlflowClient(), mlflow.active_run().info.run_id
+    for start in range(0, len(metrics), 900):
+        client.log_batch(run_id, metrics=metrics[start : start + 900])
+
+
+def _score_metrics(scores: list[dict[str, object]], predictor: str) -> dict[str, float]:
+    out = {}
+    for row in scores:
+        if row["predictor"] != predictor or not np.isfinite(row["pearson"]):
+            continue
+        subset = "" if row["subset"] == "all" else "_A"
+        out[f"{row['split']}_pearson{subset}_{_state(row['temperature'], row['target_cb'])}"] = row["pearson"]
+    validation = [r["pearson"] for r in scores if r["split"] == "validation" and r["subset"] == "all"]
+    out[SELECTION_METRIC] = float(np.nanmean(validation)) if validation else float("nan")
+    test = [r["pearson"] for r in scores if r["split"] == "test" and r["subset"] == "all"]
+    out["test_pearson_mean"] = float(np.nanmean(test)) if test else float("nan")
+    return out
+
+
+def _cb_errors(dataset: PropensityDataset, prediction: np.ndarray) -> dict[str, float]:
+    """Mean prediction − requested ⟨C_B⟩ per state point of the test split."""
+    return {
+        f"test_cb_error_{_state(t, c)}": float(prediction[dataset.at_state_point(t, c)].mean() - c)
+        for t, c in dataset.state_points()
+    }
+
+
+def _map_figure(
+    store: Warehouse, system: str, data: StudyData, test_configuration: int, predict: PredictFn, title: str
+) -> plt.Figure:
+    """MD labels beside the prediction for one test configuration at its middle state point."""
+    rows = data.labelled.configuration == test_configuration
+    points = data.labelled.subset(rows).state_points()
+    temperature, cb = points[len(points) // 2]
+    rows &= data.labelled.at_state_point(temperature, cb)
+    t, sample = data.configurations[test_configuration]
+    key = {"system": system, "temperature": t, "ensemble": INHERENT}
+    particles = store.read_partition("particles", key).filter(pl.col("sample") == sample).sort("particle")
+    box = store.read_partition("samples", key).filter(pl.col("sample") == sample).select("box_x", "box_y").row(0)
+    ids = data.particles[rows]
+    positions = np.column_stack([particles["x"].to_numpy(), particles["y"].to_numpy()])[ids]
+    panels = {"MD (isoconfigurational)": data.labelled.labels[rows], "prediction": predict(data.labelled.subset(rows))}
+    return plots.propensity_maps(
+        positions, box, panels, f"{title}: T = {temperature:g}, ⟨C_B⟩ = {cb:g}, sample {sample}"
+    )
+
+
+def _lineage(context: AssetExecutionContext, data: StudyData, code_version: str, system: str) -> dict[str, object]:
+    labelled = sorted({t for t, _ in data.configurations if t in set(data.labelled.temperature.tolist())})
+    return {
+        "dagster_run_id": context.run.run_id,
+        "data.partitions": [f"{system}|{t!r}" for t in sorted({t for t, _ in data.configurations})],
+        "data.labelled_temperatures": labelled,
+        **{f"data.{k}": v for k, v in data.lineage().items()},
+        "code_version": code_version_tag(code_version),
+    }
+
+
+def _register(
+    context: AssetExecutionContext,
+    mlflow_tracking: MLflowResource,
+    ensembles: dict,
+    data: StudyData,
+    name: str,
+    code_version: str,
+    system: str,
+) -> tuple[str, str, float | None]:
+    """Register the active run's ensembles as a new version with lineage tags; move ``champion`` on validation."""
+    client = mlflow_tracking.activate()
+    rows = np.arange(min(8, len(data.labelled)))
+    state = np.column_stack([data.labelled.temperature[rows], data.labelled.target_cb[rows]])
+    example = example_input(data.feature_names, data.labelled.features[rows], data.labelled.types[rows], state)
+    version = log_ensembles(ensembles, example, name)
+    tag_version(client, name, version, _lineage(context, data, code_version, system))
+    alias, previous = promote_if_not_worse(client, name, version, SELECTION_METRIC)
+    return version, alias, previous
+
+
+def _start_run(mlflow_tracking: MLflowResource, context: AssetExecutionContext, kind: str, system: str):  # noqa: ANN202
+    mlflow_tracking.activate()
+    experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
+    return experiment_id, mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"{kind}-{system}-{context.run.run_id[:8]}"
+    )
+
+
+def _result(
+    context: AssetExecutionContext,
+    study: StudySettings,
+    warehouse: WarehouseResource,
+    mlflow_tracking: MLflowResource,
+    experiment_id: str,
+    run_id: str,
+    name: str,
+    registered: tuple[str, str, float | None],
+    scores: list[dict[str, object]],
+    figure: plt.Figure,
+    extra: dict[str, object],
+) -> MaterializeResult:
+    """Write the version's scores to ``mlp_scores`` and describe the materialization."""
+    system = context.partition_key
+    version, alias, previous = registered
+    table = pl.DataFrame(scores).with_columns(
+        pl.lit(system).alias("system"), pl.lit(name).alias("model_name"), pl.lit(str(version)).alias("model_version")
+    )
+    written = warehouse.get().replace_partition(
+        {"system": system, "model_name": name, "model_version": str(version)}, {"mlp_scores": table}
+    )
+    test = table.filter(pl.col("split") == "test").select(
+        "predictor", "temperature", "target_cb", "subset", "pearson", "stderr", "n_configurations"
+    )
+    return MaterializeResult(
+        metadata={
+            "model": f"{name} v{version}",
+            "alias": alias,
+            "previous_champion_validation_pearson": previous if previous is not None else float("nan"),
+            "mlflow_run": MetadataValue.url(mlflow_tracking.ui_link(experiment_id, run_id)),
+            "mlflow_run_id": run_id,
+            "test_scores": MetadataValue.md(plots.markdown_table(test.sort("temperature", "target_cb", "subset"))),
+            "rows_written": MetadataValue.json(written),
+            **extra,
+            **figure_metadata(figure, study.plot_path(context.asset_key.path[-1], f"{system}_maps.png")),
+        }
+    )
+
+
+def _common_params(data: StudyData, training: MLPTrainingSettings, train, validation, test) -> dict[str, object]:  # noqa: ANN001
+    return {
+        **{k: json.dumps(v) if isinstance(v, list | tuple) else v for k, v in training.to_dict().items()},
+        "n_features": len(data.feature_names),
+        "n_train_configurations": len(np.unique(train.configuration)),
+        "n_validation_configurations": len(np.unique(validation.configuration)),
+        "n_test_configurations": len(np.unique(test.configuration)),
+        "state_points": json.dumps(data.labelled.state_points().tolist()),
+    }
+
+
+@asset(
+    partitions_def=SYSTEM_PARTITIONS,
+    deps=[
+        AssetDep(mlp_descriptors, partition_mapping=_per_system),
+        AssetDep(state_point_labels, partition_mapping=_per_system),
+    ],
+    kinds={"pytorch", "mlflow"},
+    group_name="propensity_learning",
+    code_version=GLASSMLP_CODE_VERSION,
+    description=(
+        "GlassMLP [G] baseline: one ensemble per labelled state point (T, ⟨C_B⟩), trained on the training "
+        "configurations, selected on validation, scored on test; MLflow run and registered model "
+        "`glassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
+    ),
+)
+def glassmlp_models(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+) -> MaterializeResult:
+    system = get_system(context.partition_key).name
+    data, training = _load(study, warehouse, system)
+    train, validation, test = split_by_configuration(data.labelled, training.split_fractions, training.seed)
+    experiment_id, run = _start_run(mlflow_tracking, context, "glassmlp", system)
+    ensembles, scores, history, prefix = {}, [], [], {}
+    with run:
+        mlflow.set_tags({"system": system, "model_kind": "glassmlp", "profile": study.profile})
+        mlflow.log_params(_common_params(data, training, train, validation, test))
+        for done, (temperature, cb) in enumerate(data.labelled.state_points(), 1):
+            at = [d.subset(d.at_state_point(temperature, cb)) for d in (train, validation, test)]
+            ensemble = train_glassmlp(
+                at[0], at[1], training, feature_names=data.feature_names, n_types=get_system(system).n_types
+            )
+            ensembles[(float(temperature), float(cb))] = ensemble
+            history += [r.__class__(**{**r.__dict__, "stage": _state(temperature, cb)}) for r in ensemble.history]
+            for split, dataset in (("validation", at[1]), ("test", at[2])):
+                scores += _scores("glassmlp", dataset, ensemble.predict(dataset.features, dataset.types)[0], split)
+            context.log.info(f"GlassMLP {done}/{len(data.labelled.state_points())}: T={temperature:g}, ⟨C_B⟩={cb:g}")
+        _log_history(history, prefix)
+        predict_test = _glassmlp_predictor(ensembles)
+        scores += _baseline_scores(train, test, data.feature_names)
+        metrics = _score_metrics(scores, "glassmlp") | _cb_errors(test, predict_test(test))
+        mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict_test, "GlassMLP")
+        mlflow.log_figure(figure, "propensity_maps.png")
+        registered = _register(
+            context, mlflow_tracking, ensembles, data, glassmlp_model_name(system), GLASSMLP_CODE_VERSION, system
+        )
+        run_id = run.info.run_id
+    return _result(
+        context,
+        study,
+        warehouse,
+        mlflow_tracking,
+        experiment_id,
+        run_id,
+        glassmlp_model_name(system),
+        registered,
+        scores,
+        figure,
+        {"n_state_points": len(ensembles)},
+    )
+
+
+def _glassmlp_predictor(ensembles: dict) -> PredictFn:
+    def predict(dataset: PropensityDataset) -> np.ndarray:
+        out = np.full(len(dataset), np.nan)
+        for (temperature, cb), ensemble in ensembles.items():
+            at = dataset.at_state_point(temperature, cb)
+            if at.any():
+                out[at] = ensemble.predict(dataset.features[at], dataset.types[at])[0]
+        return out
+
+    return predict
+
+
+def _tglassmlp_predictor(ensemble: TGlassMLPEnsemble) -> PredictFn:
+    """Prediction at each row's nominal state-point input (scores of [J] at labelled state points)."""
+
+    def predict(dataset: PropensityDataset) -> np.ndarray:
+        state = torch.from_numpy(np.column_stack([dataset.temperature, dataset.target_cb])).float()
+        with torch.inference_mode():
+            members = ensemble(torch.from_numpy(dataset.features), torch.from_numpy(dataset.types), state)
+        return members.mean(0).numpy().astype(np.float64)
+
+    return predict
+
+
+@asset(
+    partitions_def=SYSTEM_PARTITIONS,
+    deps=[
+        AssetDep(mlp_descriptors, partition_mapping=_per_system),
+        AssetDep(state_point_labels, partition_mapping=_per_system),
+    ],
+    kinds={"pytorch", "mlflow"},
+    group_name="propensity_learning",
+    code_version=TGLASSMLP_CODE_VERSION,
+    description=(
+        "tGlassMLP [J]: one network over all state points with attention over the descriptors, trained in two "
+        "steps (equal-⟨C_B⟩ networks distilled onto the lower swap-MC temperatures if self-consistent, then an "
+        "ensemble on all state points, self-consistent members kept); MLflow run and registered model "
+        "`tglassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
+    ),
+)
+def tglassmlp_model(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+) -> MaterializeResult:
+    system = get_system(context.partition_key).name
+    data, training = _load(study, warehouse, system)
+    train, validation, test = split_by_configuration(data.labelled, training.split_fractions, training.seed)
+    experiment_id, run = _start_run(mlflow_tracking, context, "tglassmlp", system)
+    with run:
+        mlflow.set_tags({"system": system, "model_kind": "tglassmlp", "profile": study.profile})
+        mlflow.log_params(_common_params(data, training, train, validation, test))
+        context.log.info(
+            f"tGlassMLP on {len(train)} training rows, {0 if data.unlabelled is None else len(data.unlabelled)} "
+            f"unlabelled rows to distil; {training.n_networks} networks"
+        )
+        result = train_tglassmlp(
+            train,
+            validation,
+            data.unlabelled,
+            training,
+            feature_names=data.feature_names,
+            n_types=get_system(system).n_types,
+        )
+        ensemble = result.ensemble
+        _log_history(result.history, {})
+        predict = _tglassmlp_predictor(ensemble)
+        scores = []
+        for split, dataset in (("validation", validation), ("test", test)):
+            scores += _scores("tglassmlp", dataset, predict(dataset), split)
+        scores += _baseline_scores(train, test, data.feature_names)
+        metrics = _score_metrics(scores, "tglassmlp") | _cb_errors(test, predict(test))
+        metrics |= {"n_networks_kept": float(ensemble.n_members), "n_networks_trained": float(training.n_networks)}
+        mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        checks = pl.DataFrame([c.__dict__ for c in result.checks]) if result.checks else pl.DataFrame()
+        if checks.height:
+            mlflow.log_table(checks.to_pandas(), "self_consistency.json")
+        mlflow.log_dict(ensemble.notes, "training_notes.json")
+        figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict, "tGlassMLP")
+        mlflow.log_figure(figure, "propensity_maps.png")
+        registered = _register(
+            context,
+            mlflow_tracking,
+            {None: ensemble},
+            data,
+            tglassmlp_model_name(system),
+            TGLASSMLP_CODE_VERSION,
+            system,
+        )
+        run_id = run.info.run_id
+    if result.self_consistency_warning:
+        context.log.warning("no tGlassMLP network was self-consistent; the best one was kept (see training_notes)")
+    return _result(
+        context,
+        study,
+        warehouse,
+        mlflow_tracking,
+        experiment_id,
+        run_id,
+        tglassmlp_model_name(system),
+        registered,
+        scores,
+        figure,
+        {
+            "n_networks_kept": ensemble.n_members,
+            "n_networks_trained": training.n_networks,
+            "self_consistency_warning": bool(result.self_consistency_warning),
+            "distilled_state_points": MetadataValue.json(ensemble.notes.get("distilled_state_points", [])),
+            "skipped_equal_cb": MetadataValue.json(result.skipped_cb),
+        },
+    )

@@ -1,0 +1,87 @@
+"""Figures and tables of the propensity-learning study, for Dagster metadata and MLflow."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+__all__ = ["descriptor_profiles", "markdown_table", "propensity_maps", "score_table_figure"]
+
+
+def markdown_table(frame: pl.DataFrame, digits: int = 3) -> str:
+    """A polars frame as a Markdown table (floats rounded)."""
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return (
+                "—" if not np.isfinite(value) else f"{value:.{digits}g}" if abs(value) >= 1e3 else f"{value:.{digits}f}"
+            )
+        return "—" if value is None else str(value)
+
+    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows())
+
+
+def descriptor_profiles(features: np.ndarray, names: list[str], title: str) -> plt.Figure:
+    """Mean ± standard deviation over particles of each observable (all-particle channel) against L."""
+    observables = sorted({n.split("_")[0] for n in names})
+    figure, axes = plt.subplots(1, len(observables), figsize=(3.2 * len(observables), 3.0))
+    for axis, observable in zip(np.atleast_1d(axes), observables, strict=True):
+        columns = [(float(n.split("_L")[-1]), i) for i, n in enumerate(names) if n.startswith(f"{observable}_all_")]
+        columns.sort()
+        lengths = [c[0] for c in columns]
+        values = features[:, [c[1] for c in columns]]
+        axis.errorbar(lengths, values.mean(axis=0), yerr=values.std(axis=0), marker="o", ms=3, capsize=2)
+        axis.set_xlabel("coarse-graining length $L$")
+        axis.set_title(f"{observable} (all)", fontsize=9)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def propensity_maps(
+    positions: np.ndarray, box: tuple[float, float], panels: dict[str, np.ndarray], title: str
+) -> plt.Figure:
+    """Particles coloured by each field of ``panels`` (e.g. MD labels and predictions), one panel each."""
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6))
+    for axis, (name, values) in zip(np.atleast_1d(axes), panels.items(), strict=True):
+        scatter = axis.scatter(positions[:, 0], positions[:, 1], c=values, s=12, cmap="viridis", vmin=0, vmax=1)
+        axis.set_xlim(0, box[0])
+        axis.set_ylim(0, box[1])
+        axis.set_aspect("equal")
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_title(name, fontsize=9)
+    figure.colorbar(scatter, ax=np.atleast_1d(axes).tolist(), shrink=0.8, label="bond-breaking propensity")
+    figure.suptitle(title, fontsize=10)
+    return figure
+
+
+def score_table_figure(scores: pl.DataFrame, title: str) -> plt.Figure:
+    """Test Pearson against ⟨C_B⟩ per temperature for each predictor (type A), with standard errors."""
+    figure, axis = plt.subplots(figsize=(5.5, 3.8))
+    subset = scores.filter((pl.col("split") == "test") & (pl.col("subset") == "A"))
+    markers = {"glassmlp": "o", "tglassmlp": "s", "ceiling": "_"}
+    for (predictor, temperature), rows in subset.sort("target_cb").group_by(
+        ["predictor", "temperature"], maintain_order=True
+    ):
+        kind = "best descriptor" if str(predictor).startswith("best_descriptor") else str(predictor)
+        axis.errorbar(
+            rows["target_cb"],
+            rows["pearson"],
+            yerr=rows["stderr"].fill_null(0.0),
+            marker=markers.get(str(predictor), "^"),
+            ls="-" if predictor == "tglassmlp" else ":",
+            capsize=2,
+            label=f"{kind}, T = {temperature}",
+        )
+    axis.set_xlabel(r"state point $\langle C_B \rangle$")
+    axis.set_ylabel("Pearson (test, type A)")
+    axis.invert_xaxis()
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=6, ncol=2)
+    return figure

@@ -1,0 +1,140 @@
+"""Propensity predicted by the champion tGlassMLP on every swap-MC equilibrium of a temperature [J]."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    MultiToSingleDimensionPartitionMapping,
+    asset,
+)
+from glass_core.learning.mlp_settings import MLPTrainingSettings
+
+from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.ensembles.checks import configurations
+from glass_assets.equilibria.assets import INHERENT
+from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.plots import figure_metadata
+from glass_assets.propensity_learning import plots
+from glass_assets.propensity_learning.assets import mlp_descriptors
+from glass_assets.propensity_learning.checks import PREDICTION_CHECKS, prediction_check_specs, run_prediction_checks
+from glass_assets.propensity_learning.models import tglassmlp_model
+from glass_assets.propensity_learning.registry import load_champion, tglassmlp_model_name
+from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors
+from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tracking import MLflowResource
+from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.learning.scores import pearson_by_configuration
+
+__all__ = ["PREDICTIONS_CODE_VERSION", "propensity_predictions"]
+
+PREDICTIONS_CODE_VERSION = "propensity-predictions-v1"
+
+
+def _md_comparison(
+    store: Warehouse, system: str, temperature: float, target: float, rows: pl.DataFrame, predicted: np.ndarray
+) -> tuple[float | None, float | None]:
+    """Per-configuration Pearson of the prediction with the MD labels of the same state point, if any."""
+    labels = store.read_partition("state_point_labels", {"system": system, "temperature": temperature})
+    labels = labels.filter((pl.col("target_cb") == target) & pl.col("propensity").is_not_null())
+    if labels.height == 0:
+        return None, None
+    joined = rows.select("sample", "particle").with_columns(pl.Series("predicted", predicted))
+    joined = joined.join(labels.select("sample", "particle", "propensity"), on=["sample", "particle"], how="inner")
+    score = pearson_by_configuration(
+        joined["predicted"].to_numpy(), joined["propensity"].to_numpy(), joined["sample"].to_numpy()
+    )
+    return score.mean, (None if np.isnan(score.stderr) else score.stderr)
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[
+        AssetDep(
+            tglassmlp_model, partition_mapping=MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
+        ),
+        mlp_descriptors,
+    ],
+    check_specs=prediction_check_specs(AssetKey("propensity_predictions")),
+    kinds={"pytorch", "duckdb"},
+    group_name="propensity_learning",
+    code_version=PREDICTIONS_CODE_VERSION,
+    description=(
+        "The champion tGlassMLP applied to every equilibrium of the partition at each target ⟨C_B⟩, the "
+        "state-point input iterated until the predicted mean matches it [J] — also where no MD exists: "
+        "per-particle mean and spread over the kept networks (`propensity_predictions`, `prediction_state_points`)."
+    ),
+)
+def propensity_predictions(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+) -> MaterializeResult:
+    system, temperature = parse_partition(context.partition_key)
+    settings = study.load().propensity_learning
+    training = MLPTrainingSettings.from_mapping(settings.training)
+    ensembles, version = load_champion(mlflow_tracking.activate(), tglassmlp_model_name(system))
+    ensemble = ensembles[None]
+    store = warehouse.get()
+    store.ensure_writable()
+    rows, names = load_descriptors(store, system, [temperature])
+    if names != ensemble.feature_names:
+        raise ValueError(
+            f"{tglassmlp_model_name(system)} v{version} expects {len(ensemble.feature_names)} descriptors, the "
+            f"table of {system} at T={temperature} has {len(names)}: re-materialize mlp_descriptors with its profile"
+        )
+    rows = rows.sort("sample", "particle")
+    features, types = feature_matrix(rows, len(names)), rows["type"].to_numpy()
+    predictions, summary, panels = [], [], {}
+    for target in settings.state_point_targets:
+        result = ensemble.predict(features, types, temperature, target, training.max_iterations, training.tolerance)
+        md_pearson, md_stderr = _md_comparison(store, system, temperature, target, rows, result.mean)
+        predictions.append(
+            rows.select("system", "temperature", "sample", "particle", "type").with_columns(
+                pl.lit(target).alias("target_cb"),
+                pl.Series("predicted", result.mean.astype(np.float64)),
+                pl.Series("spread", result.std.astype(np.float64)),
+                pl.lit(str(version)).alias("model_version"),
+            )
+        )
+        summary.append(
+            {
+                "system": system,
+                "temperature": temperature,
+                "target_cb": target,
+                "achieved_cb": result.achieved_cb,
+                "state_input_cb": float(np.mean(result.state_input[:, 1])),
+                "iterations": result.iterations,
+                "n_networks": ensemble.n_members,
+                "n_configurations": rows["sample"].n_unique(),
+                "md_pearson": md_pearson,
+                "md_pearson_stderr": md_stderr,
+                "model_version": str(version),
+            }
+        )
+        first = rows["sample"] == rows["sample"][0]
+        panels[f"⟨C_B⟩ = {target:g}"] = result.mean[first.to_numpy()]
+        context.log.info(f"T={temperature}: requested ⟨C_B⟩={target}, predicted {result.achieved_cb:.3f}")
+    frames = {"propensity_predictions": pl.concat(predictions), "prediction_state_points": pl.DataFrame(summary)}
+    results = run_prediction_checks(frames["propensity_predictions"], frames["prediction_state_points"])
+    raise_on_blocking_failure(results, PREDICTION_CHECKS, f"propensity_predictions {context.partition_key}")
+    written = store.replace_partition({"system": system, "temperature": temperature}, frames)
+    key = ensemble_key(system, temperature, INHERENT)
+    sample = int(rows["sample"][0])
+    config = configurations(store.read_partition("samples", key), store.read_partition("particles", key))[sample]
+    figure = plots.propensity_maps(
+        config.positions, config.box, panels, f"{system}, T = {temperature}, sample {sample}"
+    )
+    return MaterializeResult(
+        check_results=results,
+        metadata={
+            "model": f"{tglassmlp_model_name(system)} v{version} (champion)",
+            "state_points": MetadataValue.md(plots.markdown_table(frames["prediction_state_points"].drop("system"))),
+            "n_configurations": rows["sample"].n_unique(),
+            "rows_written": MetadataValue.json(written),
+            **figure_metadata(figure, study.plot_path("propensity_predictions", f"{system}_T{temperature!r}.png")),
+        },
+    )

@@ -1,0 +1,142 @@
+"""The propensity networks in the MLflow registry: a pyfunc that serves them, logging, lineage and the champion.
+
+Registered models ``glassmlp_<system>`` (one GlassMLP ensemble per state point) and ``tglassmlp_<system>``
+(one ensemble over all state points). Each version is an MLflow ``pyfunc`` whose artifacts are the saved
+ensembles (:func:`glass_core.learning.mlp_ensemble.save_ensemble`); its input is a table with one column per
+descriptor plus ``type``, ``temperature`` and ``target_cb``, its output the members' mean propensity (for
+tGlassMLP at the given state-point input, without the iteration of :meth:`TGlassMLPEnsemble.predict`).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import torch
+from glass_core.learning.mlp_ensemble import PropensityEnsemble, load_ensemble, save_ensemble
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+__all__ = [
+    "ChampionMissingError",
+    "PropensityEnsembleModel",
+    "glassmlp_model_name",
+    "load_champion",
+    "log_ensembles",
+    "tglassmlp_model_name",
+]
+
+INDEX_FILE = "index.json"
+
+
+def glassmlp_model_name(system: str) -> str:
+    return f"glassmlp_{system}"
+
+
+def tglassmlp_model_name(system: str) -> str:
+    return f"tglassmlp_{system}"
+
+
+class ChampionMissingError(LookupError):
+    """The registry has no ``champion`` version of the model that an asset needs."""
+
+
+def _state_key(temperature: float, cb: float) -> str:
+    return f"T{temperature!r}_cb{cb!r}"
+
+
+def save_collection(ensembles: dict[tuple[float, float] | None, PropensityEnsemble], directory: Path) -> Path:
+    """Save ensembles keyed by state point (GlassMLP) or by ``None`` (one tGlassMLP) with an index."""
+    entries = []
+    for state, ensemble in ensembles.items():
+        name = "ensemble" if state is None else _state_key(*state)
+        save_ensemble(ensemble, directory / name)
+        entries.append({"path": name, "state_point": None if state is None else list(state)})
+    (directory / INDEX_FILE).write_text(json.dumps(entries, indent=2))
+    return directory
+
+
+def load_collection(directory: Path) -> dict[tuple[float, float] | None, PropensityEnsemble]:
+    entries = json.loads((Path(directory) / INDEX_FILE).read_text())
+    return {
+        (None if e["state_point"] is None else tuple(e["state_point"])): load_ensemble(Path(directory) / e["path"])
+        for e in entries
+    }
+
+
+class PropensityEnsembleModel(mlflow.pyfunc.PythonModel):
+    """Serves a saved collection: rows → mean propensity of the ensemble for the row's state point."""
+
+    def load_context(self, context: Any) -> None:
+        self.ensembles = load_collection(Path(context.artifacts["ensembles"]))
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> np.ndarray:
+        out = np.full(len(model_input), np.nan)
+        state = model_input[["temperature", "target_cb"]].to_numpy(np.float64)
+        for key, ensemble in self.ensembles.items():
+            rows = np.ones(len(model_input), bool) if key is None else np.all(np.isclose(state, key), axis=1)
+            if not rows.any():
+                continue
+            features = torch.from_numpy(model_input.loc[rows, ensemble.feature_names].to_numpy(np.float32))
+            types = torch.from_numpy(model_input.loc[rows, "type"].to_numpy(np.int64))
+            with torch.inference_mode():
+                if key is None:
+                    members = ensemble(features, types, torch.from_numpy(state[rows]).float())
+                else:
+                    members = ensemble(features, types)
+            out[rows] = members.mean(0).numpy()
+        if np.isnan(out).any():
+            missing = np.unique(state[np.isnan(out)], axis=0).tolist()
+            raise ValueError(f"no ensemble for the state points {missing} of the input")
+        return out
+
+
+def example_input(feature_names: list[str], features: np.ndarray, types: np.ndarray, state: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame(features.astype(np.float32), columns=feature_names)
+    frame["type"] = types.astype(np.int64)
+    frame["temperature"] = state[:, 0].astype(np.float64)
+    frame["target_cb"] = state[:, 1].astype(np.float64)
+    return frame
+
+
+def log_ensembles(
+    ensembles: dict[tuple[float, float] | None, PropensityEnsemble], example: pd.DataFrame, model_name: str
+) -> str:
+    """Log the collection as the active run's pyfunc model ``model`` and register it; returns the version."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = save_collection(ensembles, Path(tmp) / "ensembles")
+        wrapper = PropensityEnsembleModel()
+        wrapper.ensembles = ensembles
+        signature = infer_signature(example, wrapper.predict(None, example))
+        logged = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=wrapper,
+            artifacts={"ensembles": str(directory)},
+            signature=signature,
+            input_example=example.head(4),
+        )
+    return mlflow.register_model(logged.model_uri, model_name).version
+
+
+def tag_version(client: MlflowClient, model_name: str, version: str, tags: dict[str, object]) -> None:
+    """Data lineage on the registered model version itself (not only on its run)."""
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value if isinstance(value, str) else json.dumps(value))
+
+
+def load_champion(client: MlflowClient, model_name: str) -> tuple[dict, str]:
+    """(ensembles, version) of ``model_name@champion``; :class:`ChampionMissingError` if there is none."""
+    try:
+        version = client.get_model_version_by_alias(model_name, "champion").version
+    except MlflowException as error:
+        raise ChampionMissingError(
+            f"the registry has no champion of {model_name}: materialize its training asset first"
+        ) from error
+    model = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
+    return model.unwrap_python_model().ensembles, version

@@ -1,0 +1,102 @@
+"""The propensity-learning graph [J] on a tiny ternary campaign: descriptors, state-point labels, GlassMLP and
+tGlassMLP in MLflow, and predictions at a temperature without MD labels."""
+
+import json
+
+import numpy as np
+import pytest
+from dagster import DagsterInstance, MultiPartitionKey, materialize
+
+from glass_assets.dynamics.assets import propensity_labels
+from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
+from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
+from glass_assets.propensity_learning.models import glassmlp_models, tglassmlp_model
+from glass_assets.propensity_learning.predictions import propensity_predictions
+from glass_assets.propensity_learning.registry import ChampionMissingError
+from glass_assets.resources import StudySettings
+from glass_assets.tracking import MLflowResource
+from glass_assets.warehouse import Warehouse
+from tests.conftest import TINY_PROFILES
+
+pytestmark = [pytest.mark.lammps, pytest.mark.slow]
+
+LABELLED, UNLABELLED = "1.0", "0.5"
+
+
+def _key(temperature: str) -> MultiPartitionKey:
+    return MultiPartitionKey({"system": "ka2d_ternary", "temperature": temperature})
+
+
+@pytest.fixture
+def learning(tiny_resources, tmp_path, monkeypatch):
+    campaign = tmp_path / "campaign.yaml"
+    campaign.write_text(
+        "systems:\n  ka2d_ternary:\n"
+        f"    swap_mc: [{LABELLED}, {UNLABELLED}]\n    propensity: [{LABELLED}]\n    propensity_learning: true\n"
+    )
+    monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
+    resources = dict(tiny_resources)
+    resources["study"] = StudySettings(
+        profile="tiny_learning", profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "scratch")
+    )
+    resources["mlflow_tracking"] = MLflowResource(
+        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "artifacts")
+    )
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("temperature", [LABELLED, UNLABELLED])
+    return instance, resources
+
+
+def test_the_propensity_learning_graph(learning):
+    instance, resources = learning
+    store = Warehouse(resources["warehouse"].path)
+
+    def run(assets, partition):
+        result = materialize(assets, instance=instance, resources=resources, partition_key=partition)
+        assert result.success
+        return result
+
+    for t in (LABELLED, UNLABELLED):
+        run([swap_mc_equilibria, inherent_structures], _key(t))
+        run([mlp_descriptors], _key(t))
+    with pytest.raises(ChampionMissingError, match="no champion of tglassmlp_ka2d_ternary"):
+        materialize([propensity_predictions], instance=instance, resources=resources, partition_key=_key(UNLABELLED))
+    run([propensity_labels], _key(LABELLED))
+    points = run([state_point_labels], _key(LABELLED))
+    assert all(c.passed for c in points.get_asset_check_evaluations() if c.check_name != "every_target_reached")
+
+    names = store.query("SELECT * FROM mlp_feature_names WHERE temperature = 1.0 ORDER BY position")
+    assert names.height == 4 * 4 * 3 and names["name"][0] == "DEN_A_L0.0"
+    descriptors = store.query("SELECT * FROM mlp_descriptors WHERE temperature = 0.5")
+    assert descriptors.height == 4 * 64 and len(descriptors["features"][0]) == names.height
+    summary = store.query("SELECT * FROM state_points")
+    assert summary.height >= 1 and (summary["mean_bond_breaking"] - summary["target_cb"]).abs().max() < 0.02
+    assert summary["ceiling"].drop_nulls().is_between(0, 1).all()
+
+    run([glassmlp_models, tglassmlp_model], "ka2d_ternary")
+    scores = store.query("SELECT * FROM mlp_scores")
+    assert {"glassmlp", "tglassmlp"} <= set(scores["predictor"].to_list())
+    assert scores.filter(scores["predictor"].str.starts_with("best_descriptor")).height > 0
+    assert set(scores["split"].to_list()) >= {"validation", "test"}
+
+    client = resources["mlflow_tracking"].activate()
+    for name in ("glassmlp_ka2d_ternary", "tglassmlp_ka2d_ternary"):
+        version = client.get_model_version_by_alias(name, "champion")
+        assert json.loads(version.tags["data.partitions"]) == ["ka2d_ternary|0.5", "ka2d_ternary|1.0"]
+        assert version.tags["dagster_run_id"] and version.tags["data.data_sha256"]
+        run_data = client.get_run(version.run_id).data
+        assert "validation_pearson_mean" in run_data.metrics
+        assert any(k.startswith("test_pearson_T1_cb") for k in run_data.metrics)
+
+    predicted = run([propensity_predictions], _key(UNLABELLED))
+    rows = store.query("SELECT * FROM propensity_predictions WHERE temperature = 0.5")
+    reached = store.query("SELECT target_cb FROM state_points")["target_cb"].to_list()
+    assert rows.height == 4 * 64 * 2 and np.isfinite(rows["predicted"].to_numpy()).all()
+    assert (rows["spread"] >= 0).all()
+    by_point = store.query("SELECT * FROM prediction_state_points WHERE temperature = 0.5")
+    assert by_point.height == 2 and by_point["md_pearson"].is_null().all()  # no MD at T = 0.5
+    assert {c.check_name for c in predicted.get_asset_check_evaluations()} == {
+        "predictions_finite",
+        "predictions_reach_requested_state_point",
+    }
+    assert reached  # at least one MD state point was reached by the tiny run

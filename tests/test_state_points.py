@@ -1,0 +1,101 @@
+"""Labels per state point (T, ⟨C_B⟩) on trajectories whose answer is known."""
+
+import numpy as np
+import pytest
+
+from glass_core.dynamics.state_points import crossing_times, labels_at_time, split_half_ceiling, state_point_labels
+
+
+def exponential_labels(rates: np.ndarray, times: np.ndarray) -> np.ndarray:
+    return np.exp(-np.outer(times, rates))
+
+
+def test_crossing_time_of_an_exponential_is_exact():
+    times = np.linspace(0.0, 10.0, 41)
+    curve = np.exp(-times / 2.0)
+    crossings = crossing_times(times, curve, [0.9, 0.5, 0.1, 1e-9])
+    assert set(crossings) == {0.9, 0.5, 0.1}  # 1e-9 is never reached
+    for target, t in crossings.items():
+        assert t == pytest.approx(-2.0 * np.log(target), rel=1e-12)
+
+
+def test_target_outside_unit_interval_is_refused():
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        crossing_times(np.arange(3.0), np.ones(3), [1.2])
+
+
+def test_labels_interpolate_linearly_between_frames():
+    times = np.array([0.0, 1.0, 3.0])
+    values = np.array([[1.0, 1.0], [0.8, 0.6], [0.4, 0.2]])
+    assert labels_at_time(times, values, 2.0) == pytest.approx([0.6, 0.4])
+    assert labels_at_time(times, values, 1.0) == pytest.approx([0.8, 0.6])
+    with pytest.raises(ValueError, match="outside the frames"):
+        labels_at_time(times, values, 4.0)
+
+
+def test_state_point_labels_follow_the_per_particle_decay():
+    rng = np.random.default_rng(0)
+    times = np.linspace(0.0, 20.0, 401)
+    rates = {s: rng.uniform(0.05, 0.5, size=50) for s in range(4)}
+    bb = {s: exponential_labels(r, times) for s, r in rates.items()}
+    halves = {s: np.stack([v, v]) for s, v in bb.items()}
+    points = state_point_labels(times, bb, halves, [0.75, 0.5, 1e-6])
+    assert [p.target for p in points] == [0.75, 0.5]
+    for p in points:
+        assert p.mean_bond_breaking == pytest.approx(p.target, abs=2e-3)
+        for s in rates:
+            assert p.labels[s] == pytest.approx(np.exp(-rates[s] * p.time), abs=1e-3)
+        assert p.split_half_r == pytest.approx(1.0)  # identical halves: perfectly reliable labels
+        assert p.ceiling == pytest.approx(1.0)
+
+
+def test_split_half_ceiling_is_spearman_brown():
+    rng = np.random.default_rng(1)
+    truth = [rng.normal(size=4000) for _ in range(3)]
+    # each half = truth + independent noise of equal variance: r_half = 1/2, ρ = 2/3
+    a = [t + rng.normal(size=t.size) for t in truth]
+    b = [t + rng.normal(size=t.size) for t in truth]
+    r_half, ceiling = split_half_ceiling(a, b)
+    assert r_half == pytest.approx(0.5, abs=0.03)
+    assert ceiling == pytest.approx(np.sqrt(2 * r_half / (1 + r_half)))
+    # the ceiling is the correlation of the full average with the truth, measured directly
+    full = [(x + y) / 2 for x, y in zip(a, b, strict=True)]
+    measured = np.mean([np.corrcoef(f, t)[0, 1] for f, t in zip(full, truth, strict=True)])
+    assert ceiling == pytest.approx(measured, abs=0.03)
+
+
+def test_split_half_ceiling_without_two_halves_is_nan():
+    r, c = split_half_ceiling([np.ones(5)], [np.full(5, np.nan)])
+    assert np.isnan(r) and np.isnan(c)
+
+
+def test_pearson_by_configuration_averages_within_configurations():
+    from glass_core.learning.scores import pearson_by_configuration
+
+    rng = np.random.default_rng(2)
+    labels = rng.normal(size=300)
+    configuration = np.repeat(np.arange(3), 100)
+    # a perfect predictor up to a per-configuration offset: a pooled Pearson would be < 1, per configuration = 1
+    prediction = labels + np.repeat([0.0, 5.0, -5.0], 100)
+    score = pearson_by_configuration(prediction, labels, configuration)
+    assert score.mean == pytest.approx(1.0) and score.n == 3 and score.stderr == pytest.approx(0.0, abs=1e-12)
+    assert np.corrcoef(prediction, labels)[0, 1] < 0.5
+    mask = np.arange(300) % 2 == 0
+    noisy = labels + rng.normal(size=300)
+    masked = pearson_by_configuration(noisy, labels, configuration, mask)
+    expected = [
+        np.corrcoef(noisy[mask & (configuration == c)], labels[mask & (configuration == c)])[0, 1] for c in range(3)
+    ]
+    assert masked.mean == pytest.approx(np.mean(expected))
+    assert masked.stderr == pytest.approx(np.std(expected, ddof=1) / np.sqrt(3))
+
+
+def test_best_single_descriptor_keeps_the_sign():
+    from glass_core.learning.scores import best_single_descriptor
+
+    rng = np.random.default_rng(3)
+    labels = rng.normal(size=500)
+    features = np.column_stack([rng.normal(size=500), -2.0 * labels + 0.1 * rng.normal(size=500), np.ones(500)])
+    assert best_single_descriptor(features, labels) == (1, -1.0)
+    with pytest.raises(ValueError, match="constant"):
+        best_single_descriptor(np.ones((5, 2)), labels[:5])
