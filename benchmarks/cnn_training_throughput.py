@@ -18,9 +18,9 @@ import time
 import numpy as np
 import torch
 
-from glass_core.cnn import DataSplit, GlassCNN, train_classifier
-from glass_core.gridding import DEFAULT_GRID, Gridding
-from glass_core.initial_configurations import jittered_lattice
+from glass_core.learning.cnn import DataSplit, GlassCNN, train_classifier
+from glass_core.models.initial_configurations import jittered_lattice
+from glass_core.structure.gridding import DEFAULT_GRID, Gridding
 
 
 def bare_loop(images: torch.Tensor, labels: torch.Tensor, epochs: int, batch_size: int) -> float:

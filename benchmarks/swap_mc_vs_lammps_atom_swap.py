@@ -3,7 +3,7 @@
 System: N = 1290 ka2d_ternary at the paper's density, brought to T (default 0.3) by 500 sweeps of swap
 MC from a random start; both engines start from that configuration at the same T.
 
-- Ours: :class:`glass_core.swap_monte_carlo.SwapMonteCarlo`, numba, one core. Reported for swap moves
+- Ours: :class:`glass_core.simulation.swap_monte_carlo.SwapMonteCarlo`, numba, one core. Reported for swap moves
   only (swap_probability = 1, A↔C and B↔C: the move LAMMPS does) and for the production mixture
   (swap_probability = 0.2, displacements δ_max = 0.1). Best of ``--repeats`` timings (CPU time).
 - Baseline: LAMMPS ``fix atom/swap 1 X seed T ke no types 1 3`` (A↔C) with ``pair_style table``
@@ -26,11 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from glass_core.configuration import Configuration, atomic_write_text
-from glass_core.initial_configurations import random_configuration
-from glass_core.lammps_driver import open_lammps, pair_block
-from glass_core.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
-from glass_core.systems import get_system
+from glass_core.files import atomic_write_text
+from glass_core.models.configuration import Configuration
+from glass_core.models.initial_configurations import random_configuration
+from glass_core.models.systems import get_system
+from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
 
 SYSTEM = get_system("ka2d_ternary")
 N = 1290

@@ -2,13 +2,13 @@
 
 The C²-smooth LJ of ka2d_ternary has no native LAMMPS style; ``lepton`` evaluates it exactly but parses
 and compiles its expressions in every force call. The platform runs it as ``pair_style table``
-(:func:`glass_core.lammps_driver.pair_block`, default: linear interpolation on 2 000 points). The baseline is
+(:func:`glass_core.simulation.lammps_driver.pair_block`, default: linear interpolation on 2 000 points). The baseline is
 ``lj/smooth/linear`` with the same σ_ij, ε_ij and cutoffs (a different potential of identical cost
 structure): what a native style would run at.
 
 Same N = 1290 configuration (swap MC at T = 0.5), Nosé–Hoover NVT at T = 0.5, dt = 0.01, one core.
 Each style is timed ``--repeats`` times, interleaved, best CPU time kept. The largest per-particle
-energy error against the exact numpy energy (glass_core.energy) is printed for each style.
+energy error against the exact numpy energy (glass_core.models.energy) is printed for each style.
 
 RESULT: steps/s of the default table, ratio to ``lj/smooth/linear`` (target ≥ 0.8).
 
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from glass_core.configuration import atomic_write_text
-from glass_core.energy import potential_energy
-from glass_core.initial_configurations import random_configuration
-from glass_core.lammps_driver import open_lammps, pair_block
-from glass_core.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
-from glass_core.systems import PotentialForm, get_system
+from glass_core.files import atomic_write_text
+from glass_core.models.energy import potential_energy
+from glass_core.models.initial_configurations import random_configuration
+from glass_core.models.systems import PotentialForm, get_system
+from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
 
 SYSTEM = get_system("ka2d_ternary")
 N, TEMPERATURE = 1290, 0.5

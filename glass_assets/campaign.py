@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from glass_assets.partitions import temperature_key
-from glass_core.systems import get_system
+from glass_core.models.systems import get_system
 
 __all__ = ["CAMPAIGN_STAGES", "Campaign", "default_campaign_path", "load_campaign"]
 

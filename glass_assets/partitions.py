@@ -11,7 +11,7 @@ from dagster import (
     StaticPartitionsDefinition,
 )
 
-from glass_core.systems import SYSTEMS, get_system
+from glass_core.models.systems import SYSTEMS, get_system
 
 __all__ = [
     "SYSTEM_PARTITIONS",

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from glass_core.quench import QuenchProtocol
-from glass_core.systems import get_system
+from glass_core.models.systems import get_system
+from glass_core.simulation.quench import QuenchProtocol
 
 __all__ = ["PROFILES_FILE", "CNNSettings", "Profile", "PropensityLearningSettings", "QuenchSettings", "load_profile"]
 

@@ -2,7 +2,7 @@
 
 Assets never run LAMMPS or Monte Carlo in the orchestrator's process: they hand tasks to the
 ``simulation`` resource. :class:`LocalProcessLauncher` runs them as worker processes on this machine
-(``python -m glass_core.worker``), one per core; a cluster launcher (Slurm through Dagster Pipes) can
+(``python -m glass_core.simulation.worker``), one per core; a cluster launcher (Slurm through Dagster Pipes) can
 replace it in ``definitions.py`` without changing any asset, as long as it implements
 :meth:`SimulationLauncher.run_tasks`.
 """
@@ -132,7 +132,7 @@ class LocalProcessLauncher(SimulationLauncher):
         out_dir: Path,
         on_event: ProgressCallback | None = None,
     ) -> list[Path]:
-        from glass_core.worker import item_result_path
+        from glass_core.simulation.tasks import item_result_path
 
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,7 +168,7 @@ class LocalProcessLauncher(SimulationLauncher):
         stderr = open(task_file.with_name(task_file.stem.replace("task", "worker") + ".log"), "w")  # noqa: SIM115
         try:
             process = subprocess.Popen(
-                [self.python_executable, "-m", "glass_core.worker", str(task_file)],
+                [self.python_executable, "-m", "glass_core.simulation.worker", str(task_file)],
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,

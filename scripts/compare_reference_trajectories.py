@@ -8,7 +8,7 @@ template, Nosé–Hoover NVT at ``--temperature``) from the dump's first frame, 
 dump's own steps up to ``--frames``, and prints, averaged over configurations and replicas, for the
 reference and for this platform side by side:
 
-- ⟨C_B⟩(t), the bond-breaking correlation (1.4σ/1.8σ rule, glass_core.propensity);
+- ⟨C_B⟩(t), the bond-breaking correlation (1.4σ/1.8σ rule, glass_core.dynamics.propensity);
 - the cage-relative mean squared displacement (1/N) Σ_i |d_i − d̄_i|² (Voronoi cages of the start);
 - the mean squared displacement.
 
@@ -31,10 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glass_core.configuration import Configuration
-from glass_core.energy import potential_energy
-from glass_core.isoconfigurational import IsoconfigurationalProtocol, run_isoconfigurational
-from glass_core.propensity import (
+from glass_core.dynamics.propensity import (
     bond_survival,
     cage_relative_displacements,
     initial_bonds,
@@ -42,7 +39,10 @@ from glass_core.propensity import (
     relaxation_time,
     voronoi_cage_matrix,
 )
-from glass_core.systems import get_system
+from glass_core.models.configuration import Configuration
+from glass_core.models.energy import potential_energy
+from glass_core.models.systems import get_system
+from glass_core.simulation.isoconfigurational import IsoconfigurationalProtocol, run_isoconfigurational
 
 
 def read_dump(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

@@ -3,7 +3,7 @@
 Takes ``--samples`` configurations of one stored ensemble partition (default: the swap-MC equilibria of
 ka2d_ternary at ``--source-temperature``), runs ``--replicas`` MD trajectories of each at ``--temperature``
 (default: the source temperature) up to ``--t-max`` with the isoconfigurational template, and prints the
-bond-breaking correlation ⟨C_B⟩(t) (1.4σ/1.8σ rule, glass_core.propensity) averaged over configurations,
+bond-breaking correlation ⟨C_B⟩(t) (1.4σ/1.8σ rule, glass_core.dynamics.propensity) averaged over configurations,
 replicas and particles, its τ_α (⟨C_B⟩ = 1/e) and, per configuration, the potential energy at the start
 and over the second half of the run (a stationary energy says the start was at equilibrium at T).
 
@@ -22,10 +22,14 @@ import numpy as np
 
 from glass_assets.ensembles.checks import configurations
 from glass_assets.warehouse import Warehouse
-from glass_core.configuration import Configuration
-from glass_core.isoconfigurational import IsoconfigurationalProtocol, log_spaced_steps, run_isoconfigurational
-from glass_core.propensity import mean_over_particles, propensity_labels, relaxation_time
-from glass_core.systems import get_system
+from glass_core.dynamics.propensity import mean_over_particles, propensity_labels, relaxation_time
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
+from glass_core.simulation.isoconfigurational import (
+    IsoconfigurationalProtocol,
+    log_spaced_steps,
+    run_isoconfigurational,
+)
 
 
 def one_configuration(

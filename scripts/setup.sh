@@ -10,4 +10,4 @@ fi
 # torch first, pinned: 2.13.0 is the CPU build; an unpinned torch would pull multi-GB CUDA wheels.
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[dev]"
-.venv/bin/python -c "import glass_core.lammps_driver as d; d.open_lammps().close(); print('setup ok: LAMMPS loads')"
+.venv/bin/python -c "import glass_core.simulation.lammps_driver as d; d.open_lammps().close(); print('setup ok: LAMMPS loads')"

@@ -2,14 +2,14 @@
 
 For each temperature (default 0.5 and 0.4), N = 256 ka2d_ternary:
 
-- swap MC (glass_core.swap_monte_carlo.sample_equilibria): random start, ``--mc-equilibration`` sweeps,
+- swap MC (glass_core.simulation.swap_monte_carlo.sample_equilibria): random start, ``--mc-equilibration`` sweeps,
   then ``--samples`` configurations ``--mc-between`` sweeps apart;
 - MD: Nosé–Hoover NVT (``pair_style table``, cubic spline on 2 000 points; T_damp = 0.5; time step ``--md-dt``) from an
   independent swap-MC configuration (other seed), ``--md-equilibration`` time units, then ``--samples``
   snapshots ``--md-between`` time units apart.
 
 Compared on the same estimators: the potential energy per particle (exact numpy energy of every saved
-configuration, glass_core.energy) and per type, with block-average errors (10 blocks); the total and
+configuration, glass_core.models.energy) and per type, with block-average errors (10 blocks); the total and
 the six partial radial distribution functions g_ab(r) (freud.density.RDF; the partials test the type
 arrangement that swaps sample), with per-bin block errors; and the configurational temperature
 T_conf = ⟨Σ_i |∇_i U|²⟩ / ⟨Σ_i ∇_i² U⟩, which equals T in any canonical ensemble (Rugh, PRL 78, 772
@@ -32,12 +32,13 @@ from pathlib import Path
 import freud
 import numpy as np
 
-from glass_core.configuration import Configuration, atomic_write_text
-from glass_core.energy import neighbour_pairs, potential_energy
-from glass_core.lammps_driver import open_lammps, pair_block
-from glass_core.pair_potentials import SMOOTH_C2_COEFFICIENTS
-from glass_core.swap_monte_carlo import sample_equilibria
-from glass_core.systems import get_system
+from glass_core.files import atomic_write_text
+from glass_core.models.configuration import Configuration
+from glass_core.models.energy import neighbour_pairs, potential_energy
+from glass_core.models.pair_potentials import SMOOTH_C2_COEFFICIENTS
+from glass_core.models.systems import get_system
+from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.swap_monte_carlo import sample_equilibria
 
 SYSTEM = get_system("ka2d_ternary")
 N_BLOCKS = 10

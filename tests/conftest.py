@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.systems import ModelSystem
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import ModelSystem
 
 TESTS = Path(__file__).parent
 TINY_PROFILES = TESTS / "tiny_profiles.yaml"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from glass_core.cnn import (
+from glass_core.learning.cnn import (
     GLASS,
     LIQUID,
     CNNArchitecture,

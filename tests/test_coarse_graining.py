@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from glass_core.coarse_graining import CUTOFF_FACTOR, coarse_grain, minmax_normalise
-from glass_core.configuration import Configuration
+from glass_core.models.configuration import Configuration
+from glass_core.structure.coarse_graining import CUTOFF_FACTOR, coarse_grain, minmax_normalise
 
 
 def random_configuration(n: int, box: tuple[float, float], seed: int) -> Configuration:

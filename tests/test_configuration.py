@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.systems import get_system
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
 from tests.conftest import jittered_lattice
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from glass_core.correlations import (
+from glass_core.learning.correlations import (
     correlation,
     correlations_per_configuration,
     pearson,

@@ -1,12 +1,12 @@
-"""numpy energy (glass_core.energy) against LAMMPS for each model system."""
+"""numpy energy (glass_core.models.energy) against LAMMPS for each model system."""
 
 import numpy as np
 import pytest
 
-from glass_core.energy import potential_energy
-from glass_core.lammps_driver import lammps_potential_energy
-from glass_core.pair_potentials import pair_energy
-from glass_core.systems import SYSTEMS, get_system
+from glass_core.models.energy import potential_energy
+from glass_core.models.pair_potentials import pair_energy
+from glass_core.models.systems import SYSTEMS, get_system
+from glass_core.simulation.lammps_driver import lammps_potential_energy
 from tests.conftest import jittered_lattice
 
 
@@ -24,7 +24,7 @@ def test_numpy_energy_equals_lammps(name, tmp_path):
 
 def test_two_particle_energy_is_the_pair_formula():
     system = get_system("kam")
-    from glass_core.configuration import Configuration
+    from glass_core.models.configuration import Configuration
 
     config = Configuration(np.array([[1.0, 1.0], [2.1, 1.0]]), np.array([0, 1]), (10.0, 10.0))
     expected = pair_energy(system, np.array([1.1]), np.array([0]), np.array([1]))[0]
@@ -35,7 +35,7 @@ def test_two_particle_energy_is_the_pair_formula():
 
 def test_energy_sees_periodic_images():
     system = get_system("abm")
-    from glass_core.configuration import Configuration
+    from glass_core.models.configuration import Configuration
 
     inside = Configuration(np.array([[5.0, 5.0], [6.0, 5.0]]), np.array([0, 0]), (10.0, 10.0))
     across = Configuration(np.array([[0.4, 5.0], [9.4, 5.0]]), np.array([0, 0]), (10.0, 10.0))
@@ -50,12 +50,12 @@ def test_freud_voronoi_still_works_after_lammps_loaded(tmp_path):
 
     script = (
         "import numpy as np, pathlib\n"
-        "from glass_core.systems import get_system\n"
-        "from glass_core.lammps_driver import lammps_potential_energy\n"
+        "from glass_core.models.systems import get_system\n"
+        "from glass_core.simulation.lammps_driver import lammps_potential_energy\n"
         "from tests.conftest import jittered_lattice\n"
         "s = get_system('kam'); c = jittered_lattice(s, 10, np.random.default_rng(0))\n"
         f"lammps_potential_energy(c, s, pathlib.Path({str(tmp_path)!r}))\n"
-        "from glass_core.voronoi import voronoi_areas\n"
+        "from glass_core.structure.voronoi import voronoi_areas\n"
         "assert abs(voronoi_areas(c).sum() / c.area - 1) < 1e-6\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

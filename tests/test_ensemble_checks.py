@@ -5,8 +5,8 @@ import polars as pl
 import pytest
 
 from glass_assets.ensembles.checks import ENSEMBLE_CHECKS, run_ensemble_checks
-from glass_core.energy import potential_energy
-from glass_core.systems import get_system
+from glass_core.models.energy import potential_energy
+from glass_core.models.systems import get_system
 from tests.conftest import jittered_lattice
 
 SYSTEM = get_system("kam")

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.ensemble_quality import cooling_curve_jump, coordinates_inside_box, min_scaled_distance
-from glass_core.systems import get_system
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
+from glass_core.structure.ensemble_quality import cooling_curve_jump, coordinates_inside_box, min_scaled_distance
 from tests.conftest import jittered_lattice
 
 

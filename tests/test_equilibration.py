@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from glass_core.equilibration import compare_halves
+from glass_core.dynamics.equilibration import compare_halves
 
 
 def ar1(rng, n, rho=0.9):

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from glass_core.cnn import GLASS, LIQUID, GlassCNN
-from glass_core.configuration import Configuration
-from glass_core.grad_cam import grad_cam, grad_cam_particles
-from glass_core.gridding import Gridding
+from glass_core.learning.cnn import GLASS, LIQUID, GlassCNN
+from glass_core.learning.grad_cam import grad_cam, grad_cam_particles
+from glass_core.models.configuration import Configuration
+from glass_core.structure.gridding import Gridding
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.gridding import Gridding, density_image, interpolate_periodic
+from glass_core.models.configuration import Configuration
+from glass_core.structure.gridding import Gridding, density_image, interpolate_periodic
 
 
 def random_configuration(n: int, box: tuple[float, float], seed: int, n_types: int = 2) -> Configuration:

@@ -1,12 +1,12 @@
-"""Inherent structures (glass_core.inherent_structures): LAMMPS FIRE + CG minimisation."""
+"""Inherent structures (glass_core.simulation.inherent_structures): LAMMPS FIRE + CG minimisation."""
 
 import numpy as np
 import pytest
 
-from glass_core.energy import potential_energy
-from glass_core.initial_configurations import random_configuration
-from glass_core.swap_monte_carlo import SwapMCParameters, run_swap_mc
-from glass_core.systems import get_system
+from glass_core.models.energy import potential_energy
+from glass_core.models.initial_configurations import random_configuration
+from glass_core.models.systems import get_system
+from glass_core.simulation.swap_monte_carlo import SwapMCParameters, run_swap_mc
 
 pytestmark = pytest.mark.lammps
 
@@ -21,7 +21,7 @@ def liquid():
 
 @pytest.fixture(scope="module")
 def inherent(liquid, tmp_path_factory):
-    from glass_core.inherent_structures import minimise
+    from glass_core.simulation.inherent_structures import minimise
 
     return minimise(liquid, SYSTEM, force_tolerance=1e-8, workdir=tmp_path_factory.mktemp("minimise"))
 
@@ -40,7 +40,7 @@ def test_minimisation_reaches_force_tolerance_and_lowers_energy(liquid, inherent
 
 
 def test_inherent_structure_energy_agrees_with_numpy_and_lammps(inherent, tmp_path):
-    from glass_core.lammps_driver import lammps_potential_energy
+    from glass_core.simulation.lammps_driver import lammps_potential_energy
 
     reference = potential_energy(inherent.configuration, SYSTEM)
     assert inherent.energy == pytest.approx(reference.total, rel=1e-10)
@@ -50,7 +50,7 @@ def test_inherent_structure_energy_agrees_with_numpy_and_lammps(inherent, tmp_pa
 
 
 def test_minimising_a_minimum_leaves_it_in_place(inherent):
-    from glass_core.inherent_structures import minimise
+    from glass_core.simulation.inherent_structures import minimise
 
     again = minimise(inherent.configuration, SYSTEM, force_tolerance=1e-8)
     delta = inherent.configuration.minimum_image(again.configuration.positions - inherent.configuration.positions)
@@ -60,7 +60,7 @@ def test_minimising_a_minimum_leaves_it_in_place(inherent):
 
 
 def test_invalid_tolerance_is_rejected(liquid):
-    from glass_core.inherent_structures import minimise
+    from glass_core.simulation.inherent_structures import minimise
 
     with pytest.raises(ValueError):
         minimise(liquid, SYSTEM, force_tolerance=0.0)

@@ -5,14 +5,13 @@ import subprocess
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.isoconfigurational import (
+from glass_core.dynamics.propensity import PropensityLabels, propensity_labels
+from glass_core.models.configuration import Configuration, load_configuration
+from glass_core.models.systems import get_system
+from glass_core.simulation.isoconfigurational import (
     IsoconfigurationalProtocol,
     IsoconfigurationalTrajectories,
     isoconfigurational_item,
-    lammps_command,
-    lammps_environment,
-    load_configuration,
     log_spaced_steps,
     read_frame,
     replica_seeds,
@@ -20,10 +19,9 @@ from glass_core.isoconfigurational import (
     run_isoconfigurational,
     write_replica_inputs,
 )
-from glass_core.propensity import PropensityLabels, propensity_labels
-from glass_core.quench import QuenchProtocol, run_quench
-from glass_core.systems import get_system
-from glass_core.worker import item_result_path
+from glass_core.simulation.lammps_driver import lammps_command, lammps_environment
+from glass_core.simulation.quench import QuenchProtocol, run_quench
+from glass_core.simulation.tasks import item_result_path
 from tests.conftest import jittered_lattice
 
 KAM = get_system("kam")
@@ -204,6 +202,6 @@ def test_the_template_by_hand_gives_the_same_frames(quenched, ensemble, tmp_path
     config, _ = quenched
     inputs = write_replica_inputs(config, KAM, PROTOCOL, tmp_path)
     variables = replica_variables(inputs, KAM, PROTOCOL, SEEDS[1], tmp_path)
-    command = lammps_command(variables, tmp_path / "log.lammps")
+    command = lammps_command("isoconfigurational.lmp", variables, tmp_path / "log.lammps")
     subprocess.run(command, env=lammps_environment(), check=True, capture_output=True)
     assert np.array_equal(read_frame(tmp_path / f"frame_{STEPS[-1]}.bin", 64), ensemble.positions[1, -1])

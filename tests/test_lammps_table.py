@@ -8,12 +8,12 @@ Measured (``benchmarks/ternary_md_speed.py``, N = 1290 liquid at T = 0.5): large
 import numpy as np
 import pytest
 
-from glass_core.configuration import atomic_write_text
-from glass_core.energy import potential_energy
-from glass_core.initial_configurations import random_configuration
-from glass_core.lammps_driver import open_lammps, pair_block
-from glass_core.swap_monte_carlo import SwapMCParameters, run_swap_mc
-from glass_core.systems import get_system
+from glass_core.files import atomic_write_text
+from glass_core.models.energy import potential_energy
+from glass_core.models.initial_configurations import random_configuration
+from glass_core.models.systems import get_system
+from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.swap_monte_carlo import SwapMCParameters, run_swap_mc
 
 pytestmark = pytest.mark.lammps
 

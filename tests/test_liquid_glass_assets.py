@@ -19,7 +19,7 @@ from glass_assets.liquid_glass.assets import (
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.warehouse import Warehouse
-from glass_core.cnn import deterministic_split
+from glass_core.learning.cnn import deterministic_split
 from tests.conftest import TINY_PROFILES
 
 

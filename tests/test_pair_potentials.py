@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from glass_core.pair_potentials import lj, lj_shifted_force, lj_smooth_c2
+from glass_core.models.pair_potentials import lj, lj_shifted_force, lj_smooth_c2
 
 
 def derivative(f, r, h=1e-5):

@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.isoconfigurational import IsoconfigurationalTrajectories
-from glass_core.propensity import (
+from glass_core.dynamics.propensity import (
     PropensityLabels,
     bond_breaking_propensity,
     bond_survival,
@@ -18,8 +16,10 @@ from glass_core.propensity import (
     relaxation_time,
     voronoi_cage_matrix,
 )
-from glass_core.systems import get_system
-from glass_core.voronoi import voronoi_cells
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
+from glass_core.simulation.isoconfigurational import IsoconfigurationalTrajectories
+from glass_core.structure.voronoi import voronoi_cells
 from tests.conftest import jittered_lattice
 
 KAM = get_system("kam")

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from glass_core.energy import potential_energy
-from glass_core.initial_configurations import random_configuration
-from glass_core.quench import PHASES, QuenchProtocol, QuenchResult, run_quench
-from glass_core.systems import get_system
+from glass_core.models.energy import potential_energy
+from glass_core.models.initial_configurations import random_configuration
+from glass_core.models.systems import get_system
+from glass_core.simulation.quench import PHASES, QuenchProtocol, QuenchResult, run_quench
 
 FAST = QuenchProtocol(
     equilibration_time=1.0, cooling_rate=2.0, hold_time=4.0, thermostat_damping=0.2, thermo_interval=20

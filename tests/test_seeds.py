@@ -1,4 +1,4 @@
-from glass_core.seeds import derive_seed
+from glass_core.models.seeds import derive_seed
 
 
 def test_seed_is_deterministic_and_keyed_on_every_field():

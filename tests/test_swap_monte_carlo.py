@@ -1,4 +1,4 @@
-"""Swap Monte Carlo (glass_core.swap_monte_carlo): exact Boltzmann sampling on tiny systems, energy
+"""Swap Monte Carlo (glass_core.simulation.swap_monte_carlo): exact Boltzmann sampling on tiny systems, energy
 bookkeeping against numpy and LAMMPS, reproducibility, composition and acceptance."""
 
 import itertools
@@ -6,18 +6,18 @@ import itertools
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.energy import potential_energy
-from glass_core.initial_configurations import random_configuration
-from glass_core.pair_potentials import lj_smooth_c2
-from glass_core.swap_monte_carlo import (
+from glass_core.models.configuration import Configuration
+from glass_core.models.energy import potential_energy
+from glass_core.models.initial_configurations import random_configuration
+from glass_core.models.pair_potentials import lj_smooth_c2
+from glass_core.models.systems import get_system
+from glass_core.simulation.swap_monte_carlo import (
     SwapMCParameters,
     SwapMonteCarlo,
     run_swap_mc,
     sample_equilibria,
     self_overlap,
 )
-from glass_core.systems import get_system
 
 SYSTEM = get_system("ka2d_ternary")
 
@@ -126,7 +126,7 @@ def test_running_energy_equals_numpy_energy(n_particles):
 
 @pytest.mark.lammps
 def test_running_energy_equals_lammps_energy(liquid_150, tmp_path):
-    from glass_core.lammps_driver import lammps_potential_energy
+    from glass_core.simulation.lammps_driver import lammps_potential_energy
 
     _, chain = liquid_150
     lammps = lammps_potential_energy(chain.configuration(), SYSTEM, tmp_path, style="exact")

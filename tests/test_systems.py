@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from glass_core.systems import SYSTEMS, PotentialForm, UnknownSystemError, get_system
+from glass_core.models.systems import SYSTEMS, PotentialForm, UnknownSystemError, get_system
 
 
 def test_paper_compositions_and_densities():

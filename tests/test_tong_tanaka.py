@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.systems import get_system
-from glass_core.tong_tanaka import additive_radii, ideal_angles, measured_angles, tong_tanaka
-from glass_core.voronoi import voronoi_cells
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
+from glass_core.structure.tong_tanaka import additive_radii, ideal_angles, measured_angles, tong_tanaka
+from glass_core.structure.voronoi import voronoi_cells
 
 
 def triangular_lattice(nx: int, ny: int, a: float) -> Configuration:

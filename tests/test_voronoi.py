@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from glass_core.configuration import Configuration
-from glass_core.voronoi import voronoi_areas, voronoi_cells
+from glass_core.models.configuration import Configuration
+from glass_core.structure.voronoi import voronoi_areas, voronoi_cells
 
 
 def triangular_lattice(nx: int, ny: int, a: float, offset: float = 0.1) -> Configuration:

@@ -14,7 +14,7 @@ from dagster import (
 
 from glass_assets.campaign import CAMPAIGN_STAGES, Campaign, default_campaign_path, load_campaign
 from glass_assets.partitions import TEMPERATURE_PARTITIONS, temperature_key
-from glass_core.systems import get_system
+from glass_core.models.systems import get_system
 
 __all__ = ["campaign_requests", "campaign_sensor"]
 

@@ -26,9 +26,9 @@ from glass_assets.plots import figure_metadata
 from glass_assets.profiles import Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
-from glass_core.configuration import Configuration
-from glass_core.propensity import PropensityLabels
-from glass_core.systems import get_system
+from glass_core.dynamics.propensity import PropensityLabels
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
 
 PROPENSITY_CODE_VERSION = "propensity-v3"  # v2: abm/kam glasses from the CNN test split first; v3: split halves
 #: the labels of (system, T) start from configurations of the same system at another temperature

@@ -5,7 +5,7 @@ import polars as pl
 from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
-from glass_core.propensity import relaxation_time
+from glass_core.dynamics.propensity import relaxation_time
 
 __all__ = ["PROPENSITY_CHECKS", "propensity_check_specs", "run_propensity_checks"]
 

@@ -15,12 +15,12 @@ from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import WarehouseError
-from glass_core.cnn import GLASS
-from glass_core.correlations import pearson
-from glass_core.grad_cam import grad_cam_particles
-from glass_core.gridding import Gridding
-from glass_core.indicators import normalised_coarse_grained
-from glass_core.systems import get_system
+from glass_core.learning.cnn import GLASS
+from glass_core.learning.correlations import pearson
+from glass_core.learning.grad_cam import grad_cam_particles
+from glass_core.models.systems import get_system
+from glass_core.structure.gridding import Gridding
+from glass_core.structure.indicators import normalised_coarse_grained
 
 #: [O] Fig. 4: maximum of C(Γ, 1 − Δ) over δ(t), reached near δ ≈ 1
 PAPER_MAXIMUM = {"abm": 0.61, "kam": 0.68}

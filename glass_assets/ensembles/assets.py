@@ -14,9 +14,9 @@ from glass_assets.plots import cooling_curve_figure, figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import ensemble_key
-from glass_core.quench import PHASES, QuenchResult, hold_mean_temperature
-from glass_core.seeds import derive_seed
-from glass_core.systems import get_system
+from glass_core.models.seeds import derive_seed
+from glass_core.models.systems import get_system
+from glass_core.simulation.quench import PHASES, QuenchResult, hold_mean_temperature
 
 QUENCH_CODE_VERSION = "quench-v1"
 ENSEMBLE = "quenched"

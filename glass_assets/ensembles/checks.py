@@ -12,11 +12,11 @@ import polars as pl
 from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
-from glass_core.configuration import Configuration
-from glass_core.energy import potential_energy
-from glass_core.ensemble_quality import cooling_curve_jump, coordinates_inside_box, min_scaled_distance
-from glass_core.quench import hold_mean_temperature
-from glass_core.systems import ModelSystem
+from glass_core.models.configuration import Configuration
+from glass_core.models.energy import potential_energy
+from glass_core.models.systems import ModelSystem
+from glass_core.simulation.quench import hold_mean_temperature
+from glass_core.structure.ensemble_quality import cooling_curve_jump, coordinates_inside_box, min_scaled_distance
 
 __all__ = ["ENSEMBLE_CHECKS", "configurations", "ensemble_check_specs", "run_ensemble_checks"]
 

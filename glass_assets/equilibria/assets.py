@@ -21,8 +21,8 @@ from glass_assets.plots import figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import WarehouseError, ensemble_key
-from glass_core.seeds import derive_seed
-from glass_core.systems import PotentialForm, get_system
+from glass_core.models.seeds import derive_seed
+from glass_core.models.systems import PotentialForm, get_system
 
 SWAP_MC, INHERENT = "swap_mc", "inherent"
 

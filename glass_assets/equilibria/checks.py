@@ -6,8 +6,8 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
 from glass_assets.ensembles.checks import configurations, lammps_energy_matches_numpy, no_overlaps
-from glass_core.equilibration import compare_halves
-from glass_core.systems import ModelSystem
+from glass_core.dynamics.equilibration import compare_halves
+from glass_core.models.systems import ModelSystem
 
 #: Q < 1/e between successive saved samples: decorrelated (Ninarello et al., PRX 7, 021039 (2017))
 DECORRELATED_OVERLAP = float(np.exp(-1.0))

@@ -28,13 +28,21 @@ from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
-from glass_core.cnn import GLASS, LIQUID, CNNArchitecture, GlassCNN, deterministic_split, evaluate, train_classifier
-from glass_core.configuration import Configuration
-from glass_core.correlations import correlation
-from glass_core.grad_cam import grad_cam_particles
-from glass_core.gridding import Gridding
-from glass_core.indicators import normalised_coarse_grained, structural_indicators
-from glass_core.systems import get_system
+from glass_core.learning.cnn import (
+    GLASS,
+    LIQUID,
+    CNNArchitecture,
+    GlassCNN,
+    deterministic_split,
+    evaluate,
+    train_classifier,
+)
+from glass_core.learning.correlations import correlation
+from glass_core.learning.grad_cam import grad_cam_particles
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
+from glass_core.structure.gridding import Gridding
+from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
 
 #: per-system assets use the system dimension itself (Dagster maps system × T → system only then);
 #: a system outside CNN_SYSTEMS is refused with a clear error
@@ -203,7 +211,7 @@ def cnn_classifier(
             }
         )
 
-        def on_epoch(record) -> None:  # noqa: ANN001 - glass_core.cnn.EpochRecord
+        def on_epoch(record) -> None:  # noqa: ANN001 - glass_core.learning.cnn.EpochRecord
             mlflow.log_metrics(
                 {
                     "train_loss": record.train_loss,

@@ -1,6 +1,6 @@
 """Which quench runs the CNN trains, validates and tests on, for assets that must know it.
 
-The CNN's split (:func:`glass_core.cnn.deterministic_split`) is keyed on the quench run: the sorted
+The CNN's split (:func:`glass_core.learning.cnn.deterministic_split`) is keyed on the quench run: the sorted
 sample ids of the T_L and T_G partitions together, the profile's fractions and its seed. Assets that
 evaluate the CNN on other data of the same glasses (Grad-CAM against dynamics) recompute it here, so
 they can keep to the glasses the network never saw.
@@ -10,8 +10,8 @@ import numpy as np
 
 from glass_assets.ensembles.assets import ENSEMBLE
 from glass_assets.warehouse import Warehouse, ensemble_key
-from glass_core.cnn import deterministic_split
-from glass_core.systems import SYSTEMS, get_system
+from glass_core.learning.cnn import deterministic_split
+from glass_core.models.systems import SYSTEMS, get_system
 
 #: systems with a liquid (T_L) and a glass (T_G) ensemble: the ones the CNN study applies to
 CNN_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if {"liquid", "glass"} <= s.temperatures.keys())

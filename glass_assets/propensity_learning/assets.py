@@ -28,7 +28,7 @@ from glass_assets.propensity_learning.tables import descriptor_rows, feature_nam
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.dynamics.state_points import state_point_labels as labels_at_state_points
-from glass_core.systems import get_system
+from glass_core.models.systems import get_system
 
 __all__ = ["DESCRIPTORS_CODE_VERSION", "STATE_POINTS_CODE_VERSION", "mlp_descriptors", "state_point_labels"]
 

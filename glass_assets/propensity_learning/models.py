@@ -53,7 +53,7 @@ from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.scores import best_single_descriptor, pearson_by_configuration
-from glass_core.systems import get_system
+from glass_core.models.systems import get_system
 
 __all__ = ["EXPERIMENT", "glassmlp_models", "tglassmlp_model"]
 

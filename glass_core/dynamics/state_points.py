@@ -3,7 +3,7 @@
 [J] does not label a configuration's propensity by the time t but by the state point (T, ⟨C_B⟩), where
 ⟨C_B⟩(t) is the bond-breaking correlation averaged over the particles and the configurations of one
 temperature. For each target c, the crossing time t_c solves ⟨C_B⟩(t_c) = c (ln ⟨C_B⟩ interpolated
-linearly in t between the two bracketing frames, :func:`glass_core.propensity.relaxation_time`), and the
+linearly in t between the two bracketing frames, :func:`glass_core.dynamics.propensity.relaxation_time`), and the
 label of particle i is its isoconfigurational propensity at t_c, interpolated linearly in t between the
 same frames. A target the run does not reach (⟨C_B⟩ stays above it) gives no state point.
 
@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glass_core.correlations import pearson
-from glass_core.propensity import mean_over_particles, relaxation_time
+from glass_core.dynamics.propensity import mean_over_particles, relaxation_time
 
 __all__ = ["StatePointLabels", "crossing_times", "labels_at_time", "split_half_ceiling", "state_point_labels"]
 
@@ -69,8 +68,8 @@ def split_half_ceiling(half_a: list[np.ndarray], half_b: list[np.ndarray]) -> tu
     values = []
     for a, b in zip(half_a, half_b, strict=True):
         ok = np.isfinite(a) & np.isfinite(b)
-        if ok.sum() >= 2:
-            values.append(pearson(a[ok], b[ok]))
+        if ok.sum() >= 2 and np.std(a[ok]) > 0 and np.std(b[ok]) > 0:
+            values.append(float(np.corrcoef(a[ok], b[ok])[0, 1]))
     values = [v for v in values if np.isfinite(v)]
     if not values:
         return float("nan"), float("nan")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glass_core.correlations import pearson
+from glass_core.learning.correlations import pearson
 
 __all__ = ["ConfigurationScore", "best_single_descriptor", "pearson_by_configuration"]
 

@@ -34,8 +34,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import DTypeLike
 
-from glass_core.configuration import Configuration
-from glass_core.systems import get_system
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
 
 __all__ = [
     "DEFAULT_GRID",

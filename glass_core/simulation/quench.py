@@ -13,7 +13,6 @@ own quench to its temperature.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,12 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from glass_core.configuration import Configuration, atomic_write_text
-from glass_core.initial_configurations import random_configuration
-from glass_core.lammps_driver import md_pair_style, pair_block, run_input
-from glass_core.systems import ModelSystem
+from glass_core.files import atomic_savez, atomic_write_text
+from glass_core.models.configuration import Configuration
+from glass_core.models.initial_configurations import random_configuration
+from glass_core.models.systems import ModelSystem, get_system
+from glass_core.simulation.lammps_driver import md_pair_style, pair_block, run_input
+from glass_core.simulation.tasks import item_result_path, item_workdir
 
-__all__ = ["PHASES", "QuenchProtocol", "QuenchResult", "hold_mean_temperature", "run_quench"]
+__all__ = ["PHASES", "QuenchProtocol", "QuenchResult", "hold_mean_temperature", "quench_item", "run_quench"]
 
 #: Thermo log phases, in order; stored as integer codes in :attr:`QuenchResult.thermo`.
 PHASES = ("equil", "cool", "hold")
@@ -44,7 +45,7 @@ class QuenchProtocol:
         timestep: MD time step; ``None`` takes the system's.
         thermostat_damping: Nosé–Hoover relaxation time (LAMMPS ``Tdamp``), in time units.
         thermo_interval: steps between two points of the cooling curve.
-        pair_style: how LAMMPS applies the potential during the MD (:func:`glass_core.lammps_driver.pair_block`):
+        pair_style: how LAMMPS applies the potential during the MD (:func:`.lammps_driver.pair_block`):
             ``"exact"`` or ``"table"``; ``None`` picks ``table`` for the C²-smooth LJ (lepton runs ≈ 16×
             slower) and ``exact`` otherwise. The final energy is always computed with the exact form.
     """
@@ -119,13 +120,9 @@ class QuenchResult:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Store as ``.npz`` through a temporary file and an atomic rename."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         config = self.configuration
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-        os.close(fd)
-        np.savez(
-            tmp,
+        return atomic_savez(
+            path,
             positions=config.positions,
             types=config.types,
             box=np.asarray(config.box),
@@ -135,8 +132,6 @@ class QuenchResult:
             wall_seconds=np.asarray(self.wall_seconds),
             **{f"thermo_{key}": value for key, value in self.thermo.items()},
         )
-        os.replace(tmp, path)
-        return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> QuenchResult:
@@ -223,3 +218,27 @@ def run_quench(
     config = Configuration.read_lammps_data(workdir / "final.data", system.name)
     config.metadata.update({"temperature": temperature, "seed": seed, "protocol": protocol.to_dict()})
     return QuenchResult(config, _read_thermo(workdir / "cooling_curve.txt"), lammps_energy, sum(steps.values()), wall)
+
+
+def quench_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Worker task ``"quench"``: one sample (``item``: ``sample``, ``seed``) → its :class:`QuenchResult` on disk.
+
+    ``params``: ``system``, ``n_particles``, ``temperature`` (target T) and ``protocol`` (the fields of
+    :class:`QuenchProtocol`).
+    """
+    system = get_system(params["system"])
+    protocol = QuenchProtocol(**params["protocol"])
+    result = run_quench(
+        system,
+        int(params["n_particles"]),
+        float(params["temperature"]),
+        int(item["seed"]),
+        protocol,
+        item_workdir(out_dir, item),
+    )
+    result.save(item_result_path(out_dir, item))
+    return {
+        "md_steps": result.md_steps,
+        "wall_seconds": result.wall_seconds,
+        "steps_per_second": result.steps_per_second,
+    }

@@ -3,7 +3,7 @@
 The Voronoi cell of particle i is the set of points closer to r_i than to any other particle
 (minimum-image distance in the periodic box); its area is the "Voronoi volume" Υ_i of Oyama et al.
 [O, §III C]. Two particles are Voronoi neighbours when their cells share an edge (a "ridge"); the
-neighbour list is what the Tong–Tanaka order parameter (:mod:`glass_core.tong_tanaka`) and the
+neighbour list is what the Tong–Tanaka order parameter (:mod:`glass_core.structure.tong_tanaka`) and the
 cage-relative displacement [O, §IV D] are built on.
 
 The tessellation is freud's (``freud.locality.Voronoi``, voro++ underneath), the library [O] used.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glass_core.configuration import Configuration
+from glass_core.models.configuration import Configuration
 
 __all__ = ["VoronoiCells", "voronoi_areas", "voronoi_cells"]
 

@@ -1,7 +1,7 @@
 """Dynamic propensity labels from isoconfigurational trajectories: cage-relative displacement and bond breaking.
 
 Input everywhere: unwrapped positions of R replicas at T frames, shape (R, T, N, 2), with frame 0 the
-shared start (see :mod:`glass_core.isoconfigurational`). Averages over replicas are the
+shared start (see :mod:`glass_core.simulation.isoconfigurational`). Averages over replicas are the
 isoconfigurational average ⟨·⟩_iso.
 
 **Cage-relative squared displacement** [O, §IV D]. d_i(t) = r_i(t) − r_i(0);
@@ -33,22 +33,38 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import freud  # noqa: F401  (imported before liblammps can load: see glass_core.isoconfigurational)
+import freud  # noqa: F401  (imported before liblammps can load: see glass_core.simulation.isoconfigurational)
 import numpy as np
 import scipy.sparse
 
-from glass_core.configuration import Configuration
-from glass_core.voronoi import voronoi_cells
+from glass_core.files import atomic_savez
+from glass_core.models.configuration import Configuration, minimum_image
+from glass_core.structure.voronoi import voronoi_cells
 
 if TYPE_CHECKING:
-    from glass_core.isoconfigurational import IsoconfigurationalTrajectories
-    from glass_core.systems import ModelSystem
+    from glass_core.models.systems import ModelSystem
+
+
+class ReplicaTrajectories(Protocol):
+    """What :func:`propensity_labels` reads of an isoconfigurational ensemble, whoever ran it.
+
+    :class:`glass_core.simulation.isoconfigurational.IsoconfigurationalTrajectories` is one; the
+    dynamics layer names only the fields, so it never imports the simulation layer.
+    """
+
+    steps: np.ndarray  # (T,) frame steps, steps[0] = 0
+    times: np.ndarray  # (T,) frame times
+    positions: np.ndarray  # (R, T, N, 2) unwrapped positions
+    types: np.ndarray  # (N,) type indices
+    box: tuple[float, float]
+    seeds: np.ndarray  # (R,) velocity seeds
+    metadata: dict[str, Any]
+
 
 __all__ = [
     "BOND_INNER",
@@ -56,6 +72,7 @@ __all__ = [
     "MAX_BONDS",
     "Bonds",
     "PropensityLabels",
+    "ReplicaTrajectories",
     "bond_breaking_propensity",
     "bond_survival",
     "cage_clock",
@@ -147,10 +164,6 @@ class Bonds:
         return scipy.sparse.csr_matrix((np.ones(m), (self.centre, np.arange(m))), shape=(self.n_particles, m))
 
 
-def _minimum_image(delta: np.ndarray, box: np.ndarray) -> np.ndarray:
-    return delta - box * np.round(delta / box)
-
-
 def _check_box(box: np.ndarray, sigma: np.ndarray, outer: float) -> None:
     reach = outer * float(np.max(sigma))
     if np.min(box) <= 2 * reach:
@@ -185,7 +198,7 @@ def initial_bonds(
     pairs = cKDTree(wrapped, boxsize=box_arr).query_pairs(inner * float(np.max(sigma)), output_type="ndarray")
     i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
     sig = sigma[types[i], types[j]]
-    distance = np.linalg.norm(_minimum_image(positions[j] - positions[i], box_arr), axis=1)
+    distance = np.linalg.norm(minimum_image(positions[j] - positions[i], box_arr), axis=1)
     keep = distance < inner * sig
     centre = np.concatenate([i[keep], j[keep]])
     neighbour = np.concatenate([j[keep], i[keep]])
@@ -204,7 +217,7 @@ def bond_survival(
     """C_B^i(t) = n_i(t)/n_i(0) of one replica: positions (T, N, 2) → (T, N); NaN where n_i(0) = 0."""
     box_arr = np.asarray(box, dtype=np.float64)
     _check_box(box_arr, bonds.sigma, outer)
-    delta = _minimum_image(positions[:, bonds.neighbour] - positions[:, bonds.centre], box_arr)
+    delta = minimum_image(positions[:, bonds.neighbour] - positions[:, bonds.centre], box_arr)
     intact = np.einsum("tmk,tmk->tm", delta, delta) < (outer * bonds.sigma) ** 2
     n_t = (bonds.incidence() @ intact.T.astype(np.float64)).T
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -305,36 +318,26 @@ class PropensityLabels:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Store as ``.npz`` through a temporary file and an atomic rename."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-        os.close(fd)
         tau = self.tau_alpha
-        try:
-            np.savez(
-                tmp,
-                steps=self.steps,
-                times=self.times,
-                crsd=self.crsd,
-                bond_breaking=self.bond_breaking,
-                crsd_halves=self.crsd_halves,
-                bond_breaking_halves=self.bond_breaking_halves,
-                n_bonds=self.n_bonds,
-                n_replicas=np.asarray(self.n_replicas),
-                types=self.types,
-                box=np.asarray(self.box),
-                system=np.asarray(self.system),
-                temperature=np.asarray(self.temperature),
-                cage_clock=self.cage_clock,
-                mean_bond_breaking=self.mean_bond_breaking,
-                tau_alpha=np.asarray(np.nan if tau is None else tau),
-                metadata=np.asarray(json.dumps(self.metadata, sort_keys=True, default=str)),
-            )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_savez(
+            path,
+            steps=self.steps,
+            times=self.times,
+            crsd=self.crsd,
+            bond_breaking=self.bond_breaking,
+            crsd_halves=self.crsd_halves,
+            bond_breaking_halves=self.bond_breaking_halves,
+            n_bonds=self.n_bonds,
+            n_replicas=np.asarray(self.n_replicas),
+            types=self.types,
+            box=np.asarray(self.box),
+            system=np.asarray(self.system),
+            temperature=np.asarray(self.temperature),
+            cage_clock=self.cage_clock,
+            mean_bond_breaking=self.mean_bond_breaking,
+            tau_alpha=np.asarray(np.nan if tau is None else tau),
+            metadata=np.asarray(json.dumps(self.metadata, sort_keys=True, default=str)),
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PropensityLabels:
@@ -365,7 +368,7 @@ def _halves(values: list[np.ndarray]) -> np.ndarray:
 
 
 def propensity_labels(
-    trajectories: IsoconfigurationalTrajectories,
+    trajectories: ReplicaTrajectories,
     system: ModelSystem,
     bond_inner: float = BOND_INNER,
     bond_outer: float = BOND_OUTER,

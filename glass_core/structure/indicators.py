@@ -1,8 +1,8 @@
 """The per-particle structural indicators Oyama et al. compare with Grad-CAM [O §II C, §IV C].
 
-For one configuration: the Voronoi area Υ_i (:mod:`glass_core.voronoi`), the Tong–Tanaka order
-parameter Θ_i (:mod:`glass_core.tong_tanaka`), and their coarse-grained, min–max normalised forms
-X̄_i = Σ_j X_j e^{−r_ij/ξ} / Σ_j e^{−r_ij/ξ} with ξ = 3 (:mod:`glass_core.coarse_graining`), mapped to
+For one configuration: the Voronoi area Υ_i (:mod:`glass_core.structure.voronoi`), the Tong–Tanaka order
+parameter Θ_i (:mod:`glass_core.structure.tong_tanaka`), and their coarse-grained, min–max normalised forms
+X̄_i = Σ_j X_j e^{−r_ij/ξ} / Σ_j e^{−r_ij/ξ} with ξ = 3 (:mod:`glass_core.structure.coarse_graining`), mapped to
 [0, 1] per configuration. [O] correlates Γ with Υ and with 1 − Θ (high order = low Θ); since min–max
 normalisation commutes with x → 1 − x, the normalised 1 − Θ is one minus the normalised Θ.
 
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glass_core.coarse_graining import coarse_grain, minmax_normalise
-from glass_core.configuration import Configuration
-from glass_core.systems import ModelSystem
-from glass_core.tong_tanaka import tong_tanaka
-from glass_core.voronoi import voronoi_cells
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import ModelSystem
+from glass_core.structure.coarse_graining import coarse_grain, minmax_normalise
+from glass_core.structure.tong_tanaka import tong_tanaka
+from glass_core.structure.voronoi import voronoi_cells
 
 __all__ = ["COARSE_GRAINING_LENGTH", "StructuralIndicators", "normalised_coarse_grained", "structural_indicators"]
 

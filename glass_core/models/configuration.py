@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Configuration", "atomic_write_text"]
+from glass_core.files import atomic_write_text
+
+__all__ = ["Configuration", "load_configuration", "minimum_image"]
 
 
 @dataclass
@@ -64,9 +65,8 @@ class Configuration:
         return Configuration(positions, self.types.copy(), self.box, self.system, dict(self.metadata))
 
     def minimum_image(self, delta: np.ndarray) -> np.ndarray:
-        """Map displacement vectors (…, 2) to their shortest periodic image."""
-        box = np.asarray(self.box)
-        return delta - box * np.round(delta / box)
+        """Map displacement vectors (…, 2) to their shortest periodic image in this box."""
+        return minimum_image(delta, self.box)
 
     def freud_box(self) -> Any:  # a freud.box.Box; freud is imported lazily
         """The periodic box as a 2D ``freud.box.Box``."""
@@ -160,10 +160,31 @@ class Configuration:
         return config.wrapped()
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
-        handle.write(text)
-        tmp = Path(handle.name)
-    os.replace(tmp, path)
+def minimum_image(delta: np.ndarray, box: tuple[float, float] | np.ndarray) -> np.ndarray:
+    """Displacements (…, 2) mapped to their shortest periodic image: ``d − L round(d / L)`` per axis.
+
+    Exact for |d| < 1.5 L; a displacement of exactly ±L/2 keeps numpy's round-half-to-even choice.
+    """
+    box_arr = np.asarray(box, dtype=np.float64)
+    return delta - box_arr * np.round(delta / box_arr)
+
+
+def load_configuration(path: str | os.PathLike[str], system: str = "", frame: int | None = None) -> Configuration:
+    """Read a configuration from a LAMMPS data file (``.data``/``.lmp``) or an ``.npz``.
+
+    An ``.npz`` needs ``positions`` (N, 2) — or (S, N, 2) with ``frame`` choosing one — ``types`` and
+    ``box``; this is what :meth:`glass_core.simulation.quench.QuenchResult.save` writes.
+    """
+    path = Path(path)
+    if path.suffix in {".data", ".lmp"}:
+        return Configuration.read_lammps_data(path, system)
+    if path.suffix != ".npz":
+        raise ValueError(f"unknown configuration file {path}: use .npz, .data or .lmp")
+    with np.load(path) as data:
+        positions = data["positions"]
+        if positions.ndim == 3:
+            if frame is None:
+                raise ValueError(f"{path} holds {positions.shape[0]} configurations: choose one with 'frame'")
+            positions = positions[frame]
+        name = system or (str(data["system"]) if "system" in data.files else "")
+        return Configuration(positions, data["types"], tuple(data["box"]), name).wrapped()

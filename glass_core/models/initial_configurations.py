@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glass_core.configuration import Configuration
-from glass_core.systems import ModelSystem
+from glass_core.models.configuration import Configuration, minimum_image
+from glass_core.models.systems import ModelSystem
 
 __all__ = ["jittered_lattice", "random_configuration"]
 
@@ -39,7 +39,7 @@ def random_configuration(
         for candidate in rng.uniform(0.0, box_length, size=(batch, 2)):
             trials += 1
             delta = positions[:placed] - candidate
-            delta -= box * np.round(delta / box)
+            delta = minimum_image(delta, box)
             if placed == 0 or np.min(np.einsum("ij,ij->i", delta, delta)) >= min_distance**2:
                 positions[placed] = candidate
                 placed += 1
@@ -60,7 +60,7 @@ def jittered_lattice(system_name: str, n: int, seed: int, jitter: float = 0.15) 
     uniformly by up to ``jitter`` lattice spacings (so no pair is closer than (1 − 2 jitter) a), random
     types. A cheap overlap-free configuration of any size for benchmarks of structure analyses.
     """
-    from glass_core.systems import get_system
+    from glass_core.models.systems import get_system
 
     system = get_system(system_name)
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glass_core.systems import ModelSystem, PotentialForm
+from glass_core.models.systems import ModelSystem, PotentialForm
 
 __all__ = ["SMOOTH_C2_COEFFICIENTS", "lj", "lj_shifted_force", "lj_smooth_c2", "pair_energy"]
 

@@ -13,7 +13,7 @@ LAMMPS minimises (``lammps_inputs/minimise.lmp``) in three stages:
    error ≈ 4×10⁻⁹; linear interpolation, 2.6×10⁻⁴, lets CG's line search stall far from the minimum);
 3. CG with the ``style`` potential (default: the exact formula, ``lepton``) down to ``force_tolerance``,
    a few iterations from the nearby table minimum. The result is a minimum of the same energy
-   function :mod:`glass_core.energy` evaluates.
+   function :mod:`glass_core.models.energy` evaluates.
 
 Each stage also stops at a relative energy change below ``energy_tolerance`` or after
 ``max_iterations``. Why this split (measured here, one core): LAMMPS ``pair_style lepton`` parses and
@@ -30,14 +30,17 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from glass_core.configuration import Configuration, atomic_write_text
-from glass_core.lammps_driver import pair_block, run_input
-from glass_core.systems import ModelSystem
+from glass_core.files import atomic_savez, atomic_write_text
+from glass_core.models.configuration import Configuration, load_configuration
+from glass_core.models.systems import ModelSystem, get_system
+from glass_core.simulation.lammps_driver import pair_block, run_input
+from glass_core.simulation.tasks import item_result_path, item_workdir
 
-__all__ = ["InherentStructure", "minimise"]
+__all__ = ["InherentStructure", "minimise", "minimise_item"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def minimise(
     ``force_tolerance`` bounds |F|₂ (not the largest single force, which is ≤ |F|₂); ``fire_tolerance``
     is where FIRE hands over to CG (set it ≤ ``force_tolerance`` for FIRE alone). ``energy_tolerance``
     = 0 disables the energy criterion. ``style`` (the potential minimised in the end) and
-    ``coarse_style`` (stages 1–2): ``exact`` or ``table`` (see :func:`glass_core.lammps_driver.pair_block`).
+    ``coarse_style`` (stages 1–2): ``exact`` or ``table`` (see :func:`glass_core.simulation.lammps_driver.pair_block`).
     ``workdir`` keeps the input files; by default a temporary directory is used and removed.
     """
     if force_tolerance <= 0 or max_iterations < 1:
@@ -160,3 +163,29 @@ def _minimise(
         iterations=iterations,
         converged=force_norm <= force_tolerance,
     )
+
+
+def minimise_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Worker task ``"minimise"``: one stored configuration (``item["configuration"]``) → its inherent structure.
+
+    ``params``: ``system``, ``force_tolerance``. Writes the minimum and its convergence record to
+    ``out_dir/sample_XXXXXX.npz``.
+    """
+    system = get_system(params["system"])
+    config = load_configuration(item["configuration"], system.name)
+    result = minimise(
+        config, system, force_tolerance=float(params["force_tolerance"]), workdir=item_workdir(out_dir, item)
+    )
+    atomic_savez(
+        item_result_path(out_dir, item),
+        positions=result.configuration.positions,
+        types=result.configuration.types,
+        box=np.asarray(result.configuration.box),
+        energy=np.asarray(result.energy),
+        initial_energy=np.asarray(result.initial_energy),
+        force_norm=np.asarray(result.force_norm),
+        max_force=np.asarray(result.max_force),
+        iterations=np.asarray(result.iterations),
+        converged=np.asarray(result.converged),
+    )
+    return {"force_norm": result.force_norm, "iterations": result.iterations}

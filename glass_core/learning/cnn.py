@@ -1,14 +1,14 @@
 """CNN that tells glass from liquid configurations [O, §III A], its training and evaluation.
 
 Architecture (after Swanson et al., Soft Matter 16, 435 (2020), as used by [O]): the input is the
-gridded density image M(ρ) (:mod:`glass_core.gridding`), one channel per particle type, shape
+gridded density image M(ρ) (:mod:`glass_core.structure.gridding`), one channel per particle type, shape
 (n_channels, G, G). Three 2D convolutions (odd kernel, stride 1, "same" size, **circular padding**
 because the box is periodic), each followed by ReLU, no pooling; then the head
 
 - ``head="fc"`` ([O]): flatten → Linear(C₃·G², hidden) → ReLU → Dropout → Linear(hidden, 2);
 - ``head="gap"``: global average over the G × G positions → Linear(C₃, hidden) → ReLU → Dropout →
   Linear(hidden, 2). Translation-invariant scores; offered for the exact Grad-CAM equivariance
-  discussed in :mod:`glass_core.grad_cam`.
+  discussed in :mod:`glass_core.learning.grad_cam`.
 
 Optional input standardisation (``standardise=True`` in :func:`train_classifier`): the first module of
 ``features`` is a :class:`Standardise` layer, (x − μ_c)/σ_c per channel, with μ, σ buffers measured on

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glass_core.configuration import Configuration
-from glass_core.energy import neighbour_pairs
-from glass_core.systems import ModelSystem
+from glass_core.models.configuration import Configuration
+from glass_core.models.energy import neighbour_pairs
+from glass_core.models.systems import ModelSystem
 
 __all__ = ["EnergyJump", "coordinates_inside_box", "cooling_curve_jump", "min_scaled_distance"]
 
@@ -88,10 +88,9 @@ def cooling_curve_jump(t_set: np.ndarray, energy: np.ndarray, points_per_bin: in
     slopes = np.diff(means) / np.diff(centres)
     # slope around each window k..k+2: median of up to four segments on either side of it (not the two
     # inside, which a step would bias), so the curvature of E(T) is not mistaken for a step
-    local = np.array([
-        np.median(np.concatenate([slopes[max(0, k - 4) : k], slopes[k + 2 : k + 6]]))
-        for k in range(means.size - 2)
-    ])
+    local = np.array(
+        [np.median(np.concatenate([slopes[max(0, k - 4) : k], slopes[k + 2 : k + 6]])) for k in range(means.size - 2)]
+    )
     excess = (means[2:] - means[:-2]) - local * (centres[2:] - centres[:-2])  # bins ascend in T
     noise = np.sqrt(sem2[2:] + sem2[:-2])
     k = int(np.argmax(excess / np.maximum(noise, 1e-12)))
