@@ -193,3 +193,39 @@ def test_default_lengths_form_a_valid_spec_of_a_dozen_lengths():
     spec = DescriptorSpec(DEFAULT_LENGTHS)
     assert spec.lengths[0] == 0.0 and 5.0 <= spec.lengths[-1] <= 6.0 and 9 <= len(spec.lengths) <= 13
     assert len(spec.feature_names(3)) == 4 * 4 * len(DEFAULT_LENGTHS)
+
+
+def lammps_radical_perimeters(config: Configuration, radii: np.ndarray) -> np.ndarray:
+    """Σ edge lengths of LAMMPS ``compute voronoi/atom radius`` (its own voro++ build, 3D cells of a
+    2D box: the z-wall faces, neighbour id 0, are dropped; the ghost cutoff must cover every cell)."""
+    from glass_core.lammps_driver import open_lammps
+
+    lmp = open_lammps()
+    try:
+        lmp.commands_string(
+            f"units lj\ndimension 2\natom_style atomic\nboundary p p p\n"
+            f"region box block 0 {config.box[0]!r} 0 {config.box[1]!r} -0.5 0.5\ncreate_box 3 box\nmass * 1.0"
+        )
+        xyz = np.zeros((config.n_particles, 3))
+        xyz[:, :2] = config.wrapped().positions
+        ids = list(range(1, config.n_particles + 1))
+        lmp.create_atoms(config.n_particles, ids, (config.types + 1).tolist(), xyz.ravel().tolist())
+        radius = "+".join(f"(type=={t + 1})*{float(r)!r}" for t, r in enumerate(radii))
+        lmp.commands_string(
+            f'variable r atom "{radius}"\ncomm_modify cutoff 4.0\n'
+            "compute v all voronoi/atom radius v_r neighbors yes\nrun 0"
+        )
+        faces = np.array(lmp.numpy.extract_compute("v", 2, 2), copy=True)  # (id, neighbour id, edge length)
+    finally:
+        lmp.close()
+    faces = faces[faces[:, 1] > 0]
+    return np.bincount(faces[:, 0].astype(np.int64) - 1, faces[:, 2], config.n_particles)
+
+
+@pytest.mark.lammps
+def test_radical_perimeters_match_lammps_voronoi():
+    config = random_configuration(TERNARY, 150, np.random.default_rng(11))
+    radii = np.asarray(TERNARY.voronoi_radii)
+    np.testing.assert_allclose(
+        radical_voronoi_perimeters(config, radii), lammps_radical_perimeters(config, radii), rtol=1e-10
+    )

@@ -40,29 +40,32 @@ on one N = 1290 ka2d_ternary configuration (jittered lattice; best of 5 on a sha
 implementation                             time        notes
 =========================================  ==========  =============================================
 freud ``locality.Voronoi`` (3.4)           40–55 ms    plain Voronoi only: no radii or weights
-``pyvoro2`` 0.8, ``mode="power"``          60–130 ms   periodic 2D power diagram; chosen
+``pyvoro2`` 0.8, ``mode="power"``          60–130 ms   periodic 2D power diagram; chosen;
 ``pyvoro-rimoli`` 1.4.1 (radical mode)     480–700 ms  same perimeters (|Δ| < 2×10⁻¹⁴); Python dicts
 LAMMPS ``compute voronoi/atom radius``     12–20 ms    + 100–200 ms to start an instance per call;
                                                        needs ``comm_modify cutoff`` ≳ the largest
                                                        cell (wrong cells near the box edge otherwise)
 =========================================  ==========  =============================================
 
-All three radical implementations agree to 2×10⁻¹⁴ on every perimeter (LAMMPS: summing the edge
-lengths of its local output, z-wall faces dropped). ``pyvoro2`` is chosen: a single call per
-configuration, no LAMMPS instance or ghost-cutoff setting to get right, and a library whose 2D power
-mode is its purpose. The tests check the perimeter against analytic lattices (square, triangular and a
-two-radius checkerboard, whose radical line shifts by (R_A² − R_B²)/2a) and against freud's plain
-Voronoi for equal radii. A particle whose power cell is empty (only possible for strongly overlapping
-particles of different radii) has P = 0.
+(``pyvoro2``: + 10–60 ms to sum the edges of its cell list.) All three radical implementations agree to
+2×10⁻¹⁴ on every perimeter (LAMMPS: summing the edge lengths of its local output, z-wall faces dropped).
+``pyvoro2`` is chosen: a single call per configuration, no LAMMPS instance or ghost-cutoff setting to
+get right, and a library whose 2D power mode is its purpose. The tests check the perimeter against
+analytic lattices (square, triangular and a two-radius checkerboard, whose radical line shifts by (R_A²
+− R_B²)/2a) and against freud's plain Voronoi for equal radii, and (marked ``lammps``) against LAMMPS. A
+particle whose power cell is empty (only possible for strongly overlapping particles of different radii)
+has P = 0. ``partycls`` implements these descriptors (``PhysicsInspiredDescriptor``) only in its source
+repository; its PyPI release (2.0.2) lacks them, so there is no cross-check against it.
 
 **Kernel.** All L and channels come out of one compiled (numba) pass over the pairs i < j within the
 cut, on the cell list of :mod:`glass_core.coarse_graining` (cells of side ≥ cutoff; a box with fewer
 than three cells per side — [G]'s N = 1290 box with cutoff 20 — reduces to all pairs). Each pair adds
 w(L) (1, E, P, E²) to i's channel t_j and to j's channel t_i; the "all" channel is the sum of the type
-channels. VAR is
-Σ w E²/DEN − EPOT² with E shifted by its configuration mean first (VAR does not change, and the
-cancellation error stays ~10⁻¹⁵). Cost at N = 1290, 11 lengths: see
-``benchmarks/descriptor_multiscale_speed.py``.
+channels. VAR is Σ w E²/DEN − EPOT² with E shifted by its configuration mean first (VAR does not change,
+and the cancellation error stays ~10⁻¹⁵). Cost at N = 1290, 11 lengths (≈ 7.7×10⁵ pairs within the cut,
+10 weights each), ``benchmarks/descriptor_multiscale_speed.py`` on the shared 2-core machine under load
+(best of 7): energies 23 ms, perimeters 130 ms, coarse graining 240 ms; all together 0.30 s = 6.5×
+freud's plain Voronoi of the same configuration (46 ms).
 
 **Lengths.** [J]'s exact list is unpublished ("a dozen non-uniform values between 0 and ≈ 5–6"; its
 parameter count suggests 9 lengths); [G]'s scripts read theirs from a file not in the repository.
@@ -89,6 +92,7 @@ __all__ = [
     "DEFAULT_LENGTHS",
     "DESCRIPTOR_OBSERVABLES",
     "DescriptorSpec",
+    "coarse_grained_fields",
     "particle_energies",
     "physics_inspired_descriptors",
     "radical_voronoi_perimeters",
