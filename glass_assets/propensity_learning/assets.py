@@ -7,7 +7,6 @@ import time
 import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
-from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
 
 from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.dynamics.assets import initial_structures_key, propensity_labels
@@ -29,6 +28,7 @@ from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.dynamics.state_points import state_point_labels as labels_at_state_points
 from glass_core.models.systems import get_system
+from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
 
 __all__ = ["DESCRIPTORS_CODE_VERSION", "STATE_POINTS_CODE_VERSION", "mlp_descriptors", "state_point_labels"]
 

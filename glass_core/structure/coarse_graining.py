@@ -28,7 +28,7 @@ import numpy as np
 
 from glass_core.models.configuration import Configuration
 
-__all__ = ["CUTOFF_FACTOR", "coarse_grain", "minmax_normalise"]
+__all__ = ["CUTOFF_FACTOR", "cell_order", "coarse_grain", "minmax_normalise"]
 
 #: default cut of the coarse-graining sum, in units of ξ.
 CUTOFF_FACTOR = 6.0
@@ -95,7 +95,7 @@ def _pair_sums(
             num[i, c] += acc[c]
 
 
-def _cell_order(
+def cell_order(
     positions: np.ndarray, box: np.ndarray, r_cut: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Sort particles by cell (side ≥ r_cut), and inside a cell by strips of width r_cut/4 along x,
@@ -140,7 +140,7 @@ def coarse_grain(
         raise ValueError(f"cutoff must be positive, got {r_cut}")
     box = np.asarray(config.box, dtype=np.float64)
     positions = np.mod(config.positions, box)
-    order, cells, cell_start, ncx, ncy = _cell_order(positions, box, r_cut)
+    order, cells, cell_start, ncx, ncy = cell_order(positions, box, r_cut)
     table = np.ascontiguousarray(values.reshape(config.n_particles, -1)[order])
     num = table.copy()  # the j = i term, weight e^0 = 1
     den = np.ones(config.n_particles)
