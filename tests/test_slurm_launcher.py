@@ -31,9 +31,9 @@ from glass_assets.launchers import (
     SlurmUnavailableError,
     configured_launcher,
 )
-from glass_assets.launchers.base import REPO_ROOT
+from glass_assets.launchers.base import REPO_ROOT, WORKER_MODULE
 from glass_assets.launchers.slurm import ArrayTask, describe_lost_task, task_states
-from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.resources import SimulationError, StudySettings, WarehouseResource
 from glass_assets.warehouse import Warehouse, ensemble_key
 from tests.conftest import TINY_PROFILES
 
@@ -144,11 +144,13 @@ def test_launcher_is_chosen_by_environment_with_slurm_settings():
             "GLASS_SLURM_ITEMS_PER_TASK": "4",
             "GLASS_SLURM_POLL_SECONDS": "0.5",
             "GLASS_SLURM_EXTRA_SBATCH_LINES": "#SBATCH --constraint=avx2\n#SBATCH --exclusive",
+            "GLASS_SLURM_SETUP_LINES": "module load gcc\nsource /shared/glass/.venv/bin/activate",
         }
     )
     assert isinstance(launcher, SlurmLauncher)
     assert (launcher.partition, launcher.items_per_task, launcher.poll_seconds) == ("compute", 4, 0.5)
     assert launcher.extra_sbatch_lines == ["#SBATCH --constraint=avx2", "#SBATCH --exclusive"]
+    assert launcher.setup_lines == ["module load gcc", "source /shared/glass/.venv/bin/activate"]
     with pytest.raises(SlurmConfigError, match="GLASS_LAUNCHER='kubernetes'"):
         configured_launcher({"GLASS_LAUNCHER": "kubernetes"})
     with pytest.raises(SlurmConfigError, match="GLASS_SLURM_MAX_RETRIES='many'"):
@@ -164,6 +166,7 @@ def test_batch_script_carries_every_option_and_chunks_to_the_array_limit(tmp_pat
         mem_per_task="2G",
         max_concurrent_tasks=50,
         extra_sbatch_lines=["#SBATCH --constraint=avx2"],
+        setup_lines=["module load gcc"],
         max_array_tasks=1000,
     )
     script = launcher.batch_script("quench", tmp_path, n_tasks=1000)
@@ -176,7 +179,8 @@ def test_batch_script_carries_every_option_and_chunks_to_the_array_limit(tmp_pat
         "--array=0-999%50",
         "--constraint=avx2",
         "--no-requeue",
-        "-m glass_core.worker",
+        "\nmodule load gcc\n",
+        f"-m {WORKER_MODULE} ",
     ):
         assert line in script
     (tmp_path / "array.sbatch").write_text(script)
@@ -345,3 +349,22 @@ def test_rejected_submission_names_slurm_message_and_leaves_warehouse(slurm_clus
         materialize_partition(quenched_ensembles, res, "kam", "0.4")
     store = Warehouse(tmp_path / "warehouse.duckdb")
     assert store.read_partition("samples", ensemble_key("kam", 0.4, "quenched")).height == 0
+
+
+@slurm
+@pytest.mark.lammps
+def test_worker_error_names_the_task_and_its_stderr_and_is_not_retried(slurm_cluster, tmp_path, monkeypatch):
+    broken = tmp_path / "no_lammps"
+    broken.mkdir()
+    (broken / "lammps.py").write_text("raise ImportError('lammps removed for this test')\n")
+    monkeypatch.setenv("PYTHONPATH", str(broken))  # sbatch exports the environment to the tasks
+    res = resources(tmp_path, SlurmLauncher(items_per_task=2, poll_seconds=0.5))
+    with pytest.raises(SimulationError, match=r"3 of 3 quench items failed in Slurm job\(s\) \d+;") as failure:
+        materialize_partition(quenched_ensembles, res, "kam", "0.4")
+    message = str(failure.value)
+    assert "LAMMPS cannot be loaded" in message and ", task " in message and "task_0.err" in message
+    assert len(list((tmp_path / "scratch").glob("**/slurm/attempt*"))) == 1  # a Python error is not retried
+    assert (
+        Warehouse(tmp_path / "warehouse.duckdb").read_partition("samples", ensemble_key("kam", 0.4, "quenched")).height
+        == 0
+    )

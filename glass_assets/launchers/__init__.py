@@ -3,7 +3,7 @@
 ``GLASS_LAUNCHER`` selects the launcher when the definitions load: ``local`` (default) runs worker
 processes on this machine, ``slurm`` submits one job array per partition. Every field of
 :class:`SlurmLauncher` can be set as ``GLASS_SLURM_<FIELD>`` (``GLASS_SLURM_PARTITION=compute``,
-``GLASS_SLURM_TIME_LIMIT=04:00:00``, ``GLASS_SLURM_EXTRA_SBATCH_LINES`` one line per newline) or per run
+``GLASS_SLURM_TIME_LIMIT=04:00:00``; list fields such as ``GLASS_SLURM_SETUP_LINES`` one entry per line) or per run
 in the launchpad's resource config (``resources: simulation: config: …``).
 """
 
@@ -60,7 +60,7 @@ def slurm_settings(environ: Mapping[str, str]) -> dict[str, object]:
                 settings[name] = int(raw)
             elif info.annotation is float:
                 settings[name] = float(raw)
-            elif name == "extra_sbatch_lines":
+            elif info.annotation == list[str]:
                 settings[name] = [line.strip() for line in raw.splitlines() if line.strip()]
             else:
                 settings[name] = raw

@@ -124,6 +124,19 @@ class SubmittedArray:
         return f"{self.job_id}_{task.index}"
 
 
+def item_failure_error(
+    kind: str, n_items: int, job_ids: list[str], failures: list[tuple[SubmittedArray, dict[str, Any]]]
+) -> SimulationError:
+    """The error for items whose worker raised: how many, the first one's message, task and stderr file."""
+    array, first = failures[0]
+    task = first.get("task")
+    return SimulationError(
+        f"{len(failures)} of {n_items} {kind} items failed in Slurm job(s) {','.join(job_ids)}; first "
+        f"({first.get('item')}, task {array.job_id}_{task}): {first.get('error')} "
+        f"[stderr {array.folder / f'task_{task}.err'}]"
+    )
+
+
 def describe_lost_task(job_id: str, task: ArrayTask, state: str, kind: str) -> str:
     """One sentence about a task that left no result: job and task id, Slurm's state, stderr path and tail."""
     code = task.exit_code()
@@ -147,7 +160,9 @@ class SlurmLauncher(SimulationLauncher):
     Slurm options map one to one onto ``#SBATCH`` lines: ``partition``, ``account``, ``qos``,
     ``time_limit`` (sbatch ``--time`` syntax, e.g. ``"04:00:00"``), ``cpus_per_task``, ``mem_per_task``
     (``--mem``, e.g. ``"2G"``) and ``extra_sbatch_lines`` (verbatim, e.g. ``"#SBATCH --constraint=avx2"``).
-    Empty strings leave Slurm's defaults. The scratch folder must be on storage the compute nodes see.
+    Empty strings leave Slurm's defaults. ``setup_lines`` are shell lines run on the compute node before
+    the worker (``module load …``, ``source /shared/glass/.venv/bin/activate``); ``python_executable``
+    (default: this interpreter) must exist at the same path there, and so must the scratch folder.
     """
 
     partition: str = ""
@@ -157,6 +172,7 @@ class SlurmLauncher(SimulationLauncher):
     cpus_per_task: int = 1
     mem_per_task: str = ""
     extra_sbatch_lines: list[str] = []
+    setup_lines: list[str] = []
     items_per_task: int = 1
     max_array_tasks: int = 1000
     max_concurrent_tasks: int = 0
@@ -201,15 +217,7 @@ class SlurmLauncher(SimulationLauncher):
                     "slurm_files": str(out_dir / "slurm"),
                 }
             )
-            emit(
-                {
-                    "event": "slurm_submitted",
-                    "job_id": array.job_id,
-                    "array_size": len(array.tasks),
-                    "message": f"Slurm job {array.job_id}: {len(array.tasks)} array tasks for {len(pending)} "
-                    f"{kind} items (attempt {attempt + 1}/{self.max_retries + 1}; files in {array.folder})",
-                }
-            )
+            emit(self.submitted_event(array, len(pending), attempt))
             self.follow_cancelling_on_exit(array, emit)
             item_failures += [(array, event) for event in array.item_failures]
             failed = {json.dumps(event.get("item"), sort_keys=True) for event in array.item_failures}
@@ -220,18 +228,22 @@ class SlurmLauncher(SimulationLauncher):
                 if not worker_result(out_dir, item).exists() and json.dumps(item, sort_keys=True) not in failed
             ]
         if item_failures:
-            array, first = item_failures[0]
-            raise SimulationError(
-                f"{len(item_failures)} of {len(items)} {kind} items failed in Slurm job(s) {','.join(job_ids)}; "
-                f"first ({first.get('item')}, task {array.job_id}_{first.get('task')}): {first.get('error')} "
-                f"[stderr {array.folder / ('task_' + str(first.get('task')) + '.err')}]"
-            )
+            raise item_failure_error(kind, len(items), job_ids, item_failures)
         if pending:
             raise SlurmError(
                 f"{len(pending)} {kind} items still have no result after {self.max_retries + 1} submissions "
                 f"(jobs {','.join(job_ids)}); last: {lost[0] if lost else 'no task state known'}"
             )
         return paths
+
+    def submitted_event(self, array: SubmittedArray, n_items: int, attempt: int) -> dict[str, Any]:
+        return {
+            "event": "slurm_submitted",
+            "job_id": array.job_id,
+            "array_size": len(array.tasks),
+            "message": f"Slurm job {array.job_id}: {len(array.tasks)} array tasks for {n_items} {array.kind} items "
+            f"(attempt {attempt + 1}/{self.max_retries + 1}; files in {array.folder})",
+        }
 
     # ---- settings and submission -------------------------------------------------------------------
 
@@ -279,6 +291,7 @@ class SlurmLauncher(SimulationLauncher):
         q = shlex.quote
         task = f"{folder}/task_${{SLURM_ARRAY_TASK_ID}}"
         lines += [
+            *self.setup_lines,
             f"export OMP_NUM_THREADS={self.cpus_per_task}",
             f"export PYTHONPATH={q(str(REPO_ROOT))}${{PYTHONPATH:+:$PYTHONPATH}}",
             f"cd {q(str(REPO_ROOT))}",
