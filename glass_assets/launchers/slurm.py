@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dagster import AssetExecutionContext, DagsterInvariantViolationError
+
 from glass_assets.launchers.base import (
     REPO_ROOT,
     WORKER_MODULE,
@@ -518,8 +520,6 @@ def worker_result(out_dir: Path, item: dict[str, Any]) -> Path:
 
 def record_in_dagster(metadata: dict[str, str]) -> None:
     """Add ``metadata`` to the materialization of the asset being computed, if one is."""
-    from dagster import AssetExecutionContext, DagsterInvariantViolationError
-
     try:
         AssetExecutionContext.get().add_asset_metadata(metadata)
     except DagsterInvariantViolationError:
