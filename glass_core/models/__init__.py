@@ -1,0 +1,1 @@
+"""models layer: the model systems as data — configurations, their construction and simple transforms."""
