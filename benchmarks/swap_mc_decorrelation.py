@@ -26,12 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from glass_core.dynamics.overlap import self_overlap
 from glass_core.files import atomic_write_text
 from glass_core.models.configuration import Configuration
 from glass_core.models.initial_configurations import random_configuration
 from glass_core.models.systems import get_system
 from glass_core.simulation.lammps_driver import open_lammps, pair_block
-from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo, self_overlap
+from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
 
 SYSTEM = get_system("ka2d_ternary")
 THRESHOLD = 1.0 / math.e

@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
+from glass_core.dynamics.overlap import self_overlap
 from glass_core.models.configuration import Configuration
 from glass_core.models.energy import potential_energy
 from glass_core.models.initial_configurations import random_configuration
@@ -16,7 +17,6 @@ from glass_core.simulation.swap_monte_carlo import (
     SwapMonteCarlo,
     run_swap_mc,
     sample_equilibria,
-    self_overlap,
 )
 
 SYSTEM = get_system("ka2d_ternary")

@@ -61,6 +61,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from glass_core.dynamics.overlap import self_overlap
 from glass_core.files import atomic_savez
 from glass_core.models.configuration import Configuration
 from glass_core.models.pair_potentials import SMOOTH_C2_COEFFICIENTS
@@ -75,7 +76,6 @@ __all__ = [
     "run_swap_mc",
     "sample_equilibria",
     "swap_mc_item",
-    "self_overlap",
 ]
 
 _C0, _C2, _C4 = SMOOTH_C2_COEFFICIENTS
@@ -596,27 +596,6 @@ def run_swap_mc(
     chain = SwapMonteCarlo(config, system, params, seed)
     trace = chain.run(n_sweeps, sample_every)
     return SwapMCResult(chain.configuration(), chain.energy, trace, chain.acceptance, chain.attempts)
-
-
-def self_overlap(
-    displacement: np.ndarray,
-    a: float = 0.3,
-    types_before: np.ndarray | None = None,
-    types_after: np.ndarray | None = None,
-) -> float:
-    """Self-overlap Q = (1/N) Σ_i θ(a − |Δr_i|) between two states of one chain.
-
-    ``displacement``: (N, 2) unwrapped displacements of the particles; identity follows the position, as
-    in the swap-MC literature (Ninarello, Berthier & Coslovich, PRX 7, 021039 (2017)): swaps exchange
-    types, not places. Q = 1 for identical states and → 0 once every particle has left its disc of
-    radius a (a = 0.3 ≈ a third of the particle size, beyond cage vibrations); the usual criterion for a
-    decorrelated pair of states is Q < 1/e. With ``types_before`` and ``types_after`` a particle whose
-    type changed also counts as decorrelated: Q_t = (1/N) Σ_i δ(t_i, t_i′) θ(a − |Δr_i|) ≤ Q.
-    """
-    kept = np.einsum("ij,ij->i", displacement, displacement) < a * a
-    if types_before is not None and types_after is not None:
-        kept &= np.asarray(types_before) == np.asarray(types_after)
-    return float(np.mean(kept))
 
 
 @dataclass
