@@ -31,7 +31,7 @@ from glass_core.files import atomic_write_text
 from glass_core.models.configuration import Configuration
 from glass_core.models.initial_configurations import random_configuration
 from glass_core.models.systems import get_system
-from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.lammps_driver import open_session, pair_block
 from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
 
 SYSTEM = get_system("ka2d_ternary")
@@ -58,12 +58,11 @@ def md_decorrelation(config: Configuration, temperature: float, chunk: int, max_
     pair = workdir / "pair.lmp"
     atomic_write_text(pair, pair_block(SYSTEM, "table", table_file=workdir / "pair.table"))
     n = config.n_particles
-    lmp = open_lammps()
+    lmp = open_session(data, pair)
     steps, cpu, decorrelated = 0, 0.0, False
     try:
         for command in (
-            "units lj", "dimension 2", "atom_style atomic", "boundary p p p", f"read_data {data}",
-            f"include {pair}", "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes",
+            "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes",
             f"timestep {SYSTEM.md_timestep}", f"velocity all create {temperature} 9 dist gaussian mom yes",
             f"fix nvt all nvt temp {temperature} {temperature} 0.5", "fix plane all enforce2d",
             "compute disp all displace/atom", "thermo_style custom step pe", "thermo 1000000", "run 0",

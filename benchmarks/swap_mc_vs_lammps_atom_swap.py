@@ -30,7 +30,7 @@ from glass_core.files import atomic_write_text
 from glass_core.models.configuration import Configuration
 from glass_core.models.initial_configurations import random_configuration
 from glass_core.models.systems import get_system
-from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.lammps_driver import open_session, pair_block
 from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
 
 SYSTEM = get_system("ka2d_ternary")
@@ -54,11 +54,10 @@ def lammps_atom_swap(config: Configuration, temperature: float, attempts: int, s
     atomic_write_text(pair, pair_block(SYSTEM, style, table_file=workdir / "pair.table"))
     per_step = 100
     steps = max(1, attempts // per_step)
-    lmp = open_lammps()
+    lmp = open_session(data, pair)
     try:
         for command in (
-            "units lj", "dimension 2", "atom_style atomic", "boundary p p p", f"read_data {data}",
-            f"include {pair}", "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes", "timestep 0.01",
+            "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes", "timestep 0.01",
             "thermo_style custom step pe", "thermo 1000000", "run 1",
         ):  # fmt: skip
             lmp.command(command)

@@ -29,7 +29,7 @@ from glass_core.files import atomic_write_text
 from glass_core.models.energy import potential_energy
 from glass_core.models.initial_configurations import random_configuration
 from glass_core.models.systems import PotentialForm, get_system
-from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.lammps_driver import open_session, pair_block
 from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
 
 SYSTEM = get_system("ka2d_ternary")
@@ -40,11 +40,10 @@ def md_rate(data: Path, block: str, workdir: Path, name: str, steps: int) -> tup
     """(steps/s in CPU time, per-particle energies of the start) for one pair block."""
     pair = workdir / f"{name}.lmp"
     atomic_write_text(pair, block)
-    lmp = open_lammps()
+    lmp = open_session(data, pair)
     try:
         for command in (
-            "units lj", "dimension 2", "atom_style atomic", "boundary p p p", f"read_data {data}",
-            f"include {pair}", "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes",
+            "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes",
             f"timestep {SYSTEM.md_timestep}", "compute pa all pe/atom", "thermo_style custom step pe", "thermo 100000",
             "run 0",
         ):  # fmt: skip

@@ -12,9 +12,31 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
 
-__all__ = ["BlockingCheckFailed", "Check", "CheckOutcome", "check_results", "check_specs", "raise_on_blocking_failure"]
+from glass_core.models.configuration import Configuration
+from glass_core.models.energy import potential_energy
+from glass_core.models.systems import ModelSystem
+from glass_core.structure.ensemble_quality import min_scaled_distance
+
+__all__ = [
+    "ENERGY_TOLERANCE",
+    "OVERLAP_RATIO",
+    "BlockingCheckFailed",
+    "Check",
+    "CheckOutcome",
+    "check_results",
+    "check_specs",
+    "lammps_energy_matches_numpy",
+    "no_overlaps",
+    "raise_on_blocking_failure",
+]
+
+#: r_ij/σ_ij below this is an overlap: V(0.7σ) ≈ 3×10² ε, out of reach at T ≤ 4.
+OVERLAP_RATIO = 0.7
+#: relative tolerance of numpy vs LAMMPS total energy of the stored configuration.
+ENERGY_TOLERANCE = 1e-8
 
 
 @dataclass(frozen=True)
@@ -86,3 +108,26 @@ def raise_on_blocking_failure(results: list[AssetCheckResult], checks: Mapping[s
     ]
     if failed:
         raise BlockingCheckFailed(f"{what}: blocking checks failed, nothing written: " + "; ".join(failed))
+
+
+# ---------------------------------------------------------------- checks every configuration asset runs
+def no_overlaps(system: ModelSystem, configs: dict[int, Configuration], **_: object) -> CheckOutcome:
+    ratios = {k: min_scaled_distance(c, system) for k, c in configs.items()}
+    worst = min(ratios, key=ratios.get)
+    return CheckOutcome(
+        passed=ratios[worst] >= OVERLAP_RATIO,
+        metadata={"min_r_over_sigma": ratios[worst], "worst_sample": worst, "threshold": OVERLAP_RATIO},
+        description=f"closest pair at r/σ = {ratios[worst]:.3f} (sample {worst}); overlap below {OVERLAP_RATIO}",
+    )
+
+
+def lammps_energy_matches_numpy(
+    system: ModelSystem, configs: dict[int, Configuration], samples: pl.DataFrame, **_: object
+) -> CheckOutcome:
+    lammps = dict(zip(samples["sample"].to_list(), samples["potential_energy"].to_list(), strict=True))
+    errors = {k: abs(potential_energy(c, system).total - lammps[k]) / abs(lammps[k]) for k, c in configs.items()}
+    worst = max(errors, key=errors.get)
+    return CheckOutcome(
+        passed=errors[worst] <= ENERGY_TOLERANCE,
+        metadata={"max_relative_difference": errors[worst], "worst_sample": worst, "tolerance": ENERGY_TOLERANCE},
+    )

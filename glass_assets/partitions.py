@@ -8,12 +8,14 @@ from dagster import (
     DynamicPartitionsDefinition,
     MultiPartitionKey,
     MultiPartitionsDefinition,
+    MultiToSingleDimensionPartitionMapping,
     StaticPartitionsDefinition,
 )
 
 from glass_core.models.systems import SYSTEMS, get_system
 
 __all__ = [
+    "FROM_SYSTEM_ENSEMBLES",
     "SYSTEM_PARTITIONS",
     "TEMPERATURE_PARTITIONS",
     "system_temperature_partitions",
@@ -23,6 +25,8 @@ __all__ = [
 ]
 
 SYSTEM_PARTITIONS = StaticPartitionsDefinition(sorted(SYSTEMS))
+#: a per-system asset (CNN, Grad-CAM, …) depends on every (system, T) partition of its system
+FROM_SYSTEM_ENSEMBLES = MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
 TEMPERATURE_PARTITIONS = DynamicPartitionsDefinition(name="temperature")
 system_temperature_partitions = MultiPartitionsDefinition(
     {"system": SYSTEM_PARTITIONS, "temperature": TEMPERATURE_PARTITIONS}

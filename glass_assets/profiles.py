@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from glass_core.models.systems import get_system
 from glass_core.simulation.quench import QuenchProtocol
 
-__all__ = ["PROFILES_FILE", "CNNSettings", "Profile", "PropensityLearningSettings", "QuenchSettings", "load_profile"]
+__all__ = [
+    "PROFILES_FILE",
+    "CNNSettings",
+    "DescriptorSettings",
+    "InherentStructureSettings",
+    "Profile",
+    "ProfileError",
+    "PropensityLearningSettings",
+    "PropensitySettings",
+    "QuenchSettings",
+    "SwapMCSettings",
+    "load_profile",
+]
 
 PROFILES_FILE = Path(__file__).with_name("profiles.yaml")
 
@@ -48,79 +61,177 @@ class CNNSettings:
 
 
 @dataclass(frozen=True)
+class DescriptorSettings:
+    coarse_graining_length: float = 3.0  # ξ of [O]'s coarse graining
+
+
+@dataclass(frozen=True)
+class PropensitySettings:
+    """Isoconfigurational runs: ``max_time`` in LJ time, one number or one per system."""
+
+    n_samples: int
+    n_replicas: int
+    max_time: float | dict[str, float]
+    per_decade: int = 8
+    ensemble: str = "nvt"
+
+    def max_time_for(self, system: str) -> float:
+        if isinstance(self.max_time, dict):
+            if system not in self.max_time:
+                raise ProfileError(f"propensity.max_time has no entry for system {system!r}")
+            return float(self.max_time[system])
+        return float(self.max_time)
+
+
+@dataclass(frozen=True)
+class SwapMCSettings:
+    n_particles: int
+    n_chains: int
+    samples_per_chain: int
+    equilibration_sweeps: int
+    sweeps_between_samples: int
+    swap_probability: float
+    max_displacement: float
+    trace_every: int = 10
+
+
+@dataclass(frozen=True)
+class InherentStructureSettings:
+    force_tolerance: float = 1e-8
+
+
+@dataclass(frozen=True)
 class PropensityLearningSettings:
     """Descriptors, state points and training of the propensity-learning study [J].
 
     ``training`` holds the keyword arguments of :class:`glass_core.learning.mlp_settings.MLPTrainingSettings`
-    (``preset: demo|paper`` plus overrides): schedules, ensemble sizes, tolerance, the configuration split.
+    (``preset: demo|paper`` plus overrides: schedules, ensemble sizes, tolerance, the configuration split),
+    validated by that class when a training starts.
     """
 
     descriptor_lengths: tuple[float, ...]
     state_point_targets: tuple[float, ...]
     training: dict[str, Any]
 
-    @classmethod
-    def from_raw(cls, raw: dict[str, Any], where: str) -> PropensityLearningSettings:
-        """Validate the profile section; errors name ``where`` and the key."""
-        known = set(cls.__dataclass_fields__)
-        unknown, missing = set(raw) - known, known - set(raw)
-        if unknown:
-            raise ValueError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
-        if missing:
-            raise ValueError(f"{where}: missing keys {sorted(missing)}")
-        lengths = tuple(float(x) for x in raw["descriptor_lengths"] or ())
-        if not lengths:
-            raise ValueError(f"{where}.descriptor_lengths is empty: list the coarse-graining lengths L (0 = alone)")
-        targets = tuple(float(x) for x in raw["state_point_targets"] or ())
-        if not targets or not all(0.0 < t < 1.0 for t in targets):
-            raise ValueError(f"{where}.state_point_targets must be ⟨C_B⟩ values in (0, 1), got {targets}")
-        return cls(lengths, targets, dict(raw["training"] or {}))
+    def __post_init__(self) -> None:
+        if not self.descriptor_lengths:
+            raise ValueError("descriptor_lengths is empty: list the coarse-graining lengths L (0 = the particle alone)")
+        if not self.state_point_targets or not all(0.0 < t < 1.0 for t in self.state_point_targets):
+            raise ValueError(f"state_point_targets must be ⟨C_B⟩ values in (0, 1), got {self.state_point_targets}")
+
+
+class ProfileError(ValueError):
+    """A profile is unknown, lacks a section a stage needs, or has a key of the wrong name or type."""
+
+
+Section = TypeVar("Section")
+
+
+def _section(profile: str, name: str, cls: type[Section], raw: Any) -> Section:
+    """Build section ``name`` as ``cls``: unknown or missing keys and bad values raise naming the key."""
+    if not isinstance(raw, dict):
+        raise ProfileError(f"profile {profile!r}: section {name!r} must be a mapping, got {raw!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ProfileError(f"profile {profile!r}: unknown key(s) {unknown} in {name!r}; known: {sorted(fields)}")
+    missing = [
+        key
+        for key, f in fields.items()
+        if key not in raw and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ProfileError(f"profile {profile!r}: {name!r} needs key(s) {missing}")
+    values = {}
+    for key, value in raw.items():
+        kind = fields[key].type
+        try:
+            values[key] = _convert(kind, value)
+        except (TypeError, ValueError) as error:
+            raise ProfileError(f"profile {profile!r}: {name}.{key} = {value!r} is not a valid {kind}") from error
+    return cls(**values)
+
+
+def _convert(kind: str, value: Any) -> Any:
+    """Convert a YAML value to the annotated type (annotations are strings under postponed evaluation)."""
+    if kind in ("int", "float", "str"):
+        if kind == "int" and (isinstance(value, bool) or float(value) != int(value)):
+            raise ValueError("not an integer")
+        return {"int": int, "float": float, "str": str}[kind](value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise TypeError("not a boolean")
+        return value
+    if kind == "float | dict[str, float]":
+        return {str(k): float(v) for k, v in value.items()} if isinstance(value, dict) else float(value)
+    if kind.startswith("tuple["):
+        element = {"float": float, "int": int}[kind[6:].split(",")[0].strip()]
+        return tuple(element(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True)
 class Profile:
+    """One study profile; a section a profile leaves out is ``None`` and raises when a stage asks for it."""
+
     name: str
     description: str
     base_seed: int
     quench: QuenchSettings
     raw: dict[str, Any]
+    descriptors: DescriptorSettings = DescriptorSettings()
+    cnn_settings: CNNSettings | None = None
+    propensity_settings: PropensitySettings | None = None
+    swap_mc_settings: SwapMCSettings | None = None
+    inherent_structures: InherentStructureSettings = InherentStructureSettings()
+    propensity_learning_settings: PropensityLearningSettings | None = None
+
+    def _required(self, section: str, value: Section | None) -> Section:
+        if value is None:
+            raise ProfileError(f"profile {self.name!r} has no {section!r} section")
+        return value
 
     @property
     def coarse_graining_length(self) -> float:
-        return float(self.raw.get("descriptors", {}).get("coarse_graining_length", 3.0))
-
-    @property
-    def propensity(self) -> dict[str, Any]:
-        """Isoconfigurational settings: n_samples, n_replicas, max_time (LJ time; one number or one per
-        system), per_decade, ensemble."""
-        if "propensity" not in self.raw:
-            raise ValueError(f"profile {self.name!r} has no 'propensity' section")
-        return dict(self.raw["propensity"])
-
-    @property
-    def propensity_learning(self) -> PropensityLearningSettings:
-        if "propensity_learning" not in self.raw:
-            raise ValueError(f"profile {self.name!r} has no 'propensity_learning' section")
-        return PropensityLearningSettings.from_raw(
-            dict(self.raw["propensity_learning"]), f"profile {self.name!r}: propensity_learning"
-        )
+        return self.descriptors.coarse_graining_length
 
     @property
     def cnn(self) -> CNNSettings:
-        if "cnn" not in self.raw:
-            raise ValueError(f"profile {self.name!r} has no 'cnn' section")
-        raw = dict(self.raw["cnn"])
-        raw["split_fractions"] = tuple(float(f) for f in raw["split_fractions"])
-        raw["conv_channels"] = tuple(int(c) for c in raw["conv_channels"])
-        return CNNSettings(**raw)
+        return self._required("cnn", self.cnn_settings)
+
+    @property
+    def propensity(self) -> PropensitySettings:
+        return self._required("propensity", self.propensity_settings)
+
+    @property
+    def swap_mc(self) -> SwapMCSettings:
+        return self._required("swap_mc", self.swap_mc_settings)
+
+    @property
+    def propensity_learning(self) -> PropensityLearningSettings:
+        return self._required("propensity_learning", self.propensity_learning_settings)
 
 
 def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
     """The profile called ``name`` from ``path``; a clear error for an unknown or malformed one."""
     profiles = yaml.safe_load(path.read_text())
     if name not in profiles:
-        raise ValueError(f"unknown profile {name!r} in {path}; known: {', '.join(profiles)}")
+        raise ProfileError(f"unknown profile {name!r} in {path}; known: {', '.join(profiles)}")
     raw = profiles[name]
+    known = {
+        "description",
+        "base_seed",
+        "quench",
+        "descriptors",
+        "cnn",
+        "propensity",
+        "swap_mc",
+        "inherent_structures",
+        "propensity_learning",
+    }
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ProfileError(f"profile {name!r} in {path}: unknown section(s) {unknown}; known: {sorted(known)}")
     try:
         quench = raw["quench"]
         for system in quench["n_particles"]:
@@ -130,6 +241,23 @@ def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
             n_particles={k: int(v) for k, v in quench["n_particles"].items()},
             protocol=QuenchProtocol(**quench["protocol"]),
         )
-        return Profile(name, raw.get("description", ""), int(raw["base_seed"]), settings, raw)
+        base_seed = int(raw["base_seed"])
     except (KeyError, TypeError) as error:
-        raise ValueError(f"profile {name!r} in {path} is malformed: {error!r}") from error
+        raise ProfileError(f"profile {name!r} in {path} is malformed: {error!r}") from error
+
+    def optional(section: str, cls: type[Section]) -> Section | None:
+        return _section(name, section, cls, raw[section]) if section in raw else None
+
+    return Profile(
+        name,
+        raw.get("description", ""),
+        base_seed,
+        settings,
+        raw,
+        descriptors=optional("descriptors", DescriptorSettings) or DescriptorSettings(),
+        cnn_settings=optional("cnn", CNNSettings),
+        propensity_settings=optional("propensity", PropensitySettings),
+        swap_mc_settings=optional("swap_mc", SwapMCSettings),
+        inherent_structures=optional("inherent_structures", InherentStructureSettings) or InherentStructureSettings(),
+        propensity_learning_settings=optional("propensity_learning", PropensityLearningSettings),
+    )

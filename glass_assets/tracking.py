@@ -9,13 +9,14 @@ version only when its test metric is at least the current champion's; otherwise 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import mlflow
 from dagster import ConfigurableResource
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-__all__ = ["MLflowResource", "promote_if_not_worse"]
+__all__ = ["MLflowResource", "load_champion", "model_name", "promote_if_not_worse"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,3 +68,17 @@ def _run_metric(client: MlflowClient, run_id: str, metric: str) -> float:
     if metric not in metrics:
         raise ValueError(f"run {run_id} has no metric {metric!r} to compare models by")
     return float(metrics[metric])
+
+
+def model_name(system: str) -> str:
+    """The registered MLflow model of the liquid-versus-glass CNN of ``system``: ``glass_cnn_<system>``."""
+    return f"glass_cnn_{system}"
+
+
+def load_champion(tracking: MLflowResource, system: str) -> tuple[Any, dict[str, str], str]:
+    """(model, its run's logged parameters, version) of the ``champion`` alias of :func:`model_name`."""
+    client = tracking.activate()
+    version = client.get_model_version_by_alias(model_name(system), "champion")
+    params = client.get_run(version.run_id).data.params
+    model = mlflow.pytorch.load_model(f"models:/{model_name(system)}@champion")
+    return model, params, version.version

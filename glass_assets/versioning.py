@@ -6,7 +6,31 @@ import functools
 import subprocess
 from pathlib import Path
 
-__all__ = ["code_version_tag", "git_commit"]
+__all__ = [
+    "CNN_CODE_VERSION",
+    "CORRELATIONS_CODE_VERSION",
+    "DESCRIPTORS_CODE_VERSION",
+    "GRAD_CAM_CODE_VERSION",
+    "GRAD_CAM_DYNAMICS_CODE_VERSION",
+    "INHERENT_CODE_VERSION",
+    "PROPENSITY_CODE_VERSION",
+    "QUENCH_CODE_VERSION",
+    "SWAP_MC_CODE_VERSION",
+    "code_version_tag",
+    "git_commit",
+]
+
+#: Each asset's logic version: Dagster's ``code_version`` and the ``code_version`` column of its rows.
+#: Bump one when the asset's numbers would change for the same inputs.
+QUENCH_CODE_VERSION = "quench-v1"
+SWAP_MC_CODE_VERSION = "swap-mc-v1"
+INHERENT_CODE_VERSION = "inherent-v1"
+DESCRIPTORS_CODE_VERSION = "descriptors-v1"
+CNN_CODE_VERSION = "cnn-v1"
+GRAD_CAM_CODE_VERSION = "grad-cam-v1"
+CORRELATIONS_CODE_VERSION = "correlations-v1"
+PROPENSITY_CODE_VERSION = "propensity-v3"  # v2: abm/kam glasses from the CNN test split first; v3: split halves
+GRAD_CAM_DYNAMICS_CODE_VERSION = "grad-cam-dynamics-v1"
 
 
 @functools.cache
@@ -30,4 +54,5 @@ def git_commit() -> str:
 
 
 def code_version_tag(asset_version: str) -> str:
+    """``<asset version>@<git commit>``, e.g. ``quench-v1@ce6838b``."""
     return f"{asset_version}@{git_commit()}"

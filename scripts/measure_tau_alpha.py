@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from glass_assets.ensembles.checks import configurations
+from glass_assets.tables import configurations
 from glass_assets.warehouse import Warehouse
 from glass_core.dynamics.propensity import mean_over_particles, propensity_labels, relaxation_time
 from glass_core.models.configuration import Configuration

@@ -37,7 +37,7 @@ from glass_core.models.configuration import Configuration
 from glass_core.models.energy import neighbour_pairs, potential_energy
 from glass_core.models.pair_potentials import SMOOTH_C2_COEFFICIENTS
 from glass_core.models.systems import get_system
-from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.lammps_driver import open_session, pair_block
 from glass_core.simulation.swap_monte_carlo import sample_equilibria
 
 SYSTEM = get_system("ka2d_ternary")
@@ -61,12 +61,11 @@ def md_samples(
     pair = workdir / "pair.lmp"
     block = pair_block(SYSTEM, "table", table_file=workdir / "pair.table", table_interpolation="spline")
     atomic_write_text(pair, block)
-    lmp = open_lammps()
+    lmp = open_session(data, pair)
     samples = []
     try:
         for command in (
-            "units lj", "dimension 2", "atom_style atomic", "boundary p p p", f"read_data {data}",
-            f"include {pair}", "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes", f"timestep {dt}",
+            "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes", f"timestep {dt}",
             f"velocity all create {temperature} {seed} dist gaussian mom yes",
             f"fix nvt all nvt temp {temperature} {temperature} 0.5", "fix plane all enforce2d",
             "thermo_style custom step temp pe", "thermo 1000000", f"run {round(equilibration / dt)}",

@@ -24,6 +24,21 @@ def jittered_lattice(system: ModelSystem, n_side: int, rng: np.random.Generator,
     return Configuration(grid + rng.normal(0, jitter, grid.shape), types, (length, length), system.name).wrapped()
 
 
+def uniform_random_configuration(n: int, box: tuple[float, float], seed: int, n_types: int = 2) -> Configuration:
+    """n points uniform in the box (overlaps allowed), types uniform in 0 … n_types − 1; no model system."""
+    rng = np.random.default_rng(seed)
+    return Configuration(rng.uniform(0, 1, (n, 2)) * np.asarray(box), rng.integers(0, n_types, n), box)
+
+
+def triangular_lattice(nx: int, ny: int, a: float, offset: float = 0.1) -> Configuration:
+    """nx × ny perfect triangular lattice of spacing a in a commensurate periodic box (ny even), one type."""
+    i, j = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    x = (i + 0.5 * (j % 2)) * a
+    y = j * a * np.sqrt(3) / 2
+    positions = np.stack([x.ravel(), y.ravel()], axis=1) + offset
+    return Configuration(positions, np.zeros(nx * ny, int), (nx * a, ny * a * np.sqrt(3) / 2))
+
+
 @pytest.fixture
 def tiny_resources(tmp_path):
     """Resources for a tiny-profile materialization writing under ``tmp_path``."""

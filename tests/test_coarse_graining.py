@@ -5,11 +5,7 @@ import pytest
 
 from glass_core.models.configuration import Configuration
 from glass_core.structure.coarse_graining import CUTOFF_FACTOR, coarse_grain, minmax_normalise
-
-
-def random_configuration(n: int, box: tuple[float, float], seed: int) -> Configuration:
-    rng = np.random.default_rng(seed)
-    return Configuration(rng.uniform(0, 1, (n, 2)) * np.asarray(box), np.zeros(n, int), box)
+from tests.conftest import uniform_random_configuration
 
 
 def dense_reference(config: Configuration, values: np.ndarray, xi: float, r_cut: float) -> np.ndarray:
@@ -20,12 +16,12 @@ def dense_reference(config: Configuration, values: np.ndarray, xi: float, r_cut:
 
 
 def test_constant_field_stays_constant():
-    config = random_configuration(400, (18.0, 18.0), seed=1)
+    config = uniform_random_configuration(400, (18.0, 18.0), seed=1, n_types=1)
     np.testing.assert_allclose(coarse_grain(config, np.full(400, 2.5), xi=3.0), 2.5, rtol=1e-13)
 
 
 def test_xi_zero_returns_the_field_and_small_xi_tends_to_it():
-    config = random_configuration(200, (20.0, 20.0), seed=2)
+    config = uniform_random_configuration(200, (20.0, 20.0), seed=2, n_types=1)
     field = np.random.default_rng(3).normal(size=200)
     np.testing.assert_array_equal(coarse_grain(config, field, xi=0.0), field)
     # nearest distances are ≳ 1e-2 here, so e^{-r/ξ} ≲ e^{-10} at ξ = 1e-3
@@ -43,7 +39,7 @@ def test_xi_zero_returns_the_field_and_small_xi_tends_to_it():
     ],
 )
 def test_matches_dense_reference(box, xi, cutoff):
-    config = random_configuration(300, box, seed=4)
+    config = uniform_random_configuration(300, box, seed=4, n_types=1)
     fields = np.random.default_rng(5).normal(size=(300, 3))
     r_cut = CUTOFF_FACTOR * xi if cutoff is None else cutoff
     result = coarse_grain(config, fields, xi=xi, cutoff=cutoff)
@@ -52,14 +48,14 @@ def test_matches_dense_reference(box, xi, cutoff):
 
 
 def test_invariant_under_periodic_translation():
-    config = random_configuration(300, (16.0, 16.0), seed=6)
+    config = uniform_random_configuration(300, (16.0, 16.0), seed=6, n_types=1)
     field = np.random.default_rng(7).normal(size=300)
     shifted = Configuration(config.positions + np.array([5.3, -7.1]), config.types, config.box).wrapped()
     np.testing.assert_allclose(coarse_grain(shifted, field), coarse_grain(config, field), rtol=1e-11)
 
 
 def test_smooths_towards_the_mean():
-    config = random_configuration(500, (20.0, 20.0), seed=8)
+    config = uniform_random_configuration(500, (20.0, 20.0), seed=8, n_types=1)
     field = np.random.default_rng(9).normal(size=500)
     smooth = coarse_grain(config, field, xi=3.0)
     assert smooth.std() < 0.3 * field.std()

@@ -5,11 +5,15 @@ import pytest
 
 from glass_core.learning.correlations import (
     correlation,
+    correlation_against_dynamics,
     correlations_per_configuration,
+    pair_correlations,
     pearson,
     spearman,
     summarise_correlations,
 )
+from glass_core.structure.indicators import normalised_coarse_grained
+from tests.conftest import uniform_random_configuration
 
 
 def pair_with_pearson(rho: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,3 +77,27 @@ def test_per_configuration_and_summary():
     assert summary.std == pytest.approx(0.1)  # sample standard deviation (ddof = 1)
     single = summarise_correlations([0.4])
     assert single.mean == 0.4 and np.isnan(single.std) and single.n == 1
+
+
+def test_pair_correlations_name_each_pair_and_method():
+    x = np.arange(10.0)
+    fields = {"a": x, "b": 2 * x + 1, "c": -(x**3)}
+    values = pair_correlations(fields, {"a~b": ("a", "b"), "a~c": ("a", "c")})
+    assert set(values) == {("a~b", "pearson"), ("a~b", "spearman"), ("a~c", "pearson"), ("a~c", "spearman")}
+    assert values[("a~b", "pearson")] == pytest.approx(1.0)
+    assert values[("a~c", "spearman")] == pytest.approx(-1.0)  # monotone decreasing, not linear
+    assert -1.0 < values[("a~c", "pearson")] < -0.9
+
+
+def test_fig4_curve_is_one_when_mobility_mirrors_gamma_and_nan_at_rest():
+    """Δ(t) = a_t (10 − u) gives, after the linear coarse graining and min–max, 1 − Δ̄ = Γ̄ exactly."""
+    config = uniform_random_configuration(150, (12.0, 12.0), seed=5)
+    u = np.random.default_rng(6).uniform(size=150)
+    gamma = normalised_coarse_grained(config, u, 3.0)
+    crsd = np.stack([np.zeros(150), 0.1 * (10.0 - u), 3.0 * (10.0 - u), 2.0 * u])
+    curve = correlation_against_dynamics(config, gamma, crsd, 3.0)
+    assert np.isnan(curve[0])  # t = 0: nobody has moved, no correlation defined
+    assert curve[1:3] == pytest.approx([1.0, 1.0])
+    assert curve[3] == pytest.approx(-1.0)  # mobility where Γ is high
+    with pytest.raises(ValueError, match="frames"):
+        correlation_against_dynamics(config, gamma, crsd[:, :10], 3.0)

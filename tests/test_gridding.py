@@ -5,11 +5,7 @@ import pytest
 
 from glass_core.models.configuration import Configuration
 from glass_core.structure.gridding import Gridding, density_image, interpolate_periodic
-
-
-def random_configuration(n: int, box: tuple[float, float], seed: int, n_types: int = 2) -> Configuration:
-    rng = np.random.default_rng(seed)
-    return Configuration(rng.uniform(0, 1, (n, 2)) * np.asarray(box), rng.integers(0, n_types, n), box)
+from tests.conftest import uniform_random_configuration
 
 
 def smooth(x: np.ndarray, y: np.ndarray, box: tuple[float, float]) -> np.ndarray:
@@ -19,7 +15,7 @@ def smooth(x: np.ndarray, y: np.ndarray, box: tuple[float, float]) -> np.ndarray
 
 @pytest.mark.parametrize("kernel", ["gaussian", "cic"])
 def test_each_particle_deposits_its_weight(kernel):
-    config = random_configuration(300, (12.0, 9.0), seed=1)
+    config = uniform_random_configuration(300, (12.0, 9.0), seed=1)
     image = density_image(config, n_types=2, grid=32, kernel=kernel, dtype=np.float64)
     assert image.shape == (2, 32, 32)
     assert np.all(image >= 0)
@@ -67,7 +63,7 @@ def test_inverse_of_map_reproduces_a_smooth_particle_field():
 
 
 def test_cic_deposit_is_the_adjoint_of_interpolation():
-    config = random_configuration(200, (10.0, 13.0), seed=4, n_types=1)
+    config = uniform_random_configuration(200, (10.0, 13.0), seed=4, n_types=1)
     weights = np.random.default_rng(5).normal(size=200)
     test_image = np.random.default_rng(6).normal(size=(24, 24))
     deposited = density_image(config, 1, 24, kernel="cic", weights=weights, dtype=np.float64)[0]
@@ -79,7 +75,7 @@ def test_cic_deposit_is_the_adjoint_of_interpolation():
 
 @pytest.mark.parametrize("kernel", ["gaussian", "cic"])
 def test_translation_by_whole_pixels_rolls_the_image(kernel):
-    config = random_configuration(150, (16.0, 16.0), seed=7)
+    config = uniform_random_configuration(150, (16.0, 16.0), seed=7)
     gridding = Gridding(n_types=2, grid=32, kernel=kernel)
     shift = np.array([3, -5])
     moved = Configuration(config.positions + shift * 0.5, config.types, config.box).wrapped()
@@ -89,7 +85,7 @@ def test_translation_by_whole_pixels_rolls_the_image(kernel):
 
 
 def test_gridding_stack_and_defaults():
-    configs = [random_configuration(100, (10.0, 10.0), seed=s) for s in range(3)]
+    configs = [uniform_random_configuration(100, (10.0, 10.0), seed=s) for s in range(3)]
     gridding = Gridding(n_types=2, grid=16)
     stack = gridding.images(configs)
     assert stack.shape == (3, 2, 16, 16) and stack.dtype == np.float32

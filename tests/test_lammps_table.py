@@ -12,7 +12,7 @@ from glass_core.files import atomic_write_text
 from glass_core.models.energy import potential_energy
 from glass_core.models.initial_configurations import random_configuration
 from glass_core.models.systems import get_system
-from glass_core.simulation.lammps_driver import open_lammps, pair_block
+from glass_core.simulation.lammps_driver import open_session, pair_block
 from glass_core.simulation.swap_monte_carlo import SwapMCParameters, run_swap_mc
 
 pytestmark = pytest.mark.lammps
@@ -23,12 +23,9 @@ SYSTEM = get_system("ka2d_ternary")
 def _lammps_per_particle(config, block: str, workdir) -> np.ndarray:
     data = config.write(workdir / "c.data", SYSTEM.type_names)
     atomic_write_text(workdir / "pair.lmp", block)
-    lmp = open_lammps()
+    lmp = open_session(data, workdir / "pair.lmp")
     try:
-        for command in (
-            "units lj", "dimension 2", "atom_style atomic", "boundary p p p", f"read_data {data}",
-            f"include {workdir / 'pair.lmp'}", "compute pa all pe/atom", "run 0",
-        ):  # fmt: skip
+        for command in ("compute pa all pe/atom", "run 0"):
             lmp.command(command)
         n = config.n_particles
         ids = np.asarray(lmp.numpy.extract_atom("id"))[:n]

@@ -115,3 +115,30 @@ def test_no_import_cycle_between_glass_core_modules():
         if module not in state:
             visit(module, [module])
 
+
+def test_no_private_name_is_imported_across_packages():
+    """``from a.b import _x`` only between modules of the same package."""
+    violations = []
+    for path in [*glass_core_modules(), *sorted((ROOT / "glass_assets").rglob("*.py"))]:
+        package = module_name(path).rsplit(".", 1)[0]
+        for target, names in imports(path):
+            private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+            if private and target.rsplit(".", 1)[0] != package:
+                violations.append(f"{module_name(path)} imports {private} from {target}")
+    assert not violations, "\n".join(violations)
+
+
+#: a domain is a folder of assets (or the automation folder); top-level modules and launchers/ are shared
+ASSET_DOMAINS = sorted({p.parent.name for p in (ROOT / "glass_assets").glob("*/assets.py")} | {"automation"})
+
+
+def test_asset_domains_import_only_glass_core_and_shared_modules():
+    """A domain (``glass_assets/<domain>/``) never imports another domain; shared modules are top-level ones."""
+    violations = []
+    for domain in ASSET_DOMAINS:
+        for path in sorted((ROOT / "glass_assets" / domain).rglob("*.py")):
+            for target, _ in imports(path):
+                parts = target.split(".")
+                if parts[0] == "glass_assets" and len(parts) > 2 and parts[1] != domain:
+                    violations.append(f"{module_name(path)} imports {target}")
+    assert not violations, "\n".join(violations)

@@ -13,11 +13,10 @@ from glass_assets.liquid_glass.assets import (
     cnn_classifier,
     grad_cam_scores,
     indicator_correlations,
-    model_name,
     structural_descriptors,
 )
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource, promote_if_not_worse
+from glass_assets.tracking import MLflowResource, model_name, promote_if_not_worse
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.cnn import deterministic_split
 from tests.conftest import TINY_PROFILES

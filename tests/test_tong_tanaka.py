@@ -7,26 +7,19 @@ from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
 from glass_core.structure.tong_tanaka import additive_radii, ideal_angles, measured_angles, tong_tanaka
 from glass_core.structure.voronoi import voronoi_cells
-
-
-def triangular_lattice(nx: int, ny: int, a: float) -> Configuration:
-    i, j = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-    x = (i + 0.5 * (j % 2)) * a
-    y = j * a * np.sqrt(3) / 2
-    positions = np.stack([x.ravel(), y.ravel()], axis=1) + 0.05
-    return Configuration(positions, np.zeros(nx * ny, int), (nx * a, ny * a * np.sqrt(3) / 2))
+from tests.conftest import triangular_lattice
 
 
 def test_zero_on_triangular_lattice_of_touching_equal_discs():
     radius = 0.5
-    config = triangular_lattice(8, 8, a=2 * radius)
+    config = triangular_lattice(8, 8, a=2 * radius, offset=0.05)
     theta = tong_tanaka(config, np.array([radius]))
     assert theta.shape == (64,)
     np.testing.assert_allclose(theta, 0.0, atol=1e-6)
 
 
 def test_positive_on_perturbed_lattice():
-    config = triangular_lattice(8, 8, a=1.0)
+    config = triangular_lattice(8, 8, a=1.0, offset=0.05)
     rng = np.random.default_rng(4)
     noisy = Configuration(config.positions + rng.normal(0, 0.08, config.positions.shape), config.types, config.box)
     theta = tong_tanaka(noisy.wrapped(), np.array([0.5]))
@@ -41,7 +34,7 @@ def test_ideal_angles_analytic():
 
 
 def test_single_impurity_in_lattice_has_the_law_of_cosines_value():
-    config = triangular_lattice(8, 8, a=1.0)
+    config = triangular_lattice(8, 8, a=1.0, offset=0.05)
     config.types[27] = 1
     radii = np.array([0.5, 0.7])
     theta = tong_tanaka(config, radii)
@@ -88,7 +81,7 @@ def reference_theta(config: Configuration, radii: np.ndarray) -> np.ndarray:
 
 def test_matches_loop_reference_on_a_binary_mixture():
     rng = np.random.default_rng(6)
-    config = triangular_lattice(8, 8, a=1.0)
+    config = triangular_lattice(8, 8, a=1.0, offset=0.05)
     jittered = Configuration(config.positions + rng.normal(0, 0.1, (64, 2)), rng.integers(0, 2, 64), config.box)
     jittered = jittered.wrapped()
     radii = additive_radii(get_system("abm"))

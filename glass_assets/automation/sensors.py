@@ -14,6 +14,7 @@ from dagster import (
 
 from glass_assets.campaign import CAMPAIGN_STAGES, Campaign, default_campaign_path, load_campaign
 from glass_assets.partitions import TEMPERATURE_PARTITIONS, temperature_key
+from glass_assets.tables import initial_structures_key
 from glass_core.models.systems import get_system
 
 __all__ = ["campaign_requests", "campaign_sensor"]
@@ -68,8 +69,6 @@ def _liquid_glass_requests(campaign: Campaign, instance: DagsterInstance) -> lis
 
 def _propensity_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
     """One run per (system, run temperature) once its initial structures are materialized."""
-    from glass_assets.dynamics.assets import initial_structures_key
-
     done = _materialized(instance, "propensity_labels")
     sources = {
         "quenched": _materialized(instance, "quenched_ensembles"),

@@ -18,19 +18,18 @@ from dagster import (
     asset,
 )
 
+from glass_assets.cnn_split import CNN_SYSTEMS, held_out_glass_order
 from glass_assets.dynamics.checks import propensity_check_specs, run_propensity_checks
-from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
-from glass_assets.liquid_glass.split import CNN_SYSTEMS, cnn_subsets, held_out_first, quench_sample_ids_by_phase
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
-from glass_assets.profiles import Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
-from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
+from glass_assets.tables import configurations, initial_structures_key
+from glass_assets.versioning import PROPENSITY_CODE_VERSION
+from glass_assets.warehouse import Warehouse, WarehouseError
 from glass_core.dynamics.propensity import PropensityLabels
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
 
-PROPENSITY_CODE_VERSION = "propensity-v3"  # v2: abm/kam glasses from the CNN test split first; v3: split halves
 #: the labels of (system, T) start from configurations of the same system at another temperature
 _same_system_any_temperature = MultiPartitionMapping(
     {
@@ -40,24 +39,10 @@ _same_system_any_temperature = MultiPartitionMapping(
 )
 
 
-def initial_structures_key(system: str, temperature: float) -> dict[str, object]:
-    """Where a labels partition takes its initial configurations from.
-
-    ``abm``/``kam``: the T_G glasses of the quench [O §II D]; ``ka2d_ternary``: the swap-MC equilibria at
-    the run temperature [J].
-    """
-    temps = get_system(system).temperatures
-    if "glass" in temps:
-        return ensemble_key(system, temps["glass"], ENSEMBLE)
-    return ensemble_key(system, temperature, "swap_mc")
-
-
 def _initial_configurations(
     store: Warehouse, key: dict[str, object], n_samples: int, preferred: list[int] | None = None
 ) -> dict[int, Configuration]:
     """The first ``n_samples`` stored configurations of ``key``, in the ``preferred`` order of sample ids if given."""
-    from glass_assets.ensembles.checks import configurations
-
     samples = store.read_partition("samples", key)
     if samples.height == 0:
         raise WarehouseError(f"no initial structures {dict(key)}: materialize that ensemble first")
@@ -67,21 +52,6 @@ def _initial_configurations(
     chosen = samples.filter(pl.col("sample").is_in(order[:n_samples]))
     particles = store.read_partition("particles", key).filter(pl.col("sample").is_in(chosen["sample"].implode()))
     return configurations(chosen, particles)
-
-
-def _cnn_held_out_order(store: Warehouse, system: str, profile: Profile) -> tuple[list[int] | None, dict[int, str]]:
-    """Glass sample ids with the CNN's test split first (``None`` where there is no CNN split to follow).
-
-    [O] correlates the Grad-CAM score with the dynamics of glasses; taking them from the test split keeps
-    configurations the network was trained on out of that comparison.
-    """
-    if system not in CNN_SYSTEMS or "cnn" not in profile.raw:
-        return None, {}
-    ids = quench_sample_ids_by_phase(store, system)
-    if not ids["liquid"]:
-        return None, {}  # the split is keyed on both ensembles: unknown until the liquid one exists
-    subsets = cnn_subsets(ids, profile.cnn.split_fractions, profile.cnn.seed)
-    return held_out_first(ids["glass"], subsets), subsets
 
 
 def _nullable(values: np.ndarray) -> pl.Series:
@@ -130,7 +100,7 @@ def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key
 
 @asset(
     partitions_def=system_temperature_partitions,
-    deps=[AssetDep(quenched_ensembles, partition_mapping=_same_system_any_temperature)],
+    deps=[AssetDep(AssetKey("quenched_ensembles"), partition_mapping=_same_system_any_temperature)],
     check_specs=propensity_check_specs(AssetKey("propensity_labels")),
     kinds={"lammps", "duckdb"},
     group_name="dynamics",
@@ -153,22 +123,21 @@ def propensity_labels(
     store = warehouse.get()
     store.ensure_writable()
     source = initial_structures_key(system_name, temperature)
-    preferred, subsets = _cnn_held_out_order(store, system_name, profile)
-    configs = _initial_configurations(store, source, settings["n_samples"], preferred)
+    preferred, subsets = held_out_glass_order(store, system_name, profile.cnn_settings)
+    configs = _initial_configurations(store, source, settings.n_samples, preferred)
     used = {name: sum(subsets.get(s) == name for s in configs) for name in ("test", "validation", "train")}
     if preferred is None and system_name in CNN_SYSTEMS:
         context.log.warning("no liquid ensemble yet, so the CNN split is unknown: glasses taken in stored order")
     dt = get_system(system_name).md_timestep
-    max_time = settings["max_time"]  # one number, or one per system
-    max_time = float(max_time[system_name] if isinstance(max_time, dict) else max_time)
+    max_time = settings.max_time_for(system_name)
     params = {
         "system": system_name,
         "temperature": temperature,
-        "n_replicas": int(settings["n_replicas"]),
+        "n_replicas": settings.n_replicas,
         "base_seed": profile.base_seed,
         "max_step": int(round(max_time / dt)),
-        "per_decade": int(settings.get("per_decade", 8)),
-        "ensemble": settings.get("ensemble", "nvt"),
+        "per_decade": settings.per_decade,
+        "ensemble": settings.ensemble,
     }
     scratch = study.scratch_folder("propensity_labels", system_name, temperature, [params, source, sorted(configs)])
     inputs = scratch / "initial"

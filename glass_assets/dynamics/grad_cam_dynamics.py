@@ -1,22 +1,20 @@
 """What the CNN's Grad-CAM score predicts about aging dynamics: C(Γ, 1 − Δ) against δ(t) [O Fig. 4]."""
 
-import json
-
-import numpy as np
 import polars as pl
-from dagster import AssetDep, AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetDep, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from glass_assets.cnn_split import cnn_subsets, logged_split, quench_sample_ids_by_phase
 from glass_assets.dynamics import plots
 from glass_assets.dynamics.assets import propensity_labels
-from glass_assets.ensembles.checks import configurations
-from glass_assets.liquid_glass.assets import _champion, _from_system_ensembles, cnn_classifier, cnn_system_partitions
-from glass_assets.liquid_glass.split import cnn_subsets, quench_sample_ids_by_phase
+from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, SYSTEM_PARTITIONS
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource
+from glass_assets.tables import configurations
+from glass_assets.tracking import MLflowResource, load_champion, model_name
+from glass_assets.versioning import GRAD_CAM_DYNAMICS_CODE_VERSION
 from glass_assets.warehouse import WarehouseError
 from glass_core.learning.cnn import GLASS
-from glass_core.learning.correlations import pearson
+from glass_core.learning.correlations import correlation_against_dynamics
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.systems import get_system
 from glass_core.structure.gridding import Gridding
@@ -27,11 +25,11 @@ PAPER_MAXIMUM = {"abm": 0.61, "kam": 0.68}
 
 
 @asset(
-    partitions_def=cnn_system_partitions,
-    deps=[cnn_classifier, AssetDep(propensity_labels, partition_mapping=_from_system_ensembles)],
+    partitions_def=SYSTEM_PARTITIONS,
+    deps=[AssetKey("cnn_classifier"), AssetDep(propensity_labels, partition_mapping=FROM_SYSTEM_ENSEMBLES)],
     kinds={"pytorch", "duckdb"},
     group_name="dynamics",
-    code_version="grad-cam-dynamics-v1",
+    code_version=GRAD_CAM_DYNAMICS_CODE_VERSION,
     description=(
         "Pearson C(Γ, 1−Δ) between the champion CNN's Grad-CAM score and the cage-relative displacement of the "
         "same glasses (both coarse-grained, ξ = 3, and normalised), per frame, against the clock δ(t), for every "
@@ -48,7 +46,7 @@ def grad_cam_dynamics(
     )
     if labels.height == 0:
         raise WarehouseError(f"no propensity labels for {system}: materialize propensity_labels first")
-    model, params, version = _champion(mlflow_tracking, system)
+    model, params, version = load_champion(mlflow_tracking, system)
     gridding = Gridding(get_system(system).n_types, int(params["grid"]), float(params["kernel_width"]))
     source_t = float(labels["source_temperature"][0])
     source = {"system": system, "temperature": source_t, "ensemble": str(labels["ensemble"][0])}
@@ -60,28 +58,35 @@ def grad_cam_dynamics(
     correct = {s for k, s in enumerate(samples) if cam.cam.predictions[k] == GLASS}
     subsets = cnn_subsets(
         quench_sample_ids_by_phase(store, system),
-        tuple(json.loads(params["split_fractions"])),
-        int(params["split_seed"]),
+        *logged_split(params),
     )
     trained_on = {s for s in samples if subsets.get(s) == "train"}
+    clocks = store.query(
+        "SELECT temperature, sample, frame, cage_clock FROM propensity_summary WHERE system = ?", [system]
+    )
+    cage_clock = {(r["temperature"], r["sample"], r["frame"]): r["cage_clock"] for r in clocks.iter_rows(named=True)}
     rows = []
-    for (temperature, sample, frame), group in labels.group_by(["temperature", "sample", "frame"], maintain_order=True):
+    for (temperature, sample), run in labels.group_by(["temperature", "sample"], maintain_order=True):
         if sample not in correct:
             continue
-        delta = normalised_coarse_grained(configs[sample], group["crsd"].to_numpy(), xi)
-        rows.append(
-            {
-                "system": system,
-                "temperature": temperature,
-                "sample": sample,
-                "frame": frame,
-                "time": float(group["time"][0]),
-                "cage_clock": float(np.mean(np.sqrt(group["crsd"].to_numpy()))),
-                "correlation": pearson(gamma[sample], 1.0 - delta),
-                "in_training": sample in trained_on,
-                "model_version": str(version),
-            }
-        )
+        frames = run["frame"].unique(maintain_order=True).to_list()
+        crsd = run["crsd"].to_numpy().reshape(len(frames), -1)  # rows sorted by frame, then particle
+        curve = correlation_against_dynamics(configs[sample], gamma[sample], crsd, xi)
+        times = run["time"].to_numpy().reshape(len(frames), -1)[:, 0]
+        for k, frame in enumerate(frames):
+            rows.append(
+                {
+                    "system": system,
+                    "temperature": temperature,
+                    "sample": sample,
+                    "frame": frame,
+                    "time": float(times[k]),
+                    "cage_clock": float(cage_clock[(temperature, sample, frame)]),
+                    "correlation": float(curve[k]),
+                    "in_training": sample in trained_on,
+                    "model_version": str(version),
+                }
+            )
     if not rows:
         raise ValueError(f"the champion CNN classifies none of the {len(samples)} propensity glasses as glass")
     table = pl.DataFrame(rows)
@@ -102,7 +107,7 @@ def grad_cam_dynamics(
         "max_cage_clock_reached": float(curves["cage_clock"].max()),
         "n_glasses": len(correct),
         "n_glasses_seen_in_training": len(correct & trained_on),
-        "model": f"glass_cnn_{system} v{version}",
+        "model": f"{model_name(system)} v{version}",
         "rows_written": MetadataValue.json(written),
         **figure_metadata(figure, study.plot_path("grad_cam_dynamics", f"{system}_correlation_vs_delta.png")),
     }

@@ -12,29 +12,14 @@ from glass_assets.ensembles.checks import ensemble_check_specs, run_ensemble_che
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import cooling_curve_figure, figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
-from glass_assets.versioning import code_version_tag
+from glass_assets.tables import QUENCHED, particle_rows, sample_row
+from glass_assets.versioning import QUENCH_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import ensemble_key
 from glass_core.models.seeds import derive_seed
 from glass_core.models.systems import get_system
 from glass_core.simulation.quench import PHASES, QuenchResult, hold_mean_temperature
 
-QUENCH_CODE_VERSION = "quench-v1"
-ENSEMBLE = "quenched"
-
-
-def particle_rows(key: dict, sample: int, positions: np.ndarray, types: np.ndarray) -> pl.DataFrame:
-    """Rows of the ``particles`` table for one configuration of partition ``key``."""
-    n = len(types)
-    return pl.DataFrame(
-        {
-            **{k: [v] * n for k, v in key.items()},
-            "sample": [sample] * n,
-            "particle": np.arange(n, dtype=np.int32),
-            "type": types.astype(np.int8),
-            "x": positions[:, 0],
-            "y": positions[:, 1],
-        }
-    )
+ENSEMBLE = QUENCHED
 
 
 def _frames(
@@ -46,22 +31,20 @@ def _frames(
     for sample, result in sorted(results.items()):
         config = result.configuration
         samples.append(
-            {
-                **key,
-                "sample": sample,
-                "seed": seeds[sample],
-                "n_particles": config.n_particles,
-                "box_x": config.box[0],
-                "box_y": config.box[1],
-                "potential_energy": result.lammps_energy,
-                "energy_per_particle": result.lammps_energy / config.n_particles,
-                "kinetic_temperature": hold_mean_temperature(result.thermo),
-                "md_steps": result.md_steps,
-                "wall_seconds": result.wall_seconds,
-                "protocol": protocol,
-                "code_version": code_version_tag(QUENCH_CODE_VERSION),
-                "run_id": run_id,
-            }
+            sample_row(
+                key,
+                sample,
+                seeds[sample],
+                config.n_particles,
+                config.box,
+                result.lammps_energy,
+                kinetic_temperature=hold_mean_temperature(result.thermo),
+                md_steps=result.md_steps,
+                wall_seconds=result.wall_seconds,
+                protocol=protocol,
+                code_version=code_version_tag(QUENCH_CODE_VERSION),
+                run_id=run_id,
+            )
         )
         particles.append(particle_rows(key, sample, config.positions, config.types))
         t = result.thermo

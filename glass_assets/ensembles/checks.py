@@ -11,42 +11,25 @@ import numpy as np
 import polars as pl
 from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
+from glass_assets.checks import (
+    Check,
+    CheckOutcome,
+    check_results,
+    check_specs,
+    lammps_energy_matches_numpy,
+    no_overlaps,
+)
+from glass_assets.tables import configurations
 from glass_core.models.configuration import Configuration
-from glass_core.models.energy import potential_energy
 from glass_core.models.systems import ModelSystem
 from glass_core.simulation.quench import hold_mean_temperature
-from glass_core.structure.ensemble_quality import cooling_curve_jump, coordinates_inside_box, min_scaled_distance
+from glass_core.structure.ensemble_quality import cooling_curve_jump, coordinates_inside_box
 
-__all__ = ["ENSEMBLE_CHECKS", "configurations", "ensemble_check_specs", "run_ensemble_checks"]
+__all__ = ["ENSEMBLE_CHECKS", "ensemble_check_specs", "run_ensemble_checks"]
 
 
-#: r_ij/σ_ij below this is an overlap: V(0.7σ) ≈ 3×10² ε, out of reach at T ≤ 4.
-OVERLAP_RATIO = 0.7
 #: relative tolerance of |⟨T_kin⟩ − T| / T over the second half of the hold, and its absolute floor.
 TEMPERATURE_TOLERANCE = 0.1
-#: relative tolerance of numpy vs LAMMPS total energy of the stored configuration.
-ENERGY_TOLERANCE = 1e-8
-
-
-def configurations(samples: pl.DataFrame, particles: pl.DataFrame) -> dict[int, Configuration]:
-    """Rebuild each sample's Configuration from the ``samples`` and ``particles`` tables."""
-    boxes = {row["sample"]: (row["box_x"], row["box_y"]) for row in samples.iter_rows(named=True)}
-    out = {}
-    for (sample,), rows in particles.sort(["sample", "particle"]).group_by(["sample"], maintain_order=True):
-        positions = np.column_stack([rows["x"].to_numpy(), rows["y"].to_numpy()])
-        out[int(sample)] = Configuration(positions, rows["type"].to_numpy(), boxes[sample], rows["system"][0])
-    return out
-
-
-def no_overlaps(system: ModelSystem, configs: dict[int, Configuration], **_: object) -> CheckOutcome:
-    ratios = {k: min_scaled_distance(c, system) for k, c in configs.items()}
-    worst = min(ratios, key=ratios.get)
-    return CheckOutcome(
-        passed=ratios[worst] >= OVERLAP_RATIO,
-        metadata={"min_r_over_sigma": ratios[worst], "worst_sample": worst, "threshold": OVERLAP_RATIO},
-        description=f"closest pair at r/σ = {ratios[worst]:.3f} (sample {worst}); overlap below {OVERLAP_RATIO}",
-    )
 
 
 def coordinates_finite_in_box(configs: dict[int, Configuration], **_: object) -> CheckOutcome:
@@ -91,18 +74,6 @@ def no_crystallisation_jump(curves: pl.DataFrame, **_: object) -> CheckOutcome:
             "largest_jump_temperature": jumps[worst].temperature,
             "largest_jump_noise": jumps[worst].noise,
         },
-    )
-
-
-def lammps_energy_matches_numpy(
-    system: ModelSystem, configs: dict[int, Configuration], samples: pl.DataFrame, **_: object
-) -> CheckOutcome:
-    lammps = dict(zip(samples["sample"].to_list(), samples["potential_energy"].to_list(), strict=True))
-    errors = {k: abs(potential_energy(c, system).total - lammps[k]) / abs(lammps[k]) for k, c in configs.items()}
-    worst = max(errors, key=errors.get)
-    return CheckOutcome(
-        passed=errors[worst] <= ENERGY_TOLERANCE,
-        metadata={"max_relative_difference": errors[worst], "worst_sample": worst, "tolerance": ENERGY_TOLERANCE},
     )
 
 

@@ -8,8 +8,6 @@ import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from glass_assets.ensembles.assets import particle_rows
-from glass_assets.ensembles.checks import configurations
 from glass_assets.equilibria.checks import (
     inherent_check_specs,
     run_inherent_checks,
@@ -19,12 +17,11 @@ from glass_assets.equilibria.checks import (
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
-from glass_assets.versioning import code_version_tag
+from glass_assets.tables import INHERENT, SWAP_MC, configurations, particle_rows, sample_row
+from glass_assets.versioning import INHERENT_CODE_VERSION, SWAP_MC_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.models.seeds import derive_seed
 from glass_core.models.systems import PotentialForm, get_system
-
-SWAP_MC, INHERENT = "swap_mc", "inherent"
 
 
 @asset(
@@ -32,7 +29,7 @@ SWAP_MC, INHERENT = "swap_mc", "inherent"
     check_specs=swap_mc_check_specs(AssetKey("swap_mc_equilibria")),
     kinds={"numba", "duckdb"},
     group_name="equilibria",
-    code_version="swap-mc-v1",
+    code_version=SWAP_MC_CODE_VERSION,
     pool="simulation",
     description=(
         "Equilibrium ka2d_ternary configurations by compiled swap Monte Carlo (displacements + A↔C, B↔C type "
@@ -49,25 +46,23 @@ def swap_mc_equilibria(
     if system.potential is not PotentialForm.LJ_SMOOTH_C2:
         raise ValueError(f"swap Monte Carlo is implemented for the C²-smooth ternary KA model, not {system_name}")
     profile = study.load()
-    cfg = profile.raw.get("swap_mc")
-    if not cfg:
-        raise ValueError(f"profile {profile.name!r} has no 'swap_mc' section")
+    cfg = profile.swap_mc
     store = warehouse.get()
     store.ensure_writable()
     params = {
         "system": system_name,
         "temperature": temperature,
-        "n_particles": int(cfg["n_particles"]),
-        "samples_per_chain": int(cfg["samples_per_chain"]),
-        "equilibration_sweeps": int(cfg["equilibration_sweeps"]),
-        "sweeps_between_samples": int(cfg["sweeps_between_samples"]),
-        "swap_probability": float(cfg["swap_probability"]),
-        "max_displacement": float(cfg["max_displacement"]),
-        "trace_every": int(cfg.get("trace_every", 10)),
+        "n_particles": cfg.n_particles,
+        "samples_per_chain": cfg.samples_per_chain,
+        "equilibration_sweeps": cfg.equilibration_sweeps,
+        "sweeps_between_samples": cfg.sweeps_between_samples,
+        "swap_probability": cfg.swap_probability,
+        "max_displacement": cfg.max_displacement,
+        "trace_every": cfg.trace_every,
     }
     items = [
         {"sample": c, "seed": derive_seed(system_name, temperature, c, profile.base_seed, "swap-mc")}
-        for c in range(int(cfg["n_chains"]))
+        for c in range(cfg.n_chains)
     ]
     scratch = study.scratch_folder("swap_mc_equilibria", system_name, temperature, [params, items])
     context.log.info(f"{len(items)} swap-MC chains of {system_name} (N={params['n_particles']}) at T={temperature}")
@@ -82,20 +77,19 @@ def swap_mc_equilibria(
                 sample = chain * params["samples_per_chain"] + k
                 n = params["n_particles"]
                 samples.append(
-                    {
-                        **key,
-                        "sample": sample,
-                        "seed": item["seed"],
-                        "n_particles": n,
-                        "box_x": float(data["box"][0]),
-                        "box_y": float(data["box"][1]),
-                        "potential_energy": float(data["energies"][k]) * n,
-                        "energy_per_particle": float(data["energies"][k]),
-                        "wall_seconds": float(data["elapsed_seconds"]),
-                        "protocol": json.dumps(params),
-                        "code_version": code_version_tag("swap-mc-v1"),
-                        "run_id": context.run.run_id,
-                    }
+                    sample_row(
+                        key,
+                        sample,
+                        item["seed"],
+                        n,
+                        data["box"],
+                        float(data["energies"][k]) * n,
+                        energy_per_particle=float(data["energies"][k]),
+                        wall_seconds=float(data["elapsed_seconds"]),
+                        protocol=json.dumps(params),
+                        code_version=code_version_tag(SWAP_MC_CODE_VERSION),
+                        run_id=context.run.run_id,
+                    )
                 )
                 particles.append(particle_rows(key, sample, data["positions"][k], data["types"][k]))
             traces.append(
@@ -144,7 +138,7 @@ def swap_mc_equilibria(
     check_specs=inherent_check_specs(AssetKey("inherent_structures")),
     kinds={"lammps", "duckdb"},
     group_name="equilibria",
-    code_version="inherent-v1",
+    code_version=INHERENT_CODE_VERSION,
     pool="simulation",
     description=(
         "Each swap-MC equilibrium configuration minimised by LAMMPS (FIRE, then CG, exact C²-smooth potential): "
@@ -161,7 +155,7 @@ def inherent_structures(
     configs = configurations(store.read_partition("samples", source), store.read_partition("particles", source))
     if not configs:
         raise WarehouseError(f"no swap-MC equilibria for {system_name} at T={temperature}: materialize them first")
-    tolerance = float(study.load().raw.get("inherent_structures", {}).get("force_tolerance", 1e-8))
+    tolerance = study.load().inherent_structures.force_tolerance
     params = {"system": system_name, "force_tolerance": tolerance}
     scratch = study.scratch_folder("inherent_structures", system_name, temperature, [params, sorted(configs)])
     items = [
@@ -177,19 +171,17 @@ def inherent_structures(
         with np.load(path) as data:
             n = len(data["types"])
             samples.append(
-                {
-                    **key,
-                    "sample": item["sample"],
-                    "seed": 0,
-                    "n_particles": n,
-                    "box_x": float(data["box"][0]),
-                    "box_y": float(data["box"][1]),
-                    "potential_energy": float(data["energy"]),
-                    "energy_per_particle": float(data["energy"]) / n,
-                    "protocol": json.dumps(params),
-                    "code_version": code_version_tag("inherent-v1"),
-                    "run_id": context.run.run_id,
-                }
+                sample_row(
+                    key,
+                    item["sample"],
+                    0,
+                    n,
+                    data["box"],
+                    float(data["energy"]),
+                    protocol=json.dumps(params),
+                    code_version=code_version_tag(INHERENT_CODE_VERSION),
+                    run_id=context.run.run_id,
+                )
             )
             particles.append(particle_rows(key, item["sample"], data["positions"], data["types"]))
             minima.append(

@@ -4,8 +4,15 @@ import numpy as np
 import polars as pl
 from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
-from glass_assets.ensembles.checks import configurations, lammps_energy_matches_numpy, no_overlaps
+from glass_assets.checks import (
+    Check,
+    CheckOutcome,
+    check_results,
+    check_specs,
+    lammps_energy_matches_numpy,
+    no_overlaps,
+)
+from glass_assets.tables import configurations
 from glass_core.dynamics.equilibration import compare_halves
 from glass_core.models.systems import ModelSystem
 

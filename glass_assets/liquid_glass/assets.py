@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from dataclasses import asdict
 
 import mlflow
 import numpy as np
@@ -11,33 +12,42 @@ import torch
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetKey,
     MaterializeResult,
     MetadataValue,
-    MultiToSingleDimensionPartitionMapping,
     asset,
 )
 from mlflow.models import infer_signature
 
-from glass_assets.ensembles.assets import ENSEMBLE, quenched_ensembles
-from glass_assets.ensembles.checks import configurations
+from glass_assets.cnn_split import CNN_SYSTEMS, logged_split, split_parameters
 from glass_assets.liquid_glass import plots
-from glass_assets.liquid_glass.split import CNN_SYSTEMS
-from glass_assets.partitions import SYSTEM_PARTITIONS, parse_partition, system_temperature_partitions
+from glass_assets.partitions import (
+    FROM_SYSTEM_ENSEMBLES,
+    SYSTEM_PARTITIONS,
+    parse_partition,
+    system_temperature_partitions,
+)
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource, promote_if_not_worse
-from glass_assets.versioning import code_version_tag
+from glass_assets.tables import QUENCHED, configurations
+from glass_assets.tracking import MLflowResource, load_champion, model_name, promote_if_not_worse
+from glass_assets.versioning import (
+    CNN_CODE_VERSION,
+    CORRELATIONS_CODE_VERSION,
+    DESCRIPTORS_CODE_VERSION,
+    GRAD_CAM_CODE_VERSION,
+    code_version_tag,
+)
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.learning.cnn import (
     GLASS,
     LIQUID,
     CNNArchitecture,
-    GlassCNN,
     deterministic_split,
     evaluate,
     train_classifier,
 )
-from glass_core.learning.correlations import correlation
+from glass_core.learning.correlations import pair_correlations, summarise_correlations
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
@@ -47,7 +57,7 @@ from glass_core.structure.indicators import normalised_coarse_grained, structura
 #: per-system assets use the system dimension itself (Dagster maps system × T → system only then);
 #: a system outside CNN_SYSTEMS is refused with a clear error
 cnn_system_partitions = SYSTEM_PARTITIONS
-_from_system_ensembles = MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
+ENSEMBLE = QUENCHED
 LABELS = {LIQUID: "liquid", GLASS: "glass"}
 EXPERIMENT = "liquid_vs_glass_cnn"
 PAIRS = {
@@ -55,20 +65,17 @@ PAIRS = {
     "gamma~one_minus_theta": ("gamma_cg", "one_minus_theta_cg"),
     "one_minus_theta~upsilon": ("one_minus_theta_cg", "voronoi_area_cg"),
 }
+FIELDS = ("gamma_cg", "voronoi_area_cg", "one_minus_theta_cg")
 #: [O] §IV C: mean correlations over ABM glasses
 PAPER_ABM_GLASS = {"gamma~upsilon": 0.552, "gamma~one_minus_theta": 0.403, "one_minus_theta~upsilon": 0.355}
 
 
-def model_name(system: str) -> str:
-    return f"glass_cnn_{system}"
-
-
 @asset(
     partitions_def=system_temperature_partitions,
-    deps=[quenched_ensembles],
+    deps=[AssetKey("quenched_ensembles")],
     kinds={"freud", "duckdb"},
     group_name="liquid_glass",
-    code_version="descriptors-v1",
+    code_version=DESCRIPTORS_CODE_VERSION,
     description=(
         "Per particle: Voronoi area Υ (freud, periodic) and Tong–Tanaka Θ, raw and coarse-grained (ξ = 3) and "
         "min–max normalised per configuration [Oyama et al. 2023]. Warehouse table `descriptors`."
@@ -143,10 +150,10 @@ def _labelled_configurations(store: Warehouse, system: str) -> tuple[list[Config
 
 @asset(
     partitions_def=cnn_system_partitions,
-    deps=[AssetDep(quenched_ensembles, partition_mapping=_from_system_ensembles)],
+    deps=[AssetDep(AssetKey("quenched_ensembles"), partition_mapping=FROM_SYSTEM_ENSEMBLES)],
     kinds={"pytorch", "mlflow"},
     group_name="liquid_glass",
-    code_version="cnn-v1",
+    code_version=CNN_CODE_VERSION,
     description=(
         "CNN liquid/glass classifier (three circular-padded conv layers, no pooling, dense head with dropout) "
         "trained on the T_L and T_G quenched ensembles; an MLflow run and a registered model version "
@@ -182,7 +189,7 @@ def cnn_classifier(
                 "dagster_run_id": context.run.run_id,
                 "data.partitions": json.dumps([f"{system}|{temps['liquid']!r}", f"{system}|{temps['glass']!r}"]),
                 "data.warehouse": warehouse.path,
-                "code_version": code_version_tag("cnn-v1"),
+                "code_version": code_version_tag(CNN_CODE_VERSION),
             }
         )
         mlflow.log_params(
@@ -192,8 +199,7 @@ def cnn_classifier(
                 "epochs": cfg.epochs,
                 "batch_size": cfg.batch_size,
                 "learning_rate": cfg.learning_rate,
-                "split_seed": cfg.seed,
-                "split_fractions": json.dumps(list(cfg.split_fractions)),
+                **split_parameters(cfg),
                 "conv_channels": json.dumps(list(cfg.conv_channels)),
                 "hidden": cfg.hidden,
                 "dropout": cfg.dropout,
@@ -281,20 +287,12 @@ def cnn_classifier(
     )
 
 
-def _champion(mlflow_tracking: MLflowResource, system: str) -> tuple[GlassCNN, dict, str]:
-    client = mlflow_tracking.activate()
-    version = client.get_model_version_by_alias(model_name(system), "champion")
-    params = client.get_run(version.run_id).data.params
-    model = mlflow.pytorch.load_model(f"models:/{model_name(system)}@champion")
-    return model, params, version.version
-
-
 @asset(
     partitions_def=cnn_system_partitions,
-    deps=[cnn_classifier, AssetDep(structural_descriptors, partition_mapping=_from_system_ensembles)],
+    deps=[cnn_classifier, AssetDep(structural_descriptors, partition_mapping=FROM_SYSTEM_ENSEMBLES)],
     kinds={"pytorch", "duckdb"},
     group_name="liquid_glass",
-    code_version="grad-cam-v1",
+    code_version=GRAD_CAM_CODE_VERSION,
     description=(
         "Grad-CAM Γ per particle (Oyama et al. eq. 3–4) of the correctly classified test configurations, from the "
         "champion CNN, for their own class; raw and coarse-grained (ξ = 3), normalised. Warehouse table `grad_cam`."
@@ -304,11 +302,11 @@ def grad_cam_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
     system = context.partition_key
-    model, params, version = _champion(mlflow_tracking, system)
+    model, params, version = load_champion(mlflow_tracking, system)
     configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
     gridding = Gridding(get_system(system).n_types, int(params["grid"]), float(params["kernel_width"]))
-    fractions = tuple(json.loads(params["split_fractions"]))
-    split = deterministic_split(samples, fractions, int(params["split_seed"]))
+    fractions, seed = logged_split(params)
+    split = deterministic_split(samples, fractions, seed)
     xi = study.load().coarse_graining_length
     started = time.perf_counter()
     rows, accuracy = [], {}
@@ -359,10 +357,10 @@ def grad_cam_scores(
 
 @asset(
     partitions_def=cnn_system_partitions,
-    deps=[grad_cam_scores, AssetDep(structural_descriptors, partition_mapping=_from_system_ensembles)],
+    deps=[grad_cam_scores, AssetDep(structural_descriptors, partition_mapping=FROM_SYSTEM_ENSEMBLES)],
     kinds={"duckdb"},
     group_name="liquid_glass",
-    code_version="correlations-v1",
+    code_version=CORRELATIONS_CODE_VERSION,
     description=(
         "Per test configuration, Pearson and Spearman C(Γ,Υ), C(Γ,1−Θ), C(1−Θ,Υ) of the coarse-grained normalised "
         "fields, for glasses and liquids, with the paper's values, violin plots and particle maps "
@@ -386,28 +384,29 @@ def indicator_correlations(
     for (temperature, sample, label, version), group in fields.group_by(
         ["temperature", "sample", "label", "model_version"], maintain_order=True
     ):
-        for pair, (a, b) in PAIRS.items():
-            for method in ("pearson", "spearman"):
-                rows.append(
-                    {
-                        "system": system,
-                        "temperature": temperature,
-                        "ensemble": ENSEMBLE,
-                        "sample": sample,
-                        "label": label,
-                        "pair": pair,
-                        "method": method,
-                        "model_version": version,
-                        "value": correlation(group[a].to_numpy(), group[b].to_numpy(), method),
-                    }
-                )
+        values = pair_correlations({name: group[name].to_numpy() for name in FIELDS}, PAIRS)
+        for (pair, method), value in values.items():
+            rows.append(
+                {
+                    "system": system,
+                    "temperature": temperature,
+                    "ensemble": ENSEMBLE,
+                    "sample": sample,
+                    "label": label,
+                    "pair": pair,
+                    "method": method,
+                    "model_version": version,
+                    "value": value,
+                }
+            )
     table = pl.DataFrame(rows)
     written = store.replace_partition({"system": system}, {"indicator_correlations": table})
-    summary = (
-        table.group_by(["label", "pair", "method"])
-        .agg(pl.col("value").mean().alias("mean"), pl.col("value").std().alias("std"), pl.len().alias("n"))
-        .sort(["label", "pair", "method"])
-    )
+    summary = pl.DataFrame(
+        [
+            {"label": label, "pair": pair, "method": method, **asdict(summarise_correlations(group["value"]))}
+            for (label, pair, method), group in table.group_by(["label", "pair", "method"])
+        ]
+    ).sort(["label", "pair", "method"])
     violin = plots.correlation_violins(
         table.filter(pl.col("method") == "pearson"), f"{system}: Pearson per configuration"
     )

@@ -9,9 +9,6 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.dynamics.assets import initial_structures_key, propensity_labels
-from glass_assets.ensembles.checks import configurations
-from glass_assets.equilibria.assets import INHERENT, inherent_structures
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
@@ -25,6 +22,7 @@ from glass_assets.propensity_learning.checks import (
 )
 from glass_assets.propensity_learning.tables import descriptor_rows, feature_name_rows, state_point_rows
 from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tables import INHERENT, configurations, initial_structures_key
 from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.dynamics.state_points import state_point_labels as labels_at_state_points
 from glass_core.models.systems import get_system
@@ -38,7 +36,7 @@ STATE_POINTS_CODE_VERSION = "state-points-v1"
 
 @asset(
     partitions_def=system_temperature_partitions,
-    deps=[inherent_structures],
+    deps=[AssetKey("inherent_structures")],
     check_specs=descriptor_check_specs(AssetKey("mlp_descriptors")),
     kinds={"numba", "duckdb"},
     group_name="propensity_learning",
@@ -94,7 +92,7 @@ def mlp_descriptors(
 
 @asset(
     partitions_def=system_temperature_partitions,
-    deps=[propensity_labels],
+    deps=[AssetKey("propensity_labels")],
     check_specs=state_point_check_specs(AssetKey("state_point_labels")),
     kinds={"duckdb"},
     group_name="propensity_learning",

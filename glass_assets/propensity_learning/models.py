@@ -35,7 +35,6 @@ from glass_core.learning.tglassmlp_training import train_tglassmlp
 from mlflow.entities import Metric
 
 from glass_assets.campaign import load_campaign
-from glass_assets.equilibria.assets import INHERENT
 from glass_assets.partitions import SYSTEM_PARTITIONS
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
@@ -49,6 +48,7 @@ from glass_assets.propensity_learning.registry import (
     tglassmlp_model_name,
 )
 from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tables import INHERENT
 from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import Warehouse

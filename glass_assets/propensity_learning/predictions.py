@@ -16,8 +16,6 @@ from dagster import (
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.ensembles.checks import configurations
-from glass_assets.equilibria.assets import INHERENT
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
@@ -27,6 +25,7 @@ from glass_assets.propensity_learning.models import tglassmlp_model
 from glass_assets.propensity_learning.registry import load_champion, tglassmlp_model_name
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors
 from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tables import INHERENT, configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.scores import pearson_by_configuration

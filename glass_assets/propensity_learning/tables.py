@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from glass_assets.tables import INHERENT
 from glass_assets.warehouse import Warehouse, WarehouseError
 from glass_core.dynamics.state_points import StatePointLabels
 
@@ -17,7 +18,6 @@ __all__ = [
     "state_point_rows",
 ]
 
-INHERENT = "inherent"
 
 
 def descriptor_rows(

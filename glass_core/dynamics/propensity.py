@@ -10,7 +10,7 @@ in the start configuration; Δ_i(t) = ⟨|d_i − d̄_i|²⟩_iso. The clock of 
 δ(t) = (1/N) Σ_i √Δ_i(t). Subtracting the cage motion removes the collective (elastic, long-wavelength)
 displacements, which are large in 2D (Mermin–Wagner fluctuations), so a rigid translation gives Δ = 0.
 [O] writes d̄ as a sum "Σ_j d_j" while calling it the average displacement of the cage; the mean is
-used here, as in the platform reference (REFERENCE.md §3). A neighbour met across two cell edges
+used here, as the words "average displacement" say. A neighbour met across two cell edges
 (tiny boxes) counts once.
 
 **Bond-breaking correlation** [G], [J]. Bonds of i: the particles j with r_ij(0) < 1.4 σ_ij in the start

@@ -9,21 +9,32 @@ plots, mean and standard deviation); Spearman's rank coefficient gives consisten
 
 A constant field has no defined correlation: NaN is returned, and summaries count such samples apart.
 
+Fig. 4 of [O] follows the same recipe over time: for a glass whose isoconfigurational run gives the
+cage-relative squared displacement Δ_i(t) (:mod:`glass_core.dynamics.propensity`), the curve is
+C(Γ̄, 1 − Δ̄(t)) per frame (both coarse-grained at ξ and min–max normalised), plotted against the cage
+clock δ(t) = (1/N) Σ_i √Δ_i(t); :func:`correlation_against_dynamics` computes it.
+
 [O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from scipy.stats import rankdata
 
+from glass_core.models.configuration import Configuration
+from glass_core.structure.indicators import COARSE_GRAINING_LENGTH, normalised_coarse_grained
+
 __all__ = [
+    "METHODS",
     "CorrelationSummary",
     "correlation",
+    "correlation_against_dynamics",
+    "pair_correlations",
     "correlations_per_configuration",
     "pearson",
     "spearman",
@@ -31,6 +42,7 @@ __all__ = [
 ]
 
 Method = Literal["pearson", "spearman"]
+METHODS: tuple[Method, ...] = ("pearson", "spearman")
 
 
 def _check(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,3 +104,29 @@ def summarise_correlations(values: Iterable[float]) -> CorrelationSummary:
     mean = float(defined.mean()) if n else float("nan")
     std = float(defined.std(ddof=1)) if n >= 2 else float("nan")
     return CorrelationSummary(mean, std, n, int(values.size - n))
+
+
+def pair_correlations(
+    fields: Mapping[str, np.ndarray], pairs: Mapping[str, tuple[str, str]], methods: Iterable[Method] = METHODS
+) -> dict[tuple[str, Method], float]:
+    """(pair name, method) → C(fields[a], fields[b]) of one configuration, for each ``pairs[name] = (a, b)``.
+
+    ``fields`` maps a field name to its (N,) per-particle values (e.g. ``gamma_cg``, ``voronoi_area_cg``).
+    """
+    methods = tuple(methods)
+    return {(name, m): correlation(fields[a], fields[b], m) for name, (a, b) in pairs.items() for m in methods}
+
+
+def correlation_against_dynamics(
+    config: Configuration, gamma_cg: np.ndarray, crsd: np.ndarray, xi: float = COARSE_GRAINING_LENGTH
+) -> np.ndarray:
+    """[O] Fig. 4 for one glass: (T,) Pearson C(Γ̄, 1 − Δ̄(t)), one per frame.
+
+    ``gamma_cg``: (N,) coarse-grained normalised Grad-CAM field of ``config``; ``crsd``: (T, N) Δ_i(t),
+    particles in the order of ``config``. Δ of each frame is coarse-grained at ``xi`` and min–max
+    normalised like Γ; a frame where Δ is constant (t = 0) gives NaN.
+    """
+    crsd = np.asarray(crsd, dtype=np.float64)
+    if crsd.ndim != 2 or crsd.shape[1] != config.n_particles:
+        raise ValueError(f"crsd must be (frames, {config.n_particles}), got {crsd.shape}")
+    return np.array([pearson(gamma_cg, 1.0 - normalised_coarse_grained(config, frame, xi)) for frame in crsd])

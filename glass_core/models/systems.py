@@ -57,8 +57,8 @@ class ModelSystem:
         cutoff_factor: r_c,ij = cutoff_factor × σ_ij.
         potential: the pair potential form.
         md_timestep: MD time step in LJ time units.
-        voronoi_radii: per-type radii for radical (weighted) Voronoi tessellation.
-        temperatures: named reference temperatures (``liquid``, ``glass``, ``onset`` …).
+        temperatures: named reference temperatures: ``liquid`` (T_L) and ``glass`` (T_G) of the quench, and
+            ``t_star`` (T*, [O]'s characteristic temperature; the propensity runs go from T* to 1.5 T*).
     """
 
     name: str
@@ -69,7 +69,6 @@ class ModelSystem:
     epsilon: np.ndarray
     potential: PotentialForm
     md_timestep: float
-    voronoi_radii: tuple[float, ...]
     cutoff_factor: float = 2.5
     temperatures: dict[str, float] = field(default_factory=dict)
 
@@ -78,8 +77,8 @@ class ModelSystem:
         for label, table in (("sigma", self.sigma), ("epsilon", self.epsilon)):
             if table.shape != (n, n) or not np.allclose(table, table.T):
                 raise ValueError(f"{self.name}: {label} must be a symmetric {n}x{n} table")
-        if len(self.composition) != n or len(self.voronoi_radii) != n:
-            raise ValueError(f"{self.name}: composition and voronoi_radii need one entry per type")
+        if len(self.composition) != n:
+            raise ValueError(f"{self.name}: composition needs one entry per type")
 
     @property
     def n_types(self) -> int:
@@ -136,8 +135,7 @@ SYSTEMS: dict[str, ModelSystem] = {
         epsilon=_symmetric([1.0, 1.0], {(0, 1): 1.0}),
         potential=PotentialForm.LJ_SHIFTED_FORCE,
         md_timestep=0.005,
-        voronoi_radii=(5.0 / 12.0, 7.0 / 12.0),
-        temperatures={"liquid": 2.0, "glass": 0.05, "onset": 1.0},
+        temperatures={"liquid": 2.0, "glass": 0.05, "t_star": 1.0},
     ),
     "kam": ModelSystem(
         name="kam",
@@ -148,8 +146,7 @@ SYSTEMS: dict[str, ModelSystem] = {
         epsilon=_symmetric([1.0, 0.5], {(0, 1): 1.5}),
         potential=PotentialForm.LJ_SHIFTED_FORCE,
         md_timestep=0.005,
-        voronoi_radii=(0.5, 0.44),
-        temperatures={"liquid": 0.8, "glass": 0.05, "onset": 0.37},
+        temperatures={"liquid": 0.8, "glass": 0.05, "t_star": 0.37},
     ),
     "ka2d_ternary": ModelSystem(
         name="ka2d_ternary",
@@ -160,7 +157,6 @@ SYSTEMS: dict[str, ModelSystem] = {
         epsilon=_symmetric([1.0, 0.5, 0.75], {(0, 1): 1.5, (0, 2): 0.75, (1, 2): 1.5}),
         potential=PotentialForm.LJ_SMOOTH_C2,
         md_timestep=0.01,
-        voronoi_radii=(0.5, 0.44, 0.47),
         temperatures={},
     ),
 }

@@ -9,8 +9,8 @@ cage-relative displacement [O, §IV D] are built on.
 The tessellation is freud's (``freud.locality.Voronoi``, voro++ underneath), the library [O] used.
 It is the plain (unweighted) tessellation: freud has no radical/power (per-type radius weighted)
 Voronoi, so Υ here follows [O] exactly, and a radical tessellation — which [J]/[G] use for the
-Voronoi perimeter of ``ka2d_ternary`` with ``ModelSystem.voronoi_radii`` — is not offered by this
-module. freud's input is float32; areas come back in float64 and sum to the box area to ~1e-6.
+Voronoi perimeter of ``ka2d_ternary`` with per-type radii — is not offered by this module. freud's input
+is float32; areas come back in float64 and sum to the box area to ~1e-6.
 
 [O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
 """

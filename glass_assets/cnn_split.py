@@ -1,0 +1,76 @@
+"""Which quench runs the CNN trains, validates and tests on, for assets that must know it.
+
+The CNN's split (:func:`glass_core.learning.cnn.deterministic_split`) is keyed on the quench run: the sorted
+sample ids of the T_L and T_G partitions together, the fractions and the seed. ``cnn_classifier`` logs the
+fractions and seed it used with its MLflow run (:func:`split_parameters` writes them, :func:`logged_split`
+reads them back); assets that evaluate the CNN on other data of the same glasses (Grad-CAM against
+dynamics) recompute the split here, so they can keep to the glasses the network never saw.
+"""
+
+import json
+
+import numpy as np
+
+from glass_assets.profiles import CNNSettings
+from glass_assets.tables import QUENCHED
+from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.learning.cnn import deterministic_split
+from glass_core.models.systems import SYSTEMS, get_system
+
+#: systems with a liquid (T_L) and a glass (T_G) ensemble: the ones the CNN study applies to
+CNN_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if {"liquid", "glass"} <= s.temperatures.keys())
+SUBSETS = ("train", "validation", "test")
+
+
+def quench_sample_ids_by_phase(store: Warehouse, system: str) -> dict[str, list[int]]:
+    """Sample ids of the ``liquid`` (T_L) and ``glass`` (T_G) quenched ensembles of ``system``, as stored."""
+    temps = get_system(system).temperatures
+    return {
+        phase: [int(s) for s in store.read_partition("samples", ensemble_key(system, temps[phase], QUENCHED))["sample"]]
+        for phase in ("liquid", "glass")
+    }
+
+
+def cnn_subsets(ids_by_phase: dict[str, list[int]], fractions: tuple[float, float, float], seed: int) -> dict[int, str]:
+    """Sample id → ``"train"``, ``"validation"`` or ``"test"``, exactly as the CNN split them.
+
+    The CNN keys its split on the sorted ids of the liquid and glass ensembles together
+    (:func:`quench_sample_ids_by_phase`).
+    """
+    sample_ids = sorted(set().union(*ids_by_phase.values()))
+    split = deterministic_split(np.asarray(sample_ids), fractions, seed)
+    parts = (split.train, split.validation, split.test)
+    return {int(sample_ids[i]): name for name, rows in zip(SUBSETS, parts, strict=True) for i in rows}
+
+
+def held_out_first(candidates: list[int], subsets: dict[int, str]) -> list[int]:
+    """``candidates`` ordered test, then validation, then training (then unknown), ascending within each."""
+    rank = {"test": 0, "validation": 1, "train": 2}
+    return sorted(candidates, key=lambda s: (rank.get(subsets.get(s, ""), 3), s))
+
+
+def split_parameters(cnn: CNNSettings) -> dict[str, object]:
+    """The MLflow parameters that record a training's split: ``split_seed`` and ``split_fractions`` (JSON)."""
+    return {"split_seed": cnn.seed, "split_fractions": json.dumps(list(cnn.split_fractions))}
+
+
+def logged_split(params: dict[str, str]) -> tuple[tuple[float, ...], int]:
+    """(fractions, seed) of a training, from its MLflow run parameters (see :func:`split_parameters`)."""
+    return tuple(json.loads(params["split_fractions"])), int(params["split_seed"])
+
+
+def held_out_glass_order(
+    store: Warehouse, system: str, cnn: CNNSettings | None
+) -> tuple[list[int] | None, dict[int, str]]:
+    """Glass sample ids with the CNN's test split first, and sample id → subset (``None``, {} without a split).
+
+    [O] correlates the Grad-CAM score with the dynamics of glasses; taking them from the test split keeps
+    configurations the network was trained on out of that comparison.
+    """
+    if system not in CNN_SYSTEMS or cnn is None:
+        return None, {}
+    ids = quench_sample_ids_by_phase(store, system)
+    if not ids["liquid"]:
+        return None, {}  # the split is keyed on both ensembles: unknown until the liquid one exists
+    subsets = cnn_subsets(ids, cnn.split_fractions, cnn.seed)
+    return held_out_first(ids["glass"], subsets), subsets

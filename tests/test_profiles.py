@@ -1,0 +1,54 @@
+"""Study profiles load into typed sections, and a bad key is named in the error."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from glass_assets.profiles import PROFILES_FILE, ProfileError, load_profile
+from tests.conftest import TINY_PROFILES
+
+
+@pytest.mark.parametrize("path", [PROFILES_FILE, TINY_PROFILES])
+def test_every_shipped_profile_loads(path):
+    for name in yaml.safe_load(Path(path).read_text()):
+        profile = load_profile(name, Path(path))
+        assert profile.quench.n_samples > 0 and profile.coarse_graining_length == 3.0
+
+
+def test_sections_are_typed():
+    profile = load_profile("demo")
+    assert profile.propensity.max_time_for("ka2d_ternary") == 1000.0 and profile.propensity.per_decade == 6
+    assert profile.swap_mc.n_chains == 2 and isinstance(profile.swap_mc.swap_probability, float)
+    assert profile.cnn.split_fractions == (0.6, 0.1, 0.3) and isinstance(profile.cnn.conv_channels, tuple)
+    assert profile.inherent_structures.force_tolerance == 1e-8
+    tiny = load_profile("tiny_cnn", TINY_PROFILES)
+    assert tiny.propensity.max_time_for("abm") == 3.0
+    with pytest.raises(ProfileError, match="'swap_mc'"):
+        _ = tiny.swap_mc
+
+
+def bad_profile(tmp_path, **changes):
+    raw = yaml.safe_load(TINY_PROFILES.read_text())["tiny"]
+    for section, value in changes.items():
+        raw[section] = value
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"bad": raw}))
+    return path
+
+
+def test_a_bad_key_is_named(tmp_path):
+    raw = yaml.safe_load(TINY_PROFILES.read_text())["tiny"]
+    typo = {**raw["swap_mc"], "n_chain": 2}
+    del typo["n_chains"]
+    with pytest.raises(ProfileError, match=r"unknown key\(s\) \['n_chain'\] in 'swap_mc'"):
+        load_profile("bad", bad_profile(tmp_path, swap_mc=typo))
+    with pytest.raises(ProfileError, match=r"propensity.n_replicas = 'many'"):
+        load_profile("bad", bad_profile(tmp_path, propensity={**raw["propensity"], "n_replicas": "many"}))
+    with pytest.raises(ProfileError, match=r"'propensity' needs key\(s\) \['n_samples'\]"):
+        load_profile("bad", bad_profile(tmp_path, propensity={"n_replicas": 2, "max_time": 3.0}))
+    with pytest.raises(ProfileError, match="unknown section"):
+        load_profile("bad", bad_profile(tmp_path, swapmc={}))
+    with pytest.raises(ProfileError, match="no entry for system 'kam'"):
+        path = bad_profile(tmp_path, propensity={**raw["propensity"], "max_time": {"abm": 1.0}})
+        load_profile("bad", path).propensity.max_time_for("kam")
