@@ -158,6 +158,10 @@ def test_glassmlp_learns_a_smooth_function_of_two_features():
     mean, spread = ensemble.predict(test.features, test.types)
     assert pearson_per_state_point(test, mean)[0].pearson > 0.9
     assert spread.shape == mean.shape and (spread >= 0).all()
+    x, types = torch.from_numpy(test.features), torch.from_numpy(test.types)
+    with torch.inference_mode():  # stacked members against members one by one
+        one_by_one = torch.stack([m(ensemble.features(x), ensemble.type_one_hot(types)) for m in ensemble.members])
+    np.testing.assert_allclose(mean, one_by_one.mean(0).numpy(), rtol=1e-5, atol=1e-6)
     assert sum(record.selected for record in ensemble.history) == FAST.n_glassmlp_networks
     with pytest.raises(ValueError, match="one state point"):
         train_glassmlp(synthetic([0.4, 0.3], [0.5], 2, 10, seed=0), validation, FAST)
@@ -182,12 +186,19 @@ def test_attention_weights_are_positive_and_sum_to_one(tglass_run):
 
 def test_fast_state_point_path_equals_the_general_forward(tglass_run):
     ensemble, test = tglass_run[0].ensemble, tglass_run[2]
-    rows = test.subset(test.at_state_point(0.4, 0.5))
+    state_point = test.state_points()[-1]
+    rows = test.subset(test.at_state_point(*state_point))
     features, types = torch.from_numpy(rows.features), torch.from_numpy(rows.types)
+    state = torch.from_numpy(state_point[None, :]).float()
     with torch.inference_mode():
-        general = ensemble(features, types, torch.tensor([[0.4, 0.5]]).expand(len(rows), 2))
-        fast = ensemble.forward_at_state_points(features, types, torch.tensor([[0.4, 0.5]]).expand(ensemble.n_members, 2))
+        general = ensemble(features, types, state.expand(len(rows), 2))
+        fast = ensemble.forward_at_state_points(features, types, state.expand(ensemble.n_members, 2))
+    assert len(rows) > 0 and fast.shape == (ensemble.n_members, len(rows))
     torch.testing.assert_close(fast, general, rtol=1e-5, atol=1e-5)
+    with torch.inference_mode():  # members stacked (StackedHeads) against members one by one
+        one_by_one = torch.stack([m(ensemble.features(features), ensemble.type_one_hot(types), ensemble.encoded_state(
+            state.expand(len(rows), 2))) for m in ensemble.members])
+    torch.testing.assert_close(fast, one_by_one, rtol=1e-5, atol=1e-5)
 
 
 def biased(ensemble, members, shift):

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional
 
 from glass_core.learning.mlp_data import PropensityDataset, Standardiser
-from glass_core.learning.mlp_ensemble import PropensityEnsemble
+from glass_core.learning.mlp_ensemble import PREDICT_CHUNK, PropensityEnsemble, StackedHeads
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.mlp_training import (
     EpochRecord,
@@ -84,19 +84,20 @@ class GlassMLPEnsemble(PropensityEnsemble):
 
     def forward(self, features: torch.Tensor, types: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         self._check_inputs(features, types)
-        x = self.features(features)
-        onehot = self.type_one_hot(types)
-        # all bottlenecks in one (n, M) × (M, 2K) product, then the small heads member by member
-        weight = torch.cat([m.bottleneck.weight for m in self.members])
-        bias = torch.cat([m.bottleneck.bias for m in self.members])
-        codes = functional.elu(functional.linear(x, weight, bias)).split(self.members[0].bottleneck.out_features, dim=1)
-        heads = zip(self.members, codes, strict=True)
-        return torch.stack([member.head(torch.cat([h, onehot], dim=1)).squeeze(-1) for member, h in heads])
+        # standardisation folded into the bottlenecks: one (n, M) × (M, 2K) product, then the stacked heads
+        weight = torch.cat([m.bottleneck.weight for m in self.members]) / self.features.std
+        bias = torch.cat([m.bottleneck.bias for m in self.members]) - weight @ self.features.mean
+        codes = functional.elu(functional.linear(features, weight, bias))
+        heads = StackedHeads.of([m.head for m in self.members], self.members[0].bottleneck.out_features, self.n_types)
+        return heads(codes, self.type_one_hot(types)).T
 
     def predict(self, features: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, std over members) per particle, each (n,)."""
+        """(mean, std over members) per particle, each (n,); batched in chunks of PREDICT_CHUNK particles."""
+        x = torch.as_tensor(np.asarray(features), dtype=torch.float32)
+        t = torch.as_tensor(np.asarray(types), dtype=torch.int64)
         with torch.inference_mode():
-            members = self(torch.as_tensor(features, dtype=torch.float32), torch.as_tensor(types, dtype=torch.int64))
+            members = torch.cat([self(x[a : a + PREDICT_CHUNK], t[a : a + PREDICT_CHUNK])
+                                 for a in range(0, max(len(x), 1), PREDICT_CHUNK)], dim=1)
         return members.mean(0).numpy(), members.std(0, unbiased=False).numpy()
 
 

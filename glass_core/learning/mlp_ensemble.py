@@ -15,16 +15,57 @@ kept member indices, training notes); :func:`save_ensemble` writes it with the `
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
+from torch.nn import functional
 
 from glass_core.learning.mlp_data import Standardiser
 from glass_core.learning.mlp_training import EpochRecord, one_hot
 
-__all__ = ["PropensityEnsemble", "load_ensemble", "save_ensemble"]
+__all__ = ["PREDICT_CHUNK", "PropensityEnsemble", "StackedHeads", "load_ensemble", "save_ensemble"]
+
+PREDICT_CHUNK = 65536  # particles per pass in predict: bounds the (chunk, 10 K) intermediates
+
+
+@dataclass(frozen=True)
+class StackedHeads:
+    """The K members' heads (Linear(c + e + n_types, h), ELU, Linear(h, h), ELU, Linear(h, 1)) as three wide layers.
+
+    Member k's first-layer input is [code_k (c), embedding_k (e), onehot (n_types)]; the embedding is
+    constant over particles and enters through ``member_bias`` (K, h) = W_e,k · embedding_k. The
+    stacked layers are block-diagonal over members (the type columns shared), so all members run in
+    three matrix products on (n, K c + n_types) → (n, K h) → (n, K h) → (n, K) instead of 3 K skinny ones.
+    """
+
+    first: torch.Tensor
+    first_bias: torch.Tensor
+    second: torch.Tensor
+    second_bias: torch.Tensor
+    out: torch.Tensor
+    out_bias: torch.Tensor
+
+    @classmethod
+    def of(cls, heads: list[nn.Sequential], code_width: int, n_types: int,
+           member_bias: torch.Tensor | None = None) -> StackedHeads:
+        first_weights = [head[0].weight for head in heads]  # (h, c + e + n_types)
+        codes = torch.block_diag(*[w[:, :code_width].T for w in first_weights])
+        types = torch.cat([w[:, w.shape[1] - n_types :].T for w in first_weights], dim=1)
+        first_bias = torch.stack([head[0].bias for head in heads])
+        if member_bias is not None:
+            first_bias = first_bias + member_bias
+        return cls(torch.cat([codes, types]), first_bias.reshape(-1),
+                   torch.block_diag(*[head[2].weight.T for head in heads]), torch.cat([head[2].bias for head in heads]),
+                   torch.block_diag(*[head[4].weight.T for head in heads]), torch.cat([head[4].bias for head in heads]))
+
+    def __call__(self, codes: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        """(n, K) outputs from the members' codes (n, K c) and the type one-hot (n, n_types)."""
+        hidden = functional.elu(torch.addmm(self.first_bias, torch.cat([codes, onehot], dim=1), self.first))
+        hidden = functional.elu(torch.addmm(self.second_bias, hidden, self.second))
+        return torch.addmm(self.out_bias, hidden, self.out)
 
 CONFIG_FILE = "ensemble.json"
 WEIGHTS_FILE = "ensemble.pt"

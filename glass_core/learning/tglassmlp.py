@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn import functional
 
 from glass_core.learning.mlp_data import CB_CLAMP, N_STATE_INPUTS, Standardiser, state_encoding
-from glass_core.learning.mlp_ensemble import PropensityEnsemble
+from glass_core.learning.mlp_ensemble import PREDICT_CHUNK, PropensityEnsemble, StackedHeads
 
 __all__ = ["DEFAULT_ARCHITECTURE", "TGlassMLPEnsemble", "TGlassMLPNet", "TGlassPrediction"]
 
@@ -71,7 +71,9 @@ class TGlassMLPNet(nn.Module):
 
     def encode(self, features: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         """Bottleneck values (n, 2)."""
-        return functional.elu(self.bottleneck(features * (self.n_features * self.attention_weights(state))))
+        weighted = features * self.attention_weights(state)  # x_k w_k; the factor M goes on the weights
+        return functional.elu(functional.linear(weighted, self.bottleneck.weight * self.n_features,
+                                                self.bottleneck.bias))
 
     def forward(self, features: torch.Tensor, types: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         embedded = self.mlp2(state).expand(features.shape[0], -1)
@@ -135,20 +137,22 @@ class TGlassMLPEnsemble(PropensityEnsemble):
         """Fast path: member k sees state ``member_state[k]`` (K, 2) for all particles; returns (K, n)."""
         self._check_inputs(features, types)
         s = self.encoded_state(member_state.to(torch.float32))
-        onehot = self.type_one_hot(types)
-        weights, biases = [], []
+        weights, biases, embedding_bias = [], [], []
+        code_width = self.members[0].bottleneck.out_features
         for k, member in enumerate(self.members):
             scale = member.n_features * member.attention_weights(s[k : k + 1])[0] / self.features.std
             weight = member.bottleneck.weight * scale
             weights.append(weight)
             biases.append(member.bottleneck.bias - weight @ self.features.mean)
-        codes = functional.elu(functional.linear(features, torch.cat(weights), torch.cat(biases)))
-        codes = codes.split(self.members[0].bottleneck.out_features, dim=1)
+            embedding = member.mlp2(s[k : k + 1])[0]  # (e,), the same for every particle
+            embedding_bias.append(member.head[0].weight[:, code_width : code_width + len(embedding)] @ embedding)
+        weight, bias = torch.cat(weights), torch.cat(biases)
+        heads = StackedHeads.of([m.head for m in self.members], code_width, self.n_types, torch.stack(embedding_bias))
         outputs = []
-        for k, (member, h) in enumerate(zip(self.members, codes, strict=True)):
-            embedded = member.mlp2(s[k : k + 1]).expand(features.shape[0], -1)
-            outputs.append(member.head(torch.cat([h, embedded, onehot], dim=1)).squeeze(-1))
-        return torch.stack(outputs)
+        for a in range(0, max(features.shape[0], 1), PREDICT_CHUNK):  # n = 0: one empty pass
+            codes = functional.elu(functional.linear(features[a : a + PREDICT_CHUNK], weight, bias))
+            outputs.append(heads(codes, self.type_one_hot(types[a : a + PREDICT_CHUNK])))
+        return torch.cat(outputs).T
 
     def attention_weights(self, temperature: float, cb: float) -> np.ndarray:
         """(K, M) attention weights w_k of every member at the state point (T, ⟨C_B⟩); rows sum to 1."""
