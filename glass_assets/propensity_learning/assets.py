@@ -1,6 +1,5 @@
 """Descriptor tables and state-point labels of the propensity-learning study [J]."""
 
-from __future__ import annotations
 
 import time
 

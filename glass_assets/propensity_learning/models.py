@@ -6,7 +6,6 @@ Pearson, never on a test number. Their runs share metric names (``test_pearson_<
 compare view puts GlassMLP and tGlassMLP side by side per state point.
 """
 
-from __future__ import annotations
 
 import json
 import time

@@ -1,6 +1,5 @@
 """Propensity predicted by the champion tGlassMLP on every swap-MC equilibrium of a temperature [J]."""
 
-from __future__ import annotations
 
 import numpy as np
 import polars as pl

@@ -1,0 +1,247 @@
+"""GlassMLP [G] and tGlassMLP [J]: data split and standardisation, settings, determinism, attention,
+self-consistency, iterated prediction, learning on a synthetic propensity with a known answer."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from glass_core.learning.glassmlp import train_glassmlp
+from glass_core.learning.mlp_data import (
+    DatasetError,
+    PropensityDataset,
+    pearson_per_state_point,
+    split_by_configuration,
+)
+from glass_core.learning.mlp_ensemble import load_ensemble, save_ensemble
+from glass_core.learning.mlp_settings import MLPSettingsError, MLPTrainingSettings
+from glass_core.learning.tglassmlp_training import (
+    select_self_consistent,
+    self_consistency_deviations,
+    train_tglassmlp,
+)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny networks run faster on one thread, and far faster on a loaded 2-core machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+SCALE = np.array([1.0, 3.0, 0.5, 2.0, 1.0, 1.5])
+OFFSET = np.array([5.0, -2.0, 0.0, 1.0, 3.0, 10.0])
+FAST = MLPTrainingSettings(
+    glassmlp_schedule=((25, 1e-2), (15, 3e-3)),
+    tglass_mse_schedule=((8, 1e-2), (8, 3e-3)),
+    tglass_glassmlp_schedule=((12, 2e-3),),
+    patience=10,
+    n_glassmlp_networks=2,
+    n_networks=2,
+    n_networks_equal_cb=1,
+    tolerance=0.03,
+)
+
+
+def synthetic(temperatures, cbs, n_configs, n_particles, seed, first_id=0, noise=0.15):
+    """Known propensity: y = C + A(T, C)·[tanh(z₀ + C z₁) + 0.3 (type − ½) + noise·ξ], A = 2C(1 − C)(1.5 − T).
+
+    z are standard normal structural variables, seen through 6 descriptors x = z·scale + offset (four of
+    them irrelevant); the label's mean over particles is C (the state point's ⟨C_B⟩), the features
+    that matter change their mixture with C, and the amplitude grows as T falls. The best possible
+    Pearson correlation is ≈ 0.97.
+    """
+    rng = np.random.default_rng(seed)
+    columns = [[] for _ in range(6)]
+    for k, temperature in enumerate(temperatures):
+        for c in range(n_configs):
+            z = rng.normal(size=(n_particles, 6))
+            types = rng.integers(0, 2, n_particles)
+            for cb in cbs:
+                amplitude = 2 * cb * (1 - cb) * (1.5 - temperature)
+                signal = np.tanh(z[:, 0] + cb * z[:, 1]) + 0.3 * (types - 0.5)
+                labels = cb + amplitude * (signal + noise * rng.normal(size=n_particles))
+                for column, values in zip(columns, (z * SCALE + OFFSET, types, np.full(n_particles, first_id +
+                                          k * n_configs + c), np.full(n_particles, temperature),
+                                          np.full(n_particles, cb), labels), strict=True):
+                    column.append(values)
+    return PropensityDataset(*(np.concatenate(column) for column in columns))
+
+
+@pytest.fixture(scope="module")
+def tglass_run():
+    """One two-step tGlassMLP training on 3 labelled temperatures, distilled to T = 0.25."""
+    torch.set_num_threads(1)
+    labelled = synthetic([0.5, 0.4, 0.3], [0.8, 0.5, 0.3], 4, 400, seed=1)
+    low_temperature = synthetic([0.25], [0.8, 0.5, 0.3], 2, 400, seed=2, first_id=1000)  # truth kept for scoring
+    train, validation, test = split_by_configuration(labelled, (0.5, 0.25, 0.25), seed=0)
+    result = train_tglassmlp(train, validation, low_temperature, FAST, seed=1)
+    return result, train, test, low_temperature
+
+
+def scores(ensemble, dataset):
+    state = torch.from_numpy(np.stack([dataset.temperature, dataset.target_cb], axis=1)).float()
+    with torch.inference_mode():
+        prediction = ensemble(torch.from_numpy(dataset.features), torch.from_numpy(dataset.types), state).mean(0)
+    return [score.pearson for score in pearson_per_state_point(dataset, prediction.numpy())]
+
+
+def test_split_by_configuration_puts_each_configuration_in_one_subset():
+    dataset = synthetic([0.5, 0.4], [0.8, 0.5], 10, 5, seed=0)
+    subsets = split_by_configuration(dataset, (0.5, 0.25, 0.25), seed=3)
+    ids = [set(subset.configuration.tolist()) for subset in subsets]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert ids[0] | ids[1] | ids[2] == set(dataset.configuration.tolist())
+    assert sum(len(s) for s in subsets) == len(dataset) and [len(i) for i in ids] == [10, 5, 5]
+    again = split_by_configuration(dataset.subset(np.arange(len(dataset))[::-1]), (0.5, 0.25, 0.25), seed=3)
+    assert set(again[0].configuration.tolist()) == ids[0]  # row order does not matter, the seed does
+    assert set(split_by_configuration(dataset, (0.5, 0.25, 0.25), seed=4)[0].configuration.tolist()) != ids[0]
+
+
+def test_dataset_rejects_bad_columns():
+    dataset = synthetic([0.5], [0.5], 1, 4, seed=0)
+    with pytest.raises(DatasetError, match="types"):
+        PropensityDataset(dataset.features, dataset.types[:2], dataset.configuration, dataset.temperature,
+                          dataset.target_cb, dataset.labels)
+    with pytest.raises(DatasetError, match="target_cb"):
+        PropensityDataset(dataset.features, dataset.types, dataset.configuration, dataset.temperature,
+                          dataset.target_cb * 3, dataset.labels)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("tolerance", -0.1), ("n_networks", 0), ("glassmlp_schedule", ()), ("tglass_glassmlp_schedule", ((10, -1e-3),)),
+    ("split_fractions", (0.5, 0.5, 0.5)), ("patience", 1.5), ("threads", 0), ("max_iterations", -1),
+])
+def test_bad_settings_raise_naming_the_key(key, value):
+    with pytest.raises(MLPSettingsError, match=key):
+        MLPTrainingSettings(**{key: value})
+    with pytest.raises(ValueError, match="n_netwroks"):
+        MLPTrainingSettings.from_mapping({"n_netwroks": 3})
+    assert MLPTrainingSettings.from_mapping({"preset": "paper"}).n_networks == 16
+    assert json.loads(json.dumps(MLPTrainingSettings.paper().to_dict()))["tglass_mse_schedule"][0] == [10, 1e-3]
+
+
+def test_standardisation_is_fitted_on_training_rows_only(tglass_run):
+    dataset = synthetic([0.4], [0.5], 8, 50, seed=5)
+    train, validation, _ = split_by_configuration(dataset, (0.5, 0.5, 0.0), seed=0)
+    validation.features += 100.0  # would move μ and σ if validation rows were used
+    ensemble = train_glassmlp(train, validation, MLPTrainingSettings(glassmlp_schedule=((1, 1e-3),),
+                                                                      n_glassmlp_networks=1), seed=0)
+    np.testing.assert_allclose(ensemble.features.mean.numpy(), train.features.astype(np.float64).mean(0), rtol=1e-6)
+    np.testing.assert_allclose(ensemble.features.std.numpy(), train.features.astype(np.float64).std(0), rtol=1e-6)
+    result, tglass_train, _, _ = tglass_run
+    np.testing.assert_allclose(result.ensemble.features.mean.numpy(), tglass_train.features.astype(np.float64).mean(0),
+                               rtol=1e-6)
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_different_ones():
+    dataset = synthetic([0.4, 0.3], [0.5], 6, 60, seed=6)
+    train, validation, _ = split_by_configuration(dataset, (0.5, 0.5, 0.0), seed=0)
+    at_one = [d.subset(d.temperature == 0.4) for d in (train, validation)]
+    quick = MLPTrainingSettings(glassmlp_schedule=((4, 1e-2),), tglass_mse_schedule=((2, 1e-2),),
+                                tglass_glassmlp_schedule=((2, 1e-3),), n_glassmlp_networks=2, n_networks=1)
+    for train_once in (lambda seed: train_glassmlp(*at_one, quick, seed=seed),
+                       lambda seed: train_tglassmlp(train, validation, None, quick, seed=seed).ensemble):
+        first, second, other = (train_once(seed).state_dict() for seed in (3, 3, 4))
+        assert all(torch.equal(first[key], second[key]) for key in first)
+        assert not all(torch.equal(first[key], other[key]) for key in first if "members" in key)
+
+
+def test_glassmlp_learns_a_smooth_function_of_two_features():
+    dataset = synthetic([0.4], [0.5], 24, 100, seed=7)
+    train, validation, test = split_by_configuration(dataset, (0.5, 0.25, 0.25), seed=0)
+    ensemble = train_glassmlp(train, validation, FAST, seed=0)
+    mean, spread = ensemble.predict(test.features, test.types)
+    assert pearson_per_state_point(test, mean)[0].pearson > 0.9
+    assert spread.shape == mean.shape and (spread >= 0).all()
+    x, types = torch.from_numpy(test.features), torch.from_numpy(test.types)
+    with torch.inference_mode():  # stacked members against members one by one
+        one_by_one = torch.stack([m(ensemble.features(x), ensemble.type_one_hot(types)) for m in ensemble.members])
+    np.testing.assert_allclose(mean, one_by_one.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    assert sum(record.selected for record in ensemble.history) == FAST.n_glassmlp_networks
+    with pytest.raises(ValueError, match="one state point"):
+        train_glassmlp(synthetic([0.4, 0.3], [0.5], 2, 10, seed=0), validation, FAST)
+
+
+def test_tglassmlp_learns_all_state_points_and_transfers_to_the_distilled_temperature(tglass_run):
+    result, _, test, low_temperature = tglass_run
+    assert min(scores(result.ensemble, test)) > 0.9  # 9 labelled state points, unseen configurations
+    assert min(scores(result.ensemble, low_temperature)) > 0.9  # T = 0.25: no label was used
+    assert result.distilled is not None and set(result.distilled.temperature.tolist()) == {0.25}
+    assert result.ensemble.n_members >= 1 and not result.self_consistency_warning
+
+
+def test_attention_weights_are_positive_and_sum_to_one(tglass_run):
+    ensemble = tglass_run[0].ensemble
+    for temperature, cb in ((0.5, 0.8), (0.25, 0.3), (0.15, 0.075)):
+        weights = ensemble.attention_weights(temperature, cb)
+        assert weights.shape == (ensemble.n_members, ensemble.n_features)
+        assert (weights > 0).all()
+        np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_fast_state_point_path_equals_the_general_forward(tglass_run):
+    ensemble, test = tglass_run[0].ensemble, tglass_run[2]
+    state_point = test.state_points()[-1]
+    rows = test.subset(test.at_state_point(*state_point))
+    features, types = torch.from_numpy(rows.features), torch.from_numpy(rows.types)
+    state = torch.from_numpy(state_point[None, :]).float()
+    with torch.inference_mode():
+        general = ensemble(features, types, state.expand(len(rows), 2))
+        fast = ensemble.forward_at_state_points(features, types, state.expand(ensemble.n_members, 2))
+    assert len(rows) > 0 and fast.shape == (ensemble.n_members, len(rows))
+    torch.testing.assert_close(fast, general, rtol=1e-5, atol=1e-5)
+    with torch.inference_mode():  # members stacked (StackedHeads) against members one by one
+        one_by_one = torch.stack([m(ensemble.features(features), ensemble.type_one_hot(types), ensemble.encoded_state(
+            state.expand(len(rows), 2))) for m in ensemble.members])
+    torch.testing.assert_close(fast, one_by_one, rtol=1e-5, atol=1e-5)
+
+
+def biased(ensemble, members, shift):
+    """A copy of ``ensemble`` whose ``members`` predict ``shift`` more for every particle (output bias)."""
+    shifted = copy.deepcopy(ensemble)
+    with torch.no_grad():
+        for k in members:
+            shifted.members[k].head[-1].bias += shift
+    return shifted
+
+
+def test_self_consistency_filter_drops_a_network_that_misses_the_requested_cb(tglass_run):
+    result, _, _, low_temperature = tglass_run
+    assert result.ensemble.n_members >= 1
+    pair = copy.deepcopy(result.ensemble)
+    pair.members.append(copy.deepcopy(pair.members[0]))
+    deviations, _ = self_consistency_deviations(biased(pair, [1], 0.2), low_temperature)
+    assert np.abs(deviations[0]).max() <= FAST.tolerance < np.abs(deviations[1]).min()
+    assert select_self_consistent(deviations, FAST.tolerance) == ([0], False)
+    deviations, _ = self_consistency_deviations(biased(pair, [0, 1], 0.2), low_temperature)
+    assert select_self_consistent(deviations, FAST.tolerance)[1] is True  # none passes: one kept, flagged
+    crafted = np.array([[0.01, -0.02], [0.05, 0.0], [-0.04, 0.06]])
+    assert select_self_consistent(crafted, 0.03) == ([0], False)
+    assert select_self_consistent(crafted[1:], 0.03) == ([0], True)  # worst 0.05 < 0.06
+
+
+def test_iterated_prediction_reaches_the_requested_mean(tglass_run):
+    result, _, _, low_temperature = tglass_run
+    rows = low_temperature.subset(low_temperature.at_state_point(0.25, 0.5))
+    shifted = biased(result.ensemble, range(result.ensemble.n_members), 0.1)  # nominal input misses by ≈ 0.1
+    prediction = shifted.predict(rows.features, rows.types, 0.25, 0.5, max_iterations=6, tolerance=0.005)
+    assert prediction.converged and 1 <= prediction.iterations <= 6
+    assert abs(prediction.achieved_cb - 0.5) <= 0.005
+    assert np.all(np.abs(prediction.member_cb - 0.5) <= 0.005)
+    assert np.all(prediction.state_input[:, 1] < 0.5)  # it had to ask for an earlier time
+    assert prediction.mean.shape == prediction.std.shape == (len(rows),)
+
+
+def test_save_and_load_rebuild_the_same_ensemble(tglass_run, tmp_path):
+    ensemble, test = tglass_run[0].ensemble, tglass_run[2]
+    loaded = load_ensemble(save_ensemble(ensemble, tmp_path / "model"))
+    assert loaded.config() == json.loads(json.dumps(ensemble.config()))
+    inputs = (torch.from_numpy(test.features), torch.from_numpy(test.types),
+              torch.from_numpy(np.stack([test.temperature, test.target_cb], axis=1)).float())
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(*inputs), ensemble(*inputs), rtol=0, atol=0)
