@@ -235,6 +235,8 @@ def test_iterated_prediction_reaches_the_requested_mean(tglass_run):
     assert np.all(np.abs(prediction.member_cb - 0.5) <= 0.005)
     assert np.all(prediction.state_input[:, 1] < 0.5)  # it had to ask for an earlier time
     assert prediction.mean.shape == prediction.std.shape == (len(rows),)
+    with pytest.raises(ValueError, match="types must lie in"):
+        shifted.predict(rows.features, rows.types + shifted.n_types, 0.25, 0.5)
 
 
 def test_save_and_load_rebuild_the_same_ensemble(tglass_run, tmp_path):

@@ -94,7 +94,7 @@ class GlassMLPEnsemble(PropensityEnsemble):
     def predict(self, features: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std over members) per particle, each (n,); batched in chunks of PREDICT_CHUNK particles."""
         x = torch.as_tensor(np.asarray(features), dtype=torch.float32)
-        t = torch.as_tensor(np.asarray(types), dtype=torch.int64)
+        t = self.checked_types(types)
         with torch.inference_mode():
             members = torch.cat([self(x[a : a + PREDICT_CHUNK], t[a : a + PREDICT_CHUNK])
                                  for a in range(0, max(len(x), 1), PREDICT_CHUNK)], dim=1)

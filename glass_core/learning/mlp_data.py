@@ -157,7 +157,7 @@ def split_by_configuration(
 ) -> tuple[PropensityDataset, PropensityDataset, PropensityDataset]:
     """(train, validation, test): distinct configuration ids permuted by ``seed`` and cut by ``fractions``.
 
-    Depends on the set of ids and the seed only, not on the row order (:func:`glass_core.learning.cnn.deterministic_split`).
+    Depends on the set of ids and the seed only, not on the row order (:func:`.cnn.deterministic_split`).
     """
     split = deterministic_split(dataset.configuration, fractions, seed)
     return dataset.subset(split.train), dataset.subset(split.validation), dataset.subset(split.test)

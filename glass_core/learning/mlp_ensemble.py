@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
@@ -137,6 +138,13 @@ class PropensityEnsemble(nn.Module):
             "n_trained": self.n_trained,
             "notes": self.notes,
         }
+
+    def checked_types(self, types: np.ndarray) -> torch.Tensor:
+        """int64 tensor of ``types``, each in 0..n_types−1 (checked here, not in ``forward``, to keep it exportable)."""
+        types = np.asarray(types)
+        if types.size and (types.min() < 0 or types.max() >= self.n_types):
+            raise ValueError(f"types must lie in 0..{self.n_types - 1}, got {types.min()}..{types.max()}")
+        return torch.as_tensor(types, dtype=torch.int64)
 
     def _check_inputs(self, features: torch.Tensor, types: torch.Tensor) -> None:
         if features.ndim != 2 or features.shape[1] != self.n_features:

@@ -170,7 +170,7 @@ class TGlassMLPEnsemble(PropensityEnsemble):
         if len(features) == 0:
             raise ValueError("predict needs at least one particle")
         x = torch.as_tensor(np.asarray(features), dtype=torch.float32)
-        t = torch.as_tensor(np.asarray(types), dtype=torch.int64)
+        t = self.checked_types(types)
         n_members = self.n_members
         c = torch.full((n_members,), float(requested_cb), dtype=torch.float64)
         previous_c = previous_mean = None
