@@ -116,7 +116,7 @@ def test_descriptors_of_a_configuration_match_brute_force_with_its_energies_and_
     spec = DescriptorSpec((0.0, 1.0, 2.5))
     features = physics_inspired_descriptors(config, TERNARY, spec)
     energies = particle_energies(config, TERNARY)
-    perimeters = radical_voronoi_perimeters(config, np.asarray(TERNARY.voronoi_radii))
+    perimeters = radical_voronoi_perimeters(config, np.asarray(TERNARY.radical_voronoi_radii))
     expected = brute_force_fields(config, energies, perimeters, 3, spec)
     flat = np.concatenate([expected[name].reshape(60, -1) for name in DESCRIPTOR_OBSERVABLES], axis=1)
     assert features.shape == (60, len(spec.feature_names(3))) and features.dtype == np.float64
@@ -184,7 +184,7 @@ def test_feature_names_and_column_order():
     columns = dict(zip(names, features.T, strict=True))
     np.testing.assert_array_equal(columns["DEN_all_L0"], 1.0)
     np.testing.assert_array_equal(columns["DEN_B_L0"], (config.types == 1).astype(float))
-    perimeters = radical_voronoi_perimeters(config, np.asarray(TERNARY.voronoi_radii))
+    perimeters = radical_voronoi_perimeters(config, np.asarray(TERNARY.radical_voronoi_radii))
     np.testing.assert_allclose(columns["PERI_all_L0"], perimeters, atol=1e-12)
     assert np.all(columns["DEN_all_L2.5"] > columns["DEN_A_L2.5"])
 
@@ -225,7 +225,7 @@ def lammps_radical_perimeters(config: Configuration, radii: np.ndarray) -> np.nd
 @pytest.mark.lammps
 def test_radical_perimeters_match_lammps_voronoi():
     config = random_configuration(TERNARY, 150, np.random.default_rng(11))
-    radii = np.asarray(TERNARY.voronoi_radii)
+    radii = np.asarray(TERNARY.radical_voronoi_radii)
     np.testing.assert_allclose(
         radical_voronoi_perimeters(config, radii), lammps_radical_perimeters(config, radii), rtol=1e-10
     )

@@ -66,7 +66,7 @@ def test_the_propensity_learning_graph(learning):
     assert all(c.passed for c in points.get_asset_check_evaluations() if c.check_name != "every_target_reached")
 
     names = store.query("SELECT * FROM mlp_feature_names WHERE temperature = 1.0 ORDER BY position")
-    assert names.height == 4 * 4 * 3 and names["name"][0] == "DEN_A_L0.0"
+    assert names.height == 4 * 4 * 3 and names["name"][0] == "DEN_A_L0"
     descriptors = store.query("SELECT * FROM mlp_descriptors WHERE temperature = 0.5")
     assert descriptors.height == 4 * 64 and len(descriptors["features"][0]) == names.height
     summary = store.query("SELECT * FROM state_points")

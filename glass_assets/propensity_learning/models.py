@@ -8,6 +8,7 @@ compare view puts GlassMLP and tGlassMLP side by side per state point.
 
 
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -25,12 +26,6 @@ from dagster import (
     MultiToSingleDimensionPartitionMapping,
     asset,
 )
-from glass_core.learning.glassmlp import train_glassmlp
-from glass_core.learning.mlp_data import PropensityDataset, split_by_configuration
-from glass_core.learning.mlp_settings import MLPTrainingSettings
-from glass_core.learning.mlp_training import EpochRecord
-from glass_core.learning.tglassmlp import TGlassMLPEnsemble
-from glass_core.learning.tglassmlp_training import train_tglassmlp
 from mlflow.entities import Metric
 
 from glass_assets.campaign import load_campaign
@@ -51,7 +46,13 @@ from glass_assets.tables import INHERENT
 from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import Warehouse
+from glass_core.learning.glassmlp import train_glassmlp
+from glass_core.learning.mlp_data import PropensityDataset, split_by_configuration
+from glass_core.learning.mlp_settings import MLPTrainingSettings
+from glass_core.learning.mlp_training import EpochRecord
 from glass_core.learning.scores import best_single_descriptor, pearson_by_configuration
+from glass_core.learning.tglassmlp import TGlassMLPEnsemble
+from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.models.systems import get_system
 
 __all__ = ["EXPERIMENT", "glassmlp_models", "tglassmlp_model"]
@@ -121,6 +122,11 @@ def _baseline_scores(train: PropensityDataset, test: PropensityDataset, names: l
     return [r for r in rows if r["target_cb"] in {float(c) for _, c in test.state_points()}]
 
 
+def _metric_name(name: str) -> str:
+    """MLflow allows alphanumerics, _ - . space : / in metric names ('equal_cb=0.5' → 'equal_cb:0.5')."""
+    return re.sub(r"[^\w\-. :/]", ":", name)
+
+
 def _log_history(history: list[EpochRecord], prefix: dict[str, str]) -> None:
     """Per-epoch train/validation losses, averaged over ensemble members, as MLflow metric histories."""
     grouped: dict[tuple[str, int], list[EpochRecord]] = defaultdict(list)
@@ -132,7 +138,7 @@ def _log_history(history: list[EpochRecord], prefix: dict[str, str]) -> None:
         for kind in ("train_loss", "validation_loss"):
             value = float(np.nanmean([getattr(r, kind) for r in records]))
             if np.isfinite(value):
-                metrics.append(Metric(f"{name}/{kind}", value, now, epoch))
+                metrics.append(Metric(_metric_name(f"{name}/{kind}"), value, now, epoch))
     client, run_id = mlflow.MlflowClient(), mlflow.active_run().info.run_id
     for start in range(0, len(metrics), 900):
         client.log_batch(run_id, metrics=metrics[start : start + 900])

@@ -59,6 +59,8 @@ class ModelSystem:
         md_timestep: MD time step in LJ time units.
         temperatures: named reference temperatures: ``liquid`` (T_L) and ``glass`` (T_G) of the quench, and
             ``t_star`` (T*, [O]'s characteristic temperature; the propensity runs go from T* to 1.5 T*).
+        radical_voronoi_radii: radius of each type for the radical (Laguerre) tessellation of the
+            physics-inspired descriptors [J] (ka2d_ternary: 0.5, 0.44, 0.47); empty where none is defined.
     """
 
     name: str
@@ -71,6 +73,7 @@ class ModelSystem:
     md_timestep: float
     cutoff_factor: float = 2.5
     temperatures: dict[str, float] = field(default_factory=dict)
+    radical_voronoi_radii: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         n = self.n_types
@@ -158,6 +161,7 @@ SYSTEMS: dict[str, ModelSystem] = {
         potential=PotentialForm.LJ_SMOOTH_C2,
         md_timestep=0.01,
         temperatures={},
+        radical_voronoi_radii=(0.5, 0.44, 0.47),
     ),
 }
 

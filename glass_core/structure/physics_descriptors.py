@@ -366,9 +366,11 @@ def physics_inspired_descriptors(
         config: the configuration (an inherent structure, as in [G]/[J]).
         system: pair potential (energies) and number of type channels.
         spec: lengths, observables, cutoff.
-        radii: (n_types,) radical-Voronoi radius per type; default ``system.voronoi_radii``.
+        radii: (n_types,) radical-Voronoi radius per type; default ``system.radical_voronoi_radii``.
     """
-    radii = np.asarray(system.voronoi_radii if radii is None else radii, dtype=np.float64)
+    if radii is None and not system.radical_voronoi_radii:
+        raise ValueError(f"{system.name} defines no radical-Voronoi radii: pass radii explicitly")
+    radii = np.asarray(system.radical_voronoi_radii if radii is None else radii, dtype=np.float64)
     energies = particle_energies(config, system)
     perimeters = radical_voronoi_perimeters(config, radii)
     fields = coarse_grained_fields(config, energies, perimeters, system.n_types, spec)
