@@ -144,6 +144,22 @@ def _log_history(history: list[EpochRecord], prefix: dict[str, str]) -> None:
         client.log_batch(run_id, metrics=metrics[start : start + 900])
 
 
+def epoch_progress(context: AssetExecutionContext, every_seconds: float = 20.0) -> Callable[[EpochRecord], None]:
+    """An ``on_epoch`` callback that logs the current network, stage and epoch at most every ``every_seconds``."""
+    last = [0.0]
+
+    def report(record: EpochRecord) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= every_seconds:
+            last[0] = now
+            context.log.info(
+                f"{record.stage} network {record.member}: epoch {record.epoch}, train loss {record.train_loss:.4f}, "
+                f"validation loss {record.validation_loss:.4f}"
+            )
+
+    return report
+
+
 def _score_metrics(scores: list[dict[str, object]], predictor: str) -> dict[str, float]:
     out = {}
     for row in scores:
@@ -305,7 +321,12 @@ def glassmlp_models(
         for done, (temperature, cb) in enumerate(data.labelled.state_points(), 1):
             at = [d.subset(d.at_state_point(temperature, cb)) for d in (train, validation, test)]
             ensemble = train_glassmlp(
-                at[0], at[1], training, feature_names=data.feature_names, n_types=get_system(system).n_types
+                at[0],
+                at[1],
+                training,
+                on_epoch=epoch_progress(context),
+                feature_names=data.feature_names,
+                n_types=get_system(system).n_types,
             )
             ensembles[(float(temperature), float(cb))] = ensemble
             history += [r.__class__(**{**r.__dict__, "stage": _state(temperature, cb)}) for r in ensemble.history]
@@ -397,6 +418,7 @@ def tglassmlp_model(
             validation,
             data.unlabelled,
             training,
+            on_epoch=epoch_progress(context),
             feature_names=data.feature_names,
             n_types=get_system(system).n_types,
         )
