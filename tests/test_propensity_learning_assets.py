@@ -78,6 +78,9 @@ def test_the_propensity_learning_graph(learning):
     assert {"glassmlp", "tglassmlp"} <= set(scores["predictor"].to_list())
     assert scores.filter(scores["predictor"].str.starts_with("best_descriptor")).height > 0
     assert set(scores["split"].to_list()) >= {"validation", "test"}
+    assert not scores["pearson"].drop_nulls().is_nan().any() and not scores["stderr"].drop_nulls().is_nan().any()
+    best = scores.filter(scores["predictor"].str.starts_with("best_descriptor") & (scores["subset"] == "all"))
+    assert best.select("temperature", "target_cb").unique().height == summary.height  # one baseline per state point
 
     client = resources["mlflow_tracking"].activate()
     for name in ("glassmlp_ka2d_ternary", "tglassmlp_ka2d_ternary"):

@@ -6,7 +6,6 @@ Pearson, never on a test number. Their runs share metric names (``test_pearson_<
 compare view puts GlassMLP and tGlassMLP side by side per state point.
 """
 
-
 import json
 import re
 import time
@@ -99,12 +98,17 @@ def _scores(predictor: str, dataset: PropensityDataset, prediction: np.ndarray, 
                     "target_cb": float(cb),
                     "split": split,
                     "subset": subset,
-                    "pearson": score.mean,
-                    "stderr": score.stderr,
+                    "pearson": _finite_or_none(score.mean),
+                    "stderr": _finite_or_none(score.stderr),
                     "n_configurations": score.n,
                 }
             )
     return rows
+
+
+def _finite_or_none(value: float) -> float | None:
+    """NULL, not NaN, in the warehouse: an undefined Pearson (constant field) or a standard error of n = 1."""
+    return float(value) if np.isfinite(value) else None
 
 
 def _baseline_scores(train: PropensityDataset, test: PropensityDataset, names: list[str]) -> list[dict[str, object]]:
@@ -118,8 +122,12 @@ def _baseline_scores(train: PropensityDataset, test: PropensityDataset, names: l
         prediction = np.zeros(len(test))
         prediction[at] = sign * test.features[at, column]
         label = f"best_descriptor:{names[column]}({'+' if sign > 0 else '−'})"
-        rows += [r for r in _scores(label, test, prediction, "test") if r["temperature"] == temperature]
-    return [r for r in rows if r["target_cb"] in {float(c) for _, c in test.state_points()}]
+        rows += [
+            r
+            for r in _scores(label, test, prediction, "test")
+            if (r["temperature"], r["target_cb"]) == (temperature, cb)
+        ]
+    return rows
 
 
 def _metric_name(name: str) -> str:
@@ -163,13 +171,15 @@ def epoch_progress(context: AssetExecutionContext, every_seconds: float = 20.0) 
 def _score_metrics(scores: list[dict[str, object]], predictor: str) -> dict[str, float]:
     out = {}
     for row in scores:
-        if row["predictor"] != predictor or not np.isfinite(row["pearson"]):
+        if row["predictor"] != predictor or row["pearson"] is None:
             continue
         subset = "" if row["subset"] == "all" else "_A"
         out[f"{row['split']}_pearson{subset}_{_state(row['temperature'], row['target_cb'])}"] = row["pearson"]
-    validation = [r["pearson"] for r in scores if r["split"] == "validation" and r["subset"] == "all"]
+    validation = [
+        r["pearson"] for r in scores if r["split"] == "validation" and r["subset"] == "all" and r["pearson"] is not None
+    ]
     out[SELECTION_METRIC] = float(np.nanmean(validation)) if validation else float("nan")
-    test = [r["pearson"] for r in scores if r["split"] == "test" and r["subset"] == "all"]
+    test = [r["pearson"] for r in scores if r["split"] == "test" and r["subset"] == "all" and r["pearson"] is not None]
     out["test_pearson_mean"] = float(np.nanmean(test)) if test else float("nan")
     return out
 

@@ -47,7 +47,8 @@ def _md_comparison(
     score = pearson_by_configuration(
         joined["predicted"].to_numpy(), joined["propensity"].to_numpy(), joined["sample"].to_numpy()
     )
-    return score.mean, (None if np.isnan(score.stderr) else score.stderr)
+    finite = [None if not np.isfinite(v) else float(v) for v in (score.mean, score.stderr)]
+    return finite[0], finite[1]
 
 
 @asset(
