@@ -12,7 +12,6 @@ from dagster import (
     MultiToSingleDimensionPartitionMapping,
     asset,
 )
-from glass_core.learning.mlp_settings import MLPTrainingSettings
 
 from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.partitions import parse_partition, system_temperature_partitions
@@ -27,6 +26,7 @@ from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT, configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.scores import pearson_by_configuration
 
 __all__ = ["PREDICTIONS_CODE_VERSION", "propensity_predictions"]
