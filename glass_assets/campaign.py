@@ -13,6 +13,7 @@ Format (YAML)::
         propensity: [0.4]        # bond-breaking labels from isoconfigurational MD of the equilibria
         propensity_learning: true  # descriptors (every swap_mc T), state-point labels (every propensity T),
                                    # GlassMLP + tGlassMLP, predictions at every swap_mc T
+        heterogeneity: true      # χ4 and chord length at every swap_mc T, attention lengths, summary figure
       kam:
         quench: [0.8, 0.05]
 
@@ -46,8 +47,9 @@ CAMPAIGN_STAGES = {
         "tglassmlp_model",
         "propensity_predictions",
     ),
+    "heterogeneity": ("dynamic_heterogeneity", "attention_lengths", "heterogeneity_summary"),
 }
-PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning"}
+PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning", "heterogeneity"}
 
 
 def default_campaign_path() -> Path:

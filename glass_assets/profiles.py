@@ -16,6 +16,7 @@ __all__ = [
     "PROFILES_FILE",
     "CNNSettings",
     "DescriptorSettings",
+    "HeterogeneitySettings",
     "InherentStructureSettings",
     "Profile",
     "ProfileError",
@@ -120,6 +121,38 @@ class PropensityLearningSettings:
             raise ValueError(f"state_point_targets must be ⟨C_B⟩ values in (0, 1), got {self.state_point_targets}")
 
 
+@dataclass(frozen=True)
+class HeterogeneitySettings:
+    """Dynamic heterogeneity [J]: χ4 bootstrap, chord-length lattice and attention-length aggregation.
+
+    ``chi4_bootstrap``: resamples of configurations for the χ4 standard errors; ``chord_cell_size``: lattice
+    site side (σ) of the chord length; ``chord_median_over``: 'ensemble' ([J]: one median per state point) or
+    'configuration'; ``chord_site_rule``: 'mean_propensity' or 'active_fraction' (see
+    :mod:`glass_core.dynamics.length_scales`); ``attention_aggregate``: 'mean' ([J]) or 'sum' over the
+    descriptors of one coarse-graining length.
+    """
+
+    chi4_bootstrap: int = 1000
+    chord_cell_size: float = 1.0
+    chord_median_over: str = "ensemble"
+    chord_site_rule: str = "mean_propensity"
+    attention_aggregate: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.chi4_bootstrap < 2:
+            raise ValueError(f"chi4_bootstrap must be ≥ 2, got {self.chi4_bootstrap}")
+        if not self.chord_cell_size > 0:
+            raise ValueError(f"chord_cell_size must be positive, got {self.chord_cell_size}")
+        choices = {
+            "chord_median_over": (self.chord_median_over, ("ensemble", "configuration")),
+            "chord_site_rule": (self.chord_site_rule, ("mean_propensity", "active_fraction")),
+            "attention_aggregate": (self.attention_aggregate, ("mean", "sum")),
+        }
+        for key, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ValueError(f"{key} must be one of {allowed}, got {value!r}")
+
+
 class ProfileError(ValueError):
     """A profile is unknown, lacks a section a stage needs, or has a key of the wrong name or type."""
 
@@ -185,6 +218,7 @@ class Profile:
     swap_mc_settings: SwapMCSettings | None = None
     inherent_structures: InherentStructureSettings = InherentStructureSettings()
     propensity_learning_settings: PropensityLearningSettings | None = None
+    heterogeneity: HeterogeneitySettings = HeterogeneitySettings()
 
     def _required(self, section: str, value: Section | None) -> Section:
         if value is None:
@@ -228,6 +262,7 @@ def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
         "swap_mc",
         "inherent_structures",
         "propensity_learning",
+        "heterogeneity",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -260,4 +295,5 @@ def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
         swap_mc_settings=optional("swap_mc", SwapMCSettings),
         inherent_structures=optional("inherent_structures", InherentStructureSettings) or InherentStructureSettings(),
         propensity_learning_settings=optional("propensity_learning", PropensityLearningSettings),
+        heterogeneity=optional("heterogeneity", HeterogeneitySettings) or HeterogeneitySettings(),
     )

@@ -69,6 +69,27 @@ Tables (one row per …):
     system, temperature, target_cb (requested), achieved_cb (mean prediction), state_input_cb (the state-point
     input that achieved it), iterations, n_networks, n_configurations, md_pearson / md_pearson_stderr (against
     MD labels where they exist, else NULL), model_version.
+``heterogeneity`` — (temperature, state point or time, source, observable) of dynamic heterogeneity [J].
+    system, temperature, target_cb (the state point's ⟨C_B⟩; NULL for rows against time), time (LJ time of a
+    frame of the isoconfigurational MD; NULL for state-point rows), source ('md': MD labels, 'ml': champion
+    tGlassMLP predictions), observable ('chi4': (⟨Q²⟩ − ⟨Q⟩²)/N of the propensity, its configurational part;
+    'chi4_normalised': χ4 over the single-particle variance; 'chi4_full': thermal + configurational χ4 of single
+    trajectories from the split replica halves, MD only, R ≥ 2; 'chord_length': ℓ_ch, σ), value, stderr
+    (bootstrap over configurations for χ4, standard error over configurations for ℓ_ch; NULL for one
+    configuration), n_configurations. A state point with fewer than two configurations has no χ4 row.
+``dynamic_lengths`` — (temperature, state point, source, length) of a dynamic length scale [J].
+    system, temperature, target_cb, source ('md'/'ml'), length ('xi4': Ornstein–Zernike ξ4 of S4(q) on large
+    boxes; 'chord': ℓ_ch; 'attention': ⟨L⟩ of the champion tGlassMLP's attention), value (σ; NULL where a fit is
+    not resolved), stderr (fit uncertainty / SE over configurations / standard deviation across the kept
+    networks for 'attention'), n_configurations (NULL for 'attention'), fit_q_min, fit_q_max (the OZ fit range,
+    'xi4' only), resolved, reason (whether a small-q plateau was resolved and why not; 'xi4' only). Each asset
+    replaces only its own rows: (system, temperature, length) for 'chord' and 'xi4', (system, length) for the
+    per-system 'attention'.
+``attention_distributions`` — (state point, coarse-graining length L) of the champion tGlassMLP [J].
+    system, temperature, target_cb, state_input_cb (the state-point input used: the self-consistent one of
+    ``prediction_state_points`` where it exists for this model version, else target_cb), coarse_graining_length
+    (L, σ), probability (P(L), mean over networks), spread (its standard deviation across them), n_networks,
+    model_version.
 """
 
 from __future__ import annotations
@@ -76,7 +97,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -161,6 +182,17 @@ SCHEMA: dict[str, str] = {
         achieved_cb DOUBLE NOT NULL, state_input_cb DOUBLE NOT NULL, iterations INTEGER NOT NULL,
         n_networks INTEGER NOT NULL, n_configurations INTEGER NOT NULL, md_pearson DOUBLE, md_pearson_stderr DOUBLE,
         model_version VARCHAR NOT NULL""",
+    "heterogeneity": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE, time DOUBLE, source VARCHAR NOT NULL,
+        observable VARCHAR NOT NULL, value DOUBLE NOT NULL, stderr DOUBLE, n_configurations INTEGER NOT NULL""",
+    "dynamic_lengths": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, source VARCHAR NOT NULL,
+        length VARCHAR NOT NULL, value DOUBLE, stderr DOUBLE, n_configurations INTEGER, fit_q_min DOUBLE,
+        fit_q_max DOUBLE, resolved BOOLEAN, reason VARCHAR""",
+    "attention_distributions": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, state_input_cb DOUBLE NOT NULL,
+        coarse_graining_length DOUBLE NOT NULL, probability DOUBLE NOT NULL, spread DOUBLE NOT NULL,
+        n_networks INTEGER NOT NULL, model_version VARCHAR NOT NULL""",
 }
 
 
@@ -234,26 +266,35 @@ class Warehouse:
 
         Every frame must hold only rows of ``key``. Returns the number of rows written per table.
         """
-        for table, frame in frames.items():
-            if table not in SCHEMA:
-                raise WarehouseError(f"unknown warehouse table {table!r}")
-            for column, value in key.items():
-                if frame.height and not (frame[column] == value).all():
-                    raise WarehouseError(f"{table}: rows outside partition {dict(key)} in column {column}")
-        where = " AND ".join(f"{column} = ?" for column in key)
+        return self.replace_partitions([(key, frames)])
+
+    def replace_partitions(
+        self, writes: Sequence[tuple[PartitionKey, Mapping[str, pl.DataFrame]]]
+    ) -> dict[str, int]:
+        """:meth:`replace_partition` for several (key, frames) pairs — e.g. tables keyed by different columns —
+        in one transaction: all of them are written or none. Returns the rows written per table (summed)."""
+        for key, frames in writes:
+            for table, frame in frames.items():
+                if table not in SCHEMA:
+                    raise WarehouseError(f"unknown warehouse table {table!r}")
+                for column, value in key.items():
+                    if frame.height and not (frame[column] == value).all():
+                        raise WarehouseError(f"{table}: rows outside partition {dict(key)} in column {column}")
         self.ensure_writable()
-        written = {}
+        written: dict[str, int] = {}
         with self._locked(exclusive=True), self._connect(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                for table, frame in frames.items():
-                    con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
-                    if frame.height:
-                        con.register("incoming", frame.to_arrow())
-                        columns = ", ".join(frame.columns)
-                        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
-                        con.unregister("incoming")
-                    written[table] = frame.height
+                for key, frames in writes:
+                    where = " AND ".join(f"{column} = ?" for column in key)
+                    for table, frame in frames.items():
+                        con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
+                        if frame.height:
+                            con.register("incoming", frame.to_arrow())
+                            columns = ", ".join(frame.columns)
+                            con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
+                            con.unregister("incoming")
+                        written[table] = written.get(table, 0) + frame.height
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -2,6 +2,7 @@
 
 from dagster import (
     AssetKey,
+    AssetRecordsFilter,
     DagsterInstance,
     DefaultSensorStatus,
     MultiPartitionKey,
@@ -160,6 +161,60 @@ def _propensity_learning_requests(campaign: Campaign, instance: DagsterInstance)
     return requests
 
 
+def _latest(instance: DagsterInstance, asset_name: str, partition: str) -> int | None:
+    """Storage id of the newest materialization of one partition of ``asset_name`` (None if never)."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset_name), asset_partitions=[partition]), limit=1
+    ).records
+    return records[0].storage_id if records else None
+
+
+def _stale(instance: DagsterInstance, asset_name: str, partition: str, upstream: int) -> bool:
+    done = _latest(instance, asset_name, partition)
+    return done is None or done < upstream
+
+
+def _refresh_request(system: str, partition: str | MultiPartitionKey, asset_name: str, upstream: int) -> RunRequest:
+    """A heterogeneity run whose run key names the newest upstream materialization: new inputs, new run."""
+    request = _request("heterogeneity", system, partition, [asset_name])
+    return RunRequest(
+        run_key=f"{request.run_key}|after{upstream}",
+        partition_key=partition,
+        asset_selection=request.asset_selection,
+        tags=request.tags,
+    )
+
+
+def _heterogeneity_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    """[J]'s dynamic heterogeneity, refreshed whenever an input is newer than the output: dynamic_heterogeneity
+    of every swap-MC temperature once its predictions exist; attention_lengths once the tGlassMLP model exists
+    (again after a new champion or new predictions); heterogeneity_summary once both are current everywhere."""
+    requests = []
+    for system in campaign.systems_for("heterogeneity"):
+        temperatures = [t for s, t in campaign.for_stage("swap_mc") if s == system]
+        keys = sorted(str(MultiPartitionKey({"system": system, "temperature": t})) for t in temperatures)
+        predicted = {key: _latest(instance, "propensity_predictions", key) for key in keys}
+        current = {}
+        for key, upstream in predicted.items():
+            if upstream is None:
+                continue
+            if _stale(instance, "dynamic_heterogeneity", key, upstream):
+                requests.append(_refresh_request(system, _key(key), "dynamic_heterogeneity", upstream))
+            else:
+                current[key] = _latest(instance, "dynamic_heterogeneity", key)
+        trained = _latest(instance, "tglassmlp_model", system)
+        if trained is None:
+            continue
+        attention_upstream = max([trained, *(p for p in predicted.values() if p is not None)])
+        if _stale(instance, "attention_lengths", system, attention_upstream):
+            requests.append(_refresh_request(system, system, "attention_lengths", attention_upstream))
+        elif keys and len(current) == len(keys):
+            upstream = max([*current.values(), _latest(instance, "attention_lengths", system)])
+            if _stale(instance, "heterogeneity_summary", system, upstream):
+                requests.append(_refresh_request(system, system, "heterogeneity_summary", upstream))
+    return requests
+
+
 def _key(key: str) -> MultiPartitionKey:
     system, temperature = key.split("|")
     return MultiPartitionKey({"system": system, "temperature": temperature})
@@ -178,6 +233,7 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
         + _propensity_requests(campaign, instance)
         + _grad_cam_dynamics_requests(campaign, instance)
         + _propensity_learning_requests(campaign, instance)
+        + _heterogeneity_requests(campaign, instance)
     )
     if not new_temperatures and not requests:
         return SkipReason("every campaign partition is materialized")

@@ -19,6 +19,21 @@ m_c = Q_c / n_c their mean, χ4 = n̄ (⟨m²⟩ − ⟨m⟩²) with n̄ the mea
 exactly (⟨Q²⟩ − ⟨Q⟩²)/N; for a varying count it does not mistake the spread of n_c for dynamic
 fluctuations.
 
+Full χ4 from split halves. The propensity X_i is an isoconfigurational average over R replicas, so the
+χ4 above is the *configurational* part [J]: the variance over configurations of the replica mean (it
+still carries a thermal remainder ⟨σ²_th⟩/R). The *full* χ4 of a single trajectory (thermal +
+configurational, the usual dynamic susceptibility) needs the fluctuation of Q between trajectories of
+one configuration. The split halves — the averages over the even- and the odd-numbered replicas, of
+R_a = ⌈R/2⌉ and R_b = ⌊R/2⌋ trajectories — give it without storing trajectories: with m_c, a_c, b_c the
+particle means of the full, even and odd averages of configuration c and σ²_c the variance of a
+single trajectory's particle mean, E[(a_c − b_c)²] = σ²_c (1/R_a + 1/R_b) and
+Var_traj(m) = Var_c(E[m|c]) + ⟨σ²⟩, so
+
+    χ4_full = n̄ [Var_c(m_c) + (1 − 1/R) ⟨(a_c − b_c)²⟩ / (1/R_a + 1/R_b)],
+
+thermal part χ4_th = n̄ ⟨σ²⟩, configurational part (of the R → ∞ propensity) χ4_full − χ4_th. For R = 2
+each half is one trajectory and this is exactly the variance over the 2 n_conf pooled trajectories.
+
 Estimator. ⟨Q²⟩ − ⟨Q⟩² is the plain (ddof = 0) variance over configurations, as in [G]'s script; it is
 low by a factor (n − 1)/n, negligible for the ≥ 20 configurations used in practice (``ddof=1`` gives the
 unbiased one). Standard errors come from a seeded bootstrap over configurations (the configurations
@@ -31,7 +46,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FourPointSusceptibility", "TooFewConfigurationsError", "four_point_susceptibility"]
+__all__ = [
+    "FourPointSusceptibility",
+    "FullFourPointSusceptibility",
+    "TooFewConfigurationsError",
+    "four_point_susceptibility",
+    "full_four_point_susceptibility",
+]
 
 
 class TooFewConfigurationsError(ValueError):
@@ -128,5 +149,84 @@ def four_point_susceptibility(
         normalised=float(normalised),
         normalised_stderr=normalised_err,
         single_particle_variance=float(single_var),
+        n_bootstrap=int(n_bootstrap),
+    )
+
+
+@dataclass(frozen=True)
+class FullFourPointSusceptibility:
+    """Full χ4 (thermal + configurational) of single trajectories, from replica means and split halves.
+
+    Attributes:
+        value: χ4_full = n̄ [Var_c(m_c) + (1 − 1/R) ⟨(a_c − b_c)²⟩ / (1/R_a + 1/R_b)].
+        stderr: bootstrap standard error (resampling configurations, with their halves).
+        thermal: n̄ ⟨σ²⟩, the trajectory-to-trajectory part.
+        configurational: value − thermal, the variance of the R → ∞ propensity's mean.
+        n_configurations: configurations with at least one labelled particle.
+        n_replicas: R.
+        n_bootstrap: bootstrap resamples used.
+    """
+
+    value: float
+    stderr: float
+    thermal: float
+    configurational: float
+    n_configurations: int
+    n_replicas: int
+    n_bootstrap: int
+
+
+def _full_chi4(count: np.ndarray, mean: np.ndarray, diff: np.ndarray, n_replicas: int) -> tuple[np.ndarray, np.ndarray]:
+    """(χ4_full, thermal) from per-configuration labelled count, mean and half difference; axes (..., n_conf)."""
+    r_a, r_b = (n_replicas + 1) // 2, n_replicas // 2
+    single_variance = (diff * diff).mean(axis=-1) / (1.0 / r_a + 1.0 / r_b)
+    n_bar = count.mean(axis=-1)
+    return n_bar * (mean.var(axis=-1) + (1.0 - 1.0 / n_replicas) * single_variance), n_bar * single_variance
+
+
+def full_four_point_susceptibility(
+    fields: np.ndarray,
+    half_a: np.ndarray,
+    half_b: np.ndarray,
+    n_replicas: int,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> FullFourPointSusceptibility:
+    """Full χ4 from the replica-mean ``fields`` and the even/odd split halves, each (n_configurations, N).
+
+    A particle counts where all three are labelled (not NaN). Raises :class:`TooFewConfigurationsError`
+    for fewer than two labelled configurations and ``ValueError`` for mismatched shapes, R < 2 (no
+    thermal fluctuation can be seen with one replica) or ``n_bootstrap`` < 2.
+    """
+    fields, half_a, half_b = (np.asarray(f, dtype=np.float64) for f in (fields, half_a, half_b))
+    if fields.ndim != 2 or half_a.shape != fields.shape or half_b.shape != fields.shape:
+        raise ValueError(f"fields {fields.shape} and halves {half_a.shape}, {half_b.shape} must share (n_conf, N)")
+    if n_replicas < 2:
+        raise ValueError(f"the full χ4 needs at least 2 replicas per configuration, got {n_replicas}")
+    if n_bootstrap < 2:
+        raise ValueError(f"n_bootstrap must be ≥ 2 to give a standard error, got {n_bootstrap}")
+    labelled = ~(np.isnan(fields) | np.isnan(half_a) | np.isnan(half_b))
+    count = labelled.sum(axis=1).astype(float)
+    keep = count > 0
+    if int(keep.sum()) < 2:
+        raise TooFewConfigurationsError(
+            f"χ4 is a variance over configurations and needs at least 2 labelled configurations, got {int(keep.sum())}"
+        )
+
+    def particle_mean(values: np.ndarray) -> np.ndarray:
+        return np.where(labelled, values, 0.0).sum(axis=1)[keep] / count[keep]
+
+    count, mean = count[keep], particle_mean(fields)
+    diff = particle_mean(half_a) - particle_mean(half_b)
+    value, thermal = _full_chi4(count, mean, diff, n_replicas)
+    draws = np.random.default_rng(seed).integers(0, count.size, size=(n_bootstrap, count.size))
+    boot, _ = _full_chi4(count[draws], mean[draws], diff[draws], n_replicas)
+    return FullFourPointSusceptibility(
+        value=float(value),
+        stderr=float(np.std(boot, ddof=1)),
+        thermal=float(thermal),
+        configurational=float(value - thermal),
+        n_configurations=int(count.size),
+        n_replicas=int(n_replicas),
         n_bootstrap=int(n_bootstrap),
     )

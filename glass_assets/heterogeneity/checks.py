@@ -1,0 +1,139 @@
+"""Checks of the heterogeneity tables, evaluated on the in-memory rows before they are written."""
+
+from __future__ import annotations
+
+import polars as pl
+from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
+
+from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
+
+__all__ = [
+    "ATTENTION_CHECKS",
+    "DYNAMIC_CHECKS",
+    "SUMMARY_CHECKS",
+    "attention_check_specs",
+    "dynamic_check_specs",
+    "run_attention_checks",
+    "run_dynamic_checks",
+    "run_summary_checks",
+    "summary_check_specs",
+]
+
+#: |Σ_L P(L) − 1| above this means the attention distribution was not normalised
+NORMALISATION_TOLERANCE = 1e-6
+
+
+def enough_configurations(skipped: list[str], **_: object) -> CheckOutcome:
+    """χ4 is a variance over configurations: every state point (and frame) needs at least two."""
+    return CheckOutcome(
+        passed=not skipped,
+        metadata={"skipped": skipped},
+        description=("no χ4 / ℓ_ch row for: " + "; ".join(skipped)) if skipped else "",
+    )
+
+
+def no_nan_written(frames: dict[str, pl.DataFrame], **_: object) -> CheckOutcome:
+    """No NaN or infinity in any float column of the rows about to be written (NULL marks what is missing)."""
+    bad = {}
+    for table, frame in frames.items():
+        for column, dtype in frame.schema.items():
+            if dtype.is_float():
+                count = int((~frame[column].drop_nulls().is_finite()).sum())
+                if count:
+                    bad[f"{table}.{column}"] = count
+    return CheckOutcome(
+        passed=not bad, metadata={"non_finite": bad}, description=f"non-finite values in {bad}" if bad else ""
+    )
+
+
+DYNAMIC_CHECKS = {
+    "enough_configurations": Check(
+        enough_configurations,
+        "At least two configurations for χ4 at every state point and frame (else it says which are missing).",
+        warn_only=True,
+    ),
+    "no_nan_written": Check(no_nan_written, "No NaN or infinity in the rows written.", warn_only=True),
+}
+
+
+def attention_normalised(distributions: pl.DataFrame, **_: object) -> CheckOutcome:
+    """P(L) of every state point lies in [0, 1] and sums to 1."""
+    if distributions.height == 0:
+        return CheckOutcome(passed=False, description="no attention distribution")
+    sums = distributions.group_by("temperature", "target_cb").agg(pl.col("probability").sum())
+    error = float((sums["probability"] - 1.0).abs().max())
+    inside = bool(distributions["probability"].is_between(0.0, 1.0).all())
+    return CheckOutcome(
+        passed=error <= NORMALISATION_TOLERANCE and inside,
+        metadata={"max_normalisation_error": error, "probabilities_in_unit_interval": inside},
+    )
+
+
+ATTENTION_CHECKS = {
+    "attention_normalised": Check(attention_normalised, "Σ_L P(L) = 1 and 0 ≤ P(L) ≤ 1.", blocking=True),
+    "no_nan_written": Check(no_nan_written, "No NaN or infinity in the rows written.", warn_only=True),
+}
+
+
+def every_length_present(lengths: pl.DataFrame, temperatures: list[float], **_: object) -> CheckOutcome:
+    """Each of ξ4, ℓ_ch and the attention length has rows at every temperature of the summary."""
+    missing = []
+    for length in ("xi4", "chord", "attention"):
+        have = set(lengths.filter(pl.col("length") == length)["temperature"].to_list()) if lengths.height else set()
+        absent = [t for t in temperatures if t not in have]
+        if absent:
+            missing.append(f"{length} at T = {absent}")
+    return CheckOutcome(
+        passed=not missing,
+        metadata={"missing": missing},
+        description=("the figure lacks " + "; ".join(missing)) if missing else "",
+    )
+
+
+def xi4_resolved(lengths: pl.DataFrame, **_: object) -> CheckOutcome:
+    """Every ξ4 row comes from an Ornstein–Zernike fit with a resolved small-q plateau."""
+    xi4 = lengths.filter(pl.col("length") == "xi4") if lengths.height else lengths
+    if xi4.height == 0:
+        return CheckOutcome(passed=True, description="no ξ4 rows (four_point_structure_factor not materialized)")
+    unresolved = xi4.filter(~pl.col("resolved").fill_null(False))
+    reasons = [
+        f"T = {r['temperature']}, ⟨C_B⟩ = {r['target_cb']}: {r['reason'] or 'no reason given'}"
+        for r in unresolved.iter_rows(named=True)
+    ]
+    return CheckOutcome(
+        passed=not reasons,
+        metadata={"unresolved": reasons, "n_xi4": xi4.height},
+        description=("ξ4 not resolved at " + "; ".join(reasons)) if reasons else "",
+    )
+
+
+SUMMARY_CHECKS = {
+    "every_length_present": Check(
+        every_length_present, "ξ4, ℓ_ch and the attention length exist at every temperature.", warn_only=True
+    ),
+    "xi4_resolved": Check(xi4_resolved, "Every ξ4 has a resolved small-q plateau in its OZ fit.", warn_only=True),
+}
+
+
+def dynamic_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, DYNAMIC_CHECKS)
+
+
+def run_dynamic_checks(frames: dict[str, pl.DataFrame], skipped: list[str]) -> list[AssetCheckResult]:
+    return check_results(DYNAMIC_CHECKS, frames=frames, skipped=skipped)
+
+
+def attention_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, ATTENTION_CHECKS)
+
+
+def run_attention_checks(frames: dict[str, pl.DataFrame]) -> list[AssetCheckResult]:
+    return check_results(ATTENTION_CHECKS, frames=frames, distributions=frames["attention_distributions"])
+
+
+def summary_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, SUMMARY_CHECKS)
+
+
+def run_summary_checks(lengths: pl.DataFrame, temperatures: list[float]) -> list[AssetCheckResult]:
+    return check_results(SUMMARY_CHECKS, lengths=lengths, temperatures=temperatures)
