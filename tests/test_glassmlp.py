@@ -15,7 +15,7 @@ from glass_core.learning.mlp_data import (
     pearson_per_state_point,
     split_by_configuration,
 )
-from glass_core.learning.mlp_ensemble import load_ensemble, save_ensemble
+from glass_core.learning.mlp_io import load_ensemble, save_ensemble
 from glass_core.learning.mlp_settings import MLPSettingsError, MLPTrainingSettings
 from glass_core.learning.tglassmlp_training import (
     select_self_consistent,

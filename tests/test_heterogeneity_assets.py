@@ -15,13 +15,12 @@ from dagster import AssetMaterialization, DagsterInstance, MultiPartitionKey, bu
 
 from glass_assets.automation.sensors import campaign_requests
 from glass_assets.heterogeneity.assets import (
-    ChampionMissingError,
     attention_lengths,
     dynamic_heterogeneity,
     heterogeneity_summary,
 )
 from glass_assets.profiles import load_profile
-from glass_assets.propensity_learning.registry import example_input, log_ensembles
+from glass_assets.propensity_registry import ChampionMissingError, example_input, log_ensembles
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse

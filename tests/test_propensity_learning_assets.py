@@ -12,7 +12,7 @@ from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibr
 from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
 from glass_assets.propensity_learning.models import glassmlp_models, tglassmlp_model
 from glass_assets.propensity_learning.predictions import propensity_predictions
-from glass_assets.propensity_learning.registry import ChampionMissingError
+from glass_assets.propensity_registry import ChampionMissingError
 from glass_assets.resources import StudySettings
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse

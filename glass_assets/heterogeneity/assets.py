@@ -18,7 +18,6 @@ Three assets (the large boxes, S4(q) and ξ4 live in ``large_boxes.py`` and writ
   numbers are those two tables (a wide Markdown view in the metadata), so it writes no table of its own.
 """
 
-import mlflow
 import numpy as np
 import polars as pl
 from dagster import (
@@ -29,8 +28,6 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import raise_on_blocking_failure
@@ -53,6 +50,7 @@ from glass_assets.partitions import (
 )
 from glass_assets.plots import figure_metadata
 from glass_assets.profiles import HeterogeneitySettings
+from glass_assets.propensity_registry import load_tglassmlp_champion
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import SWAP_MC, configurations
 from glass_assets.tracking import MLflowResource
@@ -63,24 +61,17 @@ from glass_core.dynamics.four_point_susceptibility import (
     full_four_point_susceptibility,
 )
 from glass_core.dynamics.length_scales import attention_length, mean_chord_length
-from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 
 __all__ = [
     "HETEROGENEITY_CODE_VERSION",
-    "ChampionMissingError",
     "attention_lengths",
     "dynamic_heterogeneity",
     "feature_lengths",
     "heterogeneity_summary",
-    "load_tglassmlp_champion",
 ]
 
 HETEROGENEITY_CODE_VERSION = "heterogeneity-v1"
 _per_system = FROM_SYSTEM_ENSEMBLES
-
-
-class ChampionMissingError(LookupError):
-    """The registry has no ``champion`` of the tGlassMLP model that the attention length needs."""
 
 
 # --------------------------------------------------------------------------------------------- rows
@@ -386,22 +377,6 @@ def feature_lengths(names: list[str]) -> np.ndarray:
         if not np.isfinite(lengths[-1]):
             raise ValueError(f"descriptor name {name!r} does not end in _L<length>: no attention length")
     return np.asarray(lengths)
-
-
-def load_tglassmlp_champion(client: MlflowClient, system: str) -> tuple[TGlassMLPEnsemble, str]:
-    """(ensemble, version) of ``tglassmlp_<system>@champion``; :class:`ChampionMissingError` if there is none."""
-    name = f"tglassmlp_{system}"
-    try:
-        version = client.get_model_version_by_alias(name, "champion").version
-    except MlflowException as error:
-        raise ChampionMissingError(
-            f"the registry has no champion of {name}: materialize tglassmlp_model for {system} first"
-        ) from error
-    ensembles = mlflow.pyfunc.load_model(f"models:/{name}@champion").unwrap_python_model().ensembles
-    ensemble = ensembles.get(None)
-    if not isinstance(ensemble, TGlassMLPEnsemble):
-        raise ChampionMissingError(f"{name} v{version} holds no tGlassMLP ensemble (keys {list(ensembles)})")
-    return ensemble, str(version)
 
 
 def _state_inputs(store: Warehouse, system: str, temperature: float, version: str) -> dict[float, float]:

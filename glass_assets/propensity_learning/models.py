@@ -33,7 +33,7 @@ from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
 from glass_assets.propensity_learning.datasets import StudyData, study_data
-from glass_assets.propensity_learning.registry import (
+from glass_assets.propensity_registry import (
     example_input,
     glassmlp_model_name,
     log_ensembles,

@@ -20,8 +20,8 @@ from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.assets import mlp_descriptors
 from glass_assets.propensity_learning.checks import PREDICTION_CHECKS, prediction_check_specs, run_prediction_checks
 from glass_assets.propensity_learning.models import tglassmlp_model
-from glass_assets.propensity_learning.registry import load_champion, tglassmlp_model_name
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors
+from glass_assets.propensity_registry import load_tglassmlp_champion, tglassmlp_model_name
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT, configurations
 from glass_assets.tracking import MLflowResource
@@ -75,8 +75,7 @@ def propensity_predictions(
     system, temperature = parse_partition(context.partition_key)
     settings = study.load().propensity_learning
     training = MLPTrainingSettings.from_mapping(settings.training)
-    ensembles, version = load_champion(mlflow_tracking.activate(), tglassmlp_model_name(system))
-    ensemble = ensembles[None]
+    ensemble, version = load_tglassmlp_champion(mlflow_tracking.activate(), system)
     store = warehouse.get()
     store.ensure_writable()
     rows, names = load_descriptors(store, system, [temperature])

@@ -14,9 +14,7 @@ kept member indices, training notes); :func:`save_ensemble` writes it with the `
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,7 +25,7 @@ from torch.nn import functional
 from glass_core.learning.mlp_data import Standardiser
 from glass_core.learning.mlp_training import EpochRecord, one_hot
 
-__all__ = ["PREDICT_CHUNK", "PropensityEnsemble", "StackedHeads", "load_ensemble", "save_ensemble"]
+__all__ = ["CONFIG_FILE", "PREDICT_CHUNK", "WEIGHTS_FILE", "PropensityEnsemble", "StackedHeads"]
 
 PREDICT_CHUNK = 65536  # particles per pass in predict: bounds the (chunk, 10 K) intermediates
 
@@ -151,33 +149,3 @@ class PropensityEnsemble(nn.Module):
             raise ValueError(f"features must be (n, {self.n_features}), got {tuple(features.shape)}")
         if types.shape != (features.shape[0],):
             raise ValueError(f"types must be ({features.shape[0]},), got {tuple(types.shape)}")
-
-
-def save_ensemble(ensemble: PropensityEnsemble, directory: str | Path) -> Path:
-    """Write ``ensemble.json`` (config) and ``ensemble.pt`` (state_dict) into ``directory``; returns it."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / CONFIG_FILE).write_text(json.dumps(ensemble.config(), indent=2))
-    torch.save(ensemble.state_dict(), directory / WEIGHTS_FILE)
-    return directory
-
-
-def ensemble_from_config(config: dict[str, Any]) -> PropensityEnsemble:
-    """An ensemble shell (untrained weights, identity standardisation) shaped by ``config``."""
-    import glass_core.learning.glassmlp  # noqa: F401  (registers the kinds)
-    import glass_core.learning.tglassmlp  # noqa: F401
-
-    kind = config.get("kind")
-    if kind not in PropensityEnsemble.registry:
-        raise ValueError(f"unknown ensemble kind {kind!r} (known: {sorted(PropensityEnsemble.registry)})")
-    return PropensityEnsemble.registry[kind].build(
-        config["feature_names"], config["n_types"], config["n_members"], config["architecture"],
-        kept_members=config["kept_members"], n_trained=config["n_trained"], notes=config["notes"])
-
-
-def load_ensemble(directory: str | Path) -> PropensityEnsemble:
-    """Rebuild the ensemble saved by :func:`save_ensemble` (eval mode)."""
-    directory = Path(directory)
-    ensemble = ensemble_from_config(json.loads((directory / CONFIG_FILE).read_text()))
-    ensemble.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True))
-    return ensemble.eval()

@@ -18,16 +18,20 @@ import mlflow
 import numpy as np
 import pandas as pd
 import torch
-from glass_core.learning.mlp_ensemble import PropensityEnsemble, load_ensemble, save_ensemble
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+
+from glass_core.learning.mlp_ensemble import PropensityEnsemble
+from glass_core.learning.mlp_io import load_ensemble, save_ensemble
+from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 
 __all__ = [
     "ChampionMissingError",
     "PropensityEnsembleModel",
     "glassmlp_model_name",
     "load_champion",
+    "load_tglassmlp_champion",
     "log_ensembles",
     "tglassmlp_model_name",
 ]
@@ -136,7 +140,18 @@ def load_champion(client: MlflowClient, model_name: str) -> tuple[dict, str]:
         version = client.get_model_version_by_alias(model_name, "champion").version
     except MlflowException as error:
         raise ChampionMissingError(
-            f"the registry has no champion of {model_name}: materialize its training asset first"
+            f"the registry has no champion of {model_name}: materialize its training asset "
+            f"({'tglassmlp_model' if model_name.startswith('tglassmlp') else 'glassmlp_models'}) first"
         ) from error
     model = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
     return model.unwrap_python_model().ensembles, version
+
+
+def load_tglassmlp_champion(client: MlflowClient, system: str) -> tuple[TGlassMLPEnsemble, str]:
+    """(ensemble, version) of ``tglassmlp_<system>@champion``; :class:`ChampionMissingError` if there is none."""
+    name = tglassmlp_model_name(system)
+    ensembles, version = load_champion(client, name)
+    ensemble = ensembles.get(None)
+    if not isinstance(ensemble, TGlassMLPEnsemble):
+        raise ChampionMissingError(f"{name} v{version} holds no tGlassMLP ensemble (keys {list(ensembles)})")
+    return ensemble, str(version)
