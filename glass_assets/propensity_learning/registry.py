@@ -1,10 +1,12 @@
 """The propensity networks in the MLflow registry: a pyfunc that serves them, logging, lineage and the champion.
 
 Registered models ``glassmlp_<system>`` (one GlassMLP ensemble per state point) and ``tglassmlp_<system>``
-(one ensemble over all state points). Each version is an MLflow ``pyfunc`` whose artifacts are the saved
-ensembles (:func:`glass_core.learning.mlp_ensemble.save_ensemble`); its input is a table with one column per
-descriptor plus ``type``, ``temperature`` and ``target_cb``, its output the members' mean propensity (for
-tGlassMLP at the given state-point input, without the iteration of :meth:`TGlassMLPEnsemble.predict`).
+(one ensemble over all state points); their names, :class:`ChampionMissingError` and :func:`load_champion`
+live in the shared :mod:`glass_assets.propensity_registry` (re-exported here). Each version is an MLflow
+``pyfunc`` whose artifacts are the saved ensembles (:func:`glass_core.learning.mlp_ensemble.save_ensemble`);
+its input is a table with one column per descriptor plus ``type``, ``temperature`` and ``target_cb``, its
+output the members' mean propensity (for tGlassMLP at the given state-point input, without the iteration of
+:meth:`TGlassMLPEnsemble.predict`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ import mlflow
 import numpy as np
 import pandas as pd
 import torch
-from glass_core.learning.mlp_ensemble import PropensityEnsemble, load_ensemble, save_ensemble
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+
+from glass_assets.propensity_registry import (
+    ChampionMissingError,
+    glassmlp_model_name,
+    load_champion,
+    tglassmlp_model_name,
+)
+from glass_core.learning.mlp_ensemble import PropensityEnsemble, load_ensemble, save_ensemble
 
 __all__ = [
     "ChampionMissingError",
@@ -33,18 +41,6 @@ __all__ = [
 ]
 
 INDEX_FILE = "index.json"
-
-
-def glassmlp_model_name(system: str) -> str:
-    return f"glassmlp_{system}"
-
-
-def tglassmlp_model_name(system: str) -> str:
-    return f"tglassmlp_{system}"
-
-
-class ChampionMissingError(LookupError):
-    """The registry has no ``champion`` version of the model that an asset needs."""
 
 
 def _state_key(temperature: float, cb: float) -> str:
@@ -128,15 +124,3 @@ def tag_version(client: MlflowClient, model_name: str, version: str, tags: dict[
     """Data lineage on the registered model version itself (not only on its run)."""
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value if isinstance(value, str) else json.dumps(value))
-
-
-def load_champion(client: MlflowClient, model_name: str) -> tuple[dict, str]:
-    """(ensembles, version) of ``model_name@champion``; :class:`ChampionMissingError` if there is none."""
-    try:
-        version = client.get_model_version_by_alias(model_name, "champion").version
-    except MlflowException as error:
-        raise ChampionMissingError(
-            f"the registry has no champion of {model_name}: materialize its training asset first"
-        ) from error
-    model = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
-    return model.unwrap_python_model().ensembles, version
