@@ -17,6 +17,13 @@ Format (YAML)::
       kam:
         quench: [0.8, 0.05]
 
+An outside test set, GlassBench KA2D (``ka2d_ternary`` only; no download at run time)::
+
+      ka2d_ternary:
+        glassbench:
+          folder: /data/glassbench/particle_cache   # relative paths: from the campaign file's folder
+          temperatures: [0.23, 0.3]                 # each needs at least one file of that temperature
+
 Adding a temperature to a list and waiting one sensor tick adds the partition and requests its run.
 """
 
@@ -29,6 +36,8 @@ from pathlib import Path
 import yaml
 
 from glass_assets.partitions import temperature_key
+from glass_core.dynamics.glassbench import SYSTEM_NAME as GLASSBENCH_SYSTEM
+from glass_core.dynamics.glassbench import find_glassbench_files
 from glass_core.models.systems import get_system
 
 __all__ = ["CAMPAIGN_STAGES", "Campaign", "default_campaign_path", "load_campaign"]
@@ -48,6 +57,7 @@ CAMPAIGN_STAGES = {
         "propensity_predictions",
     ),
     "heterogeneity": ("dynamic_heterogeneity", "attention_lengths", "heterogeneity_summary"),
+    "glassbench": ("glassbench_samples", "glassbench_scores"),
 }
 PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning", "heterogeneity"}
 
@@ -63,6 +73,14 @@ class Campaign:
 
     entries: tuple[tuple[str, str, str], ...]
     system_stages: tuple[tuple[str, str], ...] = ()
+    glassbench_folders: tuple[tuple[str, str], ...] = ()
+
+    def glassbench_folder(self, system: str) -> Path:
+        """The GlassBench folder the campaign points ``system`` at; a clear error if it names none."""
+        for name, folder in self.glassbench_folders:
+            if name == system:
+                return Path(folder)
+        raise ValueError(f"the campaign names no GlassBench folder for {system}: add {system}.glassbench.folder")
 
     def systems_for(self, stage: str) -> list[str]:
         return [system for s, system in self.system_stages if s == stage]
@@ -85,7 +103,7 @@ def load_campaign(path: Path | None = None) -> Campaign:
     systems = document.get("systems")
     if not isinstance(systems, dict):
         raise ValueError(f"{path}: expected a 'systems' mapping of system name → stages")
-    entries, system_stages = [], []
+    entries, system_stages, glassbench_folders = [], [], []
     for system, stages in systems.items():
         try:
             get_system(system)
@@ -94,6 +112,12 @@ def load_campaign(path: Path | None = None) -> Campaign:
         for stage, temperatures in (stages or {}).items():
             if stage not in CAMPAIGN_STAGES:
                 raise ValueError(f"{path}: unknown stage {stage!r} for {system}; known: {sorted(CAMPAIGN_STAGES)}")
+            if stage == "glassbench":
+                folder, keys = _glassbench_entry(path, system, temperatures)
+                system_stages.append(("glassbench", system))
+                glassbench_folders.append((system, str(folder)))
+                entries += [("glassbench", system, key) for key in keys]
+                continue
             if stage in PER_SYSTEM_STAGES:
                 if not isinstance(temperatures, bool):
                     raise ValueError(f"{path}: {system}.{stage} takes true or false, not {temperatures!r}")
@@ -105,4 +129,32 @@ def load_campaign(path: Path | None = None) -> Campaign:
                     entries.append((stage, system, temperature_key(value)))
                 except ValueError as error:
                     raise ValueError(f"{path}: {system}.{stage}: {error}") from None
-    return Campaign(tuple(dict.fromkeys(entries)), tuple(system_stages))
+    return Campaign(tuple(dict.fromkeys(entries)), tuple(system_stages), tuple(glassbench_folders))
+
+
+def _glassbench_entry(path: Path, system: str, entry: object) -> tuple[Path, list[str]]:
+    """(folder, temperature keys) of a ``glassbench`` entry; errors name the campaign file, the folder and the
+    temperature that has no file."""
+    where = f"{path}: {system}.glassbench"
+    if system != GLASSBENCH_SYSTEM:
+        raise ValueError(f"{where}: GlassBench KA2D files hold {GLASSBENCH_SYSTEM} configurations, not {system}")
+    if not isinstance(entry, dict) or set(entry) != {"folder", "temperatures"}:
+        raise ValueError(f"{where} takes {{folder: <path>, temperatures: [..]}}, not {entry!r}")
+    folder = Path(str(entry["folder"])).expanduser()
+    folder = folder if folder.is_absolute() else (path.parent / folder).resolve()
+    if not folder.is_dir():
+        raise ValueError(f"{where}: GlassBench folder {folder} does not exist or is not a folder")
+    keys = []
+    for value in entry["temperatures"] or []:
+        try:
+            key = temperature_key(value)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        if not find_glassbench_files(folder, float(key)):
+            seen = sorted(p.name for p in folder.glob("*.npz"))[:10]
+            raise ValueError(
+                f"{where}: GlassBench folder {folder} has no .npz file at T = {key} "
+                f"(temperature key or 'T{key}' in the name); .npz files there: {seen or 'none'}"
+            )
+        keys.append(key)
+    return folder, keys

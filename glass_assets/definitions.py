@@ -9,6 +9,7 @@ from glass_assets.dynamics.assets import propensity_labels
 from glass_assets.dynamics.grad_cam_dynamics import grad_cam_dynamics
 from glass_assets.ensembles.assets import quenched_ensembles
 from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
+from glass_assets.glassbench.assets import glassbench_samples, glassbench_scores
 from glass_assets.heterogeneity.assets import attention_lengths, dynamic_heterogeneity, heterogeneity_summary
 from glass_assets.liquid_glass.assets import (
     cnn_classifier,
@@ -52,6 +53,8 @@ defs = Definitions(
         dynamic_heterogeneity,
         attention_lengths,
         heterogeneity_summary,
+        glassbench_samples,
+        glassbench_scores,
     ],
     jobs=[quench_job, liquid_glass_job],
     sensors=[campaign_sensor],

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from dagster import MetadataValue  # noqa: E402
 
-__all__ = ["cooling_curve_figure", "figure_metadata"]
+__all__ = ["cooling_curve_figure", "figure_metadata", "markdown_table"]
 
 
 def figure_metadata(figure: plt.Figure, path: Path) -> dict[str, MetadataValue]:
@@ -29,6 +29,20 @@ def figure_metadata(figure: plt.Figure, path: Path) -> dict[str, MetadataValue]:
         "plot": MetadataValue.md(f"![{path.stem}](data:image/png;base64,{encoded})"),
         "plot_file": MetadataValue.path(str(path)),
     }
+
+
+def markdown_table(frame: pl.DataFrame, digits: int = 3) -> str:
+    """A polars frame as a Markdown table (floats rounded)."""
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return (
+                "—" if not np.isfinite(value) else f"{value:.{digits}g}" if abs(value) >= 1e3 else f"{value:.{digits}f}"
+            )
+        return "—" if value is None else str(value)
+
+    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows())
 
 
 def cooling_curve_figure(curves: pl.DataFrame, title: str) -> plt.Figure:

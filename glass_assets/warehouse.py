@@ -6,7 +6,8 @@ fails at once. Every access here therefore takes an advisory lock on ``<database
 failing, and only for the seconds a write takes.
 
 A partition write deletes the partition's rows from every table it touches and inserts the new rows in
-one transaction: a process killed mid-write leaves the previous rows, never half of the new ones.
+one transaction: a process killed mid-write leaves the previous rows, never half of the new ones
+(:meth:`Warehouse.replace_partitions` does the same for several partition keys at once).
 
 Tables (one row per …):
 
@@ -61,7 +62,15 @@ Tables (one row per …):
 ``mlp_scores`` — (model version, predictor, state point, split, particle subset).
     system, model_name (glassmlp_<system>/tglassmlp_<system>), model_version, predictor ('glassmlp',
     'tglassmlp', 'best_descriptor:<name>', 'ceiling'), temperature, target_cb, split, subset ('A'/'all'),
-    pearson (mean over configurations), stderr, n_configurations.
+    pearson (mean over configurations), stderr, n_configurations, time (NULL except split 'glassbench').
+    Split 'glassbench' (asset ``glassbench_scores``): the champion scored on GlassBench KA2D labels; temperature
+    is GlassBench's, target_cb the measured ⟨C_B⟩ of its labels at ``time`` (the file's LJ time); the baseline
+    rows are stored under the tGlassMLP champion's model_name/version.
+``glassbench_labels`` — particle of a GlassBench KA2D structure × time (asset ``glassbench_samples``).
+    system, temperature, sample (the structure; its configurations are ``samples``/``particles`` rows of
+    ensembles 'glassbench' and 'glassbench_inherent'), particle, type, time (LJ, from the file's tcNN code),
+    propensity (⟨C_B^i(t)⟩ over the file's replicas by the platform's bond-breaking functions; NULL without
+    bonds), mean_bond_breaking (⟨C_B⟩ of that structure at that time), n_replicas, source (the file).
 ``propensity_predictions`` — particle of a swap-MC equilibrium × requested ⟨C_B⟩.
     system, temperature, target_cb, sample, particle, type, predicted (mean of the kept tGlassMLP networks),
     spread (their standard deviation), model_version.
@@ -172,7 +181,11 @@ SCHEMA: dict[str, str] = {
     "mlp_scores": """
         system VARCHAR NOT NULL, model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL,
         predictor VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, split VARCHAR NOT NULL,
-        subset VARCHAR NOT NULL, pearson DOUBLE, stderr DOUBLE, n_configurations INTEGER NOT NULL""",
+        subset VARCHAR NOT NULL, pearson DOUBLE, stderr DOUBLE, n_configurations INTEGER NOT NULL, time DOUBLE""",
+    "glassbench_labels": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, particle INTEGER NOT NULL,
+        type TINYINT NOT NULL, time DOUBLE NOT NULL, propensity DOUBLE, mean_bond_breaking DOUBLE NOT NULL,
+        n_replicas INTEGER NOT NULL, source VARCHAR NOT NULL""",
     "propensity_predictions": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, sample INTEGER NOT NULL,
         particle INTEGER NOT NULL, type TINYINT NOT NULL, predicted DOUBLE NOT NULL, spread DOUBLE NOT NULL,
@@ -200,6 +213,7 @@ SCHEMA: dict[str, str] = {
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("propensity", "bond_breaking_half_a", "DOUBLE"),
     ("propensity", "bond_breaking_half_b", "DOUBLE"),
+    ("mlp_scores", "time", "DOUBLE"),
 )
 
 
@@ -322,6 +336,7 @@ class Warehouse:
             "propensity_predictions": "target_cb, sample, particle",
             "prediction_state_points": "target_cb",
             "mlp_scores": "predictor, temperature, target_cb, split, subset",
+            "glassbench_labels": "time, sample, particle",
         }.get(table, "sample, particle")
         if table == "indicator_correlations":
             order = "sample, pair, method"

@@ -215,6 +215,22 @@ def _heterogeneity_requests(campaign: Campaign, instance: DagsterInstance) -> li
     return requests
 
 
+def _glassbench_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    """GlassBench [R]: ``glassbench_samples`` of every listed temperature (the campaign checked that the folder has
+    its files); ``glassbench_scores`` once those samples exist and the system's tGlassMLP model is materialized."""
+    stage = "glassbench"
+    sampled, scored = _materialized(instance, "glassbench_samples"), _materialized(instance, "glassbench_scores")
+    trained = _materialized(instance, "tglassmlp_model")
+    requests = []
+    for system, temperature in campaign.for_stage(stage):
+        key = str(MultiPartitionKey({"system": system, "temperature": temperature}))
+        if key not in sampled:
+            requests.append(_request(stage, system, _key(key), ["glassbench_samples"], temperature=temperature))
+        elif key not in scored and system in trained:
+            requests.append(_request(stage, system, _key(key), ["glassbench_scores"], temperature=temperature))
+    return requests
+
+
 def _key(key: str) -> MultiPartitionKey:
     system, temperature = key.split("|")
     return MultiPartitionKey({"system": system, "temperature": temperature})
@@ -234,6 +250,7 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
         + _grad_cam_dynamics_requests(campaign, instance)
         + _propensity_learning_requests(campaign, instance)
         + _heterogeneity_requests(campaign, instance)
+        + _glassbench_requests(campaign, instance)
     )
     if not new_temperatures and not requests:
         return SkipReason("every campaign partition is materialized")

@@ -9,21 +9,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from glass_assets.plots import markdown_table  # noqa: E402  (shared; re-exported for this domain's callers)
+
 __all__ = ["descriptor_profiles", "markdown_table", "propensity_maps", "score_table_figure"]
-
-
-def markdown_table(frame: pl.DataFrame, digits: int = 3) -> str:
-    """A polars frame as a Markdown table (floats rounded)."""
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return (
-                "—" if not np.isfinite(value) else f"{value:.{digits}g}" if abs(value) >= 1e3 else f"{value:.{digits}f}"
-            )
-        return "—" if value is None else str(value)
-
-    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows())
 
 
 def descriptor_profiles(features: np.ndarray, names: list[str], title: str) -> plt.Figure:

@@ -48,7 +48,9 @@ __all__ = [
     "GLASSBENCH_KA2D_TIMES",
     "GlassBenchFormatError",
     "GlassBenchSample",
+    "find_glassbench_files",
     "glassbench_bond_breaking",
+    "glassbench_file_temperature",
     "glassbench_time",
     "load_glassbench_file",
 ]
@@ -70,6 +72,7 @@ GLASSBENCH_KA2D_TIMES: dict[str, dict[str, float]] = {
 
 SYSTEM_NAME = "ka2d_ternary"
 _TIME_CODE = re.compile(r"_(tc\d+)")
+_NAME_TEMPERATURE = re.compile(r"T(\d+(?:[._]\d+)?)")
 
 
 class GlassBenchFormatError(ValueError):
@@ -116,6 +119,31 @@ def glassbench_time(temperature: str | float, member: str) -> float | None:
     if match is None or table is None:
         return None
     return table.get(match.group(1))
+
+
+def glassbench_file_temperature(path: str | os.PathLike[str]) -> float | None:
+    """Temperature of a GlassBench ``.npz`` without reading its arrays: the ``temperature`` key, else the
+    ``T0.23`` (or ``T0_23``) of the file name; ``None`` when neither gives a number (the loader names why)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            text = _scalar_text(data, "temperature")
+        if text is not None:
+            return float(text)
+    except (OSError, ValueError, KeyError):
+        pass
+    match = _NAME_TEMPERATURE.search(path.stem)
+    return float(match.group(1).replace("_", ".")) if match else None
+
+
+def find_glassbench_files(folder: str | os.PathLike[str], temperature: float) -> list[Path]:
+    """The ``*.npz`` files of ``folder`` (not recursive) at ``temperature`` (|ΔT| < 1e-9), sorted by name."""
+    found = []
+    for path in sorted(Path(folder).glob("*.npz")):
+        value = glassbench_file_temperature(path)
+        if value is not None and abs(value - float(temperature)) < 1e-9:
+            found.append(path)
+    return found
 
 
 def _require(data: np.lib.npyio.NpzFile, key: str, name: str) -> np.ndarray:

@@ -1,0 +1,403 @@
+"""GlassBench KA2D [R] as an outside test: its structures and bond-breaking labels in the warehouse, and the
+registered propensity models [G], [J] scored against them.
+
+The user points the campaign at a folder of GlassBench files (``ka2d_ternary: {glassbench: {folder, temperatures}}``);
+nothing is downloaded at run time. Labels are computed by the platform's own bond-breaking functions
+(:func:`glass_core.dynamics.glassbench.glassbench_bond_breaking`), never read from GlassBench's derived files.
+
+[R] Jung et al., arXiv:2311.14752, data Zenodo 10118191. [G] Jung, Biroli, Berthier, PRL 130, 238202 (2023).
+[J] Jung, Biroli, Berthier, arXiv:2310.20252.
+"""
+
+import json
+import shutil
+import time
+
+import numpy as np
+import polars as pl
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from glass_assets.campaign import load_campaign
+from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.glassbench.checks import (
+    SAMPLE_CHECKS,
+    SCORE_CHECKS,
+    run_sample_checks,
+    run_score_checks,
+    sample_check_specs,
+    score_check_specs,
+)
+from glass_assets.glassbench.scores import (
+    baseline_choices,
+    descriptor_spec_of,
+    matching_state_point,
+    nearest_baseline,
+    score_rows,
+)
+from glass_assets.glassbench.tables import GLASSBENCH, GLASSBENCH_INHERENT, Structure, group_structures, label_rows
+from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, parse_partition, system_temperature_partitions
+from glass_assets.plots import markdown_table
+from glass_assets.propensity_registry import (
+    ChampionMissingError,
+    glassmlp_model_name,
+    load_champion,
+    tglassmlp_model_name,
+)
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
+from glass_assets.tables import configurations, particle_rows, sample_row
+from glass_assets.tracking import MLflowResource
+from glass_assets.versioning import code_version_tag
+from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
+from glass_core.dynamics.glassbench import (
+    GlassBenchFormatError,
+    find_glassbench_files,
+    glassbench_bond_breaking,
+    load_glassbench_file,
+)
+from glass_core.learning.mlp_settings import MLPTrainingSettings
+from glass_core.models.configuration import Configuration
+from glass_core.models.energy import potential_energy
+from glass_core.models.systems import ModelSystem, get_system
+from glass_core.structure.physics_descriptors import physics_inspired_descriptors
+
+__all__ = [
+    "GLASSBENCH_SAMPLES_CODE_VERSION",
+    "GLASSBENCH_SCORES_CODE_VERSION",
+    "glassbench_samples",
+    "glassbench_scores",
+]
+
+GLASSBENCH_SAMPLES_CODE_VERSION = "glassbench-samples-v1"
+GLASSBENCH_SCORES_CODE_VERSION = "glassbench-scores-v1"
+
+
+# ---------------------------------------------------------------------------------------------- samples
+def _read_files(system: ModelSystem, temperature: float) -> tuple[list[Structure], list[str]]:
+    """Every GlassBench file of ``temperature`` in the campaign's folder, grouped into structures."""
+    folder = load_campaign().glassbench_folder(system.name)
+    paths = find_glassbench_files(folder, temperature)
+    if not paths:
+        raise GlassBenchFormatError(f"GlassBench folder {folder} has no .npz file at T = {temperature}")
+    return group_structures([load_glassbench_file(p, system.n_types) for p in paths]), [p.name for p in paths]
+
+
+def _minimise_missing(
+    context: AssetExecutionContext,
+    study: StudySettings,
+    simulation: SimulationLauncher,
+    system: ModelSystem,
+    temperature: float,
+    structures: list[Structure],
+) -> dict[int, dict[str, float]]:
+    """LAMMPS FIRE+CG minima (as ``inherent_structures``) of the structures whose files have no inherent
+    structure (GlassBench's T = 0.30 files); returns sample → energy, force norm and iterations."""
+    missing = [s for s in structures if s.inherent is None]
+    if not missing:
+        return {}
+    tolerance = study.load().inherent_structures.force_tolerance
+    params = {"system": system.name, "force_tolerance": tolerance}
+    fingerprint = [params, [s.files[0].source for s in missing]]
+    scratch = study.scratch_folder("glassbench_samples", system.name, temperature, fingerprint)
+    items = [
+        {
+            "sample": s.sample,
+            "configuration": str(
+                s.equilibrium.write(scratch / "input" / f"sample_{s.sample:06d}.data", system.type_names)
+            ),
+        }
+        for s in missing
+    ]
+    context.log.info(f"{len(missing)} GlassBench structures have no inherent structure: minimising them with LAMMPS")
+    paths = simulation.run_tasks(
+        "minimise", params, items, scratch / "out", progress_logger(context.log, len(items), "minimisation")
+    )
+    minima = {}
+    for structure, path in zip(missing, paths, strict=True):
+        with np.load(path) as data:
+            structure.inherent = Configuration(
+                data["positions"], data["types"], tuple(data["box"]), system.name
+            ).wrapped()
+            minima[structure.sample] = {
+                "energy": float(data["energy"]),
+                "force_norm": float(data["force_norm"]),
+                "iterations": int(data["iterations"]),
+            }
+    shutil.rmtree(scratch, ignore_errors=True)
+    return minima
+
+
+def _configuration_rows(
+    context: AssetExecutionContext,
+    system: ModelSystem,
+    temperature: float,
+    structures: list[Structure],
+    minima: dict[int, dict[str, float]],
+) -> dict[str, dict[str, pl.DataFrame]]:
+    """``samples``/``particles`` rows of the thermal starts (ensemble 'glassbench') and of the inherent structures
+    ('glassbench_inherent'); energies by the platform's numpy potential, LAMMPS' where it minimised."""
+    out = {}
+    for ensemble in (GLASSBENCH, GLASSBENCH_INHERENT):
+        key = ensemble_key(system.name, temperature, ensemble)
+        samples, particles = [], []
+        for s in structures:
+            config = s.equilibrium if ensemble == GLASSBENCH else s.inherent
+            minimised = ensemble == GLASSBENCH_INHERENT and s.sample in minima
+            energy = minima[s.sample]["energy"] if minimised else potential_energy(config, system).total
+            protocol = {
+                "source": "GlassBench KA2D (Zenodo 10118191)",
+                "files": [f.source for f in s.files],
+                "times": [f.time for f in s.files],
+                "n_replicas": [f.n_replicas for f in s.files],
+                "inherent": ("minimised here (LAMMPS FIRE+CG)" if s.sample in minima else "from the file"),
+            }
+            samples.append(
+                sample_row(
+                    key,
+                    s.sample,
+                    0,
+                    config.n_particles,
+                    config.box,
+                    float(energy),
+                    protocol=json.dumps(protocol),
+                    code_version=code_version_tag(GLASSBENCH_SAMPLES_CODE_VERSION),
+                    run_id=context.run.run_id,
+                )
+            )
+            particles.append(particle_rows(key, s.sample, config.positions, config.types))
+        out[ensemble] = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles)}
+    return out
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    check_specs=sample_check_specs(AssetKey("glassbench_samples")),
+    kinds={"lammps", "duckdb"},
+    group_name="glassbench",
+    code_version=GLASSBENCH_SAMPLES_CODE_VERSION,
+    pool="simulation",
+    description=(
+        "GlassBench KA2D isoconfigurational files of the partition's temperature, read from the campaign's folder: "
+        "thermal starts (ensemble 'glassbench') and inherent structures ('glassbench_inherent'; minimised by LAMMPS "
+        "where a file has none) in samples/particles, and per-particle bond-breaking propensity at each file's "
+        "time by the platform's functions (`glassbench_labels`)."
+    ),
+)
+def glassbench_samples(
+    context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
+) -> MaterializeResult:
+    started = time.perf_counter()
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    store = warehouse.get()
+    store.ensure_writable()
+    structures, files = _read_files(system, temperature)
+    labels = []
+    for s in structures:
+        by_time = {f.time: glassbench_bond_breaking(f, system) for f in s.files}
+        labels.append(label_rows(system_name, temperature, s, by_time))
+    labels = pl.concat(labels)
+    minima = _minimise_missing(context, study, simulation, system, temperature, structures)
+    rows = _configuration_rows(context, system, temperature, structures, minima)
+    equilibria = {s.sample: s.equilibrium for s in structures}
+    inherent = {s.sample: s.inherent for s in structures}
+    all_samples = pl.concat([rows[GLASSBENCH]["samples"], rows[GLASSBENCH_INHERENT]["samples"]])
+    results = run_sample_checks(system, equilibria, inherent, all_samples, labels)
+    raise_on_blocking_failure(
+        results, SAMPLE_CHECKS, f"glassbench_samples {context.partition_key} ({', '.join(files)})"
+    )
+    written = store.replace_partitions(
+        [
+            (ensemble_key(system_name, temperature, GLASSBENCH), rows[GLASSBENCH]),
+            (ensemble_key(system_name, temperature, GLASSBENCH_INHERENT), rows[GLASSBENCH_INHERENT]),
+            ({"system": system_name, "temperature": temperature}, {"glassbench_labels": labels}),
+        ]
+    )
+    by_time = (
+        labels.group_by("time")
+        .agg(
+            pl.col("sample").n_unique().alias("n_structures"),
+            pl.col("propensity").mean().alias("mean_bond_breaking"),
+            pl.col("n_replicas").first(),
+        )
+        .sort("time")
+    )
+    return MaterializeResult(
+        check_results=results,
+        metadata={
+            "files": MetadataValue.json(files),
+            "n_structures": len(structures),
+            "n_particles": int(structures[0].equilibrium.n_particles),
+            "labels_by_time": MetadataValue.md(markdown_table(by_time)),
+            "minimised_here": len(minima),
+            "max_force_norm_minimised": max((m["force_norm"] for m in minima.values()), default=0.0),
+            "rows_written": MetadataValue.json(written),
+            "wall_seconds": time.perf_counter() - started,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------- scores
+def _glassbench_data(
+    store: Warehouse, system: str, temperature: float
+) -> tuple[pl.DataFrame, dict[int, Configuration]]:
+    labels = store.read_partition("glassbench_labels", {"system": system, "temperature": temperature})
+    key = ensemble_key(system, temperature, GLASSBENCH_INHERENT)
+    inherent = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
+    if labels.height == 0 or not inherent:
+        raise WarehouseError(
+            f"no GlassBench labels or inherent structures of {system} at T={temperature}: "
+            "materialize glassbench_samples first"
+        )
+    return labels, inherent
+
+
+def _descriptor_matrix(
+    context: AssetExecutionContext, system: ModelSystem, inherent: dict[int, Configuration], names: list[str]
+) -> dict[int, np.ndarray]:
+    """(N, M) descriptors of each GlassBench inherent structure, with the champion's lengths (not stored)."""
+    spec = descriptor_spec_of(names, system.n_types)
+    out = {}
+    for done, (sample, config) in enumerate(sorted(inherent.items()), 1):
+        out[sample] = physics_inspired_descriptors(config, system, spec).astype(np.float32)
+        context.log.info(f"descriptors {done}/{len(inherent)} ({len(names)} per particle, L = {list(spec.lengths)})")
+    return out
+
+
+def _load_glassmlp(client, system: str) -> tuple[dict | None, str | None, str]:  # noqa: ANN001
+    try:
+        ensembles, version = load_champion(client, glassmlp_model_name(system))
+    except ChampionMissingError as error:
+        return None, None, f"GlassMLP skipped: {error}"
+    return ensembles, version, ""
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[
+        AssetKey("glassbench_samples"),
+        AssetDep(
+            AssetKey("tglassmlp_model"),
+            partition_mapping=FROM_SYSTEM_ENSEMBLES,
+        ),
+    ],
+    check_specs=score_check_specs(AssetKey("glassbench_scores")),
+    kinds={"pytorch", "duckdb"},
+    group_name="glassbench",
+    code_version=GLASSBENCH_SCORES_CODE_VERSION,
+    description=(
+        "The champion tGlassMLP (iterated at GlassBench's (T, measured ⟨C_B⟩)), the champion GlassMLP where one of "
+        "its state points matches, and the platform's best-single-descriptor baseline, scored against the GlassBench "
+        "labels: per-configuration Pearson, type A and all, mean ± SE (`mlp_scores`, split 'glassbench')."
+    ),
+)
+def glassbench_scores(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+) -> MaterializeResult:
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    client = mlflow_tracking.activate()
+    tglass_name = tglassmlp_model_name(system_name)
+    ensembles, version = load_champion(client, tglass_name)
+    ensemble = ensembles[None]
+    training = MLPTrainingSettings.from_mapping(study.load().propensity_learning.training)
+    glassmlp, glassmlp_version, glassmlp_note = _load_glassmlp(client, system_name)
+    store = warehouse.get()
+    store.ensure_writable()
+    labels, inherent = _glassbench_data(store, system_name, temperature)
+    features = _descriptor_matrix(context, system, inherent, list(ensemble.feature_names))
+    champion_scores = store.query(
+        "SELECT * FROM mlp_scores WHERE system = ? AND model_name = ? AND model_version = ?",
+        [system_name, tglass_name, str(version)],
+    )
+    choices = baseline_choices(champion_scores)
+    tglass_rows, glassmlp_rows, points, notes = [], [], [], [glassmlp_note] if glassmlp_note else []
+    if not choices:
+        notes.append(f"baseline skipped: {tglass_name} v{version} has no best_descriptor rows in mlp_scores")
+    for (time_value,), rows in labels.sort("time", "sample", "particle").group_by(["time"], maintain_order=True):
+        x = np.concatenate([features[s] for s in rows["sample"].unique(maintain_order=True).to_list()])
+        y = rows["propensity"].fill_null(np.nan).to_numpy()
+        sample, types = rows["sample"].to_numpy(), rows["type"].to_numpy()
+        measured = float(np.nanmean(y))
+        at = (temperature, measured, time_value)
+        result = ensemble.predict(x, types, temperature, measured, training.max_iterations, training.tolerance)
+        tglass_rows += score_rows("tglassmlp", result.mean.astype(np.float64), y, sample, types, *at)
+        points.append(
+            {
+                "time": time_value,
+                "measured_cb": measured,
+                "predicted_cb": result.achieved_cb,
+                "iterations": result.iterations,
+                "n_structures": len(np.unique(sample)),
+            }
+        )
+        choice = nearest_baseline(choices, measured)
+        if choice is not None:
+            column = list(ensemble.feature_names).index(choice.name)
+            tglass_rows += score_rows(
+                choice.predictor, choice.sign * x[:, column].astype(np.float64), y, sample, types, *at
+            )
+        match = None if glassmlp is None else matching_state_point(list(glassmlp), temperature, measured)
+        if match is not None:
+            glassmlp_rows += score_rows("glassmlp", glassmlp[match].predict(x, types)[0], y, sample, types, *at)
+        elif glassmlp is not None:
+            notes.append(
+                f"GlassMLP skipped at t = {time_value:g} (⟨C_B⟩ = {measured:.3f}): no state point at T = {temperature} "
+                f"within ±0.02 among {sorted(glassmlp)}"
+            )
+        context.log.info(
+            f"T={temperature}, t={time_value:g}: ⟨C_B⟩ = {measured:.3f}, tGlassMLP {result.achieved_cb:.3f}"
+        )
+    tables = {
+        (tglass_name, str(version)): tglass_rows,
+        (glassmlp_model_name(system_name), str(glassmlp_version)): glassmlp_rows,
+    }
+    frames = [
+        (
+            {
+                "system": system_name,
+                "model_name": name,
+                "model_version": v,
+                "split": "glassbench",
+                "temperature": temperature,
+            },
+            {
+                "mlp_scores": pl.DataFrame(r).with_columns(
+                    pl.lit(system_name).alias("system"),
+                    pl.lit(name).alias("model_name"),
+                    pl.lit(v).alias("model_version"),
+                )
+            },
+        )
+        for (name, v), r in tables.items()
+        if r
+    ]
+    scores = pl.concat([f["mlp_scores"] for _, f in frames], how="diagonal")
+    state_points = pl.DataFrame(points)
+    results = run_score_checks(scores, state_points)
+    raise_on_blocking_failure(results, SCORE_CHECKS, f"glassbench_scores {context.partition_key}")
+    written = store.replace_partitions(frames)
+    for note in notes:
+        context.log.warning(note)
+    n_particles = int(next(iter(inherent.values())).n_particles)
+    n_replicas = sorted(set(labels["n_replicas"].to_list()))
+    table = scores.select("predictor", "time", "target_cb", "subset", "pearson", "stderr", "n_configurations")
+    return MaterializeResult(
+        check_results=results,
+        metadata={
+            "model": f"{tglass_name} v{version} (champion)",
+            "glassmlp": f"{glassmlp_model_name(system_name)} v{glassmlp_version}" if glassmlp else "none",
+            "scores": MetadataValue.md(markdown_table(table.sort("time", "predictor", "subset"))),
+            "state_points": MetadataValue.md(markdown_table(state_points)),
+            "scale": f"N = {n_particles} per structure, {len(inherent)} structures, {n_replicas} replicas per label "
+            "(GlassBench: N = 1290, 20 replicas)",
+            "notes": MetadataValue.json(notes),
+            "rows_written": MetadataValue.json(written),
+        },
+    )
