@@ -60,17 +60,18 @@ def logged_split(params: dict[str, str]) -> tuple[tuple[float, ...], int]:
 
 
 def held_out_glass_order(
-    store: Warehouse, system: str, cnn: CNNSettings | None
+    store: Warehouse, system: str, split: tuple[tuple[float, ...], int] | None
 ) -> tuple[list[int] | None, dict[int, str]]:
     """Glass sample ids with the CNN's test split first, and sample id → subset (``None``, {} without a split).
 
-    [O] correlates the Grad-CAM score with the dynamics of glasses; taking them from the test split keeps
-    configurations the network was trained on out of that comparison.
+    ``split`` is the champion CNN's logged (fractions, seed) (:func:`logged_split`): the one source of which
+    glasses the network saw. [O] correlates the Grad-CAM score with the dynamics of glasses; taking them from
+    the test split keeps configurations the network was trained on out of that comparison.
     """
-    if system not in CNN_SYSTEMS or cnn is None:
+    if system not in CNN_SYSTEMS or split is None:
         return None, {}
     ids = quench_sample_ids_by_phase(store, system)
     if not ids["liquid"]:
         return None, {}  # the split is keyed on both ensembles: unknown until the liquid one exists
-    subsets = cnn_subsets(ids, cnn.split_fractions, cnn.seed)
+    subsets = cnn_subsets(ids, *split)
     return held_out_first(ids["glass"], subsets), subsets

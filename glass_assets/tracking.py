@@ -16,7 +16,7 @@ from dagster import ConfigurableResource
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-__all__ = ["MLflowResource", "load_champion", "model_name", "promote_if_not_worse"]
+__all__ = ["MLflowResource", "champion_params", "load_champion", "model_name", "promote_if_not_worse"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +82,13 @@ def load_champion(tracking: MLflowResource, system: str) -> tuple[Any, dict[str,
     params = client.get_run(version.run_id).data.params
     model = mlflow.pytorch.load_model(f"models:/{model_name(system)}@champion")
     return model, params, version.version
+
+
+def champion_params(tracking: MLflowResource, system: str) -> dict[str, str] | None:
+    """The logged parameters of the ``champion`` CNN's run (its split among them); ``None`` without a champion."""
+    client = tracking.activate()
+    try:
+        version = client.get_model_version_by_alias(model_name(system), "champion")
+    except MlflowException:
+        return None
+    return client.get_run(version.run_id).data.params

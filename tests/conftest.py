@@ -43,9 +43,13 @@ def triangular_lattice(nx: int, ny: int, a: float, offset: float = 0.1) -> Confi
 def tiny_resources(tmp_path):
     """Resources for a tiny-profile materialization writing under ``tmp_path``."""
     from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
+    from glass_assets.tracking import MLflowResource
 
     return {
         "study": StudySettings(profile="tiny", profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "scratch")),
         "simulation": LocalProcessLauncher(),
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+        "mlflow_tracking": MLflowResource(
+            tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "artifacts")
+        ),
     }

@@ -97,3 +97,27 @@ def test_swap_mc_stage_requests_equilibria_and_minima(tmp_path, monkeypatch):
         request = result.run_requests[0]
         assert [k.to_user_string() for k in request.asset_selection] == ["swap_mc_equilibria", "inherent_structures"]
         assert request.tags["campaign/stage"] == "swap_mc"
+
+
+def test_glass_propensity_waits_for_the_cnn_whose_split_it_follows(tmp_path, monkeypatch):
+    from dagster import AssetKey, AssetMaterialization
+
+    campaign = write_campaign(
+        tmp_path / "p.yaml",
+        "systems:\n  kam:\n    quench: [0.8, 0.05]\n    liquid_glass: true\n    propensity: [0.37]\n",
+    )
+    monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("temperature", ["0.05", "0.37", "0.8"])
+        for t in ("0.8", "0.05"):
+            key = str(MultiPartitionKey({"system": "kam", "temperature": t}))
+            for asset in ("quenched_ensembles", "structural_descriptors"):
+                instance.report_runless_asset_event(AssetMaterialization(AssetKey(asset), partition=key))
+
+        def stages():
+            result = campaign_requests(build_sensor_context(instance=instance))
+            return {r.tags["campaign/stage"] for r in result.run_requests}
+
+        assert stages() == {"liquid_glass"}  # the glasses exist, but the CNN's split is not known yet
+        instance.report_runless_asset_event(AssetMaterialization(AssetKey("cnn_classifier"), partition="kam"))
+        assert "propensity" in stages()

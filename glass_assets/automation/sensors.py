@@ -69,8 +69,11 @@ def _liquid_glass_requests(campaign: Campaign, instance: DagsterInstance) -> lis
 
 
 def _propensity_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
-    """One run per (system, run temperature) once its initial structures are materialized."""
+    """One run per (system, run temperature) once its initial structures are materialized — and, for a system
+    with a CNN in the campaign, once the CNN is trained: its logged split decides which glasses are held out."""
     done = _materialized(instance, "propensity_labels")
+    trained = _materialized(instance, "cnn_classifier")
+    waits_for_cnn = set(campaign.systems_for("liquid_glass"))
     sources = {
         "quenched": _materialized(instance, "quenched_ensembles"),
         "swap_mc": _materialized(instance, "swap_mc_equilibria"),
@@ -80,7 +83,10 @@ def _propensity_requests(campaign: Campaign, instance: DagsterInstance) -> list[
         partition = MultiPartitionKey({"system": system, "temperature": temperature})
         source = initial_structures_key(system, float(temperature))
         source_partition = MultiPartitionKey({"system": system, "temperature": temperature_key(source["temperature"])})
-        if str(partition) not in done and str(source_partition) in sources[str(source["ensemble"])]:
+        ready = str(source_partition) in sources[str(source["ensemble"])]
+        if system in waits_for_cnn and system not in trained:
+            ready = False
+        if str(partition) not in done and ready:
             requests.append(
                 RunRequest(
                     run_key=f"propensity|{partition}",

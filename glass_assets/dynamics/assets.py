@@ -18,12 +18,13 @@ from dagster import (
     asset,
 )
 
-from glass_assets.cnn_split import CNN_SYSTEMS, held_out_glass_order
+from glass_assets.cnn_split import CNN_SYSTEMS, held_out_glass_order, logged_split
 from glass_assets.dynamics.checks import propensity_check_specs, run_propensity_checks
 from glass_assets.partitions import parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, initial_structures_key
+from glass_assets.tracking import MLflowResource, champion_params
 from glass_assets.versioning import PROPENSITY_CODE_VERSION
 from glass_assets.warehouse import Warehouse, WarehouseError
 from glass_core.dynamics.propensity import PropensityLabels
@@ -114,7 +115,11 @@ def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key
     ),
 )
 def propensity_labels(
-    context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
+    context: AssetExecutionContext,
+    study: StudySettings,
+    simulation: SimulationLauncher,
+    warehouse: WarehouseResource,
+    mlflow_tracking: MLflowResource,
 ) -> MaterializeResult:
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
@@ -123,11 +128,12 @@ def propensity_labels(
     store = warehouse.get()
     store.ensure_writable()
     source = initial_structures_key(system_name, temperature)
-    preferred, subsets = held_out_glass_order(store, system_name, profile.cnn_settings)
+    cnn_params = champion_params(mlflow_tracking, system_name) if system_name in CNN_SYSTEMS else None
+    preferred, subsets = held_out_glass_order(store, system_name, logged_split(cnn_params) if cnn_params else None)
     configs = _initial_configurations(store, source, settings.n_samples, preferred)
     used = {name: sum(subsets.get(s) == name for s in configs) for name in ("test", "validation", "train")}
     if preferred is None and system_name in CNN_SYSTEMS:
-        context.log.warning("no liquid ensemble yet, so the CNN split is unknown: glasses taken in stored order")
+        context.log.warning("no champion CNN yet, so its split is unknown: glasses taken in stored order")
     dt = get_system(system_name).md_timestep
     max_time = settings.max_time_for(system_name)
     params = {
