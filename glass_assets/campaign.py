@@ -13,6 +13,7 @@ Format (YAML)::
         propensity: [0.4]        # bond-breaking labels from isoconfigurational MD of the equilibria
         propensity_learning: true  # descriptors (every swap_mc T), state-point labels (every propensity T),
                                    # GlassMLP + tGlassMLP, predictions at every swap_mc T
+        large_box: [0.3]         # large tiled boxes (subset of swap_mc), then S4(q) and ξ4 with the champion
       kam:
         quench: [0.8, 0.05]
 
@@ -46,6 +47,7 @@ CAMPAIGN_STAGES = {
         "tglassmlp_model",
         "propensity_predictions",
     ),
+    "large_box": ("large_box_equilibria", "four_point_structure_factor"),
 }
 PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning"}
 
@@ -103,4 +105,8 @@ def load_campaign(path: Path | None = None) -> Campaign:
                     entries.append((stage, system, temperature_key(value)))
                 except ValueError as error:
                     raise ValueError(f"{path}: {system}.{stage}: {error}") from None
-    return Campaign(tuple(dict.fromkeys(entries)), tuple(system_stages))
+    campaign = Campaign(tuple(dict.fromkeys(entries)), tuple(system_stages))
+    stray = sorted(set(campaign.for_stage("large_box")) - set(campaign.for_stage("swap_mc")))
+    if stray:
+        raise ValueError(f"{path}: large_box temperatures {stray} have no swap_mc entry to tile")
+    return campaign

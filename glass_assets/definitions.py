@@ -9,6 +9,7 @@ from glass_assets.dynamics.assets import propensity_labels
 from glass_assets.dynamics.grad_cam_dynamics import grad_cam_dynamics
 from glass_assets.ensembles.assets import quenched_ensembles
 from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
+from glass_assets.heterogeneity.large_boxes import four_point_structure_factor, large_box_equilibria
 from glass_assets.liquid_glass.assets import (
     cnn_classifier,
     grad_cam_scores,
@@ -48,6 +49,8 @@ defs = Definitions(
         glassmlp_models,
         tglassmlp_model,
         propensity_predictions,
+        large_box_equilibria,
+        four_point_structure_factor,
     ],
     jobs=[quench_job, liquid_glass_job],
     sensors=[campaign_sensor],

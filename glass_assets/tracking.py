@@ -16,7 +16,15 @@ from dagster import ConfigurableResource
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-__all__ = ["MLflowResource", "load_champion", "model_name", "promote_if_not_worse"]
+__all__ = [
+    "ChampionMissingError",
+    "MLflowResource",
+    "load_champion",
+    "load_pyfunc_champion",
+    "model_name",
+    "promote_if_not_worse",
+    "tglassmlp_model_name",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +90,27 @@ def load_champion(tracking: MLflowResource, system: str) -> tuple[Any, dict[str,
     params = client.get_run(version.run_id).data.params
     model = mlflow.pytorch.load_model(f"models:/{model_name(system)}@champion")
     return model, params, version.version
+
+
+class ChampionMissingError(LookupError):
+    """The registry has no ``champion`` version of the model that an asset needs."""
+
+
+def tglassmlp_model_name(system: str) -> str:
+    """The registered tGlassMLP [J] of ``system``: ``tglassmlp_<system>``."""
+    return f"tglassmlp_{system}"
+
+
+def load_pyfunc_champion(client: MlflowClient, name: str) -> tuple[Any, str]:
+    """(python model, version) of the pyfunc ``name@champion``; :class:`ChampionMissingError` if there is none.
+
+    Shared by every domain that applies a registered propensity model (the python model of
+    ``tglassmlp_<system>`` carries its ensembles in ``.ensembles``).
+    """
+    try:
+        version = client.get_model_version_by_alias(name, "champion").version
+    except MlflowException as error:
+        raise ChampionMissingError(
+            f"the registry has no champion of {name}: materialize its training asset first"
+        ) from error
+    return mlflow.pyfunc.load_model(f"models:/{name}@champion").unwrap_python_model(), version

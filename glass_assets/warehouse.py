@@ -69,6 +69,18 @@ Tables (one row per …):
     system, temperature, target_cb (requested), achieved_cb (mean prediction), state_input_cb (the state-point
     input that achieved it), iterations, n_networks, n_configurations, md_pearson / md_pearson_stderr (against
     MD labels where they exist, else NULL), model_version.
+``dynamic_lengths`` — (state point, source, length) of dynamic heterogeneity [J].
+    system, temperature, target_cb, source ('md'/'ml'), length ('xi4'/'chord'/'attention'), value (NULL when
+    not resolved), stderr, n_configurations, fit_q_min / fit_q_max (ξ4's Ornstein–Zernike fit range, else NULL),
+    resolved, reason (why not resolved; NULL when resolved). Partition writes are keyed by
+    (system, temperature, length).
+``large_box_traces`` — overlap record of a tiled, re-equilibrated large box (its particles: ``particles``
+    with ensemble 'large_swap_mc', minimised: 'large_inherent').
+    system, temperature, sample (the small swap-MC equilibrium it was tiled from), sweep, overlap (self overlap
+    Q with the tiled start, a = 0.3), energy_per_particle.
+``four_point_structure_factor`` — |q| shell of S4(q) of the predicted propensity on the large boxes.
+    system, temperature, target_cb, q (mean |q| of the shell), s4, stderr (over boxes; NULL for one box),
+    n_vectors (half-plane wave vectors in the shell).
 """
 
 from __future__ import annotations
@@ -161,6 +173,16 @@ SCHEMA: dict[str, str] = {
         achieved_cb DOUBLE NOT NULL, state_input_cb DOUBLE NOT NULL, iterations INTEGER NOT NULL,
         n_networks INTEGER NOT NULL, n_configurations INTEGER NOT NULL, md_pearson DOUBLE, md_pearson_stderr DOUBLE,
         model_version VARCHAR NOT NULL""",
+    "dynamic_lengths": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, source VARCHAR NOT NULL,
+        length VARCHAR NOT NULL, value DOUBLE, stderr DOUBLE, n_configurations INTEGER NOT NULL,
+        fit_q_min DOUBLE, fit_q_max DOUBLE, resolved BOOLEAN NOT NULL, reason VARCHAR""",
+    "large_box_traces": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, sweep BIGINT NOT NULL,
+        overlap DOUBLE NOT NULL, energy_per_particle DOUBLE NOT NULL""",
+    "four_point_structure_factor": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, q DOUBLE NOT NULL,
+        s4 DOUBLE NOT NULL, stderr DOUBLE, n_vectors INTEGER NOT NULL""",
 }
 
 

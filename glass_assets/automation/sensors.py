@@ -160,6 +160,24 @@ def _propensity_learning_requests(campaign: Campaign, instance: DagsterInstance)
     return requests
 
 
+def _large_box_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    """Large boxes of every ``large_box`` temperature once its swap-MC equilibria exist; S4(q)/ξ4 once the large
+    boxes and the system's tGlassMLP champion (``tglassmlp_model``) are materialized."""
+    stage = "large_box"
+    equilibria, large = _materialized(instance, "swap_mc_equilibria"), _materialized(instance, "large_box_equilibria")
+    trained, done = _materialized(instance, "tglassmlp_model"), _materialized(instance, "four_point_structure_factor")
+    requests = []
+    for system, temperature in campaign.for_stage(stage):
+        key = str(MultiPartitionKey({"system": system, "temperature": temperature}))
+        if key in equilibria and key not in large:
+            requests.append(_request(stage, system, _key(key), ["large_box_equilibria"], temperature=temperature))
+        elif key in large and system in trained and key not in done:
+            requests.append(
+                _request(stage, system, _key(key), ["four_point_structure_factor"], temperature=temperature)
+            )
+    return requests
+
+
 def _key(key: str) -> MultiPartitionKey:
     system, temperature = key.split("|")
     return MultiPartitionKey({"system": system, "temperature": temperature})
@@ -178,6 +196,7 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
         + _propensity_requests(campaign, instance)
         + _grad_cam_dynamics_requests(campaign, instance)
         + _propensity_learning_requests(campaign, instance)
+        + _large_box_requests(campaign, instance)
     )
     if not new_temperatures and not requests:
         return SkipReason("every campaign partition is materialized")

@@ -18,10 +18,11 @@ import mlflow
 import numpy as np
 import pandas as pd
 import torch
-from glass_core.learning.mlp_ensemble import PropensityEnsemble, load_ensemble, save_ensemble
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+
+from glass_assets.tracking import ChampionMissingError, load_pyfunc_champion, tglassmlp_model_name
+from glass_core.learning.mlp_ensemble import PropensityEnsemble, load_ensemble, save_ensemble
 
 __all__ = [
     "ChampionMissingError",
@@ -37,14 +38,6 @@ INDEX_FILE = "index.json"
 
 def glassmlp_model_name(system: str) -> str:
     return f"glassmlp_{system}"
-
-
-def tglassmlp_model_name(system: str) -> str:
-    return f"tglassmlp_{system}"
-
-
-class ChampionMissingError(LookupError):
-    """The registry has no ``champion`` version of the model that an asset needs."""
 
 
 def _state_key(temperature: float, cb: float) -> str:
@@ -132,11 +125,5 @@ def tag_version(client: MlflowClient, model_name: str, version: str, tags: dict[
 
 def load_champion(client: MlflowClient, model_name: str) -> tuple[dict, str]:
     """(ensembles, version) of ``model_name@champion``; :class:`ChampionMissingError` if there is none."""
-    try:
-        version = client.get_model_version_by_alias(model_name, "champion").version
-    except MlflowException as error:
-        raise ChampionMissingError(
-            f"the registry has no champion of {model_name}: materialize its training asset first"
-        ) from error
-    model = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
-    return model.unwrap_python_model().ensembles, version
+    model, version = load_pyfunc_champion(client, model_name)
+    return model.ensembles, version
