@@ -6,6 +6,7 @@ import math
 
 import mlflow
 import numpy as np
+import polars as pl
 import pytest
 import torch
 from dagster import (
@@ -20,6 +21,11 @@ from dagster import (
 from glass_assets.automation.sensors import campaign_requests
 from glass_assets.campaign import load_campaign
 from glass_assets.equilibria.assets import swap_mc_equilibria
+from glass_assets.heterogeneity.large_box_checks import (
+    energy_matches_small_box,
+    overlap_below_threshold,
+    small_q_plateau_resolved,
+)
 from glass_assets.heterogeneity.large_boxes import (
     LARGE_INHERENT,
     LARGE_SWAP_MC,
@@ -27,6 +33,7 @@ from glass_assets.heterogeneity.large_boxes import (
     four_point_structure_factor,
     large_box_equilibria,
 )
+from glass_assets.profiles import load_profile
 from glass_assets.propensity_learning.registry import example_input, log_ensembles
 from glass_assets.resources import StudySettings
 from glass_assets.tables import SWAP_MC, configurations
@@ -41,8 +48,6 @@ from glass_core.models.energy import potential_energy
 from glass_core.models.systems import get_system
 from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
 from tests.conftest import TINY_PROFILES
-
-pytestmark = [pytest.mark.lammps, pytest.mark.slow]
 
 SYSTEM = get_system("ka2d_ternary")
 TEMPERATURE = "1.0"
@@ -93,6 +98,8 @@ def register_tiny_champion(tracking: MLflowResource) -> None:
     client.set_registered_model_alias(tglassmlp_model_name("ka2d_ternary"), "champion", version)
 
 
+@pytest.mark.lammps
+@pytest.mark.slow
 def test_large_boxes_then_s4_and_xi4(study, tmp_path):
     instance, resources = study
     store = Warehouse(resources["warehouse"].path)
@@ -216,3 +223,27 @@ def test_campaign_requests_large_boxes_then_s4_once_the_champion_exists(tmp_path
     campaign.write_text("systems:\n  ka2d_ternary:\n    swap_mc: [0.4]\n    large_box: [0.3]\n")
     with pytest.raises(ValueError, match="no swap_mc entry"):
         load_campaign(campaign)
+
+
+def test_checks_flag_crafted_bad_large_boxes_and_fits():
+    traces = pl.DataFrame({"sample": [0, 0, 1, 1], "sweep": [0, 100, 0, 100], "overlap": [1.0, 0.2, 1.0, 0.5]})
+    outcome = overlap_below_threshold(traces)
+    assert not outcome.passed and outcome.metadata["worst_sample"] == 1 and "0.500" in outcome.description
+    assert overlap_below_threshold(traces.filter(pl.col("sample") == 0)).passed
+    small = np.array([-2.60, -2.62, -2.61, -2.59])  # σ ≈ 0.013: tolerance max(3 σ_Δ, 0.005) ≈ 0.02
+    assert energy_matches_small_box(np.array([-2.605]), small, tiles=4).passed
+    assert not energy_matches_small_box(np.array([-2.50]), small, tiles=4).passed
+    lengths = pl.DataFrame({"target_cb": [0.9, 0.6], "resolved": [True, False], "reason": [None, "no plateau"]})
+    plateau = small_q_plateau_resolved(lengths)
+    assert not plateau.passed and plateau.metadata["unresolved"] == {"cb=0.6": "no plateau"}
+
+
+def test_large_box_profile_section_is_typed(tmp_path):
+    demo, paper = load_profile("demo").large_box, load_profile("paper").large_box
+    assert (demo.tiles_per_side, paper.tiles_per_side) == (4, 8) and isinstance(demo.q_max, float)
+    assert paper.tiles_per_side**2 * load_profile("paper").swap_mc.n_particles == 82_560
+    assert load_profile("tiny_learning", TINY_PROFILES).large_box.n_boxes == 1  # inherited from tiny
+    bad = tmp_path / "p.yaml"
+    bad.write_text(TINY_PROFILES.read_text().replace("oz_model: oz", "oz_model: gaussian"))
+    with pytest.raises(ValueError, match="oz_model"):
+        _ = load_profile("tiny", bad).large_box

@@ -81,6 +81,14 @@ __all__ = [
 LARGE_SWAP_MC = "large_swap_mc"
 LARGE_INHERENT = "large_inherent"
 LARGE_BOX_CODE_VERSION = "large-box-v1"
+#: ``dynamic_lengths`` columns that may be all NULL in a partition (polars would call them type Null)
+LENGTH_TYPES = {
+    "value": pl.Float64,
+    "stderr": pl.Float64,
+    "fit_q_min": pl.Float64,
+    "fit_q_max": pl.Float64,
+    "reason": pl.String,
+}
 S4_CODE_VERSION = "four-point-structure-factor-v1"
 
 
@@ -310,6 +318,8 @@ def xi4_row(
     reason = fit.reason or None
     if not fit.resolved and np.isfinite(fit.xi):
         reason = f"{fit.reason} (fit gave ξ4 = {fit.xi:.3g} ± {fit.xi_stderr:.2g})"
+    elif fit.resolved and not finite:
+        reason = f"ξ4 = {fit.xi} ± {fit.xi_stderr} is not finite"
     return {
         "system": system,
         "temperature": temperature,
@@ -418,7 +428,7 @@ def four_point_structure_factor(
             f"⟨C_B⟩ = {target}: achieved {prediction.achieved_cb:.3f}, ξ4 = {fit.xi:.3g} "
             f"({'resolved' if fit.resolved else fit.reason})"
         )
-    frames = {"s4": pl.concat(s4_frames), "lengths": pl.DataFrame(length_rows)}
+    frames = {"s4": pl.concat(s4_frames), "lengths": pl.DataFrame(length_rows, schema_overrides=LENGTH_TYPES)}
     results = run_s4_checks(frames["s4"], frames["lengths"])
     raise_on_blocking_failure(results, S4_CHECKS, f"four_point_structure_factor {context.partition_key}")
     partition = {"system": system_name, "temperature": temperature}
