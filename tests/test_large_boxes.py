@@ -32,6 +32,7 @@ from glass_assets.heterogeneity.large_boxes import (
     descriptor_spec_of,
     four_point_structure_factor,
     large_box_equilibria,
+    xi4_row,
 )
 from glass_assets.profiles import load_profile
 from glass_assets.propensity_learning.registry import example_input, log_ensembles
@@ -39,7 +40,7 @@ from glass_assets.resources import StudySettings
 from glass_assets.tables import SWAP_MC, configurations
 from glass_assets.tracking import ChampionMissingError, MLflowResource, tglassmlp_model_name
 from glass_assets.warehouse import Warehouse, ensemble_key
-from glass_core.dynamics.four_point_structure_factor import BoxTooSmallError
+from glass_core.dynamics.four_point_structure_factor import BoxTooSmallError, fit_ornstein_zernike
 from glass_core.dynamics.four_point_structure_factor import four_point_structure_factor as s4_of
 from glass_core.learning.mlp_data import PropensityDataset, split_by_configuration
 from glass_core.learning.mlp_settings import MLPTrainingSettings
@@ -247,3 +248,14 @@ def test_large_box_profile_section_is_typed(tmp_path):
     bad.write_text(TINY_PROFILES.read_text().replace("oz_model: oz", "oz_model: gaussian"))
     with pytest.raises(ValueError, match="oz_model"):
         _ = load_profile("tiny", bad).large_box
+
+
+def test_an_uncorrelated_field_has_no_resolved_xi4():
+    """White noise: S4 is flat, ξ4 → 0 fits it, but no decay is seen, so ξ4 is unresolved and stored as NULL."""
+    rng = np.random.default_rng(4)
+    box = (40.0, 40.0)
+    result = s4_of(rng.uniform(0, 40.0, (4, 2000, 2)), rng.normal(size=(4, 2000)), box, q_max=2.0)
+    fit = fit_ornstein_zernike(result)
+    assert not fit.resolved and "no decay" in fit.reason and fit.q_fit_max <= result.q.max()
+    row = xi4_row("ka2d_ternary", 0.3, 0.5, result, fit)
+    assert row["value"] is None and row["stderr"] is None and not row["resolved"] and "no decay" in row["reason"]
