@@ -14,6 +14,7 @@ Format (YAML)::
         propensity_learning: true  # descriptors (every swap_mc T), state-point labels (every propensity T),
                                    # GlassMLP + tGlassMLP, predictions at every swap_mc T
         heterogeneity: true      # χ4 and chord length at every swap_mc T, attention lengths, summary figure
+        large_box: [0.3]         # large tiled boxes (subset of swap_mc), then S4(q) and ξ4 with the champion
       kam:
         quench: [0.8, 0.05]
 
@@ -58,6 +59,7 @@ CAMPAIGN_STAGES = {
     ),
     "heterogeneity": ("dynamic_heterogeneity", "attention_lengths", "heterogeneity_summary"),
     "glassbench": ("glassbench_samples", "glassbench_scores"),
+    "large_box": ("large_box_equilibria", "four_point_structure_factor"),
 }
 PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning", "heterogeneity"}
 
@@ -129,7 +131,11 @@ def load_campaign(path: Path | None = None) -> Campaign:
                     entries.append((stage, system, temperature_key(value)))
                 except ValueError as error:
                     raise ValueError(f"{path}: {system}.{stage}: {error}") from None
-    return Campaign(tuple(dict.fromkeys(entries)), tuple(system_stages), tuple(glassbench_folders))
+    campaign = Campaign(tuple(dict.fromkeys(entries)), tuple(system_stages), tuple(glassbench_folders))
+    stray = sorted(set(campaign.for_stage("large_box")) - set(campaign.for_stage("swap_mc")))
+    if stray:
+        raise ValueError(f"{path}: large_box temperatures {stray} have no swap_mc entry to tile")
+    return campaign
 
 
 def _glassbench_entry(path: Path, system: str, entry: object) -> tuple[Path, list[str]]:

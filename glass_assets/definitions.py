@@ -11,6 +11,7 @@ from glass_assets.ensembles.assets import quenched_ensembles
 from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
 from glass_assets.glassbench.assets import glassbench_samples, glassbench_scores
 from glass_assets.heterogeneity.assets import attention_lengths, dynamic_heterogeneity, heterogeneity_summary
+from glass_assets.heterogeneity.large_boxes import four_point_structure_factor, large_box_equilibria
 from glass_assets.liquid_glass.assets import (
     cnn_classifier,
     grad_cam_scores,
@@ -55,6 +56,8 @@ defs = Definitions(
         heterogeneity_summary,
         glassbench_samples,
         glassbench_scores,
+        large_box_equilibria,
+        four_point_structure_factor,
     ],
     jobs=[quench_job, liquid_glass_job],
     sensors=[campaign_sensor],

@@ -18,6 +18,7 @@ __all__ = [
     "DescriptorSettings",
     "HeterogeneitySettings",
     "InherentStructureSettings",
+    "LargeBoxSettings",
     "Profile",
     "ProfileError",
     "PropensityLearningSettings",
@@ -99,6 +100,33 @@ class SwapMCSettings:
 @dataclass(frozen=True)
 class InherentStructureSettings:
     force_tolerance: float = 1e-8
+
+
+@dataclass(frozen=True)
+class LargeBoxSettings:
+    """Large equilibrated boxes for S4(q) and ξ4 [J] (swap settings reused from ``swap_mc``).
+
+    ``tiles_per_side`` k: each of the first ``n_boxes`` swap-MC equilibria of a partition is tiled k × k
+    and re-equilibrated by swap MC until its overlap with the tiled start is below 1/e, checked every
+    ``overlap_every`` sweeps, at most ``max_sweeps``. S4(q) is evaluated up to ``q_max`` (σ⁻¹) and ξ4 fitted
+    with ``oz_model`` (``oz``: [J] eq. (11); ``oz_cubic``: with the third-order term of [J] App. C, see
+    :mod:`glass_core.dynamics.four_point_structure_factor`).
+    """
+
+    tiles_per_side: int
+    n_boxes: int
+    max_sweeps: int
+    overlap_every: int
+    q_max: float
+    oz_model: str = "oz"
+
+    def __post_init__(self) -> None:
+        if self.tiles_per_side < 1 or self.n_boxes < 1 or self.max_sweeps < 1 or self.overlap_every < 1:
+            raise ValueError("tiles_per_side, n_boxes, max_sweeps and overlap_every must be at least 1")
+        if not self.q_max > 0:
+            raise ValueError(f"q_max must be positive, got {self.q_max}")
+        if self.oz_model not in ("oz", "oz_cubic"):
+            raise ValueError(f"oz_model must be 'oz' or 'oz_cubic', got {self.oz_model!r}")
 
 
 @dataclass(frozen=True)
@@ -219,6 +247,7 @@ class Profile:
     inherent_structures: InherentStructureSettings = InherentStructureSettings()
     propensity_learning_settings: PropensityLearningSettings | None = None
     heterogeneity: HeterogeneitySettings = HeterogeneitySettings()
+    large_box_settings: LargeBoxSettings | None = None
 
     def _required(self, section: str, value: Section | None) -> Section:
         if value is None:
@@ -245,6 +274,10 @@ class Profile:
     def propensity_learning(self) -> PropensityLearningSettings:
         return self._required("propensity_learning", self.propensity_learning_settings)
 
+    @property
+    def large_box(self) -> LargeBoxSettings:
+        return self._required("large_box", self.large_box_settings)
+
 
 def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
     """The profile called ``name`` from ``path``; a clear error for an unknown or malformed one."""
@@ -263,6 +296,7 @@ def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
         "inherent_structures",
         "propensity_learning",
         "heterogeneity",
+        "large_box",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -296,4 +330,5 @@ def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
         inherent_structures=optional("inherent_structures", InherentStructureSettings) or InherentStructureSettings(),
         propensity_learning_settings=optional("propensity_learning", PropensityLearningSettings),
         heterogeneity=optional("heterogeneity", HeterogeneitySettings) or HeterogeneitySettings(),
+        large_box_settings=optional("large_box", LargeBoxSettings),
     )

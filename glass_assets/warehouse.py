@@ -99,6 +99,13 @@ Tables (one row per …):
     ``prediction_state_points`` where it exists for this model version, else target_cb), coarse_graining_length
     (L, σ), probability (P(L), mean over networks), spread (its standard deviation across them), n_networks,
     model_version.
+``large_box_traces`` — overlap record of a tiled, re-equilibrated large box (its particles: ``particles``
+    with ensemble 'large_swap_mc', minimised: 'large_inherent').
+    system, temperature, sample (the small swap-MC equilibrium it was tiled from), sweep, overlap (self overlap
+    Q with the tiled start, a = 0.3), energy_per_particle.
+``four_point_structure_factor`` — |q| shell of S4(q) of the predicted propensity on the large boxes.
+    system, temperature, target_cb, q (mean |q| of the shell), s4, stderr (over boxes; NULL for one box),
+    n_vectors (half-plane wave vectors in the shell).
 """
 
 from __future__ import annotations
@@ -206,6 +213,12 @@ SCHEMA: dict[str, str] = {
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, state_input_cb DOUBLE NOT NULL,
         coarse_graining_length DOUBLE NOT NULL, probability DOUBLE NOT NULL, spread DOUBLE NOT NULL,
         n_networks INTEGER NOT NULL, model_version VARCHAR NOT NULL""",
+    "large_box_traces": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, sweep BIGINT NOT NULL,
+        overlap DOUBLE NOT NULL, energy_per_particle DOUBLE NOT NULL""",
+    "four_point_structure_factor": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, q DOUBLE NOT NULL,
+        s4 DOUBLE NOT NULL, stderr DOUBLE, n_vectors INTEGER NOT NULL""",
 }
 
 

@@ -234,6 +234,21 @@ def _glassbench_requests(campaign: Campaign, instance: DagsterInstance) -> list[
             requests.append(_request(stage, system, _key(key), ["glassbench_samples"], temperature=temperature))
         elif key not in scored and system in trained:
             requests.append(_request(stage, system, _key(key), ["glassbench_scores"], temperature=temperature))
+def _large_box_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
+    """Large boxes of every ``large_box`` temperature once its swap-MC equilibria exist; S4(q)/ξ4 once the large
+    boxes and the system's tGlassMLP champion (``tglassmlp_model``) are materialized."""
+    stage = "large_box"
+    equilibria, large = _materialized(instance, "swap_mc_equilibria"), _materialized(instance, "large_box_equilibria")
+    trained, done = _materialized(instance, "tglassmlp_model"), _materialized(instance, "four_point_structure_factor")
+    requests = []
+    for system, temperature in campaign.for_stage(stage):
+        key = str(MultiPartitionKey({"system": system, "temperature": temperature}))
+        if key in equilibria and key not in large:
+            requests.append(_request(stage, system, _key(key), ["large_box_equilibria"], temperature=temperature))
+        elif key in large and system in trained and key not in done:
+            requests.append(
+                _request(stage, system, _key(key), ["four_point_structure_factor"], temperature=temperature)
+            )
     return requests
 
 
@@ -257,6 +272,7 @@ def campaign_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
         + _propensity_learning_requests(campaign, instance)
         + _heterogeneity_requests(campaign, instance)
         + _glassbench_requests(campaign, instance)
+        + _large_box_requests(campaign, instance)
     )
     if not new_temperatures and not requests:
         return SkipReason("every campaign partition is materialized")

@@ -45,8 +45,10 @@ covariance diagonal (scaled by the reduced χ²). The verdict ``resolved`` is Fa
 when fewer than ``min_fit_shells`` shells lie in the range, the fit does not converge or gives a
 non-finite covariance, S4(0) or ξ4 is not positive, ξ4 exceeds ``max_xi_box_fraction`` of the shorter
 box side, fewer than ``min_shells_below_inverse_xi`` shells lie below q = 1/ξ4 (no small-q plateau is
-seen), or ξ4's relative error exceeds ``max_relative_error``. Callers turn resolved=False into a
-warning; the numbers are still reported, never silently NaN.
+seen), fewer than ``min_shells_above_inverse_xi`` fitted shells lie above q = 1/ξ4 (no decay is seen: a
+ξ4 below ≈ 1/q_max, e.g. of an uncorrelated field, is a flat S4 and only an upper bound), or ξ4's
+relative error exceeds ``max_relative_error``. Callers turn resolved=False into a warning; the numbers
+are still reported, never silently NaN.
 """
 
 from __future__ import annotations
@@ -387,6 +389,7 @@ def fit_ornstein_zernike(
     fit_range_xi: float = 2.0,
     min_fit_shells: int = 5,
     min_shells_below_inverse_xi: int = 3,
+    min_shells_above_inverse_xi: int = 3,
     max_xi_box_fraction: float = 0.1,
     max_relative_error: float = 0.5,
 ) -> OrnsteinZernikeFit:
@@ -443,6 +446,12 @@ def fit_ornstein_zernike(
         reasons.append(f"non-positive fit parameters S4(0) = {s0:.3g}, ξ4 = {xi:.3g}")
     if xi > max_xi_box_fraction * l_min:
         reasons.append(f"ξ4 = {xi:.3g} exceeds {max_xi_box_fraction:g} of the box side {l_min:.4g}")
+    above = int(np.sum((q > 1.0 / xi) & (q <= upper * (1.0 + 1e-12)))) if xi > 0 else 0
+    if xi > 0 and above < min_shells_above_inverse_xi:
+        reasons.append(
+            f"only {above} fitted shells above q = 1/ξ4 = {1.0 / xi:.3g} (need {min_shells_above_inverse_xi}): "
+            f"no decay of S4 resolved up to q = {float(q.max()):.3g}, ξ4 is at most an upper bound"
+        )
     if below < min_shells_below_inverse_xi:
         reasons.append(
             f"only {below} shells below q = 1/ξ4 = {1.0 / xi if xi > 0 else math.inf:.3g} "
@@ -460,7 +469,7 @@ def fit_ornstein_zernike(
         xi_stderr=xi_err,
         cubic=a,
         cubic_stderr=a_err,
-        q_fit_max=float(upper),
+        q_fit_max=float(min(upper, q.max())),
         n_shells_fitted=n_fit,
         n_shells_below_inverse_xi=below,
         reduced_chi2=chi2,

@@ -8,7 +8,8 @@ is JSON::
 
 The worker is a thin dispatcher: :data:`TASK_KINDS` maps each kind to the task function of the module
 that owns the physics (:func:`~.quench.quench_item`, :func:`~.isoconfigurational.isoconfigurational_item`,
-:func:`~.swap_monte_carlo.swap_mc_item`, :func:`~.inherent_structures.minimise_item`). Each finished item
+:func:`~.swap_monte_carlo.swap_mc_item`, :func:`~.inherent_structures.minimise_item`,
+:func:`~.tiled_equilibration.tiled_swap_mc_item`). Each finished item
 is written to ``out_dir/<item name>.npz`` atomically (:mod:`.tasks`), and one JSON line per event is
 printed to stdout (``{"event": "item_done", ...}``) so the launcher can report progress. Items whose
 result file already exists are skipped, so a relaunched task resumes instead of starting over.
@@ -28,6 +29,7 @@ from glass_core.simulation.isoconfigurational import isoconfigurational_item
 from glass_core.simulation.quench import quench_item
 from glass_core.simulation.swap_monte_carlo import swap_mc_item
 from glass_core.simulation.tasks import TaskFunction, item_result_path
+from glass_core.simulation.tiled_equilibration import tiled_swap_mc_item
 
 __all__ = ["TASK_KINDS", "main", "run_task"]
 
@@ -37,6 +39,7 @@ TASK_KINDS: dict[str, TaskFunction] = {
     "isoconfigurational": isoconfigurational_item,
     "swap_mc": swap_mc_item,
     "minimise": minimise_item,
+    "tiled_swap_mc": tiled_swap_mc_item,
 }
 
 

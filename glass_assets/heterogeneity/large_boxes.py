@@ -1,0 +1,456 @@
+"""Large equilibrated boxes and the four-point structure factor S4(q) with the dynamic length ξ4 [J].
+
+``large_box_equilibria``: the first ``large_box.n_boxes`` swap-MC equilibria of a partition, each tiled
+k × k, re-equilibrated by swap MC at the same T until the overlap with the tiled start is below 1/e
+(:mod:`glass_core.simulation.tiled_equilibration`), then minimised (LAMMPS, as ``inherent_structures``).
+
+``four_point_structure_factor``: the champion tGlassMLP predicts the propensity X_i of every particle of
+the large inherent structures at each target ⟨C_B⟩ (descriptors with the model's own lengths), and
+
+    S4(q) = (1/N) ⟨|Σ_i δX_i e^{iq·r_i}|²⟩,   δX_i = X_i − X̄      ([J] eq. (10))
+
+is averaged over |q| shells and boxes (FINUFFT, :mod:`glass_core.dynamics.four_point_structure_factor`).
+ξ4 comes from the small-q Ornstein–Zernike fit S4(q) = S4(0)/(1 + (qξ4)²) ([J] eq. (11)), the default
+``large_box.oz_model: oz``: [J] App. C adds a third-order term A (qξ4)³, but its eq. (12) is lost from the
+paper text we have, so ``oz_cubic`` is a reconstruction, and its free A triples the scatter of ξ4 on
+synthetic OZ fields (glass_core tests); the cubic fit's A is still reported in the metadata. An
+unresolved fit (no small-q plateau, too few shells, …) writes value NULL, resolved false and the reason.
+"""
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.heterogeneity.large_box_checks import (
+    LARGE_BOX_CHECKS,
+    S4_CHECKS,
+    large_box_check_specs,
+    run_large_box_checks,
+    run_s4_checks,
+    s4_check_specs,
+)
+from glass_assets.heterogeneity.large_box_plots import markdown_table, overlap_trace_figure, s4_figure
+from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, parse_partition, system_temperature_partitions
+from glass_assets.plots import figure_metadata
+from glass_assets.propensity_registry import load_tglassmlp_champion, tglassmlp_model_name
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
+from glass_assets.tables import SWAP_MC, configurations, particle_rows, sample_row
+from glass_assets.tracking import MLflowResource
+from glass_assets.versioning import code_version_tag
+from glass_assets.warehouse import WarehouseError, ensemble_key
+from glass_core.dynamics.four_point_structure_factor import (
+    BoxTooSmallError,
+    FourPointStructureFactor,
+    OrnsteinZernikeFit,
+    fit_ornstein_zernike,
+    wave_vectors,
+)
+from glass_core.dynamics.four_point_structure_factor import (
+    four_point_structure_factor as structure_factor,
+)
+from glass_core.learning.mlp_settings import MLPTrainingSettings
+from glass_core.models.configuration import Configuration
+from glass_core.models.seeds import derive_seed
+from glass_core.models.systems import ModelSystem, PotentialForm, get_system
+from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
+
+__all__ = [
+    "LARGE_BOX_CODE_VERSION",
+    "LARGE_INHERENT",
+    "LARGE_SWAP_MC",
+    "S4_CODE_VERSION",
+    "descriptor_spec_of",
+    "four_point_structure_factor",
+    "large_box_equilibria",
+    "xi4_row",
+]
+
+#: ensembles of the large boxes in ``samples``/``particles``
+LARGE_SWAP_MC = "large_swap_mc"
+LARGE_INHERENT = "large_inherent"
+LARGE_BOX_CODE_VERSION = "large-box-v1"
+#: ``dynamic_lengths`` columns that may be all NULL in a partition (polars would call them type Null)
+LENGTH_TYPES = {
+    "value": pl.Float64,
+    "stderr": pl.Float64,
+    "fit_q_min": pl.Float64,
+    "fit_q_max": pl.Float64,
+    "reason": pl.String,
+}
+S4_CODE_VERSION = "four-point-structure-factor-v1"
+
+
+# ------------------------------------------------------------------------------------------ large boxes
+def _tiled_boxes(
+    context: AssetExecutionContext,
+    simulation: SimulationLauncher,
+    params: dict,
+    small: dict[int, Configuration],
+    system: ModelSystem,
+    base_seed: int,
+    scratch: Path,
+) -> tuple[list[dict], list[Path]]:
+    """Run the ``tiled_swap_mc`` worker task on each small equilibrium; (items, result files)."""
+    items = [
+        {
+            "sample": s,
+            "seed": derive_seed(system.name, params["temperature"], s, base_seed, "large-box"),
+            "configuration": str(config.write(scratch / "small" / f"sample_{s:06d}.data", system.type_names)),
+        }
+        for s, config in small.items()
+    ]
+    log = progress_logger(context.log, len(items), "large box")
+    return items, simulation.run_tasks("tiled_swap_mc", params, items, scratch / "tiled", log)
+
+
+def _minimised(
+    context: AssetExecutionContext,
+    simulation: SimulationLauncher,
+    large: dict[int, Configuration],
+    system: ModelSystem,
+    force_tolerance: float,
+    scratch: Path,
+) -> dict[int, dict[str, np.ndarray]]:
+    """Inherent structure of every large box (worker task ``minimise``): sample → the result arrays."""
+    params = {"system": system.name, "force_tolerance": force_tolerance}
+    items = [
+        {"sample": s, "configuration": str(c.write(scratch / "large" / f"sample_{s:06d}.data", system.type_names))}
+        for s, c in large.items()
+    ]
+    paths = simulation.run_tasks(
+        "minimise", params, items, scratch / "minimised", progress_logger(context.log, len(items), "minimisation")
+    )
+    out = {}
+    for item, path in zip(items, paths, strict=True):
+        with np.load(path) as data:
+            out[item["sample"]] = {name: data[name] for name in data.files}
+    return out
+
+
+def _trace_rows(system: str, temperature: float, sample: int, data: dict[str, np.ndarray]) -> pl.DataFrame:
+    n = len(data["trace_sweeps"])
+    return pl.DataFrame(
+        {
+            "system": [system] * n,
+            "temperature": [temperature] * n,
+            "sample": [sample] * n,
+            "sweep": data["trace_sweeps"].astype(np.int64),
+            "overlap": data["overlaps"].astype(np.float64),
+            "energy_per_particle": data["energies"].astype(np.float64),
+        }
+    )
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[AssetKey("swap_mc_equilibria")],
+    check_specs=large_box_check_specs(AssetKey("large_box_equilibria")),
+    kinds={"numba", "lammps", "duckdb"},
+    group_name="heterogeneity",
+    code_version=LARGE_BOX_CODE_VERSION,
+    pool="simulation",
+    description=(
+        "Large equilibrated boxes for S4(q) and ξ4 [J]: swap-MC equilibria tiled k × k, re-equilibrated by swap MC "
+        "until the overlap with the tiled start falls below 1/e (or the sweep cap), then minimised: samples/particles "
+        "ensembles 'large_swap_mc' and 'large_inherent', overlap record in large_box_traces."
+    ),
+)
+def large_box_equilibria(
+    context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
+) -> MaterializeResult:
+    started = time.perf_counter()
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    if system.potential is not PotentialForm.LJ_SMOOTH_C2:
+        raise ValueError(f"large boxes are re-equilibrated by swap MC, implemented for ka2d_ternary, not {system_name}")
+    profile = study.load()
+    cfg, swap, tolerance = profile.large_box, profile.swap_mc, profile.inherent_structures.force_tolerance
+    store = warehouse.get()
+    store.ensure_writable()
+    source = ensemble_key(system_name, temperature, SWAP_MC)
+    small_samples = store.read_partition("samples", source)
+    everything = configurations(small_samples, store.read_partition("particles", source))
+    if not everything:
+        raise WarehouseError(f"no swap-MC equilibria of {system_name} at T={temperature}: materialize them first")
+    small = {s: everything[s] for s in sorted(everything)[: cfg.n_boxes]}
+    params = {
+        "system": system_name,
+        "temperature": temperature,
+        "tiles_per_side": cfg.tiles_per_side,
+        "max_sweeps": cfg.max_sweeps,
+        "overlap_every": cfg.overlap_every,
+        "swap_probability": swap.swap_probability,
+        "max_displacement": swap.max_displacement,
+    }
+    energies = small_samples.sort("sample")["potential_energy"].to_list()  # a rematerialized source: new scratch
+    scratch = study.scratch_folder("large_box_equilibria", system_name, temperature, [params, tolerance, energies])
+    n_large = cfg.tiles_per_side**2 * next(iter(small.values())).n_particles
+    context.log.info(f"{len(small)} boxes of N = {n_large} ({cfg.tiles_per_side}² tiles) at T = {temperature}")
+    items, paths = _tiled_boxes(context, simulation, params, small, system, profile.base_seed, scratch)
+
+    swap_key, inherent_key = (ensemble_key(system_name, temperature, e) for e in (LARGE_SWAP_MC, LARGE_INHERENT))
+    large, runs = {}, {}
+    for item, path in zip(items, paths, strict=True):
+        with np.load(path) as data:
+            runs[item["sample"]] = {name: data[name] for name in data.files}
+        run = runs[item["sample"]]
+        large[item["sample"]] = Configuration(run["positions"], run["types"], tuple(run["box"]), system_name)
+    minima = _minimised(context, simulation, large, system, tolerance, scratch)
+
+    protocol = json.dumps({**params, "force_tolerance": tolerance})
+    tag = code_version_tag(LARGE_BOX_CODE_VERSION)
+    samples, particles, traces, inherent_samples, inherent_particles = [], [], [], [], []
+    for item in items:
+        s, run, minimum = item["sample"], runs[item["sample"]], minima[item["sample"]]
+        n, e = len(run["types"]), float(run["energy_per_particle"])
+        extra = {"protocol": protocol, "code_version": tag, "run_id": context.run.run_id}
+        samples.append(
+            sample_row(
+                swap_key,
+                s,
+                item["seed"],
+                n,
+                run["box"],
+                e * n,
+                e,
+                wall_seconds=float(run["elapsed_seconds"]),
+                **extra,
+            )
+        )
+        particles.append(particle_rows(swap_key, s, run["positions"], run["types"]))
+        traces.append(_trace_rows(system_name, temperature, s, run))
+        inherent_samples.append(
+            sample_row(inherent_key, s, item["seed"], n, minimum["box"], float(minimum["energy"]), **extra)
+        )
+        inherent_particles.append(particle_rows(inherent_key, s, minimum["positions"], minimum["types"]))
+    frames = {
+        "swap": {"samples": pl.DataFrame(samples), "particles": pl.concat(particles)},
+        "inherent": {"samples": pl.DataFrame(inherent_samples), "particles": pl.concat(inherent_particles)},
+        "traces": {"large_box_traces": pl.concat(traces)},
+    }
+    large_energy = frames["swap"]["samples"]["energy_per_particle"].to_numpy()
+    force_norms = {s: float(m["force_norm"]) for s, m in minima.items()}
+    results = run_large_box_checks(
+        system,
+        large,
+        small,
+        frames["traces"]["large_box_traces"],
+        (large_energy, small_samples["energy_per_particle"].to_numpy()),
+        force_norms,
+        tolerance,
+        cfg.tiles_per_side,
+    )
+    raise_on_blocking_failure(results, LARGE_BOX_CHECKS, f"large_box_equilibria {context.partition_key}")
+    written = store.replace_partition({"system": system_name, "temperature": temperature}, frames["traces"])
+    written |= {f"{LARGE_SWAP_MC}:{k}": v for k, v in store.replace_partition(swap_key, frames["swap"]).items()}
+    written |= {
+        f"{LARGE_INHERENT}:{k}": v for k, v in store.replace_partition(inherent_key, frames["inherent"]).items()
+    }
+    shutil.rmtree(scratch, ignore_errors=True)
+    figure = overlap_trace_figure(
+        frames["traces"]["large_box_traces"],
+        f"{system_name}, T = {temperature}: N = {n_large} from {len(small)} tilings",
+    )
+    sweeps = {str(s): int(r["sweeps_used"]) for s, r in runs.items()}
+    return MaterializeResult(
+        check_results=results,
+        metadata={
+            "n_boxes": len(large),
+            "n_particles": n_large,
+            "tiles_per_side": cfg.tiles_per_side,
+            "sweeps_used": MetadataValue.json(sweeps),
+            "max_sweeps": cfg.max_sweeps,
+            "final_overlap": MetadataValue.json({str(s): float(r["overlaps"][-1]) for s, r in runs.items()}),
+            "mean_energy_per_particle": float(large_energy.mean()),
+            "small_box_mean_energy_per_particle": float(small_samples["energy_per_particle"].mean()),
+            "mean_inherent_energy_per_particle": float(frames["inherent"]["samples"]["energy_per_particle"].mean()),
+            "max_force_norm": max(force_norms.values()),
+            "swap_mc_seconds": MetadataValue.json({str(s): float(r["elapsed_seconds"]) for s, r in runs.items()}),
+            "rows_written": MetadataValue.json(written),
+            "wall_seconds": time.perf_counter() - started,
+            **figure_metadata(figure, study.plot_path("large_box_equilibria", f"{system_name}_T{temperature!r}.png")),
+        },
+    )
+
+
+# ------------------------------------------------------------------------------------------ S4(q) and ξ4
+def descriptor_spec_of(feature_names: list[str], n_types: int) -> DescriptorSpec:
+    """The :class:`DescriptorSpec` whose columns are ``feature_names`` ('EPOT_A_L2.5', …), e.g. a trained model's.
+
+    Raises ``ValueError`` when the names are not the full observable × channel × length grid of one spec.
+    """
+    try:
+        parts = [name.split("_") for name in feature_names]
+        observables = tuple(dict.fromkeys(p[0] for p in parts))
+        lengths = tuple(sorted({float(p[2].removeprefix("L")) for p in parts}))
+        spec = DescriptorSpec(lengths=lengths, observables=observables)
+    except (IndexError, ValueError) as error:
+        raise ValueError(
+            f"feature names {feature_names[:3]}… are not physics-inspired descriptor names: {error}"
+        ) from None
+    if spec.feature_names(n_types) != list(feature_names):
+        raise ValueError(
+            f"the model's {len(feature_names)} feature names are not the descriptor grid {observables} × "
+            f"{n_types + 1} channels × lengths {lengths}: cannot recompute its descriptors"
+        )
+    return spec
+
+
+def xi4_row(
+    system: str, temperature: float, target: float, result: FourPointStructureFactor, fit: OrnsteinZernikeFit
+) -> dict[str, object]:
+    """The ``dynamic_lengths`` row of one state point (length 'xi4', source 'ml'): value NULL when unresolved,
+    with the fit's numbers in the reason; never NaN."""
+    used = result.q <= fit.q_fit_max * (1 + 1e-12)
+    finite = bool(np.isfinite(fit.xi) and np.isfinite(fit.xi_stderr))
+    reason = fit.reason or None
+    if not fit.resolved and np.isfinite(fit.xi):
+        reason = f"{fit.reason} (fit gave ξ4 = {fit.xi:.3g} ± {fit.xi_stderr:.2g})"
+    elif fit.resolved and not finite:
+        reason = f"ξ4 = {fit.xi} ± {fit.xi_stderr} is not finite"
+    return {
+        "system": system,
+        "temperature": temperature,
+        "target_cb": target,
+        "source": "ml",
+        "length": "xi4",
+        "value": fit.xi if fit.resolved and finite else None,
+        "stderr": fit.xi_stderr if fit.resolved and finite else None,
+        "n_configurations": result.n_configurations,
+        "fit_q_min": float(result.q[used].min()) if used.any() else None,
+        "fit_q_max": float(fit.q_fit_max) if np.isfinite(fit.q_fit_max) else None,
+        "resolved": bool(fit.resolved and finite),
+        "reason": reason,
+    }
+
+
+def _s4_rows(system: str, temperature: float, target: float, result: FourPointStructureFactor) -> pl.DataFrame:
+    n = result.q.size
+    return pl.DataFrame(
+        {
+            "system": [system] * n,
+            "temperature": [temperature] * n,
+            "target_cb": [target] * n,
+            "q": result.q.astype(np.float64),
+            "s4": result.s4.astype(np.float64),
+            "stderr": pl.Series(result.stderr, dtype=pl.Float64).fill_nan(None),
+            "n_vectors": result.n_vectors.astype(np.int32),
+        }
+    )
+
+
+def _large_inherent_structures(store: object, system: str, temperature: float) -> dict[int, Configuration]:
+    key = ensemble_key(system, temperature, LARGE_INHERENT)
+    configs = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
+    if not configs:
+        raise WarehouseError(
+            f"no large inherent structures of {system} at T={temperature}: materialize large_box_equilibria first"
+        )
+    boxes = {tuple(c.box) for c in configs.values()}
+    if len(boxes) != 1:
+        raise WarehouseError(f"the large boxes of {system} at T={temperature} differ in size: {sorted(boxes)}")
+    return configs
+
+
+@asset(
+    partitions_def=system_temperature_partitions,
+    deps=[
+        large_box_equilibria,
+        AssetDep(AssetKey("tglassmlp_model"), partition_mapping=FROM_SYSTEM_ENSEMBLES),
+    ],
+    check_specs=s4_check_specs(AssetKey("four_point_structure_factor")),
+    kinds={"pytorch", "duckdb"},
+    group_name="heterogeneity",
+    code_version=S4_CODE_VERSION,
+    description=(
+        "Four-point structure factor S4(q) of the champion tGlassMLP's propensity on the large inherent structures, "
+        "per target ⟨C_B⟩, and ξ4 from the small-q Ornstein–Zernike fit with its range and error [J]: tables "
+        "four_point_structure_factor and dynamic_lengths (length 'xi4', source 'ml'; NULL + reason when unresolved)."
+    ),
+)
+def four_point_structure_factor(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+) -> MaterializeResult:
+    started = time.perf_counter()
+    system_name, temperature = parse_partition(context.partition_key)
+    system = get_system(system_name)
+    profile = study.load()
+    cfg, learning = profile.large_box, profile.propensity_learning
+    training = MLPTrainingSettings.from_mapping(learning.training)
+    ensemble, version = load_tglassmlp_champion(mlflow_tracking.activate(), system_name)
+    spec = descriptor_spec_of(ensemble.feature_names, system.n_types)
+    store = warehouse.get()
+    store.ensure_writable()
+    configs = _large_inherent_structures(store, system_name, temperature)
+    samples = sorted(configs)
+    box = configs[samples[0]].box
+    try:  # before the descriptors: a q range the box cannot hold fails at once
+        wave_vectors(box, cfg.q_max)
+    except BoxTooSmallError as error:
+        raise BoxTooSmallError(
+            f"{system_name} T={temperature}: {error}; raise large_box.tiles_per_side or large_box.q_max"
+        ) from error
+    features = np.concatenate([physics_inspired_descriptors(configs[s], system, spec) for s in samples])
+    types = np.concatenate([configs[s].types for s in samples])
+    positions = np.stack([configs[s].positions for s in samples])
+    n = positions.shape[1]
+    context.log.info(f"descriptors of {len(samples)} boxes of N = {n} ({features.shape[1]} per particle)")
+
+    s4_frames, length_rows, fits, cubic = [], [], {}, {}
+    for target in learning.state_point_targets:
+        prediction = ensemble.predict(features, types, temperature, target, training.max_iterations, training.tolerance)
+        result = structure_factor(positions, prediction.mean.reshape(len(samples), n), box, q_max=cfg.q_max)
+        fit = fit_ornstein_zernike(result, model=cfg.oz_model)
+        cubic_fit = fit_ornstein_zernike(result, model="oz_cubic")
+        s4_frames.append(_s4_rows(system_name, temperature, target, result))
+        length_rows.append(xi4_row(system_name, temperature, target, result, fit))
+        fits[target] = (fit.s4_zero, fit.xi, fit.cubic, fit.q_fit_max, fit.resolved)
+        cubic[f"cb={target:g}"] = {
+            "A": cubic_fit.cubic,
+            "A_stderr": cubic_fit.cubic_stderr,
+            "xi4": cubic_fit.xi,
+            "resolved": cubic_fit.resolved,
+        }
+        context.log.info(
+            f"⟨C_B⟩ = {target}: achieved {prediction.achieved_cb:.3f}, ξ4 = {fit.xi:.3g} "
+            f"({'resolved' if fit.resolved else fit.reason})"
+        )
+    frames = {"s4": pl.concat(s4_frames), "lengths": pl.DataFrame(length_rows, schema_overrides=LENGTH_TYPES)}
+    results = run_s4_checks(frames["s4"], frames["lengths"])
+    raise_on_blocking_failure(results, S4_CHECKS, f"four_point_structure_factor {context.partition_key}")
+    partition = {"system": system_name, "temperature": temperature}
+    written = store.replace_partition(partition, {"four_point_structure_factor": frames["s4"]})
+    written |= store.replace_partition({**partition, "length": "xi4"}, {"dynamic_lengths": frames["lengths"]})
+    figure = s4_figure(frames["s4"], fits, f"{system_name}, T = {temperature}: {len(samples)} boxes of N = {n}")
+    table = frames["lengths"].select("target_cb", "value", "stderr", "fit_q_min", "fit_q_max", "resolved", "reason")
+    return MaterializeResult(
+        check_results=results,
+        metadata={
+            "model": f"{tglassmlp_model_name(system_name)} v{version} (champion)",
+            "xi4": MetadataValue.md(markdown_table(table)),
+            "oz_model": cfg.oz_model,
+            "oz_cubic_fit": MetadataValue.json(cubic),
+            "n_boxes": len(samples),
+            "n_particles": n,
+            "box": MetadataValue.json(list(box)),
+            "q_max": cfg.q_max,
+            "rows_written": MetadataValue.json(written),
+            "wall_seconds": time.perf_counter() - started,
+            **figure_metadata(
+                figure, study.plot_path("four_point_structure_factor", f"{system_name}_T{temperature!r}.png")
+            ),
+        },
+    )
