@@ -35,7 +35,13 @@ from glass_assets.heterogeneity.large_boxes import (
     xi4_row,
 )
 from glass_assets.profiles import load_profile
-from glass_assets.propensity_registry import ChampionMissingError, example_input, load_tglassmlp_champion, log_ensembles
+from glass_assets.propensity_registry import (
+    ChampionMissingError,
+    example_input,
+    load_tglassmlp_champion,
+    log_ensembles,
+    tglassmlp_model_name,
+)
 from glass_assets.resources import StudySettings
 from glass_assets.tables import SWAP_MC, configurations
 from glass_assets.tracking import MLflowResource
