@@ -26,9 +26,8 @@ across chunks, sized to stay in cache. Inference only: runs under ``torch.infere
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -107,80 +106,102 @@ class FoldedTGlassMLP:
         starts = range(0, n, chunk)
         threads = torch.get_num_threads()
         if threads <= 1 or len(starts) <= 1:
-            buffers = _ChunkBuffers.sized(self, min(chunk, n))
-            for start in starts:
-                self._run_chunk(
-                    features[start : start + chunk],
-                    types[start : start + chunk],
-                    buffers,
-                    result[:, start : start + chunk],
-                )
+            self._run_chunks(features, types, result, starts, chunk)
             return result
-        local = threading.local()
-
-        def run(start: int) -> None:
-            if not hasattr(local, "buffers"):
-                torch.set_num_threads(1)  # this worker thread's own ops (thread-local OpenMP/MKL setting)
-                local.buffers = _ChunkBuffers.sized(self, chunk)
-            self._run_chunk(
-                features[start : start + chunk],
-                types[start : start + chunk],
-                local.buffers,
-                result[:, start : start + chunk],
-            )
-
+        draw = _shared_draw(starts)  # workers take the next chunk when free: balanced under uneven load
         try:
-            with ThreadPoolExecutor(min(threads, len(starts))) as pool:
-                for _ in pool.map(run, starts):
-                    pass
+            workers = min(threads, len(starts))
+            with ThreadPoolExecutor(workers) as pool:
+                jobs = [
+                    pool.submit(self._run_chunks, features, types, result, draw(), chunk, True) for _ in range(workers)
+                ]
+                for job in jobs:
+                    job.result()
         finally:
             torch.set_num_threads(threads)  # the workers' setting also reached torch's default for new threads
         return result
 
+    def _run_chunks(
+        self,
+        features: torch.Tensor,
+        types: torch.Tensor,
+        result: torch.Tensor,
+        starts: Iterable[int],
+        chunk: int,
+        worker: bool = False,
+    ) -> None:
+        """``result[:, s : s + chunk]`` for every s in ``starts``; a ``worker`` thread runs its ops single-threaded."""
+        if worker:
+            torch.set_num_threads(1)  # this thread's OpenMP/MKL team (thread-local), and torch's default (restored)
+        buffers = None
+        with torch.inference_mode():
+            for start in starts:
+                rows = features[start : start + chunk]
+                if buffers is None or buffers.size != rows.shape[0]:
+                    buffers = _ChunkBuffers.sized(self, rows.shape[0])
+                self._run_chunk(rows, types[start : start + chunk], buffers, result[:, start : start + chunk])
+
     def _run_chunk(
         self, features: torch.Tensor, types: torch.Tensor, buffers: _ChunkBuffers, result: torch.Tensor
     ) -> None:
-        """``result`` (K, size) ← the members' outputs for one chunk of ``size`` particles."""
-        n_members, hidden, code_width = self.first_code.shape
-        size = features.shape[0]
-        with torch.inference_mode():
-            codes = buffers.view("codes", (n_members * code_width, size))
-            torch.addmm(self.code_bias, self.code_weight, features.T, out=codes)
-            elu_in_place(codes, buffers.view("scratch", codes.shape))
-            first = buffers.view("first", (n_members, hidden, size))
-            torch.index_select(self.first_by_type, 1, types, out=first.view(-1, size))
-            codes = codes.view(n_members, code_width, 1, size)
-            for j in range(code_width):  # c = 2 rank-1 updates: cheaper than a bmm with inner size 2
-                first.addcmul_(self.first_code[:, :, j : j + 1], codes[:, j])
-            scratch = buffers.view("scratch", first.shape)
-            elu_in_place(first, scratch)
-            second = torch.baddbmm(self.second_bias, self.second, first, out=buffers.view("second", first.shape))
-            elu_in_place(second, scratch)
-            result.copy_(torch.baddbmm(self.out_bias, self.out, second).view(n_members, size))
+        """``result`` (K, size) ← the members' outputs for one chunk of ``size`` particles (inference mode)."""
+        torch.addmm(self.code_bias, self.code_weight, features.T, out=buffers.codes)
+        elu_in_place(buffers.codes, buffers.code_scratch)
+        torch.index_select(self.first_by_type, 1, types, out=buffers.first_rows)
+        first = buffers.first
+        for j, column in enumerate(buffers.codes_by_member):  # c = 2 rank-1 updates: cheaper than a bmm
+            first.addcmul_(self.first_code[:, :, j : j + 1], column)
+        elu_in_place(first, buffers.scratch)
+        second = torch.baddbmm(self.second_bias, self.second, first, out=buffers.second)
+        elu_in_place(second, buffers.scratch)
+        result.copy_(torch.baddbmm(self.out_bias, self.out, second).squeeze(1))
+
+
+def _shared_draw(items: Iterable[int]) -> Callable[[], Iterator[int]]:
+    """``draw()`` gives an iterator that takes the next item of one shared, lock-guarded iterator."""
+    shared, lock = iter(items), threading.Lock()
+
+    def draw() -> Iterator[int]:
+        while True:
+            with lock:
+                item = next(shared, None)
+            if item is None:
+                return
+            yield item
+
+    return draw
 
 
 @dataclass(frozen=True)
 class _ChunkBuffers:
-    """Flat float32 work arrays for one chunk, reused across chunks (views of their leading elements)."""
+    """Work arrays for chunks of ``size`` particles, reused across chunks: codes (K c, size) and its
+    scratch, the head layers ``first``/``second`` and their scratch (K, H, size), and views of them."""
 
-    arrays: dict[str, torch.Tensor]
+    size: int
+    codes: torch.Tensor
+    code_scratch: torch.Tensor
+    first: torch.Tensor
+    second: torch.Tensor
+    scratch: torch.Tensor
+    first_rows: torch.Tensor  # first as (K H, size)
+    codes_by_member: tuple[torch.Tensor, ...]  # code j of every member, (K, 1, size) each
 
     @classmethod
-    def sized(cls, network: FoldedTGlassMLP, chunk: int) -> _ChunkBuffers:
+    def sized(cls, network: FoldedTGlassMLP, size: int) -> _ChunkBuffers:
         n_members, hidden, code_width = network.first_code.shape
-        wide = n_members * max(hidden, code_width) * chunk
+        codes = torch.empty(n_members * code_width, size)
+        first = torch.empty(n_members, hidden, size)
+        by_member = codes.view(n_members, code_width, 1, size)
         return cls(
-            {
-                "codes": torch.empty(n_members * code_width * chunk),
-                "first": torch.empty(wide),
-                "second": torch.empty(wide),
-                "scratch": torch.empty(wide),
-            }
+            size=size,
+            codes=codes,
+            code_scratch=torch.empty_like(codes),
+            first=first,
+            second=torch.empty_like(first),
+            scratch=torch.empty_like(first),
+            first_rows=first.view(n_members * hidden, size),
+            codes_by_member=tuple(by_member[:, j] for j in range(code_width)),
         )
-
-    def view(self, name: str, shape: tuple[int, ...] | torch.Size) -> torch.Tensor:
-        """The leading elements of buffer ``name`` as a contiguous tensor of ``shape``."""
-        return self.arrays[name][: math.prod(shape)].view(shape)
 
 
 @dataclass(frozen=True)
