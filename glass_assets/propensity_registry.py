@@ -4,7 +4,8 @@ Registered models ``glassmlp_<system>`` (one GlassMLP ensemble per state point) 
 (one ensemble over all state points). Each version is an MLflow ``pyfunc`` whose artifacts are the saved
 ensembles (:func:`glass_core.learning.mlp_ensemble.save_ensemble`); its input is a table with one column per
 descriptor plus ``type``, ``temperature`` and ``target_cb``, its output the members' mean propensity (for
-tGlassMLP at the given state-point input, without the iteration of :meth:`TGlassMLPEnsemble.predict`).
+tGlassMLP at the given state-point input, without the iteration of :meth:`TGlassMLPEnsemble.predict`; rows
+that all share one state point go through the folded fast path ``forward_at_state_points``).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class PropensityEnsembleModel(mlflow.pyfunc.PythonModel):
             types = torch.from_numpy(model_input.loc[rows, "type"].to_numpy(np.int64))
             with torch.inference_mode():
                 if key is None:
-                    members = ensemble(features, types, torch.from_numpy(state[rows]).float())
+                    members = _tglassmlp_members(ensemble, features, types, state[rows])
                 else:
                     members = ensemble(features, types)
             out[rows] = members.mean(0).numpy()
@@ -99,6 +100,15 @@ class PropensityEnsembleModel(mlflow.pyfunc.PythonModel):
             missing = np.unique(state[np.isnan(out)], axis=0).tolist()
             raise ValueError(f"no ensemble for the state points {missing} of the input")
         return out
+
+
+def _tglassmlp_members(ensemble: PropensityEnsemble, features: torch.Tensor, types: torch.Tensor,
+                       state: np.ndarray) -> torch.Tensor:
+    """(K, n) member outputs: the folded fast path when every row has one state point, else the general forward."""
+    if len(state) and (state == state[0]).all():
+        return ensemble.forward_at_state_points(features, types,
+                                                torch.from_numpy(state[:1]).float().expand(ensemble.n_members, 2))
+    return ensemble(features, types, torch.from_numpy(state).float())
 
 
 def example_input(feature_names: list[str], features: np.ndarray, types: np.ndarray, state: np.ndarray) -> pd.DataFrame:

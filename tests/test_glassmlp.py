@@ -17,6 +17,8 @@ from glass_core.learning.mlp_data import (
 )
 from glass_core.learning.mlp_io import load_ensemble, save_ensemble
 from glass_core.learning.mlp_settings import MLPSettingsError, MLPTrainingSettings
+from glass_core.learning.tglassmlp import TGlassMLPEnsemble
+from glass_core.learning.tglassmlp_inference import INFERENCE_CHUNK, elu_in_place
 from glass_core.learning.tglassmlp_training import (
     select_self_consistent,
     self_consistency_deviations,
@@ -201,6 +203,42 @@ def test_fast_state_point_path_equals_the_general_forward(tglass_run):
     torch.testing.assert_close(fast, one_by_one, rtol=1e-5, atol=1e-5)
 
 
+def standardised_random_ensemble(n_features, n_types, n_members, seed):
+    """An untrained tGlassMLP ensemble with non-trivial descriptor and state standardisations."""
+    torch.manual_seed(seed)
+    ensemble = TGlassMLPEnsemble.build([f"x{k}" for k in range(n_features)], n_types, n_members).eval()
+    with torch.no_grad():
+        ensemble.features.mean.uniform_(-1.0, 1.0)
+        ensemble.features.std.uniform_(0.5, 3.0)
+        ensemble.state.mean.copy_(torch.tensor([0.4, 2.5, 0.5, -0.8, -0.8, -0.5]))
+        ensemble.state.std.copy_(torch.tensor([0.1, 0.5, 0.2, 0.5, 0.5, 0.8]))
+    return ensemble
+
+
+def test_elu_as_max_of_x_and_exp_minus_one_equals_elu():
+    x = torch.cat([torch.linspace(-30.0, 30.0, 20001), torch.tensor([0.0, -1e-9, 1e-9, -1e-30, 88.0, -88.0])])
+    got = elu_in_place(x.clone(), torch.empty_like(x))
+    torch.testing.assert_close(got, torch.nn.functional.elu(x), rtol=0, atol=1.2e-7)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_folded_path_over_many_chunks_equals_the_general_forward(threads):
+    """Two and a half chunks (partial last chunk), per-member state points, both thread layouts."""
+    ensemble = standardised_random_ensemble(n_features=12, n_types=3, n_members=5, seed=0)
+    n = 2 * INFERENCE_CHUNK + 123
+    generator = torch.Generator().manual_seed(1)
+    features = (2.0 * torch.randn(n, 12, generator=generator) + 0.5).contiguous()
+    types = torch.randint(0, 3, (n,), generator=generator)
+    member_state = torch.tensor([[0.3, 0.5], [0.3, 0.2], [0.45, 0.8], [0.25, 0.05], [0.6, 0.999]])
+    torch.set_num_threads(threads)
+    with torch.inference_mode():
+        fast = ensemble.forward_at_state_points(features, types, member_state)
+        general = torch.stack([ensemble(features, types, member_state[k].expand(n, 2))[k] for k in range(5)])
+    assert torch.get_num_threads() == threads  # the worker threads' setting does not leak
+    assert fast.shape == (5, n)
+    torch.testing.assert_close(fast, general, rtol=1e-5, atol=1e-5)
+
+
 def biased(ensemble, members, shift):
     """A copy of ``ensemble`` whose ``members`` predict ``shift`` more for every particle (output bias)."""
     shifted = copy.deepcopy(ensemble)
@@ -237,6 +275,30 @@ def test_iterated_prediction_reaches_the_requested_mean(tglass_run):
     assert prediction.mean.shape == prediction.std.shape == (len(rows),)
     with pytest.raises(ValueError, match="types must lie in"):
         shifted.predict(rows.features, rows.types + shifted.n_types, 0.25, 0.5)
+
+
+def test_iterated_prediction_reevaluates_only_the_members_whose_input_moved(tglass_run):
+    """Member 1 misses by 0.1 and iterates; member 0 converges at once and keeps its first output."""
+    result, _, _, low_temperature = tglass_run
+    rows = low_temperature.subset(low_temperature.at_state_point(0.25, 0.5))
+    pair = copy.deepcopy(result.ensemble)
+    del pair.members[1:]
+    pair.members.append(copy.deepcopy(pair.members[0]))
+    shifted = biased(pair, [1], 0.1)
+    first = shifted.predict(rows.features, rows.types, 0.25, 0.5, max_iterations=0)
+    assert abs(first.member_cb[0] - 0.5) <= 0.03 < abs(first.member_cb[1] - 0.5)
+    prediction = shifted.predict(rows.features, rows.types, 0.25, 0.5, max_iterations=6, tolerance=0.03)
+    assert prediction.converged and prediction.iterations >= 1
+    assert prediction.state_input[0, 1] == pytest.approx(0.5) and prediction.state_input[1, 1] < 0.45
+    np.testing.assert_array_equal(prediction.members[0], first.members[0])
+    features, types = torch.from_numpy(rows.features), torch.from_numpy(rows.types)
+    with torch.inference_mode():  # each member against the general forward at its final input
+        general = torch.stack([shifted(features, types, torch.from_numpy(prediction.state_input[k]).float().expand(
+            len(rows), 2))[k] for k in range(2)]).numpy()
+    np.testing.assert_allclose(prediction.members, general, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(prediction.mean, general.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(prediction.std, general.std(0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(prediction.member_cb, general.astype(np.float64).mean(1), atol=1e-6)
 
 
 def test_save_and_load_rebuild_the_same_ensemble(tglass_run, tmp_path):

@@ -37,7 +37,8 @@ from torch import nn
 from torch.nn import functional
 
 from glass_core.learning.mlp_data import CB_CLAMP, N_STATE_INPUTS, Standardiser, state_encoding
-from glass_core.learning.mlp_ensemble import PREDICT_CHUNK, PropensityEnsemble, StackedHeads
+from glass_core.learning.mlp_ensemble import PropensityEnsemble
+from glass_core.learning.tglassmlp_inference import FoldedTGlassMLP, StackedTGlassMembers
 
 __all__ = ["DEFAULT_ARCHITECTURE", "TGlassMLPEnsemble", "TGlassMLPNet", "TGlassPrediction"]
 
@@ -134,25 +135,21 @@ class TGlassMLPEnsemble(PropensityEnsemble):
 
     def forward_at_state_points(self, features: torch.Tensor, types: torch.Tensor,
                                 member_state: torch.Tensor) -> torch.Tensor:
-        """Fast path: member k sees state ``member_state[k]`` (K, 2) for all particles; returns (K, n)."""
+        """Fast path: member k sees state ``member_state[k]`` (K, 2) for all particles; returns (K, n).
+
+        Inference only (no autograd): the folded network of :mod:`~glass_core.learning.tglassmlp_inference`.
+        """
         self._check_inputs(features, types)
-        s = self.encoded_state(member_state.to(torch.float32))
-        weights, biases, embedding_bias = [], [], []
-        code_width = self.members[0].bottleneck.out_features
-        for k, member in enumerate(self.members):
-            scale = member.n_features * member.attention_weights(s[k : k + 1])[0] / self.features.std
-            weight = member.bottleneck.weight * scale
-            weights.append(weight)
-            biases.append(member.bottleneck.bias - weight @ self.features.mean)
-            embedding = member.mlp2(s[k : k + 1])[0]  # (e,), the same for every particle
-            embedding_bias.append(member.head[0].weight[:, code_width : code_width + len(embedding)] @ embedding)
-        weight, bias = torch.cat(weights), torch.cat(biases)
-        heads = StackedHeads.of([m.head for m in self.members], code_width, self.n_types, torch.stack(embedding_bias))
-        outputs = []
-        for a in range(0, max(features.shape[0], 1), PREDICT_CHUNK):  # n = 0: one empty pass
-            codes = functional.elu(functional.linear(features[a : a + PREDICT_CHUNK], weight, bias))
-            outputs.append(heads(codes, self.type_one_hot(types[a : a + PREDICT_CHUNK])))
-        return torch.cat(outputs).T
+        stacked = StackedTGlassMembers.of(self.members)
+        return self._folded_at(stacked, member_state)(features.to(torch.float32), types.to(torch.int64))
+
+    def _folded_at(self, stacked: StackedTGlassMembers, member_state: torch.Tensor) -> FoldedTGlassMLP:
+        """``stacked`` folded at the raw (T, ⟨C_B⟩) rows ``member_state`` (one per stacked member)."""
+        if member_state.shape != (stacked.n_members, 2):
+            raise ValueError(f"member_state must be ({stacked.n_members}, 2), got {tuple(member_state.shape)}")
+        with torch.inference_mode():
+            encoded = self.encoded_state(member_state.to(torch.float32))
+            return stacked.folded(encoded, self.features.mean, self.features.std)
 
     def attention_weights(self, temperature: float, cb: float) -> np.ndarray:
         """(K, M) attention weights w_k of every member at the state point (T, ⟨C_B⟩); rows sum to 1."""
@@ -162,7 +159,11 @@ class TGlassMLPEnsemble(PropensityEnsemble):
 
     def predict(self, features: np.ndarray, types: np.ndarray, temperature: float, requested_cb: float,
                 max_iterations: int = 6, tolerance: float = 0.03) -> TGlassPrediction:
-        """Per-particle propensity at (T, ⟨C_B⟩_req), the state input iterated per member (module doc)."""
+        """Per-particle propensity at (T, ⟨C_B⟩_req), the state input iterated per member (module doc).
+
+        Each pass runs the folded network (:mod:`~glass_core.learning.tglassmlp_inference`) for the
+        members whose state input moved; the others' outputs are unchanged and kept.
+        """
         if not 0 < requested_cb <= 1:
             raise ValueError(f"requested_cb must lie in (0, 1], got {requested_cb}")
         if temperature <= 0:
@@ -171,15 +172,18 @@ class TGlassMLPEnsemble(PropensityEnsemble):
             raise ValueError("predict needs at least one particle")
         x = torch.as_tensor(np.asarray(features), dtype=torch.float32)
         t = self.checked_types(types)
-        n_members = self.n_members
-        c = torch.full((n_members,), float(requested_cb), dtype=torch.float64)
+        self._check_inputs(x, t)
+        stacked = StackedTGlassMembers.of(self.members)
+        c = torch.full((self.n_members,), float(requested_cb), dtype=torch.float64)
+        moved = torch.ones_like(c, dtype=torch.bool)
+        members: torch.Tensor | None = None
+        member_mean = torch.zeros_like(c)
         previous_c = previous_mean = None
         iterations = 0
         with torch.inference_mode():
             while True:
                 state = torch.stack([torch.full_like(c, float(temperature)), c], dim=1)
-                members = self.forward_at_state_points(x, t, state)
-                member_mean = members.double().mean(dim=1)
+                members, member_mean = self._update_members(stacked, state, moved, x, t, members, member_mean)
                 miss = requested_cb - member_mean
                 open_members = miss.abs() > tolerance
                 if not bool(open_members.any()) or iterations >= max_iterations:
@@ -191,9 +195,24 @@ class TGlassMLPEnsemble(PropensityEnsemble):
                     slope = torch.where((dc.abs() > 1e-9) & torch.isfinite(secant), secant.clamp(0.2, 5.0), slope)
                 previous_c, previous_mean = c, member_mean
                 c = torch.where(open_members, (c + miss / slope).clamp(CB_CLAMP, 1 - CB_CLAMP), c)
+                moved = open_members
                 iterations += 1
-        mean = members.mean(0)
+            mean = members.mean(0)
+            std = (members - mean).square_().mean(0).sqrt_()  # population std; Tensor.std(0) is ~25x slower here
         return TGlassPrediction(
-            mean=mean.numpy(), std=members.std(0, unbiased=False).numpy(), members=members.numpy(),
-            achieved_cb=float(mean.double().mean()), member_cb=member_mean.numpy(), state_input=state.numpy(),
-            iterations=iterations, converged=not bool(open_members.any()))
+            mean=mean.numpy(), std=std.numpy(), members=members.numpy(),
+            achieved_cb=float(mean.sum(dtype=torch.float64)) / mean.shape[0], member_cb=member_mean.numpy(),
+            state_input=state.numpy(), iterations=iterations, converged=not bool(open_members.any()))
+
+    def _update_members(self, stacked: StackedTGlassMembers, state: torch.Tensor, moved: torch.Tensor,
+                        features: torch.Tensor, types: torch.Tensor, members: torch.Tensor | None,
+                        member_mean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Re-evaluate the ``moved`` members at their rows of ``state`` (K, 2); (members (K, n), their means (K,))."""
+        if members is None or bool(moved.all()):
+            members = self._folded_at(stacked, state)(features, types)
+            return members, members.sum(dim=1, dtype=torch.float64) / members.shape[1]
+        index = moved.nonzero().squeeze(1)
+        outputs = self._folded_at(stacked.select(index), state[index])(features, types)
+        member_mean = member_mean.clone()
+        member_mean[index] = outputs.sum(dim=1, dtype=torch.float64) / outputs.shape[1]
+        return members.index_copy_(0, index, outputs), member_mean
