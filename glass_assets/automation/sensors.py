@@ -234,6 +234,9 @@ def _glassbench_requests(campaign: Campaign, instance: DagsterInstance) -> list[
             requests.append(_request(stage, system, _key(key), ["glassbench_samples"], temperature=temperature))
         elif key not in scored and system in trained:
             requests.append(_request(stage, system, _key(key), ["glassbench_scores"], temperature=temperature))
+    return requests
+
+
 def _large_box_requests(campaign: Campaign, instance: DagsterInstance) -> list[RunRequest]:
     """Large boxes of every ``large_box`` temperature once its swap-MC equilibria exist; S4(q)/ξ4 once the large
     boxes and the system's tGlassMLP champion (``tglassmlp_model``) are materialized."""
