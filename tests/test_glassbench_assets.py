@@ -15,7 +15,6 @@ from glass_assets.glassbench.assets import glassbench_samples, glassbench_scores
 from glass_assets.glassbench.scores import (
     BaselineChoice,
     baseline_choices,
-    descriptor_spec_of,
     matching_state_point,
     nearest_baseline,
 )
@@ -30,7 +29,11 @@ from glass_core.learning.mlp_data import PropensityDataset
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.models.systems import get_system
-from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
+from glass_core.structure.physics_descriptors import (
+    DescriptorSpec,
+    physics_inspired_descriptors,
+    spec_from_feature_names,
+)
 from tests.conftest import TINY_PROFILES, jittered_lattice
 
 TERNARY = get_system("ka2d_ternary")
@@ -185,10 +188,10 @@ def test_a_file_at_another_density_fails_a_blocking_check_and_writes_nothing(gla
 
 # ---------------------------------------------------------------------------------------------- scores
 def test_score_helpers():
-    spec = descriptor_spec_of(DescriptorSpec(lengths=(0.0, 1.5, 3.0)).feature_names(3), 3)
+    spec = spec_from_feature_names(DescriptorSpec(lengths=(0.0, 1.5, 3.0)).feature_names(3), 3)
     assert spec.lengths == (0.0, 1.5, 3.0)
     with pytest.raises(ValueError, match="not the descriptor grid"):
-        descriptor_spec_of(["DEN_A_L0", "EPOT_A_L0"], 3)
+        spec_from_feature_names(["DEN_A_L0", "EPOT_A_L0"], 3)
     rows = pl.DataFrame(
         {
             "predictor": ["best_descriptor:EPOT_A_L2(−)", "best_descriptor:DEN_all_L1(+)", "tglassmlp"],

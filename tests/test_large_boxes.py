@@ -29,7 +29,6 @@ from glass_assets.heterogeneity.large_box_checks import (
 from glass_assets.heterogeneity.large_boxes import (
     LARGE_INHERENT,
     LARGE_SWAP_MC,
-    descriptor_spec_of,
     four_point_structure_factor,
     large_box_equilibria,
     xi4_row,
@@ -53,7 +52,11 @@ from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.models.energy import potential_energy
 from glass_core.models.systems import get_system
-from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
+from glass_core.structure.physics_descriptors import (
+    DescriptorSpec,
+    physics_inspired_descriptors,
+    spec_from_feature_names,
+)
 from tests.conftest import TINY_PROFILES
 
 SYSTEM = get_system("ka2d_ternary")
@@ -188,11 +191,11 @@ def test_large_boxes_then_s4_and_xi4(study, tmp_path):
 
 def test_descriptor_spec_of_a_model_must_be_a_full_grid():
     names = DescriptorSpec(LENGTHS).feature_names(3)
-    assert descriptor_spec_of(names, 3) == DescriptorSpec(LENGTHS)
+    assert spec_from_feature_names(names, 3) == DescriptorSpec(LENGTHS)
     with pytest.raises(ValueError, match="descriptor grid"):
-        descriptor_spec_of(names[:-1], 3)
-    with pytest.raises(ValueError, match="not physics-inspired descriptor names"):
-        descriptor_spec_of(["density", "energy"], 3)
+        spec_from_feature_names(names[:-1], 3)
+    with pytest.raises(ValueError, match="is not a physics-inspired descriptor name"):
+        spec_from_feature_names(["density", "energy"], 3)
 
 
 def test_campaign_requests_large_boxes_then_s4_once_the_champion_exists(tmp_path, monkeypatch):

@@ -36,7 +36,6 @@ from glass_assets.glassbench.checks import (
 )
 from glass_assets.glassbench.scores import (
     baseline_choices,
-    descriptor_spec_of,
     matching_state_point,
     nearest_baseline,
     score_rows,
@@ -65,7 +64,7 @@ from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.models.configuration import Configuration
 from glass_core.models.energy import potential_energy
 from glass_core.models.systems import ModelSystem, get_system
-from glass_core.structure.physics_descriptors import physics_inspired_descriptors
+from glass_core.structure.physics_descriptors import physics_inspired_descriptors, spec_from_feature_names
 
 __all__ = [
     "GLASSBENCH_SAMPLES_CODE_VERSION",
@@ -262,7 +261,7 @@ def _descriptor_matrix(
     context: AssetExecutionContext, system: ModelSystem, inherent: dict[int, Configuration], names: list[str]
 ) -> dict[int, np.ndarray]:
     """(N, M) descriptors of each GlassBench inherent structure, with the champion's lengths (not stored)."""
-    spec = descriptor_spec_of(names, system.n_types)
+    spec = spec_from_feature_names(names, system.n_types)
     out = {}
     for done, (sample, config) in enumerate(sorted(inherent.items()), 1):
         out[sample] = physics_inspired_descriptors(config, system, spec).astype(np.float32)

@@ -10,13 +10,11 @@ import numpy as np
 import polars as pl
 
 from glass_core.learning.scores import pearson_by_configuration
-from glass_core.structure.physics_descriptors import DescriptorSpec
 
 __all__ = [
     "CB_MATCH_TOLERANCE",
     "BaselineChoice",
     "baseline_choices",
-    "descriptor_spec_of",
     "matching_state_point",
     "nearest_baseline",
     "score_rows",
@@ -25,25 +23,6 @@ __all__ = [
 #: a GlassMLP ensemble of state point (T, c) scores GlassBench at (T', c') only if T = T' and |c − c'| ≤ this
 CB_MATCH_TOLERANCE = 0.02
 _BASELINE = re.compile(r"^best_descriptor:(?P<name>.+)\((?P<sign>[+−-])\)$")
-
-
-def descriptor_spec_of(feature_names: list[str], n_types: int) -> DescriptorSpec:
-    """The :class:`DescriptorSpec` whose ``feature_names(n_types)`` are exactly ``feature_names``
-    ('OBS_CHANNEL_L<length>', observable-major): the lengths of a registered model; a clear error otherwise."""
-    observables, lengths = [], []
-    for name in feature_names:
-        parts = name.split("_")
-        if len(parts) != 3 or not parts[2].startswith("L"):
-            raise ValueError(f"model feature {name!r} is not a physics-inspired descriptor name 'OBS_CHANNEL_L<L>'")
-        observables.append(parts[0])
-        lengths.append(float(parts[2][1:]))
-    spec = DescriptorSpec(lengths=tuple(sorted(set(lengths))), observables=tuple(dict.fromkeys(observables)))
-    if spec.feature_names(n_types) != list(feature_names):
-        raise ValueError(
-            f"the model's {len(feature_names)} features are not the descriptor grid of lengths {spec.lengths}: "
-            f"cannot recompute them on GlassBench"
-        )
-    return spec
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ from glass_core.dynamics.four_point_susceptibility import (
     full_four_point_susceptibility,
 )
 from glass_core.dynamics.length_scales import attention_length, mean_chord_length
+from glass_core.structure.physics_descriptors import parse_feature_name
 
 __all__ = [
     "HETEROGENEITY_CODE_VERSION",
@@ -367,16 +368,7 @@ def dynamic_heterogeneity(
 
 def feature_lengths(names: list[str]) -> np.ndarray:
     """Coarse-graining length L of each descriptor name 'OBS_CHANNEL_L<length>'; a clear error otherwise."""
-    lengths = []
-    for name in names:
-        tail = name.rsplit("_", 1)[-1]
-        try:
-            lengths.append(float(tail.removeprefix("L")) if tail.startswith("L") else float("nan"))
-        except ValueError:
-            lengths.append(float("nan"))
-        if not np.isfinite(lengths[-1]):
-            raise ValueError(f"descriptor name {name!r} does not end in _L<length>: no attention length")
-    return np.asarray(lengths)
+    return np.asarray([parse_feature_name(name)[2] for name in names])
 
 
 def _state_inputs(store: Warehouse, system: str, temperature: float, version: str) -> dict[float, float]:

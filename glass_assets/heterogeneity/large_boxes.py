@@ -65,14 +65,16 @@ from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.models.configuration import Configuration
 from glass_core.models.seeds import derive_seed
 from glass_core.models.systems import ModelSystem, PotentialForm, get_system
-from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
+from glass_core.structure.physics_descriptors import (
+    physics_inspired_descriptors,
+    spec_from_feature_names,
+)
 
 __all__ = [
     "LARGE_BOX_CODE_VERSION",
     "LARGE_INHERENT",
     "LARGE_SWAP_MC",
     "S4_CODE_VERSION",
-    "descriptor_spec_of",
     "four_point_structure_factor",
     "large_box_equilibria",
     "xi4_row",
@@ -287,28 +289,6 @@ def large_box_equilibria(
 
 
 # ------------------------------------------------------------------------------------------ S4(q) and ξ4
-def descriptor_spec_of(feature_names: list[str], n_types: int) -> DescriptorSpec:
-    """The :class:`DescriptorSpec` whose columns are ``feature_names`` ('EPOT_A_L2.5', …), e.g. a trained model's.
-
-    Raises ``ValueError`` when the names are not the full observable × channel × length grid of one spec.
-    """
-    try:
-        parts = [name.split("_") for name in feature_names]
-        observables = tuple(dict.fromkeys(p[0] for p in parts))
-        lengths = tuple(sorted({float(p[2].removeprefix("L")) for p in parts}))
-        spec = DescriptorSpec(lengths=lengths, observables=observables)
-    except (IndexError, ValueError) as error:
-        raise ValueError(
-            f"feature names {feature_names[:3]}… are not physics-inspired descriptor names: {error}"
-        ) from None
-    if spec.feature_names(n_types) != list(feature_names):
-        raise ValueError(
-            f"the model's {len(feature_names)} feature names are not the descriptor grid {observables} × "
-            f"{n_types + 1} channels × lengths {lengths}: cannot recompute its descriptors"
-        )
-    return spec
-
-
 def xi4_row(
     system: str, temperature: float, target: float, result: FourPointStructureFactor, fit: OrnsteinZernikeFit
 ) -> dict[str, object]:
@@ -391,7 +371,7 @@ def four_point_structure_factor(
     cfg, learning = profile.large_box, profile.propensity_learning
     training = MLPTrainingSettings.from_mapping(learning.training)
     ensemble, version = load_tglassmlp_champion(mlflow_tracking.activate(), system_name)
-    spec = descriptor_spec_of(ensemble.feature_names, system.n_types)
+    spec = spec_from_feature_names(ensemble.feature_names, system.n_types)
     store = warehouse.get()
     store.ensure_writable()
     configs = _large_inherent_structures(store, system_name, temperature)

@@ -8,6 +8,7 @@ import polars as pl
 from glass_assets.tables import INHERENT
 from glass_assets.warehouse import Warehouse, WarehouseError
 from glass_core.dynamics.state_points import StatePointLabels
+from glass_core.structure.physics_descriptors import parse_feature_name
 
 __all__ = [
     "descriptor_rows",
@@ -17,7 +18,6 @@ __all__ = [
     "load_state_point_labels",
     "state_point_rows",
 ]
-
 
 
 def descriptor_rows(
@@ -40,7 +40,7 @@ def descriptor_rows(
 
 def feature_name_rows(system: str, temperature: float, names: list[str]) -> pl.DataFrame:
     """``mlp_feature_names`` rows: each name 'OBS_CHANNEL_L<length>' split into its parts."""
-    parts = [name.split("_") for name in names]
+    parts = [parse_feature_name(name) for name in names]
     return pl.DataFrame(
         {
             "system": [system] * len(names),
@@ -49,7 +49,7 @@ def feature_name_rows(system: str, temperature: float, names: list[str]) -> pl.D
             "name": names,
             "observable": [p[0] for p in parts],
             "channel": [p[1] for p in parts],
-            "length": [float(p[2].removeprefix("L")) for p in parts],
+            "length": [p[2] for p in parts],
         }
     )
 

@@ -89,6 +89,8 @@ from glass_core.models.systems import ModelSystem
 from glass_core.structure.coarse_graining import cell_order
 
 __all__ = [
+    "parse_feature_name",
+    "spec_from_feature_names",
     "DEFAULT_LENGTHS",
     "DESCRIPTOR_OBSERVABLES",
     "DescriptorSpec",
@@ -376,3 +378,36 @@ def physics_inspired_descriptors(
     fields = coarse_grained_fields(config, energies, perimeters, system.n_types, spec)
     n = config.n_particles
     return np.concatenate([fields[name].reshape(n, -1) for name in spec.observables], axis=1)
+
+
+def parse_feature_name(name: str) -> tuple[str, str, float]:
+    """(observable, channel, length) of a descriptor name ``'OBS_CHANNEL_L<length>'`` (e.g. ``'EPOT_A_L2.5'``).
+
+    Raises ``ValueError`` naming ``name`` when it is not of that form.
+    """
+    parts = name.split("_")
+    try:
+        if len(parts) != 3 or not parts[2].startswith("L"):
+            raise ValueError
+        return parts[0], parts[1], float(parts[2][1:])
+    except ValueError:
+        raise ValueError(f"{name!r} is not a physics-inspired descriptor name 'OBS_CHANNEL_L<length>'") from None
+
+
+def spec_from_feature_names(names: list[str], n_types: int) -> DescriptorSpec:
+    """The :class:`DescriptorSpec` whose ``feature_names(n_types)`` are exactly ``names`` (e.g. a trained model's
+    columns), so its descriptors can be recomputed on new configurations.
+
+    Raises ``ValueError`` when the names are not the full observable × channel × length grid of one spec.
+    """
+    parsed = [parse_feature_name(name) for name in names]
+    spec = DescriptorSpec(
+        lengths=tuple(sorted({length for _, _, length in parsed})),
+        observables=tuple(dict.fromkeys(observable for observable, _, _ in parsed)),
+    )
+    if spec.feature_names(n_types) != list(names):
+        raise ValueError(
+            f"the {len(names)} feature names are not the descriptor grid {spec.observables} × {n_types + 1} channels "
+            f"× lengths {spec.lengths}: their descriptors cannot be recomputed"
+        )
+    return spec
