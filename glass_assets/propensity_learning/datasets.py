@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from glass_core.learning.mlp_data import PropensityDataset
 
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors, load_state_point_labels
 from glass_assets.warehouse import Warehouse, WarehouseError
+from glass_core.learning.mlp_data import PropensityDataset
 
 __all__ = ["StudyData", "descriptor_dataset", "study_data"]
 
