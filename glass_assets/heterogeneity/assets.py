@@ -497,7 +497,11 @@ def _wide_summary(lengths: pl.DataFrame, chi4: pl.DataFrame) -> pl.DataFrame:
 
 @asset(
     partitions_def=SYSTEM_PARTITIONS,
-    deps=[AssetDep(dynamic_heterogeneity, partition_mapping=_per_system), attention_lengths],
+    deps=[
+        AssetDep(dynamic_heterogeneity, partition_mapping=_per_system),
+        attention_lengths,
+        AssetDep(AssetKey("four_point_structure_factor"), partition_mapping=_per_system),
+    ],
     check_specs=summary_check_specs(AssetKey("heterogeneity_summary")),
     kinds={"duckdb"},
     group_name="heterogeneity",
