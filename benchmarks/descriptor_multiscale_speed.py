@@ -52,7 +52,7 @@ def main() -> None:
     baseline = best_of(lambda: freud_voronoi(config), args.repeats)
     ours = best_of(lambda: physics_inspired_descriptors(config, system, spec), args.repeats)
     energies = particle_energies(config, system)
-    radii = system.voronoi_radii
+    radii = system.radical_voronoi_radii
     perimeters = radical_voronoi_perimeters(config, radii)
     parts = {
         "energies": best_of(lambda: particle_energies(config, system), args.repeats),
