@@ -32,14 +32,12 @@ def figure_metadata(figure: plt.Figure, path: Path) -> dict[str, MetadataValue]:
 
 
 def markdown_table(frame: pl.DataFrame, digits: int = 3) -> str:
-    """A polars frame as a Markdown table (floats rounded)."""
+    """A polars frame as a Markdown table (floats to ``digits`` significant figures, NULL and NaN as —)."""
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
 
     def cell(value: object) -> str:
         if isinstance(value, float):
-            return (
-                "—" if not np.isfinite(value) else f"{value:.{digits}g}" if abs(value) >= 1e3 else f"{value:.{digits}f}"
-            )
+            return "—" if not np.isfinite(value) else f"{value:.{digits}g}"
         return "—" if value is None else str(value)
 
     return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows())

@@ -48,7 +48,7 @@ from glass_assets.partitions import (
     parse_partition,
     system_temperature_partitions,
 )
-from glass_assets.plots import figure_metadata
+from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.profiles import HeterogeneitySettings
 from glass_assets.propensity_registry import load_tglassmlp_champion
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -352,7 +352,7 @@ def dynamic_heterogeneity(
     )
     table = frames["heterogeneity"].filter(pl.col("time").is_null()).drop("system", "temperature", "time")
     metadata = {
-        "state_points": MetadataValue.md(plots.markdown_table(table.sort("observable", "source", "target_cb"))),
+        "state_points": MetadataValue.md(markdown_table(table.sort("observable", "source", "target_cb"))),
         "md_state_points": len(labelled),
         "predicted_configurations": n_predicted,
         "md_frames": n_frames,
@@ -460,7 +460,7 @@ def attention_lengths(
         check_results=results,
         metadata={
             "model": f"tglassmlp_{system} v{version} (champion)",
-            "attention_lengths": MetadataValue.md(plots.markdown_table(table)),
+            "attention_lengths": MetadataValue.md(markdown_table(table)),
             "n_networks": ensemble.n_members,
             "rows_written": MetadataValue.json(written),
             **figure_metadata(figure, study.plot_path("attention_lengths", f"{system}.png")),
@@ -534,7 +534,7 @@ def heterogeneity_summary(
     return MaterializeResult(
         check_results=results,
         metadata={
-            "summary": MetadataValue.md(plots.markdown_table(wide)) if wide.height else "no rows",
+            "summary": MetadataValue.md(markdown_table(wide)) if wide.height else "no rows",
             "temperatures": MetadataValue.json(temperatures),
             "lengths": MetadataValue.json(sorted(set(lengths["length"].to_list()))),
             **figure_metadata(figure, study.plot_path("heterogeneity_summary", f"{system}.png")),

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-__all__ = ["markdown_table", "overlap_trace_figure", "s4_figure"]
+__all__ = ["overlap_trace_figure", "s4_figure"]
 
 
 def overlap_trace_figure(traces: pl.DataFrame, title: str) -> plt.Figure:
@@ -53,13 +53,3 @@ def s4_figure(s4: pl.DataFrame, fits: dict[float, tuple[float, float, float, flo
     return figure
 
 
-def markdown_table(frame: pl.DataFrame, digits: int = 3) -> str:
-    """A polars frame as a Markdown table (floats rounded, NULL as —)."""
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "—" if not np.isfinite(value) else f"{value:.{digits}g}"
-        return "—" if value is None else str(value)
-
-    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows())

@@ -42,9 +42,9 @@ from glass_assets.heterogeneity.large_box_checks import (
     run_s4_checks,
     s4_check_specs,
 )
-from glass_assets.heterogeneity.large_box_plots import markdown_table, overlap_trace_figure, s4_figure
+from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure, s4_figure
 from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, parse_partition, system_temperature_partitions
-from glass_assets.plots import figure_metadata
+from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.propensity_registry import load_tglassmlp_champion, tglassmlp_model_name
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import SWAP_MC, configurations, particle_rows, sample_row

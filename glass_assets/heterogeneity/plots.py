@@ -6,10 +6,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-__all__ = ["attention_figure", "chi4_time_figure", "markdown_table", "summary_figure"]
+__all__ = ["attention_figure", "chi4_time_figure", "summary_figure"]
 
 #: MD filled markers and solid lines, ML open markers and dashed lines, everywhere
 STYLE = {
@@ -21,18 +20,6 @@ LENGTH_PANELS = (
     ("chord", r"chord length $\ell_{ch}$"),
     ("attention", r"attention length $\langle L\rangle$"),
 )
-
-
-def markdown_table(frame: pl.DataFrame, digits: int = 3) -> str:
-    """A polars frame as a Markdown table (floats rounded, NULL as —)."""
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "—" if not np.isfinite(value) else f"{value:.{digits}g}"
-        return "—" if value is None else str(value)
-
-    return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows())
 
 
 def chi4_time_figure(rows: pl.DataFrame, title: str) -> plt.Figure:
