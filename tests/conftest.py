@@ -39,14 +39,38 @@ def triangular_lattice(nx: int, ny: int, a: float, offset: float = 0.1) -> Confi
     return Configuration(positions, np.zeros(nx * ny, int), (nx * a, ny * a * np.sqrt(3) / 2))
 
 
+def tiny_study(tmp_path: Path, profile: str = "tiny"):  # noqa: ANN201 - a glass_assets StudySettings
+    """Study settings of a profile of ``tests/tiny_profiles.yaml`` with scratch under ``tmp_path``."""
+    from glass_assets.resources import StudySettings
+
+    return StudySettings(profile=profile, profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "scratch"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny networks run faster on one thread, and far faster on a loaded 2-core machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def tiny_learning_resources(tiny_resources, tmp_path):
+    """``tiny_resources`` with the ``tiny_learning`` profile (four labelled equilibria per temperature)."""
+    return {**tiny_resources, "study": tiny_study(tmp_path, "tiny_learning")}
+
+
 @pytest.fixture
 def tiny_resources(tmp_path):
     """Resources for a tiny-profile materialization writing under ``tmp_path``."""
-    from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
+    from glass_assets.resources import LocalProcessLauncher, WarehouseResource
     from glass_assets.tracking import MLflowResource
 
     return {
-        "study": StudySettings(profile="tiny", profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "scratch")),
+        "study": tiny_study(tmp_path),
         "simulation": LocalProcessLauncher(),
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
         "mlflow_tracking": MLflowResource(

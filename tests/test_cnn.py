@@ -18,14 +18,7 @@ from glass_core.learning.cnn import (
     train_classifier,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks run faster on one thread, and far faster on a loaded 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 SMALL = CNNArchitecture(conv_channels=(4, 4, 4), kernel_size=3, hidden=8, dropout=0.1)

@@ -19,7 +19,6 @@ from glass_assets.glassbench.scores import (
     nearest_baseline,
 )
 from glass_assets.propensity_registry import ChampionMissingError, example_input, load_champion, log_ensembles
-from glass_assets.resources import StudySettings
 from glass_assets.tables import configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
@@ -34,7 +33,7 @@ from glass_core.structure.physics_descriptors import (
     physics_inspired_descriptors,
     spec_from_feature_names,
 )
-from tests.conftest import TINY_PROFILES, jittered_lattice
+from tests.conftest import jittered_lattice, tiny_study
 
 TERNARY = get_system("ka2d_ternary")
 N = 64
@@ -257,12 +256,7 @@ def test_glassbench_scores_of_registered_models(glassbench, tmp_path):
     np.savez(folder / "a_tc04.npz", **crafted(1, 2, "tc04"))
     np.savez(folder / "a_tc05.npz", **crafted(1, 4, "tc05"))
     np.savez(folder / "b_tc04.npz", **crafted(2, 2, "tc04"))
-    resources["study"] = StudySettings(
-        profile="tiny_learning", profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "scratch")
-    )
-    resources["mlflow_tracking"] = MLflowResource(
-        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "artifacts")
-    )
+    resources["study"] = tiny_study(tmp_path, "tiny_learning")
     assert materialize([glassbench_samples], instance=instance, resources=resources, partition_key=PARTITION).success
     with pytest.raises(ChampionMissingError, match="no champion of tglassmlp_ka2d_ternary"):
         materialize([glassbench_scores], instance=instance, resources=resources, partition_key=PARTITION)

@@ -25,14 +25,7 @@ from glass_core.learning.tglassmlp_training import (
     train_tglassmlp,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks run faster on one thread, and far faster on a loaded 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 SCALE = np.array([1.0, 3.0, 0.5, 2.0, 1.0, 1.5])

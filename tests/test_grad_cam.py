@@ -9,13 +9,7 @@ from glass_core.learning.grad_cam import grad_cam, grad_cam_particles
 from glass_core.models.configuration import Configuration
 from glass_core.structure.gridding import Gridding
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def model(head: str, seed: int = 0, grid: int = 16) -> GlassCNN:

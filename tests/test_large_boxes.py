@@ -67,14 +67,8 @@ TARGETS = (0.99, 0.97)  # tiny profile's state_point_targets
 
 
 @pytest.fixture
-def study(tiny_resources, tmp_path):
-    resources = dict(tiny_resources)
-    resources["study"] = StudySettings(
-        profile="tiny_learning", profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "scratch")
-    )
-    resources["mlflow_tracking"] = MLflowResource(
-        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "artifacts")
-    )
+def study(tiny_learning_resources):
+    resources = dict(tiny_learning_resources)
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("temperature", [TEMPERATURE])
     return instance, resources

@@ -13,10 +13,7 @@ from glass_assets.propensity_learning.assets import mlp_descriptors, state_point
 from glass_assets.propensity_learning.models import glassmlp_models, tglassmlp_model
 from glass_assets.propensity_learning.predictions import propensity_predictions
 from glass_assets.propensity_registry import ChampionMissingError
-from glass_assets.resources import StudySettings
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
-from tests.conftest import TINY_PROFILES
 
 pytestmark = [pytest.mark.lammps, pytest.mark.slow]
 
@@ -28,20 +25,14 @@ def _key(temperature: str) -> MultiPartitionKey:
 
 
 @pytest.fixture
-def learning(tiny_resources, tmp_path, monkeypatch):
+def learning(tiny_learning_resources, tmp_path, monkeypatch):
     campaign = tmp_path / "campaign.yaml"
     campaign.write_text(
         "systems:\n  ka2d_ternary:\n"
         f"    swap_mc: [{LABELLED}, {UNLABELLED}]\n    propensity: [{LABELLED}]\n    propensity_learning: true\n"
     )
     monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
-    resources = dict(tiny_resources)
-    resources["study"] = StudySettings(
-        profile="tiny_learning", profiles_file=str(TINY_PROFILES), scratch_dir=str(tmp_path / "scratch")
-    )
-    resources["mlflow_tracking"] = MLflowResource(
-        tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "artifacts")
-    )
+    resources = dict(tiny_learning_resources)
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("temperature", [LABELLED, UNLABELLED])
     return instance, resources
