@@ -10,7 +10,7 @@ import polars as pl
 
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors, load_state_point_labels
 from glass_assets.warehouse import Warehouse, WarehouseError
-from glass_core.learning.mlp_data import PropensityDataset
+from glass_core.learning.mlp_data import PropensityDataset, concatenate
 
 __all__ = ["StudyData", "descriptor_dataset", "study_data"]
 
@@ -44,9 +44,14 @@ def _fingerprint(*arrays: np.ndarray) -> str:
 
 
 def descriptor_dataset(
-    rows: pl.DataFrame, names: list[str], ids: dict[tuple[float, int], int], target_cb: float
+    rows: pl.DataFrame,
+    names: list[str],
+    ids: dict[tuple[float, int], int],
+    target_cb: float | np.ndarray,
+    labels: np.ndarray | None = None,
 ) -> PropensityDataset:
-    """Unlabelled rows of descriptor table rows at one requested ⟨C_B⟩ (configuration ids from ``ids``)."""
+    """Dataset of descriptor table rows at the state point(s) ``target_cb`` (one value, or one per row), labelled
+    or not; configuration ids from ``ids``."""
     configuration = np.array(
         [ids[(t, s)] for t, s in zip(rows["temperature"].to_list(), rows["sample"].to_list(), strict=True)]
     )
@@ -55,7 +60,8 @@ def descriptor_dataset(
         types=rows["type"].to_numpy(),
         configuration=configuration,
         temperature=rows["temperature"].to_numpy(),
-        target_cb=np.full(rows.height, target_cb),
+        target_cb=np.broadcast_to(np.asarray(target_cb, dtype=np.float64), (rows.height,)),
+        labels=labels,
     )
 
 
@@ -78,20 +84,12 @@ def study_data(
     ).sort(["temperature", "target_cb", "sample", "particle"])
     if joined.height == 0:
         raise WarehouseError(f"state-point labels of {system} match no descriptor rows (different samples?)")
-    labelled_set = descriptor_dataset(joined, names, ids, 0.5)
-    labelled_set = PropensityDataset(
-        labelled_set.features,
-        labelled_set.types,
-        labelled_set.configuration,
-        labelled_set.temperature,
-        joined["target_cb"].to_numpy(),
-        joined["propensity"].to_numpy(),
+    labelled_set = descriptor_dataset(
+        joined, names, ids, joined["target_cb"].to_numpy(), joined["propensity"].to_numpy()
     )
     lower = descriptors.filter(pl.col("temperature").is_in(unlabelled)).sort(["temperature", "sample", "particle"])
     unlabelled_set = None
     if lower.height:
-        from glass_core.learning.mlp_data import concatenate
-
         unlabelled_set = concatenate([descriptor_dataset(lower, names, ids, t) for t in targets])
     fingerprint = _fingerprint(labelled_set.features, labelled_set.labels, labelled_set.target_cb)
     return StudyData(labelled_set, unlabelled_set, names, configurations, fingerprint, joined["particle"].to_numpy())

@@ -22,13 +22,12 @@ from dagster import (
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
-    MultiToSingleDimensionPartitionMapping,
     asset,
 )
 from mlflow.entities import Metric
 
 from glass_assets.campaign import load_campaign
-from glass_assets.partitions import SYSTEM_PARTITIONS
+from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, SYSTEM_PARTITIONS
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
@@ -60,7 +59,7 @@ EXPERIMENT = "propensity_learning"
 GLASSMLP_CODE_VERSION = "glassmlp-v1"
 TGLASSMLP_CODE_VERSION = "tglassmlp-v1"
 SELECTION_METRIC = "validation_pearson_mean"
-_per_system = MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
+_per_system = FROM_SYSTEM_ENSEMBLES
 PredictFn = Callable[[PropensityDataset], np.ndarray]
 
 

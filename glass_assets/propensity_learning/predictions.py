@@ -9,12 +9,11 @@ from dagster import (
     AssetKey,
     MaterializeResult,
     MetadataValue,
-    MultiToSingleDimensionPartitionMapping,
     asset,
 )
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, parse_partition, system_temperature_partitions
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.assets import mlp_descriptors
@@ -25,7 +24,7 @@ from glass_assets.propensity_registry import load_tglassmlp_champion, tglassmlp_
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT, configurations
 from glass_assets.tracking import MLflowResource
-from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_assets.warehouse import ensemble_key
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.scores import pearson_by_configuration
 
@@ -35,11 +34,11 @@ PREDICTIONS_CODE_VERSION = "propensity-predictions-v1"
 
 
 def _md_comparison(
-    store: Warehouse, system: str, temperature: float, target: float, rows: pl.DataFrame, predicted: np.ndarray
+    md_labels: pl.DataFrame, target: float, rows: pl.DataFrame, predicted: np.ndarray
 ) -> tuple[float | None, float | None]:
-    """Per-configuration Pearson of the prediction with the MD labels of the same state point, if any."""
-    labels = store.read_partition("state_point_labels", {"system": system, "temperature": temperature})
-    labels = labels.filter((pl.col("target_cb") == target) & pl.col("propensity").is_not_null())
+    """Per-configuration Pearson of the prediction with the MD labels (``state_point_labels`` rows of the
+    partition) of the same state point, if any."""
+    labels = md_labels.filter((pl.col("target_cb") == target) & pl.col("propensity").is_not_null())
     if labels.height == 0:
         return None, None
     joined = rows.select("sample", "particle").with_columns(pl.Series("predicted", predicted))
@@ -54,9 +53,7 @@ def _md_comparison(
 @asset(
     partitions_def=system_temperature_partitions,
     deps=[
-        AssetDep(
-            tglassmlp_model, partition_mapping=MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
-        ),
+        AssetDep(tglassmlp_model, partition_mapping=FROM_SYSTEM_ENSEMBLES),
         mlp_descriptors,
     ],
     check_specs=prediction_check_specs(AssetKey("propensity_predictions")),
@@ -87,9 +84,10 @@ def propensity_predictions(
     rows = rows.sort("sample", "particle")
     features, types = feature_matrix(rows, len(names)), rows["type"].to_numpy()
     predictions, summary, panels = [], [], {}
+    md_labels = store.read_partition("state_point_labels", {"system": system, "temperature": temperature})
     for target in settings.state_point_targets:
         result = ensemble.predict(features, types, temperature, target, training.max_iterations, training.tolerance)
-        md_pearson, md_stderr = _md_comparison(store, system, temperature, target, rows, result.mean)
+        md_pearson, md_stderr = _md_comparison(md_labels, target, rows, result.mean)
         predictions.append(
             rows.select("system", "temperature", "sample", "particle", "type").with_columns(
                 pl.lit(target).alias("target_cb"),
