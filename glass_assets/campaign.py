@@ -25,7 +25,11 @@ An outside test set, GlassBench KA2D (``ka2d_ternary`` only; no download at run 
           folder: /data/glassbench/particle_cache   # relative paths: from the campaign file's folder
           temperatures: [0.23, 0.3]                 # each needs at least one file of that temperature
 
-Adding a temperature to a list and waiting one sensor tick adds the partition and requests its run.
+Optional, at the top level: ``backfill_schedule: "0 2 * * *"`` (cron, UTC), when every campaign
+partition still missing is requested as one backfill (default nightly at 02:00).
+
+Adding a temperature to a list adds the partition at the campaign sensor's next tick (30 s) and the
+automation requests it at its next tick; the nightly backfill catches anything still missing.
 """
 
 from __future__ import annotations
@@ -62,6 +66,23 @@ CAMPAIGN_STAGES = {
     "large_box": ("large_box_equilibria", "four_point_structure_factor"),
 }
 PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning", "heterogeneity"}
+#: what a system can run: [O]'s quench protocol needs its T_L and T_G; [J]'s stages start from swap-MC equilibria
+QUENCH_STAGES = frozenset({"quench", "liquid_glass", "propensity", "grad_cam_dynamics"})
+EQUILIBRIUM_STAGES = frozenset(
+    {"swap_mc", "propensity", "propensity_learning", "heterogeneity", "large_box", "glassbench"}
+)
+#: stages that read what other stages of the same system produce
+REQUIRES = {
+    "liquid_glass": ("quench",),
+    "grad_cam_dynamics": ("liquid_glass", "propensity"),
+    "propensity_learning": ("swap_mc", "propensity"),
+    "heterogeneity": ("propensity_learning",),
+    "large_box": ("swap_mc", "propensity_learning"),
+    "glassbench": ("propensity_learning",),
+}
+#: above this a "temperature" in LJ units is a typo (the studies run at 0.05–4)
+MAX_TEMPERATURE = 100.0
+DEFAULT_BACKFILL_SCHEDULE = "0 2 * * *"
 
 
 def default_campaign_path() -> Path:
@@ -76,6 +97,23 @@ class Campaign:
     entries: tuple[tuple[str, str, str], ...]
     system_stages: tuple[tuple[str, str], ...] = ()
     glassbench_folders: tuple[tuple[str, str], ...] = ()
+    backfill_schedule: str = DEFAULT_BACKFILL_SCHEDULE
+
+    @property
+    def systems(self) -> list[str]:
+        return list(dict.fromkeys([s for _, s, _ in self.entries] + [s for _, s in self.system_stages]))
+
+    def stages_of(self, system: str) -> set[str]:
+        return {s for s, name, _ in self.entries if name == system} | {
+            s for s, name in self.system_stages if name == system
+        }
+
+    def asset_names(self, system: str) -> set[str]:
+        """The assets the campaign builds for ``system``."""
+        return {name for stage in self.stages_of(system) for name in CAMPAIGN_STAGES[stage]}
+
+    def temperatures(self, system: str, stage: str) -> list[str]:
+        return [t for s, name, t in self.entries if s == stage and name == system]
 
     def glassbench_folder(self, system: str) -> Path:
         """The GlassBench folder the campaign points ``system`` at; a clear error if it names none."""
@@ -126,16 +164,67 @@ def load_campaign(path: Path | None = None) -> Campaign:
                 if temperatures:
                     system_stages.append((stage, system))
                 continue
-            for value in temperatures or []:
+            if not isinstance(temperatures, list):
+                raise ValueError(f"{path}: {system}.{stage} takes a list of temperatures, not {temperatures!r}")
+            for value in temperatures:
                 try:
-                    entries.append((stage, system, temperature_key(value)))
+                    key = temperature_key(value)
                 except ValueError as error:
                     raise ValueError(f"{path}: {system}.{stage}: {error}") from None
-    campaign = Campaign(tuple(dict.fromkeys(entries)), tuple(system_stages), tuple(glassbench_folders))
+                if float(key) > MAX_TEMPERATURE:
+                    raise ValueError(
+                        f"{path}: {system}.{stage}: temperature {value!r} is above {MAX_TEMPERATURE:g} in LJ units"
+                    )
+                entries.append((stage, system, key))
+    campaign = Campaign(
+        tuple(dict.fromkeys(entries)),
+        tuple(system_stages),
+        tuple(glassbench_folders),
+        _backfill_schedule(path, document.get("backfill_schedule", DEFAULT_BACKFILL_SCHEDULE)),
+    )
+    for system in campaign.systems:
+        _check_stages(path, system, campaign.stages_of(system))
+        _check_reference_temperatures(path, campaign, system)
     stray = sorted(set(campaign.for_stage("large_box")) - set(campaign.for_stage("swap_mc")))
     if stray:
         raise ValueError(f"{path}: large_box temperatures {stray} have no swap_mc entry to tile")
     return campaign
+
+
+def _backfill_schedule(path: Path, cron: object) -> str:
+    from dagster._utils.schedules import is_valid_cron_string  # the check Dagster applies to its own schedules
+
+    if not isinstance(cron, str) or not is_valid_cron_string(cron):
+        raise ValueError(f"{path}: backfill_schedule {cron!r} is not a cron string such as '0 2 * * *'")
+    return cron
+
+
+def _check_stages(path: Path, system: str, stages: set[str]) -> None:
+    """A stage the system cannot run, or one whose inputs no other stage of the system produces, is an error."""
+    can = QUENCH_STAGES if "glass" in get_system(system).temperatures else EQUILIBRIUM_STAGES
+    for stage in sorted(stages):
+        if stage not in can:
+            protocol = "quench protocol (T_L, T_G)" if can is QUENCH_STAGES else "swap-MC equilibria"
+            raise ValueError(
+                f"{path}: {system} cannot run stage {stage!r}: its studies use the {protocol}; it can run {sorted(can)}"
+            )
+        missing = [need for need in REQUIRES.get(stage, ()) if need not in stages]
+        if stage == "propensity" and can is QUENCH_STAGES and "quench" not in stages:
+            missing.append("quench")
+        if missing:
+            raise ValueError(f"{path}: {system}.{stage} needs {system}.{', '.join(missing)} in the campaign")
+
+
+def _check_reference_temperatures(path: Path, campaign: Campaign, system: str) -> None:
+    """The CNN needs the T_L and T_G ensembles, the propensity runs start from the T_G glasses [O]."""
+    temps = get_system(system).temperatures
+    needs = {"liquid_glass": ("liquid", "glass"), "propensity": ("glass",)}
+    quenched = campaign.temperatures(system, "quench")
+    for stage, names in needs.items():
+        if stage in campaign.stages_of(system) and "glass" in temps:
+            absent = [f"{n} T = {temps[n]!r}" for n in names if temperature_key(temps[n]) not in quenched]
+            if absent:
+                raise ValueError(f"{path}: {system}.{stage} needs {system}.quench to include {', '.join(absent)}")
 
 
 def _glassbench_entry(path: Path, system: str, entry: object) -> tuple[Path, list[str]]:

@@ -1,65 +1,93 @@
-"""The platform's Dagster definitions: every asset, check, sensor and resource in one place."""
+"""The platform's Dagster definitions, built from the campaign file: per system, the assets its stages run.
 
-from __future__ import annotations
+Global policy lives here: every asset carries :func:`~glass_assets.automation.conditions.campaign_condition`
+(with the campaign's ``backfill_schedule``), ``campaign_sensor`` keeps the partitions equal to the campaign
+and ``campaign_automation`` materializes them. If the campaign file does not validate, the last campaign that
+did (kept by the sensor in ``$DAGSTER_HOME``) defines the graph, so the UI keeps working while the sensor's
+failed tick names the error.
+"""
 
-from dagster import AssetSelection, Definitions, define_asset_job
+import os
+import warnings
+from pathlib import Path
 
-from glass_assets.automation.sensors import campaign_sensor
-from glass_assets.dynamics.assets import propensity_labels
-from glass_assets.dynamics.grad_cam_dynamics import grad_cam_dynamics
-from glass_assets.ensembles.assets import quenched_ensembles
-from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
-from glass_assets.glassbench.assets import glassbench_samples, glassbench_scores
-from glass_assets.heterogeneity.assets import attention_lengths, dynamic_heterogeneity, heterogeneity_summary
-from glass_assets.heterogeneity.large_boxes import four_point_structure_factor, large_box_equilibria
+from dagster import Definitions
+
+from glass_assets.automation.conditions import campaign_condition
+from glass_assets.automation.sensors import campaign_automation, campaign_sensor, last_good_campaign_path
+from glass_assets.campaign import Campaign, load_campaign
+from glass_assets.dynamics.assets import PROPENSITY_LABELS
+from glass_assets.dynamics.grad_cam_dynamics import GRAD_CAM_DYNAMICS
+from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
+from glass_assets.equilibria.assets import INHERENT_STRUCTURES, SWAP_MC_EQUILIBRIA
+from glass_assets.glassbench.assets import GLASSBENCH_SAMPLES, GLASSBENCH_SCORES
+from glass_assets.graph import AssetTemplate
+from glass_assets.heterogeneity.assets import ATTENTION_LENGTHS, DYNAMIC_HETEROGENEITY, HETEROGENEITY_SUMMARY
+from glass_assets.heterogeneity.large_boxes import FOUR_POINT_STRUCTURE_FACTOR, LARGE_BOX_EQUILIBRIA
 from glass_assets.liquid_glass.assets import (
-    cnn_classifier,
-    grad_cam_scores,
-    indicator_correlations,
-    structural_descriptors,
+    CNN_CLASSIFIER,
+    GRAD_CAM_SCORES,
+    INDICATOR_CORRELATIONS,
+    STRUCTURAL_DESCRIPTORS,
 )
-from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
-from glass_assets.propensity_learning.models import glassmlp_models, tglassmlp_model
-from glass_assets.propensity_learning.predictions import propensity_predictions
+from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
+from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_MODEL
+from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
 from glass_assets.resources import default_resources
 
-quench_job = define_asset_job(
-    "quench_job",
-    selection=AssetSelection.assets(quenched_ensembles),
-    description="Quenched ensembles of one (system, temperature) partition, with their checks.",
+__all__ = ["TEMPLATES", "build_definitions", "defs"]
+
+#: every asset of the platform, in the order of the flow
+TEMPLATES: tuple[AssetTemplate, ...] = (
+    QUENCHED_ENSEMBLES,
+    STRUCTURAL_DESCRIPTORS,
+    CNN_CLASSIFIER,
+    GRAD_CAM_SCORES,
+    INDICATOR_CORRELATIONS,
+    SWAP_MC_EQUILIBRIA,
+    INHERENT_STRUCTURES,
+    PROPENSITY_LABELS,
+    GRAD_CAM_DYNAMICS,
+    MLP_DESCRIPTORS,
+    STATE_POINT_LABELS,
+    GLASSMLP_MODELS,
+    TGLASSMLP_MODEL,
+    PROPENSITY_PREDICTIONS,
+    DYNAMIC_HETEROGENEITY,
+    ATTENTION_LENGTHS,
+    GLASSBENCH_SAMPLES,
+    GLASSBENCH_SCORES,
+    LARGE_BOX_EQUILIBRIA,
+    FOUR_POINT_STRUCTURE_FACTOR,
+    HETEROGENEITY_SUMMARY,
 )
 
-liquid_glass_job = define_asset_job(
-    "liquid_glass_job",
-    selection=AssetSelection.assets(cnn_classifier, grad_cam_scores, indicator_correlations),
-    description="CNN classifier, Grad-CAM scores and indicator correlations of one system.",
-)
 
-defs = Definitions(
-    assets=[
-        quenched_ensembles,
-        structural_descriptors,
-        cnn_classifier,
-        grad_cam_scores,
-        indicator_correlations,
-        swap_mc_equilibria,
-        inherent_structures,
-        propensity_labels,
-        grad_cam_dynamics,
-        mlp_descriptors,
-        state_point_labels,
-        glassmlp_models,
-        tglassmlp_model,
-        propensity_predictions,
-        dynamic_heterogeneity,
-        attention_lengths,
-        heterogeneity_summary,
-        glassbench_samples,
-        glassbench_scores,
-        large_box_equilibria,
-        four_point_structure_factor,
-    ],
-    jobs=[quench_job, liquid_glass_job],
-    sensors=[campaign_sensor],
-    resources=default_resources(),
-)
+def build_definitions(campaign: Campaign) -> Definitions:
+    """Assets ``<system>/<name>`` for every system and stage of ``campaign``, the two sensors and the resources."""
+    condition = campaign_condition(campaign.backfill_schedule)
+    assets = []
+    for system in campaign.systems:
+        names = campaign.asset_names(system)
+        built = {t.name: t for t in TEMPLATES if t.name in names}
+        assets += [template.build(system, built, condition) for template in built.values()]
+    return Definitions(
+        assets=assets,
+        sensors=[campaign_sensor, campaign_automation(campaign.backfill_schedule)],
+        resources=default_resources(),
+    )
+
+
+def _campaign() -> Campaign:
+    try:
+        return load_campaign()
+    except ValueError as error:
+        home = os.environ.get("DAGSTER_HOME")
+        fallback = last_good_campaign_path(home) if home else None
+        if fallback is None or not Path(fallback).is_file():
+            raise
+        warnings.warn(f"{error}; the graph follows the last valid campaign, {fallback}", stacklevel=1)
+        return load_campaign(fallback)
+
+
+defs = build_definitions(_campaign())

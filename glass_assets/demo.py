@@ -1,10 +1,12 @@
 """Run the campaign end to end against the project's Dagster instance, no server needed.
 
-``python -m glass_assets.demo`` evaluates the campaign sensor (which adds the campaign's temperatures
-as partitions), executes every run it requests, in order, in this process, and evaluates it again
-until the campaign is complete (quenches first, then the per-system studies they unlock). The
-runs, materializations, checks and plots are stored in ``dagster_home/`` and show in the Dagster UI
-(``dagster dev`` with ``DAGSTER_HOME=dagster_home``) exactly as if the daemon had launched them.
+``python -m glass_assets.demo`` does in one process what the daemon does with the two sensors: it makes
+the temperature partitions equal to the campaign file (``campaign_sensor``), evaluates every asset's
+automation condition (``campaign_automation``, :mod:`glass_assets.automation.conditions`), executes what
+is requested, in graph order, and evaluates again until nothing more is due (quenches first, then the
+studies they unlock). The runs, materializations, checks and plots are stored in ``dagster_home/`` and
+show in the Dagster UI (``dagster dev`` with ``DAGSTER_HOME=dagster_home``) as if the daemon had launched
+them.
 """
 
 import argparse
@@ -16,16 +18,15 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _execute(defs, instance, run, counter: str) -> bool:  # noqa: ANN001 - Dagster objects
-    """Execute one run request in this process against ``instance``; print its outcome."""
-    assets = [key.to_user_string() for key in run.asset_selection or []]
-    print(f"[{counter}] materializing {', '.join(assets)} for {run.partition_key} ...", flush=True)
-    job = defs.resolve_implicit_job_def_def_for_assets(run.asset_selection)
+def _execute(defs, instance, key, partition: str, counter: str) -> bool:  # noqa: ANN001 - Dagster objects
+    """Materialize one partition of one asset in this process against ``instance``; print its outcome."""
+    print(f"[{counter}] materializing {key.to_user_string()} for {partition} ...", flush=True)
+    job = defs.resolve_implicit_job_def_def_for_assets([key])
     outcome = job.execute_in_process(
         instance=instance,
-        partition_key=run.partition_key,
-        asset_selection=run.asset_selection,
-        tags=run.tags,
+        partition_key=partition,
+        asset_selection=[key],
+        tags={"glass/launched_by": "demo"},
         raise_on_error=False,
     )
     checks = outcome.get_asset_check_evaluations()
@@ -33,15 +34,14 @@ def _execute(defs, instance, run, counter: str) -> bool:  # noqa: ANN001 - Dagst
     status = "ok" if outcome.success else "FAILED"
     print(f"    {status}: run {outcome.run_id}, {len(checks)} checks, failed: {failed_checks or 'none'}", flush=True)
     if outcome.success:
-        for key in run.asset_selection or []:
-            for event in outcome.asset_materializations_for_node(key.path[-1]):
-                shown = {
-                    k: round(v.value, 3)
-                    for k, v in event.metadata.items()
-                    if k.startswith(("test_accuracy", "glass_pearson"))
-                }
-                if shown:
-                    print(f"    {key.to_user_string()}: {shown}", flush=True)
+        for event in outcome.asset_materializations_for_node(key.to_python_identifier()):
+            shown = {
+                k: round(v.value, 3)
+                for k, v in event.metadata.items()
+                if k.startswith(("test_accuracy", "glass_pearson"))
+            }
+            if shown:
+                print(f"    {key.to_user_string()}: {shown}", flush=True)
     return outcome.success
 
 
@@ -53,31 +53,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.campaign:
         os.environ["GLASS_CAMPAIGN"] = str(args.campaign.resolve())
 
-    from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
+    import logging
 
-    from glass_assets.automation.sensors import campaign_requests
+    from dagster import DagsterInstance, evaluate_automation_conditions
+
+    from glass_assets.automation.sensors import sync_partitions
+    from glass_assets.campaign import load_campaign
     from glass_assets.definitions import defs
 
+    logging.getLogger("dagster.automation_condition_tester").setLevel(logging.WARNING)
     instance = DagsterInstance.get()
     started = time.perf_counter()
-    attempted: set[str] = set()
-    failed = 0
-    # Each evaluation requests what is ready: quenches first, then the per-system studies they unlock.
-    for _ in range(10):
-        result = campaign_requests(build_sensor_context(instance=instance, definitions=defs))
-        if isinstance(result, SkipReason):
-            print(f"campaign complete: {result.skip_message}")
+    for change in sync_partitions(instance, load_campaign()):
+        print(change)
+    graph = defs.resolve_asset_graph()
+    order = {key: n for n, key in enumerate(graph.toposorted_asset_keys)}
+    cursor, failed = None, 0
+    for _ in range(50):
+        result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        cursor = result.cursor
+        due = sorted(
+            (
+                (key, partition)
+                for key in graph.get_all_asset_keys()
+                for partition in result.get_requested_partitions(key)
+            ),
+            key=lambda kp: (order[kp[0]], str(kp[1])),
+        )
+        if not due:
+            print("campaign complete: no asset is due")
             break
-        assert isinstance(result, SensorResult)
-        for request in result.dynamic_partitions_requests or []:
-            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-            print(f"added temperature partitions {list(request.partition_keys)}")
-        runs = [r for r in result.run_requests or [] if r.run_key not in attempted]
-        if not runs:
-            break
-        for number, run in enumerate(runs, 1):
-            attempted.add(run.run_key)
-            failed += not _execute(defs, instance, run, f"{number}/{len(runs)}")
+        for number, (key, partition) in enumerate(due, 1):
+            failed += not _execute(defs, instance, key, str(partition), f"{number}/{len(due)}")
     print(
         f"demo finished in {time.perf_counter() - started:.0f} s; {failed} failed runs. "
         f"Open the UI with: DAGSTER_HOME={os.environ['DAGSTER_HOME']} .venv/bin/dagster dev -w workspace.yaml"

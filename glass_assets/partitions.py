@@ -1,8 +1,20 @@
-"""Partitions: system (static) × temperature (dynamic, added at run time by the campaign sensor)."""
+"""Partitions: one (system, temperature) partition per state point the campaign wants, and nothing else.
+
+Each system's assets are their own asset keys (``abm/quenched_ensembles``, built by
+:mod:`glass_assets.graph`), so an asset's partitions are a two-dimensional ``system × temperature``
+definition whose system dimension holds that one system and whose temperature dimension is a dynamic
+partitions definition of that (system, stage): ``abm_quench_temperature`` holds exactly the
+temperatures ``campaign.yaml`` lists under ``abm.quench``. The UI's "missing" is then "still to do";
+the partition keys read ``abm|0.05`` as before. Assets of one system as a whole (a CNN, a tGlassMLP, a
+summary) are partitioned by that system alone. Why not one 2-D definition for everything: Dagster's
+multi-partitions are a full cross product (every system × every temperature of the campaign would be
+offered, and declarative automation would treat each one as wanted).
+"""
 
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from dagster import (
     DynamicPartitionsDefinition,
@@ -12,25 +24,40 @@ from dagster import (
     StaticPartitionsDefinition,
 )
 
-from glass_core.models.systems import SYSTEMS, get_system
+from glass_core.models.systems import get_system
 
 __all__ = [
-    "FROM_SYSTEM_ENSEMBLES",
-    "SYSTEM_PARTITIONS",
-    "TEMPERATURE_PARTITIONS",
-    "system_temperature_partitions",
+    "TO_SYSTEM",
     "parse_partition",
     "partition_key",
+    "system_partitions",
+    "system_temperature_partitions",
     "temperature_key",
+    "temperature_partitions",
 ]
 
-SYSTEM_PARTITIONS = StaticPartitionsDefinition(sorted(SYSTEMS))
-#: a per-system asset (CNN, Grad-CAM, …) depends on every (system, T) partition of its system
-FROM_SYSTEM_ENSEMBLES = MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
-TEMPERATURE_PARTITIONS = DynamicPartitionsDefinition(name="temperature")
-system_temperature_partitions = MultiPartitionsDefinition(
-    {"system": SYSTEM_PARTITIONS, "temperature": TEMPERATURE_PARTITIONS}
-)
+#: (system, T) partitions ↔ the system's one partition, in either direction
+TO_SYSTEM = MultiToSingleDimensionPartitionMapping(partition_dimension_name="system")
+
+
+@cache
+def temperature_partitions(system: str, stage: str) -> DynamicPartitionsDefinition:
+    """The temperatures of one (system, campaign stage): ``<system>_<stage>_temperature``."""
+    return DynamicPartitionsDefinition(name=f"{get_system(system).name}_{stage}_temperature")
+
+
+@cache
+def system_partitions(system: str) -> StaticPartitionsDefinition:
+    """The one partition of a per-system asset: the system's name."""
+    return StaticPartitionsDefinition([get_system(system).name])
+
+
+@cache
+def system_temperature_partitions(system: str, stage: str) -> MultiPartitionsDefinition:
+    """``system × temperature`` partitions of one (system, stage): keys ``<system>|<T>``."""
+    return MultiPartitionsDefinition(
+        {"system": system_partitions(system), "temperature": temperature_partitions(system, stage)}
+    )
 
 
 def temperature_key(value: float | str) -> str:

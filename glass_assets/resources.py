@@ -97,9 +97,11 @@ def progress_logger(log: Any, total: int, what: str) -> ProgressCallback:
 
 
 def default_resources() -> dict[str, ConfigurableResource]:
-    """The platform's resources; ``GLASS_PROFILE`` / ``GLASS_WAREHOUSE`` / ``GLASS_SCRATCH`` override defaults and
+    """The platform's resources; ``GLASS_PROFILE`` / ``GLASS_PROFILES_FILE`` / ``GLASS_WAREHOUSE`` / ``GLASS_SCRATCH`` override defaults and
     ``GLASS_LAUNCHER`` (``local`` or ``slurm``, with ``GLASS_SLURM_*`` settings) picks the launcher."""
     study: dict[str, Any] = {"profile": EnvVar("GLASS_PROFILE")} if os.environ.get("GLASS_PROFILE") else {}
+    if os.environ.get("GLASS_PROFILES_FILE"):  # a study's own profiles file (tests: tiny systems)
+        study["profiles_file"] = EnvVar("GLASS_PROFILES_FILE")
     if os.environ.get("GLASS_SCRATCH"):  # on a cluster: a folder the compute nodes see at the same path
         study["scratch_dir"] = EnvVar("GLASS_SCRATCH")
     settings = StudySettings(**study)

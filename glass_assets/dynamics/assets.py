@@ -6,21 +6,15 @@ import time
 import numpy as np
 import polars as pl
 from dagster import (
-    AllPartitionMapping,
-    AssetDep,
     AssetExecutionContext,
-    AssetKey,
-    DimensionPartitionMapping,
-    IdentityPartitionMapping,
     MaterializeResult,
     MetadataValue,
-    MultiPartitionMapping,
-    asset,
 )
 
 from glass_assets.cnn_split import CNN_SYSTEMS, held_out_glass_order, logged_split
 from glass_assets.dynamics.checks import propensity_check_specs, run_propensity_checks
-from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
+from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, initial_structures_key
@@ -30,14 +24,6 @@ from glass_assets.warehouse import Warehouse, WarehouseError
 from glass_core.dynamics.propensity import PropensityLabels
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
-
-#: the labels of (system, T) start from configurations of the same system at another temperature
-_same_system_any_temperature = MultiPartitionMapping(
-    {
-        "system": DimensionPartitionMapping("system", IdentityPartitionMapping()),
-        "temperature": DimensionPartitionMapping("temperature", AllPartitionMapping()),
-    }
-)
 
 
 def _initial_configurations(
@@ -99,21 +85,6 @@ def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key
     return {"propensity": pl.concat(rows), "propensity_summary": pl.concat(summary)}
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[AssetDep(AssetKey("quenched_ensembles"), partition_mapping=_same_system_any_temperature)],
-    check_specs=propensity_check_specs(AssetKey("propensity_labels")),
-    kinds={"lammps", "duckdb"},
-    group_name="dynamics",
-    code_version=PROPENSITY_CODE_VERSION,
-    pool="simulation",
-    description=(
-        "Isoconfigurational MD at the partition's temperature from stored initial structures (abm/kam: the T_G "
-        "glasses; ka2d_ternary: swap-MC equilibria): per particle and time the cage-relative squared displacement "
-        "Δ and the bond-breaking propensity C_B (tables `propensity`, `propensity_summary`; trajectories stay in "
-        "scratch)."
-    ),
-)
 def propensity_labels(
     context: AssetExecutionContext,
     study: StudySettings,
@@ -197,3 +168,22 @@ def propensity_labels(
             **figure_metadata(figure, plot),
         },
     )
+
+
+PROPENSITY_LABELS = AssetTemplate(
+    body=propensity_labels,
+    partitioned_by='propensity',
+    upstream=(Upstream("quenched_ensembles", "all"), Upstream("swap_mc_equilibria"), Upstream("cnn_classifier")),
+    check_specs=propensity_check_specs,
+    kinds=frozenset({"lammps", "duckdb"}),
+    group_name="dynamics",
+    code_version=PROPENSITY_CODE_VERSION,
+    pool="simulation",
+    retry_policy=SIMULATION_RETRIES,
+    description=(
+        "Isoconfigurational MD at the partition's temperature from stored initial structures (abm/kam: the T_G "
+        "glasses; ka2d_ternary: swap-MC equilibria): per particle and time the cage-relative squared displacement "
+        "Δ and the bond-breaking propensity C_B (tables `propensity`, `propensity_summary`; trajectories stay in "
+        "scratch)."
+    ),
+)

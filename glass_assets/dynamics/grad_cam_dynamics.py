@@ -1,12 +1,11 @@
 """What the CNN's Grad-CAM score predicts about aging dynamics: C(Γ, 1 − Δ) against δ(t) [O Fig. 4]."""
 
 import polars as pl
-from dagster import AssetDep, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from glass_assets.cnn_split import cnn_subsets, logged_split, quench_sample_ids_by_phase
 from glass_assets.dynamics import plots
-from glass_assets.dynamics.assets import propensity_labels
-from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, SYSTEM_PARTITIONS
+from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import configurations
@@ -24,18 +23,6 @@ from glass_core.structure.indicators import normalised_coarse_grained
 PAPER_MAXIMUM = {"abm": 0.61, "kam": 0.68}
 
 
-@asset(
-    partitions_def=SYSTEM_PARTITIONS,
-    deps=[AssetKey("cnn_classifier"), AssetDep(propensity_labels, partition_mapping=FROM_SYSTEM_ENSEMBLES)],
-    kinds={"pytorch", "duckdb"},
-    group_name="dynamics",
-    code_version=GRAD_CAM_DYNAMICS_CODE_VERSION,
-    description=(
-        "Pearson C(Γ, 1−Δ) between the champion CNN's Grad-CAM score and the cage-relative displacement of the "
-        "same glasses (both coarse-grained, ξ = 3, and normalised), per frame, against the clock δ(t), for every "
-        "run temperature of the propensity labels [Oyama et al. 2023, Fig. 4]. Table `grad_cam_dynamics`."
-    ),
-)
 def grad_cam_dynamics(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -136,3 +123,18 @@ def grad_cam_dynamics(
         f"max C(Γ,1−Δ) = {best['correlation']:.3f} at δ = {best['cage_clock']:.2f} (paper: {PAPER_MAXIMUM.get(system)})"
     )
     return MaterializeResult(metadata=metadata)
+
+
+GRAD_CAM_DYNAMICS = AssetTemplate(
+    body=grad_cam_dynamics,
+    partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("cnn_classifier"), Upstream("propensity_labels")),
+    kinds=frozenset({"pytorch", "duckdb"}),
+    group_name="dynamics",
+    code_version=GRAD_CAM_DYNAMICS_CODE_VERSION,
+    description=(
+        "Pearson C(Γ, 1−Δ) between the champion CNN's Grad-CAM score and the cage-relative displacement of the "
+        "same glasses (both coarse-grained, ξ = 3, and normalised), per frame, against the clock δ(t), for every "
+        "run temperature of the propensity labels [Oyama et al. 2023, Fig. 4]. Table `grad_cam_dynamics`."
+    ),
+)

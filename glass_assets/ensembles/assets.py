@@ -6,10 +6,11 @@ import time
 
 import numpy as np
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from glass_assets.ensembles.checks import ensemble_check_specs, run_ensemble_checks
-from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate
+from glass_assets.partitions import parse_partition
 from glass_assets.plots import cooling_curve_figure, figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import QUENCHED, particle_rows, sample_row
@@ -66,19 +67,6 @@ def _frames(
     return {"samples": pl.DataFrame(samples), "particles": pl.concat(particles), "cooling_curves": pl.concat(curves)}
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    check_specs=ensemble_check_specs(AssetKey("quenched_ensembles")),
-    kinds={"lammps", "duckdb"},
-    group_name="ensembles",
-    code_version=QUENCH_CODE_VERSION,
-    pool="simulation",
-    description=(
-        "Independent LAMMPS quenches (Oyama et al. 2023): random start, NVT at T=4.0, Nosé–Hoover cooling at a "
-        "constant rate to the partition's temperature. Rows in the warehouse tables samples, particles and "
-        "cooling_curves (ensemble = 'quenched')."
-    ),
-)
 def quenched_ensembles(
     context: AssetExecutionContext,
     study: StudySettings,
@@ -142,3 +130,20 @@ def quenched_ensembles(
             **figure_metadata(figure, plot_path),
         },
     )
+
+
+QUENCHED_ENSEMBLES = AssetTemplate(
+    body=quenched_ensembles,
+    partitioned_by='quench',
+    check_specs=ensemble_check_specs,
+    kinds=frozenset({"lammps", "duckdb"}),
+    group_name="ensembles",
+    code_version=QUENCH_CODE_VERSION,
+    pool="simulation",
+    retry_policy=SIMULATION_RETRIES,
+    description=(
+        "Independent LAMMPS quenches (Oyama et al. 2023): random start, NVT at T=4.0, Nosé–Hoover cooling at a "
+        "constant rate to the partition's temperature. Rows in the warehouse tables samples, particles and "
+        "cooling_curves (ensemble = 'quenched')."
+    ),
+)

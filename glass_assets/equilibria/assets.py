@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from glass_assets.equilibria.checks import (
     inherent_check_specs,
@@ -14,7 +14,8 @@ from glass_assets.equilibria.checks import (
     run_swap_mc_checks,
     swap_mc_check_specs,
 )
-from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
+from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import INHERENT, SWAP_MC, configurations, particle_rows, sample_row
@@ -24,19 +25,6 @@ from glass_core.models.seeds import derive_seed
 from glass_core.models.systems import PotentialForm, get_system
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    check_specs=swap_mc_check_specs(AssetKey("swap_mc_equilibria")),
-    kinds={"numba", "duckdb"},
-    group_name="equilibria",
-    code_version=SWAP_MC_CODE_VERSION,
-    pool="simulation",
-    description=(
-        "Equilibrium ka2d_ternary configurations by compiled swap Monte Carlo (displacements + A↔C, B↔C type "
-        "swaps, Metropolis): independent chains from random starts, equilibrated, then sampled far enough apart "
-        "to be decorrelated. Rows in samples/particles (ensemble = 'swap_mc') and swap_mc_traces."
-    ),
-)
 def swap_mc_equilibria(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -132,19 +120,6 @@ def swap_mc_equilibria(
     )
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[swap_mc_equilibria],
-    check_specs=inherent_check_specs(AssetKey("inherent_structures")),
-    kinds={"lammps", "duckdb"},
-    group_name="equilibria",
-    code_version=INHERENT_CODE_VERSION,
-    pool="simulation",
-    description=(
-        "Each swap-MC equilibrium configuration minimised by LAMMPS (FIRE, then CG, exact C²-smooth potential): "
-        "rows in samples/particles (ensemble = 'inherent') and inherent_structures (energy, force norm)."
-    ),
-)
 def inherent_structures(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -217,3 +192,37 @@ def inherent_structures(
             "mean_iterations": float(table["iterations"].mean()),
         },
     )
+
+
+SWAP_MC_EQUILIBRIA = AssetTemplate(
+    body=swap_mc_equilibria,
+    partitioned_by='swap_mc',
+    check_specs=swap_mc_check_specs,
+    kinds=frozenset({"numba", "duckdb"}),
+    group_name="equilibria",
+    code_version=SWAP_MC_CODE_VERSION,
+    pool="simulation",
+    retry_policy=SIMULATION_RETRIES,
+    description=(
+        "Equilibrium ka2d_ternary configurations by compiled swap Monte Carlo (displacements + A↔C, B↔C type "
+        "swaps, Metropolis): independent chains from random starts, equilibrated, then sampled far enough apart "
+        "to be decorrelated. Rows in samples/particles (ensemble = 'swap_mc') and swap_mc_traces."
+    ),
+)
+
+
+INHERENT_STRUCTURES = AssetTemplate(
+    body=inherent_structures,
+    partitioned_by='swap_mc',
+    upstream=(Upstream("swap_mc_equilibria"),),
+    check_specs=inherent_check_specs,
+    kinds=frozenset({"lammps", "duckdb"}),
+    group_name="equilibria",
+    code_version=INHERENT_CODE_VERSION,
+    pool="simulation",
+    retry_policy=SIMULATION_RETRIES,
+    description=(
+        "Each swap-MC equilibrium configuration minimised by LAMMPS (FIRE, then CG, exact C²-smooth potential): "
+        "rows in samples/particles (ensemble = 'inherent') and inherent_structures (energy, force norm)."
+    ),
+)

@@ -16,12 +16,9 @@ import time
 import numpy as np
 import polars as pl
 from dagster import (
-    AssetDep,
     AssetExecutionContext,
-    AssetKey,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from glass_assets.campaign import load_campaign
@@ -41,7 +38,8 @@ from glass_assets.glassbench.scores import (
     score_rows,
 )
 from glass_assets.glassbench.tables import GLASSBENCH, GLASSBENCH_INHERENT, Structure, group_structures, label_rows
-from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, parse_partition, system_temperature_partitions
+from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
+from glass_assets.partitions import parse_partition
 from glass_assets.plots import markdown_table
 from glass_assets.propensity_registry import (
     ChampionMissingError,
@@ -174,20 +172,6 @@ def _configuration_rows(
     return out
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    check_specs=sample_check_specs(AssetKey("glassbench_samples")),
-    kinds={"lammps", "duckdb"},
-    group_name="glassbench",
-    code_version=GLASSBENCH_SAMPLES_CODE_VERSION,
-    pool="simulation",
-    description=(
-        "GlassBench KA2D isoconfigurational files of the partition's temperature, read from the campaign's folder: "
-        "thermal starts (ensemble 'glassbench') and inherent structures ('glassbench_inherent'; minimised by LAMMPS "
-        "where a file has none) in samples/particles, and per-particle bond-breaking propensity at each file's "
-        "time by the platform's functions (`glassbench_labels`)."
-    ),
-)
 def glassbench_samples(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -277,25 +261,6 @@ def _load_glassmlp(client, system: str) -> tuple[dict | None, str | None, str]: 
     return ensembles, version, ""
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[
-        AssetKey("glassbench_samples"),
-        AssetDep(
-            AssetKey("tglassmlp_model"),
-            partition_mapping=FROM_SYSTEM_ENSEMBLES,
-        ),
-    ],
-    check_specs=score_check_specs(AssetKey("glassbench_scores")),
-    kinds={"pytorch", "duckdb"},
-    group_name="glassbench",
-    code_version=GLASSBENCH_SCORES_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP (iterated at GlassBench's (T, measured ⟨C_B⟩)), the champion GlassMLP where one of "
-        "its state points matches, and the platform's best-single-descriptor baseline, scored against the GlassBench "
-        "labels: per-configuration Pearson, type A and all, mean ± SE (`mlp_scores`, split 'glassbench')."
-    ),
-)
 def glassbench_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -400,3 +365,37 @@ def glassbench_scores(
             "rows_written": MetadataValue.json(written),
         },
     )
+
+
+GLASSBENCH_SAMPLES = AssetTemplate(
+    body=glassbench_samples,
+    partitioned_by='glassbench',
+    check_specs=sample_check_specs,
+    kinds=frozenset({"lammps", "duckdb"}),
+    group_name="glassbench",
+    code_version=GLASSBENCH_SAMPLES_CODE_VERSION,
+    pool="simulation",
+    retry_policy=SIMULATION_RETRIES,
+    description=(
+        "GlassBench KA2D isoconfigurational files of the partition's temperature, read from the campaign's folder: "
+        "thermal starts (ensemble 'glassbench') and inherent structures ('glassbench_inherent'; minimised by LAMMPS "
+        "where a file has none) in samples/particles, and per-particle bond-breaking propensity at each file's "
+        "time by the platform's functions (`glassbench_labels`)."
+    ),
+)
+
+
+GLASSBENCH_SCORES = AssetTemplate(
+    body=glassbench_scores,
+    partitioned_by='glassbench',
+    upstream=(Upstream("glassbench_samples"), Upstream("tglassmlp_model")),
+    check_specs=score_check_specs,
+    kinds=frozenset({"pytorch", "duckdb"}),
+    group_name="glassbench",
+    code_version=GLASSBENCH_SCORES_CODE_VERSION,
+    description=(
+        "The champion tGlassMLP (iterated at GlassBench's (T, measured ⟨C_B⟩)), the champion GlassMLP where one of "
+        "its state points matches, and the platform's best-single-descriptor baseline, scored against the GlassBench "
+        "labels: per-configuration Pearson, type A and all, mean ± SE (`mlp_scores`, split 'glassbench')."
+    ),
+)

@@ -21,16 +21,14 @@ Three assets (the large boxes, S4(q) and ξ4 live in ``large_boxes.py`` and writ
 import numpy as np
 import polars as pl
 from dagster import (
-    AssetDep,
     AssetExecutionContext,
-    AssetKey,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.heterogeneity import plots
 from glass_assets.heterogeneity.checks import (
     ATTENTION_CHECKS,
@@ -43,10 +41,7 @@ from glass_assets.heterogeneity.checks import (
     summary_check_specs,
 )
 from glass_assets.partitions import (
-    FROM_SYSTEM_ENSEMBLES,
-    SYSTEM_PARTITIONS,
     parse_partition,
-    system_temperature_partitions,
 )
 from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.profiles import HeterogeneitySettings
@@ -72,7 +67,6 @@ __all__ = [
 ]
 
 HETEROGENEITY_CODE_VERSION = "heterogeneity-v1"
-_per_system = FROM_SYSTEM_ENSEMBLES
 
 
 # --------------------------------------------------------------------------------------------- rows
@@ -308,26 +302,6 @@ def _md_time_series(out: _Rows, store: Warehouse, key: dict, settings: Heterogen
 
 
 # --------------------------------------------------------------------------------------------- assets
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[
-        AssetKey("propensity_predictions"),
-        AssetKey("state_point_labels"),
-        AssetKey("propensity_labels"),
-        AssetKey("swap_mc_equilibria"),
-    ],
-    check_specs=dynamic_check_specs(AssetKey("dynamic_heterogeneity")),
-    kinds={"duckdb"},
-    group_name="heterogeneity",
-    code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "χ4 = (⟨Q²⟩ − ⟨Q⟩²)/N and χ4/Var(X) of the bond-breaking propensity at each state point ⟨C_B⟩, from MD "
-        "labels (its configurational part) and from the champion tGlassMLP on every swap-MC equilibrium, bootstrap "
-        "errors over configurations; χ4(t) from the MD frames; the full χ4 of single trajectories (thermal + "
-        "configurational, 'chi4_full', MD only) from the split replica halves where R ≥ 2; chord length ℓ_ch from "
-        "MD and predictions on the same configurations [J]. Tables `heterogeneity`, `dynamic_lengths` (chord)."
-    ),
-)
 def dynamic_heterogeneity(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -381,21 +355,6 @@ def _state_inputs(store: Warehouse, system: str, temperature: float, version: st
     return dict(zip(rows["target_cb"].to_list(), rows["state_input_cb"].to_list(), strict=True))
 
 
-@asset(
-    partitions_def=SYSTEM_PARTITIONS,
-    deps=[AssetKey("tglassmlp_model"), AssetDep(AssetKey("propensity_predictions"), partition_mapping=_per_system)],
-    check_specs=attention_check_specs(AssetKey("attention_lengths")),
-    kinds={"pytorch", "duckdb"},
-    group_name="heterogeneity",
-    code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP's attention weights at every (T, ⟨C_B⟩) of the campaign's swap-MC temperatures, "
-        "averaged over the descriptors of each coarse-graining length L: P(L) and the attention length "
-        "⟨L⟩ = Σ L P(L), mean ± standard deviation across the kept networks [J] (`attention_distributions`, "
-        "`dynamic_lengths` length 'attention'). The state-point input is the self-consistent one of the "
-        "predictions where they exist."
-    ),
-)
 def attention_lengths(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -495,24 +454,6 @@ def _wide_summary(lengths: pl.DataFrame, chi4: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@asset(
-    partitions_def=SYSTEM_PARTITIONS,
-    deps=[
-        AssetDep(dynamic_heterogeneity, partition_mapping=_per_system),
-        attention_lengths,
-        AssetDep(AssetKey("four_point_structure_factor"), partition_mapping=_per_system),
-    ],
-    check_specs=summary_check_specs(AssetKey("heterogeneity_summary")),
-    kinds={"duckdb"},
-    group_name="heterogeneity",
-    code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "The paper figure of the system's dynamic heterogeneity: ξ4 (when four_point_structure_factor has run), "
-        "ℓ_ch and the attention length against 1/T, MD (filled) beside tGlassMLP (open), and χ4 against ⟨C_B⟩ "
-        "at every temperature; inline and as PNG. Its numbers are the `dynamic_lengths` and `heterogeneity` rows "
-        "of the system (wide view in the metadata)."
-    ),
-)
 def heterogeneity_summary(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -540,3 +481,65 @@ def heterogeneity_summary(
             **figure_metadata(figure, study.plot_path("heterogeneity_summary", f"{system}.png")),
         },
     )
+
+
+DYNAMIC_HETEROGENEITY = AssetTemplate(
+    body=dynamic_heterogeneity,
+    partitioned_by="swap_mc",
+    upstream=(
+        Upstream("propensity_predictions"),
+        Upstream("swap_mc_equilibria"),
+        Upstream("propensity_labels", "all"),
+        Upstream("state_point_labels", "all"),
+    ),
+    check_specs=dynamic_check_specs,
+    kinds=frozenset({"duckdb"}),
+    group_name="heterogeneity",
+    code_version=HETEROGENEITY_CODE_VERSION,
+    description=(
+        "χ4 = (⟨Q²⟩ − ⟨Q⟩²)/N and χ4/Var(X) of the bond-breaking propensity at each state point ⟨C_B⟩, from MD "
+        "labels (its configurational part) and from the champion tGlassMLP on every swap-MC equilibrium, bootstrap "
+        "errors over configurations; χ4(t) from the MD frames; the full χ4 of single trajectories (thermal + "
+        "configurational, 'chi4_full', MD only) from the split replica halves where R ≥ 2; chord length ℓ_ch from "
+        "MD and predictions on the same configurations [J]. Tables `heterogeneity`, `dynamic_lengths` (chord)."
+    ),
+)
+
+
+ATTENTION_LENGTHS = AssetTemplate(
+    body=attention_lengths,
+    partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("tglassmlp_model"), Upstream("propensity_predictions")),
+    check_specs=attention_check_specs,
+    kinds=frozenset({"pytorch", "duckdb"}),
+    group_name="heterogeneity",
+    code_version=HETEROGENEITY_CODE_VERSION,
+    description=(
+        "The champion tGlassMLP's attention weights at every (T, ⟨C_B⟩) of the campaign's swap-MC temperatures, "
+        "averaged over the descriptors of each coarse-graining length L: P(L) and the attention length "
+        "⟨L⟩ = Σ L P(L), mean ± standard deviation across the kept networks [J] (`attention_distributions`, "
+        "`dynamic_lengths` length 'attention'). The state-point input is the self-consistent one of the "
+        "predictions where they exist."
+    ),
+)
+
+
+HETEROGENEITY_SUMMARY = AssetTemplate(
+    body=heterogeneity_summary,
+    partitioned_by=PER_SYSTEM,
+    upstream=(
+        Upstream("dynamic_heterogeneity"),
+        Upstream("attention_lengths"),
+        Upstream("four_point_structure_factor"),
+    ),
+    check_specs=summary_check_specs,
+    kinds=frozenset({"duckdb"}),
+    group_name="heterogeneity",
+    code_version=HETEROGENEITY_CODE_VERSION,
+    description=(
+        "The paper figure of the system's dynamic heterogeneity: ξ4 (when four_point_structure_factor has run), "
+        "ℓ_ch and the attention length against 1/T, MD (filled) beside tGlassMLP (open), and χ4 against ⟨C_B⟩ "
+        "at every temperature; inline and as PNG. Its numbers are the `dynamic_lengths` and `heterogeneity` rows "
+        "of the system (wide view in the metadata)."
+    ),
+)

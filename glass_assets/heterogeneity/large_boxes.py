@@ -25,15 +25,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from dagster import (
-    AssetDep,
     AssetExecutionContext,
-    AssetKey,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.heterogeneity.large_box_checks import (
     LARGE_BOX_CHECKS,
     S4_CHECKS,
@@ -43,7 +41,7 @@ from glass_assets.heterogeneity.large_box_checks import (
     s4_check_specs,
 )
 from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure, s4_figure
-from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, parse_partition, system_temperature_partitions
+from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.propensity_registry import load_tglassmlp_champion, tglassmlp_model_name
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
@@ -156,20 +154,6 @@ def _trace_rows(system: str, temperature: float, sample: int, data: dict[str, np
     )
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[AssetKey("swap_mc_equilibria")],
-    check_specs=large_box_check_specs(AssetKey("large_box_equilibria")),
-    kinds={"numba", "lammps", "duckdb"},
-    group_name="heterogeneity",
-    code_version=LARGE_BOX_CODE_VERSION,
-    pool="simulation",
-    description=(
-        "Large equilibrated boxes for S4(q) and ξ4 [J]: swap-MC equilibria tiled k × k, re-equilibrated by swap MC "
-        "until the overlap with the tiled start falls below 1/e (or the sweep cap), then minimised: samples/particles "
-        "ensembles 'large_swap_mc' and 'large_inherent', overlap record in large_box_traces."
-    ),
-)
 def large_box_equilibria(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -345,22 +329,6 @@ def _large_inherent_structures(store: object, system: str, temperature: float) -
     return configs
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[
-        large_box_equilibria,
-        AssetDep(AssetKey("tglassmlp_model"), partition_mapping=FROM_SYSTEM_ENSEMBLES),
-    ],
-    check_specs=s4_check_specs(AssetKey("four_point_structure_factor")),
-    kinds={"pytorch", "duckdb"},
-    group_name="heterogeneity",
-    code_version=S4_CODE_VERSION,
-    description=(
-        "Four-point structure factor S4(q) of the champion tGlassMLP's propensity on the large inherent structures, "
-        "per target ⟨C_B⟩, and ξ4 from the small-q Ornstein–Zernike fit with its range and error [J]: tables "
-        "four_point_structure_factor and dynamic_lengths (length 'xi4', source 'ml'; NULL + reason when unresolved)."
-    ),
-)
 def four_point_structure_factor(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -434,3 +402,37 @@ def four_point_structure_factor(
             ),
         },
     )
+
+
+LARGE_BOX_EQUILIBRIA = AssetTemplate(
+    body=large_box_equilibria,
+    partitioned_by='large_box',
+    upstream=(Upstream("swap_mc_equilibria"),),
+    check_specs=large_box_check_specs,
+    kinds=frozenset({"numba", "lammps", "duckdb"}),
+    group_name="heterogeneity",
+    code_version=LARGE_BOX_CODE_VERSION,
+    pool="simulation",
+    retry_policy=SIMULATION_RETRIES,
+    description=(
+        "Large equilibrated boxes for S4(q) and ξ4 [J]: swap-MC equilibria tiled k × k, re-equilibrated by swap MC "
+        "until the overlap with the tiled start falls below 1/e (or the sweep cap), then minimised: samples/particles "
+        "ensembles 'large_swap_mc' and 'large_inherent', overlap record in large_box_traces."
+    ),
+)
+
+
+FOUR_POINT_STRUCTURE_FACTOR = AssetTemplate(
+    body=four_point_structure_factor,
+    partitioned_by='large_box',
+    upstream=(Upstream("large_box_equilibria"), Upstream("tglassmlp_model")),
+    check_specs=s4_check_specs,
+    kinds=frozenset({"pytorch", "duckdb"}),
+    group_name="heterogeneity",
+    code_version=S4_CODE_VERSION,
+    description=(
+        "Four-point structure factor S4(q) of the champion tGlassMLP's propensity on the large inherent structures, "
+        "per target ⟨C_B⟩, and ξ4 from the small-q Ornstein–Zernike fit with its range and error [J]: tables "
+        "four_point_structure_factor and dynamic_lengths (length 'xi4', source 'ml'; NULL + reason when unresolved)."
+    ),
+)

@@ -10,22 +10,17 @@ import numpy as np
 import polars as pl
 import torch
 from dagster import (
-    AssetDep,
     AssetExecutionContext,
-    AssetKey,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 from mlflow.models import infer_signature
 
 from glass_assets.cnn_split import CNN_SYSTEMS, logged_split, split_parameters
+from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.liquid_glass import plots
 from glass_assets.partitions import (
-    FROM_SYSTEM_ENSEMBLES,
-    SYSTEM_PARTITIONS,
     parse_partition,
-    system_temperature_partitions,
 )
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -54,9 +49,6 @@ from glass_core.models.systems import get_system
 from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
 
-#: per-system assets use the system dimension itself (Dagster maps system × T → system only then);
-#: a system outside CNN_SYSTEMS is refused with a clear error
-cnn_system_partitions = SYSTEM_PARTITIONS
 ENSEMBLE = QUENCHED
 LABELS = {LIQUID: "liquid", GLASS: "glass"}
 EXPERIMENT = "liquid_vs_glass_cnn"
@@ -70,17 +62,6 @@ FIELDS = ("gamma_cg", "voronoi_area_cg", "one_minus_theta_cg")
 PAPER_ABM_GLASS = {"gamma~upsilon": 0.552, "gamma~one_minus_theta": 0.403, "one_minus_theta~upsilon": 0.355}
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[AssetKey("quenched_ensembles")],
-    kinds={"freud", "duckdb"},
-    group_name="liquid_glass",
-    code_version=DESCRIPTORS_CODE_VERSION,
-    description=(
-        "Per particle: Voronoi area Υ (freud, periodic) and Tong–Tanaka Θ, raw and coarse-grained (ξ = 3) and "
-        "min–max normalised per configuration [Oyama et al. 2023]. Warehouse table `descriptors`."
-    ),
-)
 def structural_descriptors(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -148,18 +129,6 @@ def _labelled_configurations(store: Warehouse, system: str) -> tuple[list[Config
     return configs, np.asarray(labels), np.asarray(samples), keys
 
 
-@asset(
-    partitions_def=cnn_system_partitions,
-    deps=[AssetDep(AssetKey("quenched_ensembles"), partition_mapping=FROM_SYSTEM_ENSEMBLES)],
-    kinds={"pytorch", "mlflow"},
-    group_name="liquid_glass",
-    code_version=CNN_CODE_VERSION,
-    description=(
-        "CNN liquid/glass classifier (three circular-padded conv layers, no pooling, dense head with dropout) "
-        "trained on the T_L and T_G quenched ensembles; an MLflow run and a registered model version "
-        "`glass_cnn_<system>` (alias `champion` if its test accuracy is not worse)."
-    ),
-)
 def cnn_classifier(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -287,17 +256,6 @@ def cnn_classifier(
     )
 
 
-@asset(
-    partitions_def=cnn_system_partitions,
-    deps=[cnn_classifier, AssetDep(structural_descriptors, partition_mapping=FROM_SYSTEM_ENSEMBLES)],
-    kinds={"pytorch", "duckdb"},
-    group_name="liquid_glass",
-    code_version=GRAD_CAM_CODE_VERSION,
-    description=(
-        "Grad-CAM Γ per particle (Oyama et al. eq. 3–4) of the correctly classified test configurations, from the "
-        "champion CNN, for their own class; raw and coarse-grained (ξ = 3), normalised. Warehouse table `grad_cam`."
-    ),
-)
 def grad_cam_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -355,18 +313,6 @@ def grad_cam_scores(
     )
 
 
-@asset(
-    partitions_def=cnn_system_partitions,
-    deps=[grad_cam_scores, AssetDep(structural_descriptors, partition_mapping=FROM_SYSTEM_ENSEMBLES)],
-    kinds={"duckdb"},
-    group_name="liquid_glass",
-    code_version=CORRELATIONS_CODE_VERSION,
-    description=(
-        "Per test configuration, Pearson and Spearman C(Γ,Υ), C(Γ,1−Θ), C(1−Θ,Υ) of the coarse-grained normalised "
-        "fields, for glasses and liquids, with the paper's values, violin plots and particle maps "
-        "(Oyama et al. 2023, Figs. 1–3). Warehouse table `indicator_correlations`."
-    ),
-)
 def indicator_correlations(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -445,3 +391,61 @@ def indicator_correlations(
             }
         )
     return MaterializeResult(metadata=metadata)
+
+
+STRUCTURAL_DESCRIPTORS = AssetTemplate(
+    body=structural_descriptors,
+    partitioned_by='quench',
+    upstream=(Upstream("quenched_ensembles"),),
+    kinds=frozenset({"freud", "duckdb"}),
+    group_name="liquid_glass",
+    code_version=DESCRIPTORS_CODE_VERSION,
+    description=(
+        "Per particle: Voronoi area Υ (freud, periodic) and Tong–Tanaka Θ, raw and coarse-grained (ξ = 3) and "
+        "min–max normalised per configuration [Oyama et al. 2023]. Warehouse table `descriptors`."
+    ),
+)
+
+
+CNN_CLASSIFIER = AssetTemplate(
+    body=cnn_classifier,
+    partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("quenched_ensembles"),),
+    kinds=frozenset({"pytorch", "mlflow"}),
+    group_name="liquid_glass",
+    code_version=CNN_CODE_VERSION,
+    description=(
+        "CNN liquid/glass classifier (three circular-padded conv layers, no pooling, dense head with dropout) "
+        "trained on the T_L and T_G quenched ensembles; an MLflow run and a registered model version "
+        "`glass_cnn_<system>` (alias `champion` if its test accuracy is not worse)."
+    ),
+)
+
+
+GRAD_CAM_SCORES = AssetTemplate(
+    body=grad_cam_scores,
+    partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("cnn_classifier"), Upstream("structural_descriptors")),
+    kinds=frozenset({"pytorch", "duckdb"}),
+    group_name="liquid_glass",
+    code_version=GRAD_CAM_CODE_VERSION,
+    description=(
+        "Grad-CAM Γ per particle (Oyama et al. eq. 3–4) of the correctly classified test configurations, from the "
+        "champion CNN, for their own class; raw and coarse-grained (ξ = 3), normalised. Warehouse table `grad_cam`."
+    ),
+)
+
+
+INDICATOR_CORRELATIONS = AssetTemplate(
+    body=indicator_correlations,
+    partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("grad_cam_scores"), Upstream("structural_descriptors")),
+    kinds=frozenset({"duckdb"}),
+    group_name="liquid_glass",
+    code_version=CORRELATIONS_CODE_VERSION,
+    description=(
+        "Per test configuration, Pearson and Spearman C(Γ,Υ), C(Γ,1−Θ), C(1−Θ,Υ) of the coarse-grained normalised "
+        "fields, for glasses and liquids, with the paper's values, violin plots and particle maps "
+        "(Oyama et al. 2023, Figs. 1–3). Warehouse table `indicator_correlations`."
+    ),
+)

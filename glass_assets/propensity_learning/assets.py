@@ -5,10 +5,11 @@ import time
 
 import numpy as np
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.partitions import parse_partition, system_temperature_partitions
+from glass_assets.graph import AssetTemplate, Upstream
+from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import (
@@ -33,19 +34,6 @@ DESCRIPTORS_CODE_VERSION = "mlp-descriptors-v1"
 STATE_POINTS_CODE_VERSION = "state-points-v1"
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[AssetKey("inherent_structures")],
-    check_specs=descriptor_check_specs(AssetKey("mlp_descriptors")),
-    kinds={"numba", "duckdb"},
-    group_name="propensity_learning",
-    code_version=DESCRIPTORS_CODE_VERSION,
-    description=(
-        "Physics-inspired descriptors of [J] on every inherent structure of the partition: local density, potential "
-        "energy, radical-Voronoi perimeter and local energy variance, coarse-grained with e^{−r/L} over the "
-        "profile's L list, per type channel and all particles (tables `mlp_descriptors`, `mlp_feature_names`)."
-    ),
-)
 def mlp_descriptors(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -89,19 +77,6 @@ def mlp_descriptors(
     )
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[AssetKey("propensity_labels")],
-    check_specs=state_point_check_specs(AssetKey("state_point_labels")),
-    kinds={"duckdb"},
-    group_name="propensity_learning",
-    code_version=STATE_POINTS_CODE_VERSION,
-    description=(
-        "Per-particle bond-breaking propensity at the times where the configuration-averaged ⟨C_B⟩ crosses the "
-        "profile's targets: [J]'s state points (T, ⟨C_B⟩), with the split-half replica ceiling "
-        "(tables `state_point_labels`, `state_points`)."
-    ),
-)
 def state_point_labels(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -144,3 +119,35 @@ def state_point_labels(
             "rows_written": MetadataValue.json(written),
         },
     )
+
+
+MLP_DESCRIPTORS = AssetTemplate(
+    body=mlp_descriptors,
+    partitioned_by='swap_mc',
+    upstream=(Upstream("inherent_structures"),),
+    check_specs=descriptor_check_specs,
+    kinds=frozenset({"numba", "duckdb"}),
+    group_name="propensity_learning",
+    code_version=DESCRIPTORS_CODE_VERSION,
+    description=(
+        "Physics-inspired descriptors of [J] on every inherent structure of the partition: local density, potential "
+        "energy, radical-Voronoi perimeter and local energy variance, coarse-grained with e^{−r/L} over the "
+        "profile's L list, per type channel and all particles (tables `mlp_descriptors`, `mlp_feature_names`)."
+    ),
+)
+
+
+STATE_POINT_LABELS = AssetTemplate(
+    body=state_point_labels,
+    partitioned_by='propensity',
+    upstream=(Upstream("propensity_labels"),),
+    check_specs=state_point_check_specs,
+    kinds=frozenset({"duckdb"}),
+    group_name="propensity_learning",
+    code_version=STATE_POINTS_CODE_VERSION,
+    description=(
+        "Per-particle bond-breaking propensity at the times where the configuration-averaged ⟨C_B⟩ crosses the "
+        "profile's targets: [J]'s state points (T, ⟨C_B⟩), with the split-half replica ceiling "
+        "(tables `state_point_labels`, `state_points`)."
+    ),
+)

@@ -18,19 +18,16 @@ import numpy as np
 import polars as pl
 import torch
 from dagster import (
-    AssetDep,
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 from mlflow.entities import Metric
 
 from glass_assets.campaign import load_campaign
-from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, SYSTEM_PARTITIONS
+from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
-from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
 from glass_assets.propensity_learning.datasets import StudyData, study_data
 from glass_assets.propensity_registry import (
     example_input,
@@ -59,7 +56,6 @@ EXPERIMENT = "propensity_learning"
 GLASSMLP_CODE_VERSION = "glassmlp-v1"
 TGLASSMLP_CODE_VERSION = "tglassmlp-v1"
 SELECTION_METRIC = "validation_pearson_mean"
-_per_system = FROM_SYSTEM_ENSEMBLES
 PredictFn = Callable[[PropensityDataset], np.ndarray]
 
 
@@ -301,21 +297,6 @@ def _common_params(data: StudyData, training: MLPTrainingSettings, train, valida
     }
 
 
-@asset(
-    partitions_def=SYSTEM_PARTITIONS,
-    deps=[
-        AssetDep(mlp_descriptors, partition_mapping=_per_system),
-        AssetDep(state_point_labels, partition_mapping=_per_system),
-    ],
-    kinds={"pytorch", "mlflow"},
-    group_name="propensity_learning",
-    code_version=GLASSMLP_CODE_VERSION,
-    description=(
-        "GlassMLP [G] baseline: one ensemble per labelled state point (T, ⟨C_B⟩), trained on the training "
-        "configurations, selected on validation, scored on test; MLflow run and registered model "
-        "`glassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
-    ),
-)
 def glassmlp_models(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -392,22 +373,6 @@ def _tglassmlp_predictor(ensemble: TGlassMLPEnsemble) -> PredictFn:
     return predict
 
 
-@asset(
-    partitions_def=SYSTEM_PARTITIONS,
-    deps=[
-        AssetDep(mlp_descriptors, partition_mapping=_per_system),
-        AssetDep(state_point_labels, partition_mapping=_per_system),
-    ],
-    kinds={"pytorch", "mlflow"},
-    group_name="propensity_learning",
-    code_version=TGLASSMLP_CODE_VERSION,
-    description=(
-        "tGlassMLP [J]: one network over all state points with attention over the descriptors, trained in two "
-        "steps (equal-⟨C_B⟩ networks distilled onto the lower swap-MC temperatures if self-consistent, then an "
-        "ensemble on all state points, self-consistent members kept); MLflow run and registered model "
-        "`tglassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
-    ),
-)
 def tglassmlp_model(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -478,3 +443,34 @@ def tglassmlp_model(
             "skipped_equal_cb": MetadataValue.json(result.skipped_cb),
         },
     )
+
+
+GLASSMLP_MODELS = AssetTemplate(
+    body=glassmlp_models,
+    partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
+    kinds=frozenset({"pytorch", "mlflow"}),
+    group_name="propensity_learning",
+    code_version=GLASSMLP_CODE_VERSION,
+    description=(
+        "GlassMLP [G] baseline: one ensemble per labelled state point (T, ⟨C_B⟩), trained on the training "
+        "configurations, selected on validation, scored on test; MLflow run and registered model "
+        "`glassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
+    ),
+)
+
+
+TGLASSMLP_MODEL = AssetTemplate(
+    body=tglassmlp_model,
+    partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
+    kinds=frozenset({"pytorch", "mlflow"}),
+    group_name="propensity_learning",
+    code_version=TGLASSMLP_CODE_VERSION,
+    description=(
+        "tGlassMLP [J]: one network over all state points with attention over the descriptors, trained in two "
+        "steps (equal-⟨C_B⟩ networks distilled onto the lower swap-MC temperatures if self-consistent, then an "
+        "ensemble on all state points, self-consistent members kept); MLflow run and registered model "
+        "`tglassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
+    ),
+)

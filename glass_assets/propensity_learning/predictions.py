@@ -4,21 +4,17 @@
 import numpy as np
 import polars as pl
 from dagster import (
-    AssetDep,
     AssetExecutionContext,
-    AssetKey,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, parse_partition, system_temperature_partitions
+from glass_assets.graph import AssetTemplate, Upstream
+from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
-from glass_assets.propensity_learning.assets import mlp_descriptors
 from glass_assets.propensity_learning.checks import PREDICTION_CHECKS, prediction_check_specs, run_prediction_checks
-from glass_assets.propensity_learning.models import tglassmlp_model
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors
 from glass_assets.propensity_registry import load_tglassmlp_champion, tglassmlp_model_name
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -50,22 +46,6 @@ def _md_comparison(
     return finite[0], finite[1]
 
 
-@asset(
-    partitions_def=system_temperature_partitions,
-    deps=[
-        AssetDep(tglassmlp_model, partition_mapping=FROM_SYSTEM_ENSEMBLES),
-        mlp_descriptors,
-    ],
-    check_specs=prediction_check_specs(AssetKey("propensity_predictions")),
-    kinds={"pytorch", "duckdb"},
-    group_name="propensity_learning",
-    code_version=PREDICTIONS_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP applied to every equilibrium of the partition at each target ⟨C_B⟩, the "
-        "state-point input iterated until the predicted mean matches it [J] — also where no MD exists: "
-        "per-particle mean and spread over the kept networks (`propensity_predictions`, `prediction_state_points`)."
-    ),
-)
 def propensity_predictions(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -134,3 +114,19 @@ def propensity_predictions(
             **figure_metadata(figure, study.plot_path("propensity_predictions", f"{system}_T{temperature!r}.png")),
         },
     )
+
+
+PROPENSITY_PREDICTIONS = AssetTemplate(
+    body=propensity_predictions,
+    partitioned_by='swap_mc',
+    upstream=(Upstream("tglassmlp_model"), Upstream("mlp_descriptors")),
+    check_specs=prediction_check_specs,
+    kinds=frozenset({"pytorch", "duckdb"}),
+    group_name="propensity_learning",
+    code_version=PREDICTIONS_CODE_VERSION,
+    description=(
+        "The champion tGlassMLP applied to every equilibrium of the partition at each target ⟨C_B⟩, the "
+        "state-point input iterated until the predicted mean matches it [J] — also where no MD exists: "
+        "per-particle mean and spread over the kept networks (`propensity_predictions`, `prediction_state_points`)."
+    ),
+)

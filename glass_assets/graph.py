@@ -1,0 +1,126 @@
+"""The asset graph: each asset is written once and built for every system whose campaign entry runs it.
+
+An :class:`AssetTemplate` holds an asset's body and its contract (partitioning, upstream assets, checks,
+kinds, code version, pool, retry policy); :meth:`AssetTemplate.build` turns it into the Dagster asset
+``<system>/<name>`` with the system's own partitions (:mod:`glass_assets.partitions`), its declared
+dependencies on the other assets built for that system, and the campaign's automation condition
+(:mod:`glass_assets.automation.conditions`). The bodies read their (system, temperature) from the
+partition key, so they are the same for every system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dagster import (
+    AllPartitionMapping,
+    AssetCheckSpec,
+    AssetDep,
+    AssetKey,
+    AssetsDefinition,
+    AutomationCondition,
+    Backoff,
+    IdentityPartitionMapping,
+    PartitionMapping,
+    PartitionsDefinition,
+    RetryPolicy,
+    asset,
+)
+
+from glass_assets.partitions import TO_SYSTEM, system_partitions, system_temperature_partitions
+
+__all__ = ["PER_SYSTEM", "SIMULATION_RETRIES", "AssetTemplate", "Upstream"]
+
+#: partitioning of an asset that covers its system as a whole (a model, a summary)
+PER_SYSTEM = "system"
+
+#: a killed or crashed simulation step is retried in the same run; finished samples are reused from scratch
+SIMULATION_RETRIES = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.LINEAR)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One upstream asset: ``same`` partition (or, between per-system and (system, T) assets, the system's
+    partitions), or ``all`` partitions of the system (e.g. the propensity runs of any temperature start from
+    the T_G glasses). A dependency on an asset the campaign does not build for the system is left out: a
+    ``ka2d_ternary`` propensity run starts from swap-MC equilibria, an ``abm`` one from quenched glasses."""
+
+    name: str
+    partitions: Literal["same", "all"] = "same"
+
+
+@dataclass(frozen=True)
+class AssetTemplate:
+    """An asset body with its contract, built per system as ``<system>/<name>``.
+
+    ``partitioned_by`` is the campaign stage whose temperatures partition the asset (``quench``,
+    ``swap_mc``, ``propensity``, ``large_box``, ``glassbench``) or :data:`PER_SYSTEM`.
+    """
+
+    body: Callable[..., object]
+    partitioned_by: str
+    group_name: str
+    description: str
+    code_version: str
+    kinds: frozenset[str]
+    upstream: tuple[Upstream, ...] = ()
+    check_specs: Callable[[AssetKey], list[AssetCheckSpec]] | None = None
+    pool: str | None = None
+    retry_policy: RetryPolicy | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.body.__name__
+
+    def key(self, system: str) -> AssetKey:
+        return AssetKey([system, self.name])
+
+    def partitions_def(self, system: str) -> PartitionsDefinition:
+        if self.partitioned_by == PER_SYSTEM:
+            return system_partitions(system)
+        return system_temperature_partitions(system, self.partitioned_by)
+
+    def deps(self, system: str, built: Mapping[str, AssetTemplate]) -> list[AssetDep]:
+        """Dependencies on the templates ``built`` for ``system``, with their partition mappings."""
+        deps = []
+        for up in self.upstream:
+            if up.name in built:
+                mapping = _mapping(built[up.name].partitioned_by, self.partitioned_by, up.partitions)
+                deps.append(AssetDep(built[up.name].key(system), partition_mapping=mapping))
+        return deps
+
+    def build(
+        self, system: str, built: Mapping[str, AssetTemplate], automation: AutomationCondition | None
+    ) -> AssetsDefinition:
+        """The Dagster asset ``<system>/<name>``."""
+        return asset(
+            key=self.key(system),
+            partitions_def=self.partitions_def(system),
+            deps=self.deps(system, built),
+            check_specs=self.check_specs(self.key(system)) if self.check_specs else None,
+            kinds=set(self.kinds),
+            group_name=self.group_name,
+            code_version=self.code_version,
+            pool=self.pool,
+            retry_policy=self.retry_policy,
+            automation_condition=automation,
+            tags={"glass/system": system, **self.tags},
+            description=self.description,
+        )(self.body)
+
+    def for_system(self, system: str, others: Iterable[AssetTemplate] = ()) -> AssetsDefinition:
+        """This asset alone for ``system`` (with dependencies on ``others``), without automation: for tests and
+        scripts that materialize one asset directly."""
+        built = {t.name: t for t in (self, *others)}
+        return self.build(system, built, automation=None)
+
+
+def _mapping(upstream: str, downstream: str, partitions: str) -> PartitionMapping:
+    if (upstream == PER_SYSTEM) != (downstream == PER_SYSTEM):
+        return TO_SYSTEM  # every temperature of the system ↔ the system
+    if partitions == "all":
+        return AllPartitionMapping()
+    return IdentityPartitionMapping()  # same (system, T) key, even across two stages' temperature lists
