@@ -23,9 +23,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dagster import DagsterInstance, MultiPartitionKey, materialize  # noqa: E402
+from dagster import DagsterInstance, MultiPartitionKey  # noqa: E402
 
-from glass_assets.ensembles.assets import quenched_ensembles  # noqa: E402
+from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES  # noqa: E402
+from glass_assets.graph import materialize_templates  # noqa: E402
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource  # noqa: E402
 from glass_core.files import atomic_write_text  # noqa: E402
 from glass_core.models.initial_configurations import random_configuration  # noqa: E402
@@ -93,15 +94,14 @@ def platform(protocol: QuenchProtocol, n_particles: int, n_samples: int, workdir
         )
     )
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", [repr(TEMPERATURE)])
     resources = {
         "study": StudySettings(profile="bench", profiles_file=str(profiles), scratch_dir=str(workdir / f"s{workers}")),
         "simulation": LocalProcessLauncher(max_workers=workers),
         "warehouse": WarehouseResource(path=str(workdir / f"w{workers}.duckdb")),
     }
     clock = time.perf_counter()
-    result = materialize(
-        [quenched_ensembles],
+    result = materialize_templates(
+        [QUENCHED_ENSEMBLES],
         instance=instance,
         resources=resources,
         partition_key=MultiPartitionKey({"system": SYSTEM, "temperature": repr(TEMPERATURE)}),

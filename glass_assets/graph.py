@@ -10,9 +10,9 @@ partition key, so they are the same for every system.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from dagster import (
     AllPartitionMapping,
@@ -22,16 +22,20 @@ from dagster import (
     AssetsDefinition,
     AutomationCondition,
     Backoff,
+    DagsterInstance,
+    ExecuteInProcessResult,
     IdentityPartitionMapping,
+    MultiPartitionKey,
     PartitionMapping,
     PartitionsDefinition,
     RetryPolicy,
     asset,
+    materialize,
 )
 
-from glass_assets.partitions import TO_SYSTEM, system_partitions, system_temperature_partitions
+from glass_assets.partitions import TO_SYSTEM, system_partitions, system_temperature_partitions, temperature_partitions
 
-__all__ = ["PER_SYSTEM", "SIMULATION_RETRIES", "AssetTemplate", "Upstream"]
+__all__ = ["PER_SYSTEM", "SIMULATION_RETRIES", "AssetTemplate", "Upstream", "materialize_templates"]
 
 #: partitioning of an asset that covers its system as a whole (a model, a summary)
 PER_SYSTEM = "system"
@@ -124,3 +128,26 @@ def _mapping(upstream: str, downstream: str, partitions: str) -> PartitionMappin
     if partitions == "all":
         return AllPartitionMapping()
     return IdentityPartitionMapping()  # same (system, T) key, even across two stages' temperature lists
+
+
+def materialize_templates(
+    templates: Sequence[AssetTemplate],
+    partition_key: str | MultiPartitionKey,
+    instance: DagsterInstance | None = None,
+    **kwargs: Any,
+) -> ExecuteInProcessResult:
+    """Materialize one partition of ``templates`` built for the partition's system, in this process.
+
+    Adds the partition's temperature to the templates' temperature partitions first, as the campaign sensor
+    would. For tests, benchmarks and scripts; the campaign runs through the automation instead.
+    """
+    system, _, temperature = str(partition_key).partition("|")
+    instance = instance or DagsterInstance.ephemeral()
+    for template in templates:
+        if template.partitioned_by != PER_SYSTEM and temperature:
+            definition = temperature_partitions(system, template.partitioned_by)
+            if not instance.has_dynamic_partition(definition.name, temperature):
+                instance.add_dynamic_partitions(definition.name, [temperature])
+    built = {t.name: t for t in templates}
+    assets = [t.build(system, built, automation=None) for t in templates]
+    return materialize(assets, partition_key=partition_key, instance=instance, **kwargs)

@@ -1,9 +1,10 @@
-"""swap_mc_equilibria and inherent_structures on a tiny profile."""
+"""swap_mc_equilibria and INHERENT_STRUCTURES on a tiny profile."""
 
 import pytest
-from dagster import DagsterInstance, MultiPartitionKey, materialize
+from dagster import DagsterInstance, MultiPartitionKey
 
-from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
+from glass_assets.equilibria.assets import INHERENT_STRUCTURES, SWAP_MC_EQUILIBRIA
+from glass_assets.graph import materialize_templates
 from glass_assets.warehouse import Warehouse, ensemble_key
 
 pytestmark = pytest.mark.lammps
@@ -11,13 +12,12 @@ pytestmark = pytest.mark.lammps
 
 def test_equilibria_and_their_minima(tiny_resources):
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", ["0.5"])
     partition = MultiPartitionKey({"system": "ka2d_ternary", "temperature": "0.5"})
-    result = materialize(
-        [swap_mc_equilibria, inherent_structures], instance=instance, resources=tiny_resources, partition_key=partition
+    result = materialize_templates(
+        [SWAP_MC_EQUILIBRIA, INHERENT_STRUCTURES], instance=instance, resources=tiny_resources, partition_key=partition
     )
     assert result.success
-    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in result.get_asset_check_evaluations()}
+    checks = {(c.asset_key.path[-1], c.check_name): c.passed for c in result.get_asset_check_evaluations()}
     for name in ("no_overlaps", "energy_matches_numpy"):
         assert checks[("swap_mc_equilibria", name)] and checks[("inherent_structures", name)]
     assert checks[("inherent_structures", "force_norm_small")] and checks[("inherent_structures", "energy_decreased")]
@@ -33,10 +33,9 @@ def test_equilibria_and_their_minima(tiny_resources):
 
 def test_swap_mc_refuses_a_system_without_its_potential(tiny_resources):
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", ["0.5"])
     with pytest.raises(Exception, match="C²-smooth ternary"):
-        materialize(
-            [swap_mc_equilibria],
+        materialize_templates(
+            [SWAP_MC_EQUILIBRIA],
             instance=instance,
             resources=tiny_resources,
             partition_key=MultiPartitionKey({"system": "abm", "temperature": "0.5"}),
@@ -44,15 +43,16 @@ def test_swap_mc_refuses_a_system_without_its_potential(tiny_resources):
 
 
 def test_bond_breaking_labels_start_from_the_swap_mc_equilibria(tiny_resources):
-    from glass_assets.dynamics.assets import propensity_labels
+    from glass_assets.dynamics.assets import PROPENSITY_LABELS
 
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", ["0.6"])
     partition = MultiPartitionKey({"system": "ka2d_ternary", "temperature": "0.6"})
-    assert materialize(
-        [swap_mc_equilibria], instance=instance, resources=tiny_resources, partition_key=partition
+    assert materialize_templates(
+        [SWAP_MC_EQUILIBRIA], instance=instance, resources=tiny_resources, partition_key=partition
     ).success
-    result = materialize([propensity_labels], instance=instance, resources=tiny_resources, partition_key=partition)
+    result = materialize_templates(
+        [PROPENSITY_LABELS], instance=instance, resources=tiny_resources, partition_key=partition
+    )
     assert result.success
     labels = Warehouse(tiny_resources["warehouse"].path).query("SELECT * FROM propensity_summary")
     assert set(labels["ensemble"].to_list()) == {"swap_mc"} and set(labels["source_temperature"].to_list()) == {0.6}

@@ -1,23 +1,24 @@
-"""GlassBench as an outside test: the campaign entry, ``glassbench_samples`` on crafted GlassBench-like files
+"""GlassBench as an outside test: the campaign entry, ``GLASSBENCH_SAMPLES`` on crafted GlassBench-like files
 (64 ka2d_ternary particles at the system density, four replicas; one particle jumps out of its cage) and
-``glassbench_scores`` of tiny registered models against their labels."""
+``GLASSBENCH_SCORES`` of tiny registered models against their labels."""
 
 import mlflow
 import numpy as np
 import polars as pl
 import pytest
-from dagster import DagsterInstance, MultiPartitionKey, build_sensor_context, materialize
+from dagster import DagsterInstance, MultiPartitionKey, build_sensor_context
 
 from glass_assets.automation.sensors import campaign_requests
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import BlockingCheckFailed
-from glass_assets.glassbench.assets import glassbench_samples, glassbench_scores
+from glass_assets.glassbench.assets import GLASSBENCH_SAMPLES, GLASSBENCH_SCORES
 from glass_assets.glassbench.scores import (
     BaselineChoice,
     baseline_choices,
     matching_state_point,
     nearest_baseline,
 )
+from glass_assets.graph import materialize_templates
 from glass_assets.propensity_registry import ChampionMissingError, example_input, load_champion, log_ensembles
 from glass_assets.tables import configurations
 from glass_assets.tracking import MLflowResource
@@ -92,7 +93,6 @@ def glassbench(tiny_resources, tmp_path, monkeypatch):
     folder.mkdir()
     point_campaign(tmp_path, monkeypatch, folder)
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", ["0.3"])
     return folder, instance, dict(tiny_resources), Warehouse(tiny_resources["warehouse"].path)
 
 
@@ -146,12 +146,14 @@ def test_glassbench_samples_labels_and_a_malformed_file(glassbench):
         np.savez(folder / name, **arrays)
     np.savez(folder / "bad_file.npz", **dict(crafted(3, 2, "tc04"), positions=np.zeros((N_REPLICAS, N - 1, 2))))
     with pytest.raises(GlassBenchFormatError, match=r"bad_file.npz.*'positions'"):
-        materialize([glassbench_samples], instance=instance, resources=resources, partition_key=PARTITION)
+        materialize_templates([GLASSBENCH_SAMPLES], instance=instance, resources=resources, partition_key=PARTITION)
     assert _glassbench_rows(store) == 0  # nothing written
     (folder / "bad_file.npz").unlink()
     np.savez(folder / "z_first_npz_copy.npz", **files["a_tc04.npz"])  # an exact copy is read once
 
-    result = materialize([glassbench_samples], instance=instance, resources=resources, partition_key=PARTITION)
+    result = materialize_templates(
+        [GLASSBENCH_SAMPLES], instance=instance, resources=resources, partition_key=PARTITION
+    )
     assert result.success
     blocking = {"labels_in_unit_interval", "one_composition", "box_matches_density", "equilibria_without_overlaps"}
     evaluations = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
@@ -181,7 +183,7 @@ def test_a_file_at_another_density_fails_a_blocking_check_and_writes_nothing(gla
     folder, instance, resources, store = glassbench
     np.savez(folder / "dense_tc04.npz", **crafted(1, 2, "tc04", box_scale=0.97))
     with pytest.raises(BlockingCheckFailed, match="box_matches_density.*nothing written|nothing written.*box_matches"):
-        materialize([glassbench_samples], instance=instance, resources=resources, partition_key=PARTITION)
+        materialize_templates([GLASSBENCH_SAMPLES], instance=instance, resources=resources, partition_key=PARTITION)
     assert _glassbench_rows(store) == 0
 
 
@@ -257,9 +259,11 @@ def test_glassbench_scores_of_registered_models(glassbench, tmp_path):
     np.savez(folder / "a_tc05.npz", **crafted(1, 4, "tc05"))
     np.savez(folder / "b_tc04.npz", **crafted(2, 2, "tc04"))
     resources["study"] = tiny_study(tmp_path, "tiny_learning")
-    assert materialize([glassbench_samples], instance=instance, resources=resources, partition_key=PARTITION).success
+    assert materialize_templates(
+        [GLASSBENCH_SAMPLES], instance=instance, resources=resources, partition_key=PARTITION
+    ).success
     with pytest.raises(ChampionMissingError, match="no champion of tglassmlp_ka2d_ternary"):
-        materialize([glassbench_scores], instance=instance, resources=resources, partition_key=PARTITION)
+        materialize_templates([GLASSBENCH_SCORES], instance=instance, resources=resources, partition_key=PARTITION)
 
     key = {"system": "ka2d_ternary", "temperature": 0.3, "ensemble": "glassbench_inherent"}
     inherent = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
@@ -299,7 +303,7 @@ def test_glassbench_scores_of_registered_models(glassbench, tmp_path):
         },
     )
 
-    result = materialize([glassbench_scores], instance=instance, resources=resources, partition_key=PARTITION)
+    result = materialize_templates([GLASSBENCH_SCORES], instance=instance, resources=resources, partition_key=PARTITION)
     assert result.success
     scores = store.query("SELECT * FROM mlp_scores WHERE split = 'glassbench' ORDER BY time, predictor, subset")
     assert set(scores["time"].to_list()) == set(TIMES.values())

@@ -11,14 +11,11 @@ import polars as pl
 import pytest
 import torch
 import yaml
-from dagster import AssetMaterialization, DagsterInstance, MultiPartitionKey, build_sensor_context, materialize
+from dagster import AssetMaterialization, DagsterInstance, MultiPartitionKey, build_sensor_context
 
 from glass_assets.automation.sensors import campaign_requests
-from glass_assets.heterogeneity.assets import (
-    attention_lengths,
-    dynamic_heterogeneity,
-    heterogeneity_summary,
-)
+from glass_assets.graph import materialize_templates
+from glass_assets.heterogeneity.assets import ATTENTION_LENGTHS, DYNAMIC_HETEROGENEITY, HETEROGENEITY_SUMMARY
 from glass_assets.profiles import load_profile
 from glass_assets.propensity_registry import ChampionMissingError, example_input, log_ensembles
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -150,7 +147,6 @@ def study(tmp_path, monkeypatch):
         ),
     }
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", [repr(T), repr(T_COLD)])
     store = Warehouse(resources["warehouse"].path)
     store.ensure_writable()
     return instance, resources, store
@@ -199,7 +195,9 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
     instance, resources, store = study
     fields = write_crafted_study(store)
     partition = MultiPartitionKey({"system": SYSTEM, "temperature": repr(T)})
-    result = materialize([dynamic_heterogeneity], instance=instance, resources=resources, partition_key=partition)
+    result = materialize_templates(
+        [DYNAMIC_HETEROGENEITY], instance=instance, resources=resources, partition_key=partition
+    )
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert not checks["enough_configurations"].passed  # ⟨C_B⟩ = 0.4 has one configuration: said, not written
     assert "md χ4 at ⟨C_B⟩ = 0.4" in checks["enough_configurations"].description
@@ -229,7 +227,7 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
     assert rows.filter((pl.col("time") == 0.0) & (pl.col("observable") == "chi4_normalised")).height == 0  # 0/0
 
     with pytest.raises(ChampionMissingError, match="no champion of tglassmlp_ka2d_ternary"):
-        materialize([attention_lengths], instance=instance, resources=resources, partition_key=SYSTEM)
+        materialize_templates([ATTENTION_LENGTHS], instance=instance, resources=resources, partition_key=SYSTEM)
     ensemble, feature_lengths = _register_tiny_tglassmlp(resources, monkeypatch)
     store.replace_partition(
         {"system": SYSTEM, "temperature": T},
@@ -237,7 +235,7 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
             {"system": SYSTEM, "temperature": T, "target_cb": [0.99], "achieved_cb": [0.99], "state_input_cb": [0.9],
              "iterations": [2], "n_networks": [2], "n_configurations": [N_CONF], "model_version": ["1"]})},
     )  # fmt: skip
-    attention = materialize([attention_lengths], instance=instance, resources=resources, partition_key=SYSTEM)
+    attention = materialize_templates([ATTENTION_LENGTHS], instance=instance, resources=resources, partition_key=SYSTEM)
     assert all(c.passed for c in attention.get_asset_check_evaluations())
     distributions = store.query("SELECT * FROM attention_distributions ORDER BY coarse_graining_length")
     assert distributions.height == 2 * 2 * 3  # 2 temperatures × 2 targets (tiny profile) × 3 lengths
@@ -258,7 +256,9 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
              "value": [3.0, None], "stderr": [0.4, None], "n_configurations": [4, 4], "fit_q_min": [0.1, 0.1],
              "fit_q_max": [1.0, 1.0], "resolved": [True, False], "reason": [None, "no small-q plateau"]})},
     )  # fmt: skip
-    summary = materialize([heterogeneity_summary], instance=instance, resources=resources, partition_key=SYSTEM)
+    summary = materialize_templates(
+        [HETEROGENEITY_SUMMARY], instance=instance, resources=resources, partition_key=SYSTEM
+    )
     checks = {c.check_name: c for c in summary.get_asset_check_evaluations()}
     missing = checks["every_length_present"]
     assert not missing.passed and missing.metadata["missing"].value == [
@@ -266,7 +266,7 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
         f"chord at T = [{T_COLD}]",
     ]
     assert not checks["xi4_resolved"].passed and "no small-q plateau" in checks["xi4_resolved"].description
-    metadata = summary.asset_materializations_for_node("heterogeneity_summary")[0].metadata
+    metadata = summary.asset_materializations_for_node(f"{SYSTEM}__heterogeneity_summary")[0].metadata
     assert metadata["plot"].value.startswith("![") and "chord_md" in metadata["summary"].value
     assert metadata["plot_file"].value.endswith("ka2d_ternary.png")
 

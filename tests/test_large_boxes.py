@@ -15,22 +15,22 @@ from dagster import (
     DagsterInstance,
     MultiPartitionKey,
     build_sensor_context,
-    materialize,
 )
 
 from glass_assets.automation.sensors import campaign_requests
 from glass_assets.campaign import load_campaign
-from glass_assets.equilibria.assets import swap_mc_equilibria
+from glass_assets.equilibria.assets import SWAP_MC_EQUILIBRIA
+from glass_assets.graph import materialize_templates
 from glass_assets.heterogeneity.large_box_checks import (
     energy_matches_small_box,
     overlap_below_threshold,
     small_q_plateau_resolved,
 )
 from glass_assets.heterogeneity.large_boxes import (
+    FOUR_POINT_STRUCTURE_FACTOR,
+    LARGE_BOX_EQUILIBRIA,
     LARGE_INHERENT,
     LARGE_SWAP_MC,
-    four_point_structure_factor,
-    large_box_equilibria,
     xi4_row,
 )
 from glass_assets.profiles import load_profile
@@ -45,8 +45,8 @@ from glass_assets.resources import StudySettings
 from glass_assets.tables import SWAP_MC, configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.dynamics.four_point_structure_factor import FOUR_POINT_STRUCTURE_FACTOR as s4_of
 from glass_core.dynamics.four_point_structure_factor import BoxTooSmallError, fit_ornstein_zernike
-from glass_core.dynamics.four_point_structure_factor import four_point_structure_factor as s4_of
 from glass_core.learning.mlp_data import PropensityDataset, split_by_configuration
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.tglassmlp_training import train_tglassmlp
@@ -70,7 +70,6 @@ TARGETS = (0.99, 0.97)  # tiny profile's state_point_targets
 def study(tiny_learning_resources):
     resources = dict(tiny_learning_resources)
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", [TEMPERATURE])
     return instance, resources
 
 
@@ -109,12 +108,14 @@ def test_large_boxes_then_s4_and_xi4(study, tmp_path):
     store = Warehouse(resources["warehouse"].path)
 
     def run(assets, **extra):
-        result = materialize(assets, instance=instance, resources={**resources, **extra}, partition_key=PARTITION)
+        result = materialize_templates(
+            assets, instance=instance, resources={**resources, **extra}, partition_key=PARTITION
+        )
         assert result.success
         return result
 
-    run([swap_mc_equilibria])
-    boxes = run([large_box_equilibria])
+    run([SWAP_MC_EQUILIBRIA])
+    boxes = run([LARGE_BOX_EQUILIBRIA])
 
     # --- the tiled box forgot its start: Q = 1 at sweep 0, decays, below 1/e at the end (T = 1.0 is a liquid)
     traces = store.query("SELECT * FROM large_box_traces ORDER BY sample, sweep")
@@ -139,7 +140,9 @@ def test_large_boxes_then_s4_and_xi4(study, tmp_path):
 
     # --- no champion yet: a clear error, nothing written
     with pytest.raises(ChampionMissingError, match="no champion of tglassmlp_ka2d_ternary"):
-        materialize([four_point_structure_factor], instance=instance, resources=resources, partition_key=PARTITION)
+        materialize_templates(
+            [FOUR_POINT_STRUCTURE_FACTOR], instance=instance, resources=resources, partition_key=PARTITION
+        )
     register_tiny_champion(resources["mlflow_tracking"])
 
     # --- q range beyond the box: BoxTooSmallError naming the profile keys
@@ -147,12 +150,13 @@ def test_large_boxes_then_s4_and_xi4(study, tmp_path):
     small_q.write_text(TINY_PROFILES.read_text().replace("q_max: 3.0", "q_max: 0.1"))
     too_small = StudySettings(profile="tiny_learning", profiles_file=str(small_q), scratch_dir=str(tmp_path / "s"))
     with pytest.raises(BoxTooSmallError, match="large_box.tiles_per_side"):
-        materialize([four_point_structure_factor], instance=instance, resources={**resources, "study": too_small},
-                    partition_key=PARTITION)  # fmt: skip
+        materialize_templates(
+            [FOUR_POINT_STRUCTURE_FACTOR], PARTITION, instance, resources={**resources, "study": too_small}
+        )
     assert store.query("SELECT count(*) n FROM four_point_structure_factor")["n"][0] == 0
 
-    result = run([four_point_structure_factor])
-    s4 = store.query("SELECT * FROM four_point_structure_factor ORDER BY target_cb, q")
+    result = run([FOUR_POINT_STRUCTURE_FACTOR])
+    s4 = store.query("SELECT * FROM FOUR_POINT_STRUCTURE_FACTOR ORDER BY target_cb, q")
     assert sorted(set(s4["target_cb"].to_list())) == sorted(TARGETS)
     assert (s4["q"] <= 3.0).all() and (s4["n_vectors"] > 0).all() and s4["stderr"].is_null().all()  # one box
 
@@ -210,7 +214,6 @@ def test_campaign_requests_large_boxes_then_s4_once_the_champion_exists(tmp_path
         instance.report_runless_asset_event(AssetMaterialization(AssetKey(asset), partition=str(partition)))
 
     with DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("temperature", ["0.3", "0.4"])
         assert requested(instance) == {}  # no equilibria yet
         done("swap_mc_equilibria", key)
         assert requested(instance) == {"ka2d_ternary|0.3": ["large_box_equilibria"]}

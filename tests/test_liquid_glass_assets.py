@@ -3,17 +3,18 @@
 import numpy as np
 import polars as pl
 import pytest
-from dagster import DagsterInstance, MultiPartitionKey, materialize
+from dagster import DagsterInstance, MultiPartitionKey
 from mlflow import MlflowClient
 
-from glass_assets.dynamics.assets import propensity_labels
-from glass_assets.dynamics.grad_cam_dynamics import grad_cam_dynamics
-from glass_assets.ensembles.assets import quenched_ensembles
+from glass_assets.dynamics.assets import PROPENSITY_LABELS
+from glass_assets.dynamics.grad_cam_dynamics import GRAD_CAM_DYNAMICS
+from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
+from glass_assets.graph import materialize_templates
 from glass_assets.liquid_glass.assets import (
-    cnn_classifier,
-    grad_cam_scores,
-    indicator_correlations,
-    structural_descriptors,
+    CNN_CLASSIFIER,
+    GRAD_CAM_SCORES,
+    INDICATOR_CORRELATIONS,
+    STRUCTURAL_DESCRIPTORS,
 )
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource, model_name, promote_if_not_worse
@@ -89,8 +90,8 @@ def test_correlations_on_a_crafted_case(tmp_path):
         "study": StudySettings(scratch_dir=str(tmp_path / "s")),
         "warehouse": WarehouseResource(path=str(store.path)),
     }
-    assert materialize([indicator_correlations], resources=resources, partition_key="abm").success
-    rows = store.query("SELECT pair, method, value FROM indicator_correlations ORDER BY pair, method")
+    assert materialize_templates([INDICATOR_CORRELATIONS], resources=resources, partition_key="abm").success
+    rows = store.query("SELECT pair, method, value FROM INDICATOR_CORRELATIONS ORDER BY pair, method")
     values = {(r["pair"], r["method"]): r["value"] for r in rows.iter_rows(named=True)}
     assert values[("gamma~upsilon", "pearson")] == pytest.approx(1.0)
     assert values[("gamma~upsilon", "spearman")] == pytest.approx(1.0)
@@ -107,11 +108,10 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
         "mlflow_tracking": tracking,
     }
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", ["2.0", "0.05"])
     for temperature in ("2.0", "0.05"):
         partition = MultiPartitionKey({"system": "abm", "temperature": temperature})
-        assert materialize(
-            [quenched_ensembles, structural_descriptors],
+        assert materialize_templates(
+            [QUENCHED_ENSEMBLES, STRUCTURAL_DESCRIPTORS],
             instance=instance,
             resources=resources,
             partition_key=partition,
@@ -121,14 +121,14 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
     box = store.query("SELECT DISTINCT box_x * box_y AS area FROM samples")["area"][0]
     assert np.allclose(areas["a"].to_numpy(), box, rtol=1e-6)  # Voronoi cells tile the periodic box
 
-    result = materialize(
-        [cnn_classifier, grad_cam_scores, indicator_correlations],
+    result = materialize_templates(
+        [CNN_CLASSIFIER, GRAD_CAM_SCORES, INDICATOR_CORRELATIONS],
         instance=instance,
         resources=resources,
         partition_key="abm",
     )
     assert result.success
-    metadata = result.asset_materializations_for_node("cnn_classifier")[0].metadata
+    metadata = result.asset_materializations_for_node("abm__cnn_classifier")[0].metadata
     assert 0.0 <= metadata["test_accuracy"].value <= 1.0
     assert metadata["alias"].value == "champion"
     client = MlflowClient(tracking.tracking_uri, tracking.tracking_uri)
@@ -140,16 +140,15 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
     assert gamma.height >= 1 and (gamma["lo"] >= 0).all() and (gamma["hi"] <= 1).all()
 
     # isoconfigurational labels of the glasses, then C(Γ, 1 − Δ) against δ(t)
-    instance.add_dynamic_partitions("temperature", ["1.0"])
     run = MultiPartitionKey({"system": "abm", "temperature": "1.0"})
-    assert materialize([propensity_labels], instance=instance, resources=resources, partition_key=run).success
+    assert materialize_templates([PROPENSITY_LABELS], instance=instance, resources=resources, partition_key=run).success
     # the glasses run are the ones the CNN was tested on, never trained on
     ids = sorted(store.query("SELECT DISTINCT sample FROM samples WHERE system = 'abm'")["sample"].to_list())
     held_out = {ids[i] for i in deterministic_split(np.asarray(ids), (0.5, 0.17, 0.33), 0).test}
     assert len(held_out) == 2
     assert set(store.query("SELECT DISTINCT sample FROM propensity")["sample"].to_list()) == held_out
-    outcome = materialize(
-        [grad_cam_dynamics], instance=instance, resources=resources, partition_key="abm", raise_on_error=False
+    outcome = materialize_templates(
+        [GRAD_CAM_DYNAMICS], instance=instance, resources=resources, partition_key="abm", raise_on_error=False
     )
     if outcome.success:
         rows = store.query("SELECT * FROM grad_cam_dynamics")

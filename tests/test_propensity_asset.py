@@ -1,12 +1,13 @@
-"""The propensity_labels asset on a tiny profile: labels in the warehouse and the four checks."""
+"""The PROPENSITY_LABELS asset on a tiny profile: labels in the warehouse and the four checks."""
 
 import numpy as np
 import pytest
-from dagster import DagsterInstance, MultiPartitionKey, materialize
+from dagster import DagsterInstance, MultiPartitionKey
 
-from glass_assets.dynamics.assets import propensity_labels
+from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.dynamics.checks import run_propensity_checks
-from glass_assets.ensembles.assets import quenched_ensembles
+from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
+from glass_assets.graph import materialize_templates
 from glass_assets.warehouse import Warehouse
 
 pytestmark = pytest.mark.lammps
@@ -14,11 +15,12 @@ pytestmark = pytest.mark.lammps
 
 def test_labels_from_the_glass_partition(tiny_resources):
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", ["0.05", "1.0"])
     glass = MultiPartitionKey({"system": "kam", "temperature": "0.05"})
-    assert materialize([quenched_ensembles], instance=instance, resources=tiny_resources, partition_key=glass).success
+    assert materialize_templates(
+        [QUENCHED_ENSEMBLES], instance=instance, resources=tiny_resources, partition_key=glass
+    ).success
     run = MultiPartitionKey({"system": "kam", "temperature": "1.0"})
-    result = materialize([propensity_labels], instance=instance, resources=tiny_resources, partition_key=run)
+    result = materialize_templates([PROPENSITY_LABELS], instance=instance, resources=tiny_resources, partition_key=run)
     assert result.success
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks["bond_breaking_in_unit_interval"] and checks["replica_count_as_configured"]

@@ -5,13 +5,14 @@ import json
 
 import numpy as np
 import pytest
-from dagster import DagsterInstance, MultiPartitionKey, materialize
+from dagster import DagsterInstance, MultiPartitionKey
 
-from glass_assets.dynamics.assets import propensity_labels
-from glass_assets.equilibria.assets import inherent_structures, swap_mc_equilibria
-from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
-from glass_assets.propensity_learning.models import glassmlp_models, tglassmlp_model
-from glass_assets.propensity_learning.predictions import propensity_predictions
+from glass_assets.dynamics.assets import PROPENSITY_LABELS
+from glass_assets.equilibria.assets import INHERENT_STRUCTURES, SWAP_MC_EQUILIBRIA
+from glass_assets.graph import materialize_templates
+from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
+from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_MODEL
+from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
 from glass_assets.propensity_registry import ChampionMissingError
 from glass_assets.warehouse import Warehouse
 
@@ -34,7 +35,6 @@ def learning(tiny_learning_resources, tmp_path, monkeypatch):
     monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
     resources = dict(tiny_learning_resources)
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", [LABELLED, UNLABELLED])
     return instance, resources
 
 
@@ -43,28 +43,30 @@ def test_the_propensity_learning_graph(learning):
     store = Warehouse(resources["warehouse"].path)
 
     def run(assets, partition):
-        result = materialize(assets, instance=instance, resources=resources, partition_key=partition)
+        result = materialize_templates(assets, instance=instance, resources=resources, partition_key=partition)
         assert result.success
         return result
 
     for t in (LABELLED, UNLABELLED):
-        run([swap_mc_equilibria, inherent_structures], _key(t))
-        run([mlp_descriptors], _key(t))
+        run([SWAP_MC_EQUILIBRIA, INHERENT_STRUCTURES], _key(t))
+        run([MLP_DESCRIPTORS], _key(t))
     with pytest.raises(ChampionMissingError, match="no champion of tglassmlp_ka2d_ternary"):
-        materialize([propensity_predictions], instance=instance, resources=resources, partition_key=_key(UNLABELLED))
-    run([propensity_labels], _key(LABELLED))
-    points = run([state_point_labels], _key(LABELLED))
+        materialize_templates(
+            [PROPENSITY_PREDICTIONS], instance=instance, resources=resources, partition_key=_key(UNLABELLED)
+        )
+    run([PROPENSITY_LABELS], _key(LABELLED))
+    points = run([STATE_POINT_LABELS], _key(LABELLED))
     assert all(c.passed for c in points.get_asset_check_evaluations() if c.check_name != "every_target_reached")
 
     names = store.query("SELECT * FROM mlp_feature_names WHERE temperature = 1.0 ORDER BY position")
     assert names.height == 4 * 4 * 3 and names["name"][0] == "DEN_A_L0"
-    descriptors = store.query("SELECT * FROM mlp_descriptors WHERE temperature = 0.5")
+    descriptors = store.query("SELECT * FROM MLP_DESCRIPTORS WHERE temperature = 0.5")
     assert descriptors.height == 4 * 64 and len(descriptors["features"][0]) == names.height
     summary = store.query("SELECT * FROM state_points")
     assert summary.height >= 1 and (summary["mean_bond_breaking"] - summary["target_cb"]).abs().max() < 0.02
     assert summary["ceiling"].drop_nulls().is_between(0, 1).all()
 
-    run([glassmlp_models, tglassmlp_model], "ka2d_ternary")
+    run([GLASSMLP_MODELS, TGLASSMLP_MODEL], "ka2d_ternary")
     scores = store.query("SELECT * FROM mlp_scores")
     assert {"glassmlp", "tglassmlp"} <= set(scores["predictor"].to_list())
     assert scores.filter(scores["predictor"].str.starts_with("best_descriptor")).height > 0
@@ -82,8 +84,8 @@ def test_the_propensity_learning_graph(learning):
         assert "validation_pearson_mean" in run_data.metrics
         assert any(k.startswith("test_pearson_T1_cb") for k in run_data.metrics)
 
-    predicted = run([propensity_predictions], _key(UNLABELLED))
-    rows = store.query("SELECT * FROM propensity_predictions WHERE temperature = 0.5")
+    predicted = run([PROPENSITY_PREDICTIONS], _key(UNLABELLED))
+    rows = store.query("SELECT * FROM PROPENSITY_PREDICTIONS WHERE temperature = 0.5")
     reached = store.query("SELECT target_cb FROM state_points")["target_cb"].to_list()
     assert rows.height == 4 * 64 * 2 and np.isfinite(rows["predicted"].to_numpy()).all()
     assert (rows["spread"] >= 0).all()

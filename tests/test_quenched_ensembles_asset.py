@@ -1,13 +1,14 @@
-"""The quenched_ensembles asset end to end on a tiny profile (LAMMPS in worker processes)."""
+"""The QUENCHED_ENSEMBLES asset end to end on a tiny profile (LAMMPS in worker processes)."""
 
 import subprocess
 import sys
 import textwrap
 
 import pytest
-from dagster import DagsterInstance, MultiPartitionKey, materialize
+from dagster import DagsterInstance, MultiPartitionKey
 
-from glass_assets.ensembles.assets import quenched_ensembles
+from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
+from glass_assets.graph import materialize_templates
 from glass_assets.resources import SimulationError
 from glass_assets.warehouse import Warehouse, ensemble_key
 from tests.conftest import TINY_PROFILES
@@ -17,9 +18,8 @@ pytestmark = pytest.mark.lammps
 
 def run_partition(resources, system, temperature, raise_on_error=True):
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", [temperature])
-    return materialize(
-        [quenched_ensembles],
+    return materialize_templates(
+        [QUENCHED_ENSEMBLES],
         instance=instance,
         resources=resources,
         raise_on_error=raise_on_error,
@@ -32,7 +32,7 @@ def test_materialization_writes_rows_and_passes_checks(tiny_resources):
     assert result.success
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert len(checks) == 5 and all(checks.values()), checks
-    metadata = result.asset_materializations_for_node("quenched_ensembles")[0].metadata
+    metadata = result.asset_materializations_for_node("kam__quenched_ensembles")[0].metadata
     assert metadata["n_samples"].value == 3 and metadata["lammps_steps_per_second"].value > 0
     assert "plot" in metadata
     store = Warehouse(tiny_resources["warehouse"].path)
@@ -71,17 +71,17 @@ def test_unknown_system_partition_is_refused(tiny_resources):
 def test_two_concurrent_partition_materializations_both_land(tmp_path):
     script = textwrap.dedent(f"""
         import sys
-        from dagster import DagsterInstance, MultiPartitionKey, materialize
-        from glass_assets.ensembles.assets import quenched_ensembles
+        from dagster import DagsterInstance, MultiPartitionKey
+        from glass_assets.graph import materialize_templates
+        from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
         from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
         system, t = sys.argv[1], sys.argv[2]
         instance = DagsterInstance.ephemeral()
-        instance.add_dynamic_partitions("temperature", [t])
         resources = {{"study": StudySettings(profile="tiny", profiles_file={str(TINY_PROFILES)!r},
                                             scratch_dir={str(tmp_path / "scratch")!r}),
                      "simulation": LocalProcessLauncher(max_workers=1),
                      "warehouse": WarehouseResource(path={str(tmp_path / "w.duckdb")!r})}}
-        result = materialize([quenched_ensembles], instance=instance, resources=resources,
+        result = materialize_templates([QUENCHED_ENSEMBLES], instance=instance, resources=resources,
                              partition_key=MultiPartitionKey({{"system": system, "temperature": t}}))
         sys.exit(0 if result.success else 1)
     """)

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dagster import DagsterInstance, DagsterRunStatus, MultiPartitionKey, materialize
+from dagster import DagsterInstance, DagsterRunStatus, MultiPartitionKey
 
-from glass_assets.ensembles.assets import quenched_ensembles
-from glass_assets.equilibria.assets import swap_mc_equilibria
+from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
+from glass_assets.equilibria.assets import SWAP_MC_EQUILIBRIA
+from glass_assets.graph import materialize_templates
 from glass_assets.launchers import (
     LocalProcessLauncher,
     SlurmConfigError,
@@ -85,8 +86,7 @@ def resources(tmp_path: Path, launcher: object, profiles: Path = TINY_PROFILES) 
 
 def materialize_partition(asset, res, system, temperature, instance=None, raise_on_error=True):
     instance = instance or DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("temperature", [temperature])
-    return materialize(
+    return materialize_templates(
         [asset],
         instance=instance,
         resources=res,
@@ -96,7 +96,8 @@ def materialize_partition(asset, res, system, temperature, instance=None, raise_
 
 
 def slurm_metadata(result, asset_name: str) -> dict[str, str]:
-    metadata = result.asset_materializations_for_node(asset_name)[0].metadata
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset_name)
+    metadata = event.materialization.metadata
     return {key: metadata[key].value for key in ("slurm_job_ids", "slurm_array_sizes")}
 
 
@@ -222,7 +223,7 @@ def test_time_limit_message_names_job_task_state_and_stderr(tmp_path):
 def test_quench_partition_through_slurm_equals_local_run(slurm_cluster, tmp_path):
     launcher = SlurmLauncher(items_per_task=2, poll_seconds=0.5)
     instance = DagsterInstance.ephemeral()
-    result = materialize_partition(quenched_ensembles, resources(tmp_path / "slurm", launcher), "kam", "0.4", instance)
+    result = materialize_partition(QUENCHED_ENSEMBLES, resources(tmp_path / "slurm", launcher), "kam", "0.4", instance)
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
     meta = slurm_metadata(result, "quenched_ensembles")
@@ -234,7 +235,7 @@ def test_quench_partition_through_slurm_equals_local_run(slurm_cluster, tmp_path
     assert sacct_array_states(job_id) == {f"{job_id}_{i}": "COMPLETED" for i in range(n_tasks)}
 
     local = materialize_partition(
-        quenched_ensembles, resources(tmp_path / "local", LocalProcessLauncher()), "kam", "0.4"
+        QUENCHED_ENSEMBLES, resources(tmp_path / "local", LocalProcessLauncher()), "kam", "0.4"
     )
     assert local.success
     key = ensemble_key("kam", 0.4, "quenched")
@@ -248,7 +249,7 @@ def test_quench_partition_through_slurm_equals_local_run(slurm_cluster, tmp_path
 @slurm
 def test_swap_mc_partition_through_slurm(slurm_cluster, tmp_path):
     launcher = SlurmLauncher(items_per_task=1, poll_seconds=0.5)
-    result = materialize_partition(swap_mc_equilibria, resources(tmp_path, launcher), "ka2d_ternary", "0.5")
+    result = materialize_partition(SWAP_MC_EQUILIBRIA, resources(tmp_path, launcher), "ka2d_ternary", "0.5")
     assert result.success
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks["no_overlaps"] and checks["energy_matches_numpy"]
@@ -268,7 +269,7 @@ def test_killed_task_is_retried_without_rerunning_finished_ones(slurm_cluster, t
     res = resources(tmp_path, launcher, profiles)
     outcome, instance = {}, DagsterInstance.ephemeral()
     worker = threading.Thread(
-        target=lambda: outcome.update(result=materialize_partition(quenched_ensembles, res, "kam", "0.4", instance))
+        target=lambda: outcome.update(result=materialize_partition(QUENCHED_ENSEMBLES, res, "kam", "0.4", instance))
     )
     worker.start()
     job_id = wait_for(lambda: submitted_job(tmp_path / "scratch"), 60, "the array to be submitted")
@@ -298,18 +299,17 @@ def test_terminating_the_dagster_run_cancels_the_array(slurm_cluster, tmp_path):
     profiles = profiles_with_hold_time(tmp_path, hold_time=2000.0)
     script = textwrap.dedent(f"""
         from dagster import DagsterInstance, MultiPartitionKey, materialize
-        from glass_assets.ensembles.assets import quenched_ensembles
+        from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
         from glass_assets.launchers import SlurmLauncher
         from glass_assets.resources import StudySettings, WarehouseResource
         instance = DagsterInstance.local_temp({str(tmp_path / "dagster")!r})
-        instance.add_dynamic_partitions("temperature", ["0.4"])
         resources = {{
             "study": StudySettings(profile="tiny", profiles_file={str(profiles)!r},
                                    scratch_dir={str(tmp_path / "scratch")!r}),
             "simulation": SlurmLauncher(poll_seconds=0.5),
             "warehouse": WarehouseResource(path={str(tmp_path / "w.duckdb")!r}),
         }}
-        materialize([quenched_ensembles], instance=instance, resources=resources, raise_on_error=False,
+        materialize_templates([QUENCHED_ENSEMBLES], instance=instance, resources=resources, raise_on_error=False,
                     partition_key=MultiPartitionKey({{"system": "kam", "temperature": "0.4"}}))
     """)
     (tmp_path / "dagster").mkdir()
@@ -347,7 +347,7 @@ def test_terminating_the_dagster_run_cancels_the_array(slurm_cluster, tmp_path):
 def test_rejected_submission_names_slurm_message_and_leaves_warehouse(slurm_cluster, tmp_path):
     res = resources(tmp_path, SlurmLauncher(partition="no_such_partition"))
     with pytest.raises(SlurmError, match="sbatch rejected the quench array .*[Ii]nvalid partition"):
-        materialize_partition(quenched_ensembles, res, "kam", "0.4")
+        materialize_partition(QUENCHED_ENSEMBLES, res, "kam", "0.4")
     store = Warehouse(tmp_path / "warehouse.duckdb")
     assert store.read_partition("samples", ensemble_key("kam", 0.4, "quenched")).height == 0
 
@@ -361,7 +361,7 @@ def test_worker_error_names_the_task_and_its_stderr_and_is_not_retried(slurm_clu
     monkeypatch.setenv("PYTHONPATH", str(broken))  # sbatch exports the environment to the tasks
     res = resources(tmp_path, SlurmLauncher(items_per_task=2, poll_seconds=0.5))
     with pytest.raises(SimulationError, match=r"3 of 3 quench items failed in Slurm job\(s\) \d+;") as failure:
-        materialize_partition(quenched_ensembles, res, "kam", "0.4")
+        materialize_partition(QUENCHED_ENSEMBLES, res, "kam", "0.4")
     message = str(failure.value)
     # whichever task reports first names its own stderr file
     assert "LAMMPS cannot be loaded" in message and ", task " in message and re.search(r"task_\d+\.err", message)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure
 
 __all__ = [
     "REPO_ROOT",
@@ -34,8 +34,16 @@ WORKER_MODULE = "glass_core.simulation.worker"
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
-class SimulationError(RuntimeError):
-    """A simulation task failed; the message carries the worker's error."""
+class SimulationError(Failure):
+    """A simulation task failed; the message carries the worker's error.
+
+    A Dagster ``Failure``: ``retryable`` (the default: a worker that was killed or crashed, a lost node) lets the
+    asset's retry policy run the partition again, reusing the finished items; an error the worker raised
+    itself (``retryable=False``) would recur, so the run fails at once with it.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(description=message, allow_retries=retryable)
 
 
 class SimulationLauncher(ConfigurableResource):

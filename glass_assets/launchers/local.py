@@ -62,7 +62,8 @@ class LocalProcessLauncher(SimulationLauncher):
             first = failures[0]
             raise SimulationError(
                 f"{len(failures)} of {len(items)} {kind} items failed; "
-                f"first ({first.get('item')}): {first.get('error')}"
+                f"first ({first.get('item')}): {first.get('error')}",
+                retryable=False,
             )
         if any(codes):
             raise SimulationError(f"a {kind} worker exited with status {max(codes)} (see {out_dir}/worker_*.log)")

@@ -135,7 +135,8 @@ def item_failure_error(
     return SimulationError(
         f"{len(failures)} of {n_items} {kind} items failed in Slurm job(s) {','.join(job_ids)}; first "
         f"({first.get('item')}, task {array.job_id}_{task}): {first.get('error')} "
-        f"[stderr {array.folder / f'task_{task}.err'}]"
+        f"[stderr {array.folder / f'task_{task}.err'}]",
+        retryable=False,
     )
 
 
@@ -391,7 +392,7 @@ class SlurmLauncher(SimulationLauncher):
             emit({"event": "slurm_task_failed", "task": task.index, "level": "error", "message": description})
             descriptions.append(description)
             if state.split()[0:1] and state.split()[0] in NOT_RETRIED_STATES:
-                raise SlurmError(description)
+                raise SlurmError(description, retryable=False)
         if len(lost) == len(array.tasks) and all(array.states.get(t.index, "").startswith("CANCELLED") for t in lost):
             raise SlurmError(
                 f"every task of Slurm job {array.job_id} was cancelled outside this run: {descriptions[0]}"
