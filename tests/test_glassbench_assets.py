@@ -6,9 +6,8 @@ import mlflow
 import numpy as np
 import polars as pl
 import pytest
-from dagster import DagsterInstance, MultiPartitionKey, build_sensor_context
+from dagster import DagsterInstance, MultiPartitionKey
 
-from glass_assets.automation.sensors import campaign_requests
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import BlockingCheckFailed
 from glass_assets.glassbench.assets import GLASSBENCH_SAMPLES, GLASSBENCH_SCORES
@@ -124,20 +123,6 @@ def test_campaign_names_a_missing_folder_or_temperature(tmp_path):
     assert loaded.glassbench_folder("ka2d_ternary") == tmp_path / "gb"
 
 
-def test_sensor_requests_samples_then_waits_for_the_model(tmp_path, monkeypatch):
-    (tmp_path / "gb").mkdir()
-    np.savez(tmp_path / "gb" / "x.npz", **crafted(1, 2, "tc04"))
-    point_campaign(tmp_path, monkeypatch, tmp_path / "gb")
-    with DagsterInstance.ephemeral() as instance:
-        result = campaign_requests(build_sensor_context(instance=instance))
-        assert [r.partition_keys for r in result.dynamic_partitions_requests] == [["0.3"]]
-        assert [
-            (str(r.partition_key), [k.to_user_string() for k in r.asset_selection]) for r in result.run_requests
-        ] == [("ka2d_ternary|0.3", ["glassbench_samples"])]
-
-
-# ---------------------------------------------------------------------------------------------- samples
-@pytest.mark.lammps
 def test_glassbench_samples_labels_and_a_malformed_file(glassbench):
     folder, instance, resources, store = glassbench
     files = {"a_tc04.npz": crafted(1, 2, "tc04", inherent=False), "a_tc05.npz": crafted(1, 4, "tc05", inherent=False)}

@@ -11,9 +11,8 @@ import polars as pl
 import pytest
 import torch
 import yaml
-from dagster import AssetMaterialization, DagsterInstance, MultiPartitionKey, build_sensor_context
+from dagster import AssetMaterialization, DagsterInstance, MultiPartitionKey
 
-from glass_assets.automation.sensors import campaign_requests
 from glass_assets.graph import materialize_templates
 from glass_assets.heterogeneity.assets import ATTENTION_LENGTHS, DYNAMIC_HETEROGENEITY, HETEROGENEITY_SUMMARY
 from glass_assets.profiles import load_profile
@@ -273,34 +272,6 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
 
 def _report(instance: DagsterInstance, asset: str, partition: str) -> None:
     instance.report_runless_asset_event(AssetMaterialization(asset_key=asset, partition=partition))
-
-
-def test_campaign_sensor_requests_and_refreshes_the_heterogeneity_stage(study):
-    instance, _, _ = study
-    keys = [f"{SYSTEM}|{T_COLD!r}", f"{SYSTEM}|{T!r}"]
-
-    def requested() -> set[tuple[str, str]]:
-        result = campaign_requests(build_sensor_context(instance=instance))
-        return {
-            (r.asset_selection[0].to_user_string(), str(r.partition_key))
-            for r in getattr(result, "run_requests", [])
-            if r.tags["campaign/stage"] == "heterogeneity"
-        }
-
-    assert requested() == set()  # nothing predicted, no model
-    _report(instance, "propensity_predictions", keys[0])
-    assert requested() == {("dynamic_heterogeneity", keys[0])}
-    _report(instance, "tglassmlp_model", SYSTEM)
-    _report(instance, "propensity_predictions", keys[1])
-    _report(instance, "dynamic_heterogeneity", keys[0])
-    assert requested() == {("dynamic_heterogeneity", keys[1]), ("attention_lengths", SYSTEM)}
-    _report(instance, "dynamic_heterogeneity", keys[1])
-    _report(instance, "attention_lengths", SYSTEM)
-    assert requested() == {("heterogeneity_summary", SYSTEM)}  # every temperature and the attention are current
-    _report(instance, "heterogeneity_summary", SYSTEM)
-    assert requested() == set()
-    _report(instance, "propensity_predictions", keys[1])  # new predictions: that χ4 and the attention again
-    assert requested() == {("dynamic_heterogeneity", keys[1]), ("attention_lengths", SYSTEM)}
 
 
 def test_the_heterogeneity_profile_section_is_typed_and_checked(tmp_path):

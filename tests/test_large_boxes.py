@@ -10,15 +10,10 @@ import polars as pl
 import pytest
 import torch
 from dagster import (
-    AssetKey,
-    AssetMaterialization,
     DagsterInstance,
     MultiPartitionKey,
-    build_sensor_context,
 )
 
-from glass_assets.automation.sensors import campaign_requests
-from glass_assets.campaign import load_campaign
 from glass_assets.equilibria.assets import SWAP_MC_EQUILIBRIA
 from glass_assets.graph import materialize_templates
 from glass_assets.heterogeneity.large_box_checks import (
@@ -194,39 +189,6 @@ def test_descriptor_spec_of_a_model_must_be_a_full_grid():
         spec_from_feature_names(names[:-1], 3)
     with pytest.raises(ValueError, match="is not a physics-inspired descriptor name"):
         spec_from_feature_names(["density", "energy"], 3)
-
-
-def test_campaign_requests_large_boxes_then_s4_once_the_champion_exists(tmp_path, monkeypatch):
-    campaign = tmp_path / "c.yaml"
-    campaign.write_text("systems:\n  ka2d_ternary:\n    swap_mc: [0.3, 0.4]\n    large_box: [0.3]\n")
-    monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
-    key = MultiPartitionKey({"system": "ka2d_ternary", "temperature": "0.3"})
-
-    def requested(instance: DagsterInstance) -> dict[str, list[str]]:
-        result = campaign_requests(build_sensor_context(instance=instance))
-        return {
-            str(r.partition_key): [a.to_user_string() for a in r.asset_selection]
-            for r in result.run_requests
-            if r.tags["campaign/stage"] == "large_box"
-        }
-
-    def done(asset: str, partition: str | MultiPartitionKey) -> None:
-        instance.report_runless_asset_event(AssetMaterialization(AssetKey(asset), partition=str(partition)))
-
-    with DagsterInstance.ephemeral() as instance:
-        assert requested(instance) == {}  # no equilibria yet
-        done("swap_mc_equilibria", key)
-        assert requested(instance) == {"ka2d_ternary|0.3": ["large_box_equilibria"]}
-        done("large_box_equilibria", key)
-        assert requested(instance) == {}  # waits for the champion
-        done("tglassmlp_model", "ka2d_ternary")
-        assert requested(instance) == {"ka2d_ternary|0.3": ["four_point_structure_factor"]}
-        done("four_point_structure_factor", key)
-        assert requested(instance) == {}
-
-    campaign.write_text("systems:\n  ka2d_ternary:\n    swap_mc: [0.4]\n    large_box: [0.3]\n")
-    with pytest.raises(ValueError, match="no swap_mc entry"):
-        load_campaign(campaign)
 
 
 def test_checks_flag_crafted_bad_large_boxes_and_fits():
