@@ -62,6 +62,11 @@ class StudySettings(ConfigurableResource):
         """Where an asset's figure goes: ``data/plots/<asset>/<name>`` beside the scratch folder."""
         return Path(self.scratch_dir).parent / "plots" / asset_name / name
 
+    def quarantine_root(self) -> Path:
+        """Where rows that failed a blocking check go instead of the warehouse: ``data/quarantine`` beside the
+        scratch folder (one ``<asset>/<partition>/`` folder each, :func:`glass_assets.checks.write_quarantine`)."""
+        return Path(self.scratch_dir).parent / "quarantine"
+
 
 class WarehouseResource(ConfigurableResource):
     """The DuckDB warehouse file (default ``data/warehouse.duckdb``)."""

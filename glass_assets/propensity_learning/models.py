@@ -18,8 +18,10 @@ import numpy as np
 import polars as pl
 import torch
 from dagster import (
+    AssetCheckResult,
     AssetDep,
     AssetExecutionContext,
+    AssetKey,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -27,10 +29,17 @@ from dagster import (
 from mlflow.entities import Metric
 
 from glass_assets.campaign import load_campaign
+from glass_assets.checks import Check, raise_on_blocking_failure
 from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, SYSTEM_PARTITIONS
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.assets import mlp_descriptors, state_point_labels
+from glass_assets.propensity_learning.checks import (
+    GLASSMLP_CHECKS,
+    TGLASSMLP_CHECKS,
+    model_check_specs,
+    run_model_checks,
+)
 from glass_assets.propensity_learning.datasets import StudyData, study_data
 from glass_assets.propensity_registry import (
     example_input,
@@ -222,6 +231,15 @@ def _lineage(context: AssetExecutionContext, data: StudyData, code_version: str,
     }
 
 
+def _checked(
+    context: AssetExecutionContext, checks: dict[str, Check], scores: list[dict[str, object]], **tables: object
+) -> list[AssetCheckResult]:
+    """The model checks, before a version is registered: a failed blocking check registers nothing."""
+    results = run_model_checks(checks, scores=pl.DataFrame(scores), **tables)
+    raise_on_blocking_failure(results, checks, context)
+    return results
+
+
 def _register(
     context: AssetExecutionContext,
     mlflow_tracking: MLflowResource,
@@ -262,6 +280,7 @@ def _result(
     scores: list[dict[str, object]],
     figure: plt.Figure,
     extra: dict[str, object],
+    checks: list[AssetCheckResult],
 ) -> MaterializeResult:
     """Write the version's scores to ``mlp_scores`` and describe the materialization."""
     system = context.partition_key
@@ -276,6 +295,7 @@ def _result(
         "predictor", "temperature", "target_cb", "subset", "pearson", "stderr", "n_configurations"
     )
     return MaterializeResult(
+        check_results=checks,
         metadata={
             "model": f"{name} v{version}",
             "alias": alias,
@@ -286,7 +306,7 @@ def _result(
             "rows_written": MetadataValue.json(written),
             **extra,
             **figure_metadata(figure, study.plot_path(context.asset_key.path[-1], f"{system}_maps.png")),
-        }
+        },
     )
 
 
@@ -307,6 +327,7 @@ def _common_params(data: StudyData, training: MLPTrainingSettings, train, valida
         AssetDep(mlp_descriptors, partition_mapping=_per_system),
         AssetDep(state_point_labels, partition_mapping=_per_system),
     ],
+    check_specs=model_check_specs(AssetKey("glassmlp_models"), GLASSMLP_CHECKS),
     kinds={"pytorch", "mlflow"},
     group_name="propensity_learning",
     code_version=GLASSMLP_CODE_VERSION,
@@ -345,8 +366,10 @@ def glassmlp_models(
         _log_history(history, prefix)
         predict_test = _glassmlp_predictor(ensembles)
         scores += _baseline_scores(train, test, data.feature_names)
-        metrics = _score_metrics(scores, "glassmlp") | _cb_errors(test, predict_test(test))
+        test_predictions = predict_test(test)
+        metrics = _score_metrics(scores, "glassmlp") | _cb_errors(test, test_predictions)
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        checks = _checked(context, GLASSMLP_CHECKS, scores, test_predictions=test_predictions)
         figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict_test, "GlassMLP")
         mlflow.log_figure(figure, "propensity_maps.png")
         registered = _register(
@@ -365,6 +388,7 @@ def glassmlp_models(
         scores,
         figure,
         {"n_state_points": len(ensembles)},
+        checks,
     )
 
 
@@ -398,6 +422,7 @@ def _tglassmlp_predictor(ensemble: TGlassMLPEnsemble) -> PredictFn:
         AssetDep(mlp_descriptors, partition_mapping=_per_system),
         AssetDep(state_point_labels, partition_mapping=_per_system),
     ],
+    check_specs=model_check_specs(AssetKey("tglassmlp_model"), TGLASSMLP_CHECKS),
     kinds={"pytorch", "mlflow"},
     group_name="propensity_learning",
     code_version=TGLASSMLP_CODE_VERSION,
@@ -438,12 +463,20 @@ def tglassmlp_model(
         for split, dataset in (("validation", validation), ("test", test)):
             scores += _scores("tglassmlp", dataset, predict(dataset), split)
         scores += _baseline_scores(train, test, data.feature_names)
-        metrics = _score_metrics(scores, "tglassmlp") | _cb_errors(test, predict(test))
+        test_predictions = predict(test)
+        metrics = _score_metrics(scores, "tglassmlp") | _cb_errors(test, test_predictions)
         metrics |= {"n_networks_kept": float(ensemble.n_members), "n_networks_trained": float(training.n_networks)}
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
-        checks = pl.DataFrame([c.__dict__ for c in result.checks]) if result.checks else pl.DataFrame()
-        if checks.height:
-            mlflow.log_table(checks.to_pandas(), "self_consistency.json")
+        checks = _checked(
+            context,
+            TGLASSMLP_CHECKS,
+            scores,
+            test_predictions=test_predictions,
+            self_consistency_warning=bool(result.self_consistency_warning),
+        )
+        consistency = pl.DataFrame([c.__dict__ for c in result.checks]) if result.checks else pl.DataFrame()
+        if consistency.height:
+            mlflow.log_table(consistency.to_pandas(), "self_consistency.json")
         mlflow.log_dict(ensemble.notes, "training_notes.json")
         figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict, "tGlassMLP")
         mlflow.log_figure(figure, "propensity_maps.png")
@@ -477,4 +510,5 @@ def tglassmlp_model(
             "distilled_state_points": MetadataValue.json(ensemble.notes.get("distilled_state_points", [])),
             "skipped_equal_cb": MetadataValue.json(result.skipped_cb),
         },
+        checks,
     )
