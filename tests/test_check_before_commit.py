@@ -129,6 +129,24 @@ def test_model_and_summary_checks_on_crafted_values():
     assert not correlations_are_coefficients(pl.DataFrame({"value": [float("nan")]})).passed  # nothing defined
 
 
+def test_grad_cam_dynamics_checks_on_crafted_curves():
+    from glass_assets.dynamics.checks import cage_clock_valid, correlation_is_a_coefficient
+
+    curves = pl.DataFrame(
+        {
+            "temperature": [1.0] * 3,
+            "sample": [0] * 3,
+            "frame": [0, 1, 2],
+            "cage_clock": [0.0, 0.2, 0.15],  # δ may dip: vibrations inside the cage
+            "correlation": [float("nan"), 0.4, 0.5],  # undefined at the start (Δ = 0 everywhere)
+        }
+    )
+    assert cage_clock_valid(curves).passed and correlation_is_a_coefficient(curves).passed
+    assert not cage_clock_valid(curves.with_columns(pl.Series("cage_clock", [0.1, 0.2, 0.3]))).passed
+    assert not cage_clock_valid(curves.with_columns(pl.Series("cage_clock", [0.0, -0.2, 0.3]))).passed
+    assert not correlation_is_a_coefficient(curves.with_columns(pl.Series("correlation", [0.0, 1.5, 0.2]))).passed
+
+
 def test_quarantine_is_written_whole_and_replaced(tmp_path):
     folder = quarantine_folder(tmp_path, "abm/quenched_ensembles", "abm|0.4")
     assert folder == tmp_path / "abm" / "quenched_ensembles" / "abm_0.4"

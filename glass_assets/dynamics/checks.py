@@ -4,8 +4,8 @@
 displacement, [O §IV D]), Δ_i(0) = 0 and C_B^i(0) = 1 (every replica starts from the same configuration), the
 configured number of replicas; ⟨C_B⟩ decreasing and τ_α reached are reported, not blocking.
 ``grad_cam_dynamics``: C(Γ, 1 − Δ) is a Pearson coefficient (in [−1, 1] where defined), the clock
-δ(t) = (1/N) Σ_i √Δ_i(t) is finite, non-negative and non-decreasing in time for each glass (Δ is an average of
-squares, and δ starts at 0); the paper's maximum C ≈ 0.6 [O Fig. 4] is a warning only.
+δ(t) = (1/N) Σ_i √Δ_i(t) is finite and non-negative (Δ is an average of squares) and 0 at the shared start;
+the paper's maximum C ≈ 0.6 [O Fig. 4] is a warning only.
 
 [O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
 """
@@ -123,18 +123,18 @@ def correlation_is_a_coefficient(curves: pl.DataFrame, **_: object) -> CheckOutc
 
 
 def cage_clock_valid(curves: pl.DataFrame, **_: object) -> CheckOutcome:
-    """δ(t) finite, ≥ 0 and non-decreasing in time for every (run temperature, glass)."""
+    """δ(t) finite and ≥ 0 (a mean of √Δ_i), and 0 at frame 0, the shared start, for every (T, glass).
+
+    δ need not grow monotonically: Δ_i is a cage-relative displacement, and vibrations make it fluctuate.
+    """
     bad_values = int((~curves["cage_clock"].is_finite() | (curves["cage_clock"] < 0)).sum())
-    decreasing = []
-    for (temperature, sample), run in curves.sort("frame").group_by(["temperature", "sample"], maintain_order=True):
-        clock = run["cage_clock"].to_numpy()
-        if clock.size > 1 and np.min(np.diff(clock)) < -1e-9 * max(1.0, float(np.max(np.abs(clock)))):
-            decreasing.append(f"T={temperature} sample {sample}")
-    passed = bad_values == 0 and not decreasing
+    start = curves.filter(pl.col("frame") == 0)
+    not_zero = start.filter(pl.col("cage_clock").abs() > 1e-12).select("temperature", "sample").rows()
+    passed = bad_values == 0 and not not_zero
     return CheckOutcome(
         passed=passed,
-        metadata={"n_bad_values": bad_values, "decreasing": decreasing[:20]},
-        description="" if passed else f"{bad_values} δ not finite or negative; δ decreases for {decreasing[:5]}",
+        metadata={"n_bad_values": bad_values, "nonzero_at_start": str(not_zero[:20])},
+        description="" if passed else f"{bad_values} δ not finite or negative; δ(0) ≠ 0 for (T, sample) {not_zero[:5]}",
     )
 
 
@@ -156,7 +156,7 @@ GRAD_CAM_DYNAMICS_CHECKS = {
         correlation_is_a_coefficient, "Every defined C(Γ, 1 − Δ) lies in [−1, 1], some defined.", blocking=True
     ),
     "cage_clock_valid": Check(
-        cage_clock_valid, "δ(t) finite, ≥ 0 and non-decreasing in time for every glass.", blocking=True
+        cage_clock_valid, "δ(t) finite and ≥ 0 for every glass, 0 at the shared start.", blocking=True
     ),
     "correlation_reaches_paper": Check(
         correlation_reaches_paper,
