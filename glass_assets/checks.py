@@ -4,16 +4,31 @@ A domain lists its checks as :class:`Check` entries (function, description, whet
 downstream assets, whether it is only a warning). Each check is a plain function of the tables the
 asset just produced that returns a :class:`CheckOutcome`, so a test can hand it crafted bad data; the
 asset declares :func:`check_specs` and reports :func:`check_results` with its materialization.
+
+Check before commit: an asset evaluates its checks on the in-memory rows and calls
+:func:`raise_on_blocking_failure` before its warehouse write (or before a model version is registered). A
+failed blocking check then publishes nothing: the rejected rows go to a quarantine folder
+(``data/quarantine/<asset>/<partition>/<table>.parquet`` with ``checks.json``, written atomically), and the
+run fails with a :class:`dagster.Failure` that names the asset, the partition, the check's message and the
+quarantine folder, so no downstream asset starts from the partition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, Failure
 
 from glass_core.models.configuration import Configuration
 from glass_core.models.energy import potential_energy
@@ -28,9 +43,12 @@ __all__ = [
     "CheckOutcome",
     "check_results",
     "check_specs",
+    "coefficients_in_range",
     "lammps_energy_matches_numpy",
     "no_overlaps",
+    "quarantine_folder",
     "raise_on_blocking_failure",
+    "write_quarantine",
 ]
 
 #: r_ij/σ_ij below this is an overlap: V(0.7σ) ≈ 3×10² ε, out of reach at T ≤ 4.
@@ -91,23 +109,130 @@ def check_results(checks: Mapping[str, Check], **tables: Any) -> list[AssetCheck
     return results
 
 
-class BlockingCheckFailed(RuntimeError):
-    """A blocking check failed on the rows an asset was about to write; nothing was written."""
+class BlockingCheckFailed(Failure):
+    """A blocking check failed on the rows an asset was about to publish; nothing was written, the run fails.
 
-
-def raise_on_blocking_failure(results: list[AssetCheckResult], checks: Mapping[str, Check], what: str) -> None:
-    """Raise :class:`BlockingCheckFailed` naming every failed blocking check, before the warehouse write.
-
-    Checks run on the in-memory tables, so a partition that fails a blocking check never reaches the
-    published tables and nothing downstream starts from it.
+    A :class:`dagster.Failure`: its ``description`` (the check's message, naming asset and partition) is what the
+    UI shows for the failed step. It does not ask for a retry: the same inputs give the same rows.
     """
-    failed = [
-        f"{r.check_name} ({r.description or checks[r.check_name].description}; {dict(r.metadata)})"
-        for r in results
-        if not r.passed and checks[r.check_name].blocking
-    ]
-    if failed:
-        raise BlockingCheckFailed(f"{what}: blocking checks failed, nothing written: " + "; ".join(failed))
+
+
+def quarantine_folder(root: str | os.PathLike[str], asset: str, partition: str | None) -> Path:
+    """``root/<asset>/<partition>``: the asset's key path as folders, the partition key made file-name safe
+    (``abm|0.4`` → ``abm_0.4``)."""
+    name = re.sub(r"[^A-Za-z0-9._=-]+", "_", str(partition)) if partition else "unpartitioned"
+    return Path(root).joinpath(*asset.split("/"), name)
+
+
+def write_quarantine(folder: Path, frames: Mapping[str, pl.DataFrame], report: Mapping[str, Any]) -> Path:
+    """Write ``frames`` as ``<table>.parquet`` and ``report`` as ``checks.json`` into ``folder``, atomically.
+
+    Everything is written into a staging folder beside ``folder`` and renamed onto it, so a reader sees the
+    previous quarantine or the whole new one (a previous one is removed after the rename), never a half.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.staging-"))
+    try:
+        for table, frame in frames.items():
+            frame.write_parquet(staging / f"{table}.parquet")
+        (staging / "checks.json").write_text(json.dumps(report, indent=2, default=str))
+        previous = None
+        if folder.exists():
+            previous = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(folder, previous)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
+    return folder
+
+
+def _message(result: AssetCheckResult, check: Check) -> str:
+    figures = {k: getattr(v, "value", v) for k, v in result.metadata.items()}
+    return f"{result.check_name}: {result.description or check.description} {figures}"
+
+
+def raise_on_blocking_failure(
+    results: Sequence[AssetCheckResult],
+    checks: Mapping[str, Check],
+    context: AssetExecutionContext,
+    *,
+    rejected: Mapping[str, pl.DataFrame] | None = None,
+    quarantine_root: str | os.PathLike[str] | None = None,
+    note: str | None = None,
+) -> None:
+    """Fail the run, before anything is published, if a blocking check of ``results`` failed.
+
+    Call it between evaluating the checks on the in-memory tables and the warehouse write (or the model
+    registration). On a failed blocking check, ``rejected`` (table → rows that would have been written) goes
+    to :func:`quarantine_folder` under ``quarantine_root`` and :class:`BlockingCheckFailed` is raised with every
+    failed blocking check's message, the asset key, the partition, ``note`` (e.g. the input files) and the
+    quarantine folder. Passed and
+    non-blocking results are left for the caller to report with its ``MaterializeResult``.
+    """
+    failed = [r for r in results if not r.passed and checks[r.check_name].blocking]
+    if not failed:
+        return
+    asset = context.asset_key.to_user_string()
+    partition = str(context.partition_key) if context.has_partition_key else None
+    messages = [_message(r, checks[r.check_name]) for r in failed]
+    where = f"{asset} partition {partition}" if partition else asset
+    if note:
+        where += f" ({note})"
+    description = f"{where}: nothing written to the published tables, blocking check failed: " + "; ".join(messages)
+    metadata: dict[str, Any] = {"failed_checks": [r.check_name for r in failed]}
+    if rejected and quarantine_root is not None:
+        report = {
+            "asset": asset,
+            "partition": partition,
+            "run_id": context.run.run_id,
+            "results": [
+                {
+                    "check": r.check_name,
+                    "passed": r.passed,
+                    "blocking": checks[r.check_name].blocking,
+                    "description": r.description or checks[r.check_name].description,
+                    "metadata": {k: getattr(v, "value", v) for k, v in r.metadata.items()},
+                }
+                for r in results
+            ],
+        }
+        folder = write_quarantine(quarantine_folder(quarantine_root, asset, partition), rejected, report)
+        description += f". The rejected rows are in {folder}"
+        metadata["quarantine"] = str(folder)
+    context.log.error(description)
+    raise BlockingCheckFailed(description=description, metadata=metadata, allow_retries=False)
+
+
+def coefficients_in_range(values: pl.Series | np.ndarray, what: str) -> CheckOutcome:
+    """Correlation coefficients: every defined value (not NULL/NaN) in [−1, 1], and at least one defined.
+
+    A Pearson or Spearman coefficient of a constant field is undefined (NaN or NULL); one outside [−1, 1] or
+    infinite is a bug upstream.
+    """
+    array = np.asarray(pl.Series(values).cast(pl.Float64).fill_null(np.nan).to_numpy(), dtype=np.float64)
+    defined = array[~np.isnan(array)]
+    bad = int((~np.isfinite(defined) | (np.abs(defined) > 1.0 + 1e-12)).sum())
+    passed = defined.size > 0 and bad == 0
+    return CheckOutcome(
+        passed=bool(passed),
+        metadata={
+            "n_defined": int(defined.size),
+            "n_undefined": int(array.size - defined.size),
+            "n_out_of_range": bad,
+            "min": float(np.min(defined)) if defined.size else float("nan"),
+            "max": float(np.max(defined)) if defined.size else float("nan"),
+        },
+        description=(
+            ""
+            if passed
+            else f"{what}: no defined coefficient"
+            if defined.size == 0
+            else f"{what}: {bad} coefficient(s) outside [−1, 1] or infinite"
+        ),
+    )
 
 
 # ---------------------------------------------------------------- checks every configuration asset runs

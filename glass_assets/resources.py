@@ -62,6 +62,11 @@ class StudySettings(ConfigurableResource):
         """Where an asset's figure goes: ``data/plots/<asset>/<name>`` beside the scratch folder."""
         return Path(self.scratch_dir).parent / "plots" / asset_name / name
 
+    def quarantine_root(self) -> Path:
+        """Where rows that failed a blocking check go instead of the warehouse: ``data/quarantine`` beside the
+        scratch folder (one ``<asset>/<partition>/`` folder each, :func:`glass_assets.checks.write_quarantine`)."""
+        return Path(self.scratch_dir).parent / "quarantine"
+
 
 class WarehouseResource(ConfigurableResource):
     """The DuckDB warehouse file (default ``data/warehouse.duckdb``)."""
@@ -97,7 +102,9 @@ def progress_logger(log: Any, total: int, what: str) -> ProgressCallback:
 
 
 def default_resources() -> dict[str, ConfigurableResource]:
-    """The platform's resources; ``GLASS_PROFILE`` / ``GLASS_PROFILES_FILE`` / ``GLASS_WAREHOUSE`` / ``GLASS_SCRATCH`` override defaults and
+    """The platform's resources.
+
+    ``GLASS_PROFILE``, ``GLASS_PROFILES_FILE``, ``GLASS_WAREHOUSE`` and ``GLASS_SCRATCH`` override the defaults;
     ``GLASS_LAUNCHER`` (``local`` or ``slurm``, with ``GLASS_SLURM_*`` settings) picks the launcher."""
     study: dict[str, Any] = {"profile": EnvVar("GLASS_PROFILE")} if os.environ.get("GLASS_PROFILE") else {}
     if os.environ.get("GLASS_PROFILES_FILE"):  # a study's own profiles file (tests: tiny systems)

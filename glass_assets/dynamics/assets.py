@@ -11,8 +11,9 @@ from dagster import (
     MetadataValue,
 )
 
+from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.cnn_split import CNN_SYSTEMS, held_out_glass_order, logged_split
-from glass_assets.dynamics.checks import propensity_check_specs, run_propensity_checks
+from glass_assets.dynamics.checks import PROPENSITY_CHECKS, propensity_check_specs, run_propensity_checks
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata
@@ -136,6 +137,10 @@ def propensity_labels(
     labels = {item["sample"]: PropensityLabels.load(path) for item, path in zip(items, paths, strict=True)}
     run_key = {"system": system_name, "temperature": temperature}
     frames = _frames(labels, source, run_key)
+    checks = run_propensity_checks(frames["propensity"], frames["propensity_summary"], params["n_replicas"])
+    raise_on_blocking_failure(
+        checks, PROPENSITY_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partition(run_key, frames)
     shutil.rmtree(scratch, ignore_errors=True)
     summary = frames["propensity_summary"]
@@ -150,7 +155,7 @@ def propensity_labels(
     plot = study.plot_path("propensity_labels", f"{system_name}_T{temperature!r}.png")
     taus = [lab.tau_alpha for lab in labels.values() if lab.tau_alpha is not None]
     return MaterializeResult(
-        check_results=run_propensity_checks(frames["propensity"], summary, params["n_replicas"]),
+        check_results=checks,
         metadata={
             "n_configurations": len(labels),
             "n_replicas": params["n_replicas"],

@@ -3,8 +3,14 @@
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
+from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.cnn_split import cnn_subsets, logged_split, quench_sample_ids_by_phase
 from glass_assets.dynamics import plots
+from glass_assets.dynamics.checks import (
+    GRAD_CAM_DYNAMICS_CHECKS,
+    grad_cam_dynamics_check_specs,
+    run_grad_cam_dynamics_checks,
+)
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -77,6 +83,14 @@ def grad_cam_dynamics(
     if not rows:
         raise ValueError(f"the champion CNN classifies none of the {len(samples)} propensity glasses as glass")
     table = pl.DataFrame(rows)
+    checks = run_grad_cam_dynamics_checks(table, PAPER_MAXIMUM.get(system))
+    raise_on_blocking_failure(
+        checks,
+        GRAD_CAM_DYNAMICS_CHECKS,
+        context,
+        rejected={"grad_cam_dynamics": table},
+        quarantine_root=study.quarantine_root(),
+    )
     written = store.replace_partition({"system": system}, {"grad_cam_dynamics": table})
     curves = (
         table.filter(pl.col("frame") > 0)
@@ -122,13 +136,14 @@ def grad_cam_dynamics(
     context.log.info(
         f"max C(Γ,1−Δ) = {best['correlation']:.3f} at δ = {best['cage_clock']:.2f} (paper: {PAPER_MAXIMUM.get(system)})"
     )
-    return MaterializeResult(metadata=metadata)
+    return MaterializeResult(check_results=checks, metadata=metadata)
 
 
 GRAD_CAM_DYNAMICS = AssetTemplate(
     body=grad_cam_dynamics,
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("cnn_classifier"), Upstream("propensity_labels")),
+    check_specs=grad_cam_dynamics_check_specs,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="dynamics",
     code_version=GRAD_CAM_DYNAMICS_CODE_VERSION,

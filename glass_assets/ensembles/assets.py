@@ -8,7 +8,8 @@ import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from glass_assets.ensembles.checks import ensemble_check_specs, run_ensemble_checks
+from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.ensembles.checks import ENSEMBLE_CHECKS, ensemble_check_specs, run_ensemble_checks
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import cooling_curve_figure, figure_metadata
@@ -104,10 +105,13 @@ def quenched_ensembles(
     )
     results = {item["sample"]: QuenchResult.load(path) for item, path in zip(items, paths, strict=True)}
     frames = _frames(results, system_name, temperature, seeds, json.dumps(params["protocol"]), context.run.run_id)
+    checks = run_ensemble_checks(system, temperature, frames["samples"], frames["particles"], frames["cooling_curves"])
+    raise_on_blocking_failure(
+        checks, ENSEMBLE_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partition(ensemble_key(system_name, temperature, ENSEMBLE), frames)
     shutil.rmtree(scratch, ignore_errors=True)
 
-    checks = run_ensemble_checks(system, temperature, frames["samples"], frames["particles"], frames["cooling_curves"])
     samples = frames["samples"]
     rates = [r.steps_per_second for r in results.values()]
     figure = cooling_curve_figure(frames["cooling_curves"], f"{system_name} quenched to T = {temperature}")

@@ -8,7 +8,10 @@ import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
+from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.equilibria.checks import (
+    INHERENT_CHECKS,
+    SWAP_MC_CHECKS,
     inherent_check_specs,
     run_inherent_checks,
     run_swap_mc_checks,
@@ -93,6 +96,8 @@ def swap_mc_equilibria(
             decorrelation += data["typed_overlaps"].tolist()
             acceptance.append(json.loads(str(data["acceptance"])))
     frames = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles), "swap_mc_traces": pl.concat(traces)}
+    checks = run_swap_mc_checks(system, frames, params["equilibration_sweeps"], decorrelation)
+    raise_on_blocking_failure(checks, SWAP_MC_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root())
     written = store.replace_partition(key, frames)
     shutil.rmtree(scratch, ignore_errors=True)
     from glass_assets.equilibria.plots import energy_trace_figure
@@ -102,7 +107,6 @@ def swap_mc_equilibria(
     )
     plot = study.plot_path("swap_mc_equilibria", f"{system_name}_T{temperature!r}.png")
     mean_acceptance = {k: float(np.mean([a[k] for a in acceptance])) for k in acceptance[0]}
-    checks = run_swap_mc_checks(system, frames, params["equilibration_sweeps"], decorrelation)
     return MaterializeResult(
         check_results=checks,
         metadata={
@@ -173,16 +177,22 @@ def inherent_structures(
                 }
             )
     frames = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles)}
-    written = store.replace_partition(key, frames)
-    written.update(
-        store.replace_partition(
-            {"system": system_name, "temperature": temperature}, {"inherent_structures": pl.DataFrame(minima)}
-        )
+    table = pl.DataFrame(minima)
+    checks = run_inherent_checks(system, frames, table, tolerance)
+    raise_on_blocking_failure(
+        checks,
+        INHERENT_CHECKS,
+        context,
+        rejected={**frames, "inherent_structures": table},
+        quarantine_root=study.quarantine_root(),
+    )
+    # one transaction: the minima and their configurations are published together or not at all
+    written = store.replace_partitions(
+        [(key, frames), ({"system": system_name, "temperature": temperature}, {"inherent_structures": table})]
     )
     shutil.rmtree(scratch, ignore_errors=True)
-    table = pl.DataFrame(minima)
     return MaterializeResult(
-        check_results=run_inherent_checks(system, frames, table, tolerance),
+        check_results=checks,
         metadata={
             "n_structures": table.height,
             "rows_written": MetadataValue.json(written),

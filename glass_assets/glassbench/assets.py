@@ -193,7 +193,16 @@ def glassbench_samples(
     all_samples = pl.concat([rows[GLASSBENCH]["samples"], rows[GLASSBENCH_INHERENT]["samples"]])
     results = run_sample_checks(system, equilibria, inherent, all_samples, labels)
     raise_on_blocking_failure(
-        results, SAMPLE_CHECKS, f"glassbench_samples {context.partition_key} ({', '.join(files)})"
+        results,
+        SAMPLE_CHECKS,
+        context,
+        note=f"files: {', '.join(files)}",
+        rejected={
+            **{f"{GLASSBENCH}_{table}": frame for table, frame in rows[GLASSBENCH].items()},
+            **{f"{GLASSBENCH_INHERENT}_{table}": frame for table, frame in rows[GLASSBENCH_INHERENT].items()},
+            "glassbench_labels": labels,
+        },
+        quarantine_root=study.quarantine_root(),
     )
     written = store.replace_partitions(
         [
@@ -345,7 +354,9 @@ def glassbench_scores(
     scores = pl.concat([f["mlp_scores"] for _, f in frames], how="diagonal")
     state_points = pl.DataFrame(points)
     results = run_score_checks(scores, state_points)
-    raise_on_blocking_failure(results, SCORE_CHECKS, f"glassbench_scores {context.partition_key}")
+    raise_on_blocking_failure(
+        results, SCORE_CHECKS, context, rejected={"mlp_scores": scores}, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partitions(frames)
     for note in notes:
         context.log.warning(note)

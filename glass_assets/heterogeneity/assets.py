@@ -317,7 +317,9 @@ def dynamic_heterogeneity(
     n_frames = _md_time_series(out, store, key, settings, profile.base_seed)
     frames = out.frames()
     results = run_dynamic_checks(frames, out.skipped)
-    raise_on_blocking_failure(results, DYNAMIC_CHECKS, f"dynamic_heterogeneity {context.partition_key}")
+    raise_on_blocking_failure(
+        results, DYNAMIC_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partitions(
         [
             (key, {"heterogeneity": frames["heterogeneity"]}),
@@ -406,7 +408,9 @@ def attention_lengths(
         "dynamic_lengths": pl.DataFrame(rows),
     }
     results = run_attention_checks(frames)
-    raise_on_blocking_failure(results, ATTENTION_CHECKS, f"attention_lengths {system}")
+    raise_on_blocking_failure(
+        results, ATTENTION_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partitions(
         [
             ({"system": system}, {"attention_distributions": frames["attention_distributions"]}),

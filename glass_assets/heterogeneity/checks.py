@@ -52,7 +52,7 @@ DYNAMIC_CHECKS = {
         "At least two configurations for χ4 at every state point and frame (else it says which are missing).",
         warn_only=True,
     ),
-    "no_nan_written": Check(no_nan_written, "No NaN or infinity in the rows written.", warn_only=True),
+    "no_nan_written": Check(no_nan_written, "No NaN or infinity in the rows written.", blocking=True),
 }
 
 
@@ -71,7 +71,7 @@ def attention_normalised(distributions: pl.DataFrame, **_: object) -> CheckOutco
 
 ATTENTION_CHECKS = {
     "attention_normalised": Check(attention_normalised, "Σ_L P(L) = 1 and 0 ≤ P(L) ≤ 1.", blocking=True),
-    "no_nan_written": Check(no_nan_written, "No NaN or infinity in the rows written.", warn_only=True),
+    "no_nan_written": Check(no_nan_written, "No NaN or infinity in the rows written.", blocking=True),
 }
 
 

@@ -239,7 +239,13 @@ def large_box_equilibria(
         tolerance,
         cfg.tiles_per_side,
     )
-    raise_on_blocking_failure(results, LARGE_BOX_CHECKS, f"large_box_equilibria {context.partition_key}")
+    raise_on_blocking_failure(
+        results,
+        LARGE_BOX_CHECKS,
+        context,
+        rejected={f"{group}_{table}": frame for group, tables in frames.items() for table, frame in tables.items()},
+        quarantine_root=study.quarantine_root(),
+    )
     written = store.replace_partition({"system": system_name, "temperature": temperature}, frames["traces"])
     written |= {f"{LARGE_SWAP_MC}:{k}": v for k, v in store.replace_partition(swap_key, frames["swap"]).items()}
     written |= {
@@ -378,7 +384,7 @@ def four_point_structure_factor(
         )
     frames = {"s4": pl.concat(s4_frames), "lengths": pl.DataFrame(length_rows, schema_overrides=LENGTH_TYPES)}
     results = run_s4_checks(frames["s4"], frames["lengths"])
-    raise_on_blocking_failure(results, S4_CHECKS, f"four_point_structure_factor {context.partition_key}")
+    raise_on_blocking_failure(results, S4_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root())
     partition = {"system": system_name, "temperature": temperature}
     written = store.replace_partition(partition, {"four_point_structure_factor": frames["s4"]})
     written |= store.replace_partition({**partition, "length": "xi4"}, {"dynamic_lengths": frames["lengths"]})

@@ -16,9 +16,24 @@ from dagster import (
 )
 from mlflow.models import infer_signature
 
+from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.cnn_split import CNN_SYSTEMS, logged_split, split_parameters
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.liquid_glass import plots
+from glass_assets.liquid_glass.checks import (
+    CNN_CHECKS,
+    CORRELATION_CHECKS,
+    DESCRIPTOR_CHECKS,
+    GRAD_CAM_CHECKS,
+    cnn_check_specs,
+    correlation_check_specs,
+    descriptor_check_specs,
+    grad_cam_check_specs,
+    run_cnn_checks,
+    run_correlation_checks,
+    run_descriptor_checks,
+    run_grad_cam_checks,
+)
 from glass_assets.partitions import (
     parse_partition,
 )
@@ -92,19 +107,25 @@ def structural_descriptors(
         )
     table = pl.concat(frames)
     seconds = time.perf_counter() - started
+    box_areas = {sample: config.area for sample, config in configs.items()}
+    checks = run_descriptor_checks(table, box_areas)
+    raise_on_blocking_failure(
+        checks, DESCRIPTOR_CHECKS, context, rejected={"descriptors": table}, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partition(key, {"descriptors": table})
-    total_area = table.group_by("sample").agg(pl.col("voronoi_area").sum())["voronoi_area"]
-    box_area = next(iter(configs.values())).area
+    total_area = table.group_by("sample").agg(pl.col("voronoi_area").sum()).sort("sample")
+    area_error = [abs(a / box_areas[s] - 1) for s, a in total_area.iter_rows()]
     return MaterializeResult(
+        check_results=checks,
         metadata={
             "n_configurations": len(configs),
             "rows_written": MetadataValue.json(written),
             "seconds_per_configuration": seconds / len(configs),
-            "max_relative_area_sum_error": float((total_area / box_area - 1).abs().max()),
+            "max_relative_area_sum_error": float(max(area_error)),
             "mean_voronoi_area": float(table["voronoi_area"].mean()),
             "mean_tong_tanaka": float(table["tong_tanaka"].mean()),
             "coarse_graining_length": xi,
-        }
+        },
     )
 
 
@@ -223,6 +244,13 @@ def cnn_classifier(
             "test_accuracy_glass": float(test.per_class_accuracy[GLASS]),
         }
         mlflow.log_metrics(metrics)
+        checks = run_cnn_checks(
+            trained.history,
+            metrics,
+            {"train": labels[split.train], "validation": labels[split.validation], "test": labels[split.test]},
+        )
+        # before the model is logged and registered: a rejected network never becomes a model version
+        raise_on_blocking_failure(checks, CNN_CHECKS, context)
         mlflow.log_dict(
             {"rows": ["liquid", "glass"], "columns": ["liquid", "glass"], "counts": test.confusion.tolist()},
             "confusion_matrix.json",
@@ -241,6 +269,7 @@ def cnn_classifier(
         alias, previous = promote_if_not_worse(client, model_name(system), version, "test_accuracy")
     context.log.info(f"{model_name(system)} v{version}: test accuracy {test.accuracy:.3f} → alias {alias}")
     return MaterializeResult(
+        check_results=checks,
         metadata={
             **{k: float(v) for k, v in metrics.items()},
             "confusion_matrix": MetadataValue.md(plots.confusion_markdown(test.confusion)),
@@ -252,7 +281,7 @@ def cnn_classifier(
             "n_train": len(split.train),
             "n_test": len(split.test),
             **figure_metadata(curve, study.plot_path("cnn_classifier", f"{system}_training.png")),
-        }
+        },
     )
 
 
@@ -298,9 +327,14 @@ def grad_cam_scores(
         raise ValueError(f"the champion {model_name(system)} v{version} classifies no test configuration correctly")
     table = pl.concat(rows)
     seconds = time.perf_counter() - started
+    checks = run_grad_cam_checks(table)
+    raise_on_blocking_failure(
+        checks, GRAD_CAM_CHECKS, context, rejected={"grad_cam": table}, quarantine_root=study.quarantine_root()
+    )
     written = warehouse.get().replace_partition({"system": system}, {"grad_cam": table})
     glass_row = table.filter(pl.col("label") == "glass")
     return MaterializeResult(
+        check_results=checks,
         metadata={
             "model": f"{model_name(system)} v{version}",
             "rows_written": MetadataValue.json(written),
@@ -309,7 +343,7 @@ def grad_cam_scores(
             "test_accuracy_glass": accuracy["glass"],
             "test_accuracy_liquid": accuracy["liquid"],
             "seconds_per_configuration": seconds / max(len(split.test), 1),
-        }
+        },
     )
 
 
@@ -346,6 +380,14 @@ def indicator_correlations(
                 }
             )
     table = pl.DataFrame(rows)
+    checks = run_correlation_checks(table)
+    raise_on_blocking_failure(
+        checks,
+        CORRELATION_CHECKS,
+        context,
+        rejected={"indicator_correlations": table},
+        quarantine_root=study.quarantine_root(),
+    )
     written = store.replace_partition({"system": system}, {"indicator_correlations": table})
     summary = pl.DataFrame(
         [
@@ -390,13 +432,14 @@ def indicator_correlations(
                 ).items()
             }
         )
-    return MaterializeResult(metadata=metadata)
+    return MaterializeResult(check_results=checks, metadata=metadata)
 
 
 STRUCTURAL_DESCRIPTORS = AssetTemplate(
     body=structural_descriptors,
-    partitioned_by='quench',
+    partitioned_by="quench",
     upstream=(Upstream("quenched_ensembles"),),
+    check_specs=descriptor_check_specs,
     kinds=frozenset({"freud", "duckdb"}),
     group_name="liquid_glass",
     code_version=DESCRIPTORS_CODE_VERSION,
@@ -411,6 +454,7 @@ CNN_CLASSIFIER = AssetTemplate(
     body=cnn_classifier,
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("quenched_ensembles"),),
+    check_specs=cnn_check_specs,
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="liquid_glass",
     code_version=CNN_CODE_VERSION,
@@ -426,6 +470,7 @@ GRAD_CAM_SCORES = AssetTemplate(
     body=grad_cam_scores,
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("cnn_classifier"), Upstream("structural_descriptors")),
+    check_specs=grad_cam_check_specs,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="liquid_glass",
     code_version=GRAD_CAM_CODE_VERSION,
@@ -440,6 +485,7 @@ INDICATOR_CORRELATIONS = AssetTemplate(
     body=indicator_correlations,
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("grad_cam_scores"), Upstream("structural_descriptors")),
+    check_specs=correlation_check_specs,
     kinds=frozenset({"duckdb"}),
     group_name="liquid_glass",
     code_version=CORRELATIONS_CODE_VERSION,

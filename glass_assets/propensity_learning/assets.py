@@ -1,6 +1,5 @@
 """Descriptor tables and state-point labels of the propensity-learning study [J]."""
 
-
 import time
 
 import numpy as np
@@ -56,11 +55,13 @@ def mlp_descriptors(
         context.log.info(f"descriptors {done}/{len(configs)} ({features.shape[1]} per particle)")
     features = np.concatenate(blocks)
     results = run_descriptor_checks(features, names)
-    raise_on_blocking_failure(results, DESCRIPTOR_CHECKS, f"mlp_descriptors {context.partition_key}")
     frames = {
         "mlp_descriptors": pl.concat(rows),
         "mlp_feature_names": feature_name_rows(system_name, temperature, names),
     }
+    raise_on_blocking_failure(
+        results, DESCRIPTOR_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partition({"system": system_name, "temperature": temperature}, frames)
     figure = plots.descriptor_profiles(features, names, f"{system_name} at T = {temperature}")
     return MaterializeResult(
@@ -107,7 +108,9 @@ def state_point_labels(
     points = labels_at_state_points(times, bond_breaking, halves, targets)
     frames = state_point_rows(system_name, temperature, types, points, int(summary["n_replicas"][0]))
     results = run_state_point_checks(frames["state_point_labels"], frames["state_points"], targets)
-    raise_on_blocking_failure(results, STATE_POINT_CHECKS, f"state_point_labels {context.partition_key}")
+    raise_on_blocking_failure(
+        results, STATE_POINT_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partition(run_key, frames)
     table = frames["state_points"]
     return MaterializeResult(

@@ -6,10 +6,14 @@ import numpy as np
 import polars as pl
 from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
+from glass_assets.checks import Check, CheckOutcome, check_results, check_specs, coefficients_in_range
 
 __all__ = [
     "DESCRIPTOR_CHECKS",
+    "GLASSMLP_CHECKS",
+    "TGLASSMLP_CHECKS",
+    "model_check_specs",
+    "run_model_checks",
     "PREDICTION_CHECKS",
     "STATE_POINT_CHECKS",
     "descriptor_check_specs",
@@ -146,3 +150,76 @@ def prediction_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
 
 def run_prediction_checks(predictions: pl.DataFrame, summary: pl.DataFrame) -> list[AssetCheckResult]:
     return check_results(PREDICTION_CHECKS, predictions=predictions, summary=summary)
+
+
+# ------------------------------------------------------------------ glassmlp_models / tglassmlp_model
+def scores_are_coefficients(scores: pl.DataFrame, **_: object) -> CheckOutcome:
+    """Every score row is over ≥ 1 configuration and its defined Pearson lies in [−1, 1] (some defined)."""
+    outcome = coefficients_in_range(scores["pearson"], "mlp_scores pearson")
+    empty = int((scores["n_configurations"] < 1).sum())
+    return CheckOutcome(
+        passed=outcome.passed and empty == 0,
+        metadata={**outcome.metadata, "rows_without_configurations": empty},
+        description=outcome.description or (f"{empty} score rows over no configuration" if empty else ""),
+    )
+
+
+def test_predictions_finite(test_predictions: np.ndarray, **_: object) -> CheckOutcome:
+    """The registered model predicts a finite propensity for every particle of the test split."""
+    values = np.asarray(test_predictions, dtype=np.float64)
+    bad = int((~np.isfinite(values)).sum())
+    return CheckOutcome(
+        passed=values.size > 0 and bad == 0,
+        metadata={"n_predictions": int(values.size), "non_finite": bad},
+        description="" if values.size and not bad else f"{bad} of {values.size} test predictions not finite",
+    )
+
+
+def beats_best_descriptor(scores: pl.DataFrame, **_: object) -> CheckOutcome:
+    """Mean test Pearson (all particles) of the network at least that of the best single descriptor, as in [J]."""
+    test = scores.filter((pl.col("split") == "test") & (pl.col("subset") == "all"))
+    model = test.filter(~pl.col("predictor").str.starts_with("best_descriptor"))["pearson"].mean()
+    baseline = test.filter(pl.col("predictor").str.starts_with("best_descriptor"))["pearson"].mean()
+    passed = model is not None and (baseline is None or model >= baseline)
+    return CheckOutcome(
+        passed=bool(passed),
+        metadata={
+            "model_test_pearson": float(model) if model is not None else float("nan"),
+            "best_descriptor_test_pearson": float(baseline) if baseline is not None else float("nan"),
+        },
+        description="" if passed else f"network {model} below the best single descriptor {baseline} on test",
+    )
+
+
+def self_consistent(self_consistency_warning: bool, **_: object) -> CheckOutcome:
+    """Some tGlassMLP network reproduces the requested ⟨C_B⟩ (the self-consistency test of [J])."""
+    return CheckOutcome(
+        passed=not self_consistency_warning,
+        description="" if not self_consistency_warning else "no network was self-consistent; the best one was kept",
+    )
+
+
+GLASSMLP_CHECKS = {
+    "scores_are_coefficients": Check(
+        scores_are_coefficients, "Every score a Pearson in [−1, 1] over ≥ 1 configuration.", blocking=True
+    ),
+    "test_predictions_finite": Check(
+        test_predictions_finite, "Finite predictions for every test particle.", blocking=True
+    ),
+    "beats_best_descriptor": Check(
+        beats_best_descriptor, "Mean test Pearson ≥ the best single descriptor's ([J]).", warn_only=True
+    ),
+}
+TGLASSMLP_CHECKS = {
+    **GLASSMLP_CHECKS,
+    "self_consistent": Check(self_consistent, "Some kept network is self-consistent ([J]).", warn_only=True),
+}
+
+
+def model_check_specs(asset_key: AssetKey, checks: dict[str, Check]) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, checks)
+
+
+def run_model_checks(checks: dict[str, Check], **tables: object) -> list[AssetCheckResult]:
+    """``checks`` (GLASSMLP_CHECKS or TGLASSMLP_CHECKS) on scores, test_predictions, self_consistency_warning."""
+    return check_results(checks, **tables)

@@ -11,6 +11,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 
 import matplotlib.pyplot as plt
 import mlflow
@@ -18,6 +19,7 @@ import numpy as np
 import polars as pl
 import torch
 from dagster import (
+    AssetCheckResult,
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
@@ -25,9 +27,16 @@ from dagster import (
 from mlflow.entities import Metric
 
 from glass_assets.campaign import load_campaign
+from glass_assets.checks import Check, raise_on_blocking_failure
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
+from glass_assets.propensity_learning.checks import (
+    GLASSMLP_CHECKS,
+    TGLASSMLP_CHECKS,
+    model_check_specs,
+    run_model_checks,
+)
 from glass_assets.propensity_learning.datasets import StudyData, study_data
 from glass_assets.propensity_registry import (
     example_input,
@@ -218,6 +227,15 @@ def _lineage(context: AssetExecutionContext, data: StudyData, code_version: str,
     }
 
 
+def _checked(
+    context: AssetExecutionContext, checks: dict[str, Check], scores: list[dict[str, object]], **tables: object
+) -> list[AssetCheckResult]:
+    """The model checks, before a version is registered: a failed blocking check registers nothing."""
+    results = run_model_checks(checks, scores=pl.DataFrame(scores), **tables)
+    raise_on_blocking_failure(results, checks, context)
+    return results
+
+
 def _register(
     context: AssetExecutionContext,
     mlflow_tracking: MLflowResource,
@@ -258,6 +276,7 @@ def _result(
     scores: list[dict[str, object]],
     figure: plt.Figure,
     extra: dict[str, object],
+    checks: list[AssetCheckResult],
 ) -> MaterializeResult:
     """Write the version's scores to ``mlp_scores`` and describe the materialization."""
     system = context.partition_key
@@ -272,6 +291,7 @@ def _result(
         "predictor", "temperature", "target_cb", "subset", "pearson", "stderr", "n_configurations"
     )
     return MaterializeResult(
+        check_results=checks,
         metadata={
             "model": f"{name} v{version}",
             "alias": alias,
@@ -282,7 +302,7 @@ def _result(
             "rows_written": MetadataValue.json(written),
             **extra,
             **figure_metadata(figure, study.plot_path(context.asset_key.path[-1], f"{system}_maps.png")),
-        }
+        },
     )
 
 
@@ -326,8 +346,10 @@ def glassmlp_models(
         _log_history(history, prefix)
         predict_test = _glassmlp_predictor(ensembles)
         scores += _baseline_scores(train, test, data.feature_names)
-        metrics = _score_metrics(scores, "glassmlp") | _cb_errors(test, predict_test(test))
+        test_predictions = predict_test(test)
+        metrics = _score_metrics(scores, "glassmlp") | _cb_errors(test, test_predictions)
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        checks = _checked(context, GLASSMLP_CHECKS, scores, test_predictions=test_predictions)
         figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict_test, "GlassMLP")
         mlflow.log_figure(figure, "propensity_maps.png")
         registered = _register(
@@ -346,6 +368,7 @@ def glassmlp_models(
         scores,
         figure,
         {"n_state_points": len(ensembles)},
+        checks,
     )
 
 
@@ -403,12 +426,20 @@ def tglassmlp_model(
         for split, dataset in (("validation", validation), ("test", test)):
             scores += _scores("tglassmlp", dataset, predict(dataset), split)
         scores += _baseline_scores(train, test, data.feature_names)
-        metrics = _score_metrics(scores, "tglassmlp") | _cb_errors(test, predict(test))
+        test_predictions = predict(test)
+        metrics = _score_metrics(scores, "tglassmlp") | _cb_errors(test, test_predictions)
         metrics |= {"n_networks_kept": float(ensemble.n_members), "n_networks_trained": float(training.n_networks)}
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
-        checks = pl.DataFrame([c.__dict__ for c in result.checks]) if result.checks else pl.DataFrame()
-        if checks.height:
-            mlflow.log_table(checks.to_pandas(), "self_consistency.json")
+        checks = _checked(
+            context,
+            TGLASSMLP_CHECKS,
+            scores,
+            test_predictions=test_predictions,
+            self_consistency_warning=bool(result.self_consistency_warning),
+        )
+        consistency = pl.DataFrame([c.__dict__ for c in result.checks]) if result.checks else pl.DataFrame()
+        if consistency.height:
+            mlflow.log_table(consistency.to_pandas(), "self_consistency.json")
         mlflow.log_dict(ensemble.notes, "training_notes.json")
         figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict, "tGlassMLP")
         mlflow.log_figure(figure, "propensity_maps.png")
@@ -442,6 +473,7 @@ def tglassmlp_model(
             "distilled_state_points": MetadataValue.json(ensemble.notes.get("distilled_state_points", [])),
             "skipped_equal_cb": MetadataValue.json(result.skipped_cb),
         },
+        checks,
     )
 
 
@@ -449,6 +481,7 @@ GLASSMLP_MODELS = AssetTemplate(
     body=glassmlp_models,
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
+    check_specs=partial(model_check_specs, checks=GLASSMLP_CHECKS),
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="propensity_learning",
     code_version=GLASSMLP_CODE_VERSION,
@@ -464,6 +497,7 @@ TGLASSMLP_MODEL = AssetTemplate(
     body=tglassmlp_model,
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
+    check_specs=partial(model_check_specs, checks=TGLASSMLP_CHECKS),
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="propensity_learning",
     code_version=TGLASSMLP_CODE_VERSION,

@@ -1,6 +1,5 @@
 """Propensity predicted by the champion tGlassMLP on every swap-MC equilibrium of a temperature [J]."""
 
-
 import numpy as np
 import polars as pl
 from dagster import (
@@ -96,7 +95,9 @@ def propensity_predictions(
         context.log.info(f"T={temperature}: requested ⟨C_B⟩={target}, predicted {result.achieved_cb:.3f}")
     frames = {"propensity_predictions": pl.concat(predictions), "prediction_state_points": pl.DataFrame(summary)}
     results = run_prediction_checks(frames["propensity_predictions"], frames["prediction_state_points"])
-    raise_on_blocking_failure(results, PREDICTION_CHECKS, f"propensity_predictions {context.partition_key}")
+    raise_on_blocking_failure(
+        results, PREDICTION_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    )
     written = store.replace_partition({"system": system, "temperature": temperature}, frames)
     key = ensemble_key(system, temperature, INHERENT)
     sample = int(rows["sample"][0])
