@@ -259,6 +259,13 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
 #: columns that were NOT NULL in an earlier release and may now hold NULL (warehouses made before are relaxed)
 RELAXED_COLUMNS: tuple[tuple[str, str], ...] = (("indicator_correlations", "model_version"),)
 
+#: columns where earlier releases wrote NaN for "undefined": rows written before are set to NULL on open
+NAN_TO_NULL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("propensity_summary", "tau_alpha"),
+    ("grad_cam_dynamics", "correlation"),
+    ("indicator_correlations", "value"),
+)
+
 
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened, written or read."""
@@ -323,6 +330,8 @@ class Warehouse:
             ).fetchone()
             if nullable and nullable[0] == "NO":
                 con.execute(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
+        for table, column in NAN_TO_NULL_COLUMNS:
+            con.execute(f"UPDATE {table} SET {column} = NULL WHERE isnan({column})")
 
     # ------------------------------------------------------------------ writes
     def replace_partition(self, key: PartitionKey, frames: Mapping[str, pl.DataFrame]) -> dict[str, int]:

@@ -60,3 +60,17 @@ def test_ensemble_mean_curve_carries_standard_errors():
     assert last["cage_clock_stderr"] == pytest.approx(0.0) and last["n"] == 2
     single = ensemble_mean_curve(summary.filter(pl.col("sample") == 0))
     assert single["mean_bond_breaking_stderr"].null_count() == single.height  # n = 1: no SE
+
+
+def test_nan_written_by_an_earlier_release_becomes_null(tmp_path):
+    store = Warehouse(tmp_path / "w.duckdb")
+    store.ensure_writable()
+    import duckdb
+
+    with duckdb.connect(str(store.path)) as con:  # a row as the NaN-writing release left it
+        con.execute(
+            "INSERT INTO propensity_summary VALUES ('kam', 0.4, 'quenched', 0.05, 0, 0, 0.0, 1.0, 0.0, 'NaN', 2)"
+        )
+    assert store.query("SELECT isnan(tau_alpha) AS nan FROM propensity_summary")["nan"][0]
+    store.ensure_writable()  # every write opens the warehouse this way
+    assert store.query("SELECT tau_alpha FROM propensity_summary")["tau_alpha"][0] is None
