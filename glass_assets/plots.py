@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from dagster import MetadataValue  # noqa: E402
 
-__all__ = ["cooling_curve_figure", "figure_metadata", "markdown_table"]
+__all__ = ["cooling_curve_figure", "figure_metadata", "markdown_table", "mean_text", "stderr_metadata"]
 
 
 def figure_metadata(figure: plt.Figure, path: Path) -> dict[str, MetadataValue]:
@@ -41,6 +41,20 @@ def markdown_table(frame: pl.DataFrame, digits: int = 3) -> str:
         return "—" if value is None else str(value)
 
     return header + "\n".join("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows())
+
+
+def stderr_metadata(stderr: float | None) -> MetadataValue:
+    """A standard error as metadata: the float, or an explicit null when it is undefined (n < 2)."""
+    return MetadataValue.null() if stderr is None else MetadataValue.float(float(stderr))
+
+
+def mean_text(mean: float | None, stderr: float | None, n: int, digits: int = 3) -> str:
+    """``"0.123 ± 0.045"``, ``"0.4 (no SE)"`` for n = 1, ``"—"`` for n = 0 (n is shown in its own column)."""
+    if n == 0 or mean is None or not np.isfinite(mean):
+        return "—"
+    if stderr is None:
+        return f"{mean:.{digits}g} (no SE)"
+    return f"{mean:.{digits}g} ± {stderr:.2g}"
 
 
 def cooling_curve_figure(curves: pl.DataFrame, title: str) -> plt.Figure:

@@ -28,9 +28,9 @@ INHERENT_CODE_VERSION = "inherent-v1"
 DESCRIPTORS_CODE_VERSION = "descriptors-v1"
 CNN_CODE_VERSION = "cnn-v1"
 GRAD_CAM_CODE_VERSION = "grad-cam-v1"
-CORRELATIONS_CODE_VERSION = "correlations-v1"
+CORRELATIONS_CODE_VERSION = "correlations-v2"  # v2: C(1−Θ,Υ) on every configuration, summaries ± SE
 PROPENSITY_CODE_VERSION = "propensity-v3"  # v2: abm/kam glasses from the CNN test split first; v3: split halves
-GRAD_CAM_DYNAMICS_CODE_VERSION = "grad-cam-dynamics-v1"
+GRAD_CAM_DYNAMICS_CODE_VERSION = "grad-cam-dynamics-v2"  # v2: training glasses left out, curve ± SE, maxima
 
 
 @functools.cache

@@ -29,7 +29,13 @@ Tables (one row per …):
     gamma (Γ, raw), gamma_cg (coarse-grained, normalised), model_name, model_version.
 ``indicator_correlations`` — (configuration, field pair, method).
     system, temperature, ensemble, sample, label, pair ('gamma~upsilon', 'gamma~one_minus_theta',
-    'one_minus_theta~upsilon'), method ('pearson'/'spearman'), value, model_version.
+    'one_minus_theta~upsilon'), method ('pearson'/'spearman'), value (NULL where a field is constant),
+    model_version (the CNN behind Γ; NULL for 'one_minus_theta~upsilon', which needs no CNN and covers every
+    configuration of the T_G and T_L ensembles, not only the CNN's test configurations).
+``indicator_correlation_summary`` — (class, field pair, method) of a system's ``indicator_correlations``.
+    system, label, pair, method, subset ('test': correctly classified CNN test configurations; 'all': every
+    configuration), mean, stderr (sd/√n, sd with ddof = 1; NULL for n = 1), std (NULL for n = 1), n
+    (configurations with a defined value), n_undefined, model_version (NULL for 'all').
 ``propensity`` — (particle, frame) of an isoconfigurational ensemble.
     system, temperature (the run temperature), ensemble and source_temperature (where the initial
     structure comes from), sample, particle, frame, time, crsd (Δ_i, cage-relative squared displacement),
@@ -38,14 +44,23 @@ Tables (one row per …):
     reliability of the labels; NULL for a single replica).
 ``propensity_summary`` — (configuration, frame).
     system, temperature, ensemble, source_temperature, sample, frame, time, mean_bond_breaking (⟨C_B⟩),
-    cage_clock (δ), tau_alpha (⟨C_B⟩ = 1/e; NaN beyond the run), n_replicas.
+    cage_clock (δ), tau_alpha (first t where this configuration's all-particle ⟨C_B⟩ = 1/e, see
+    ``glass_core.dynamics.propensity.relaxation_time``; NULL, never NaN, when τ_α lies beyond the run), n_replicas.
 ``swap_mc_traces`` — trace point of a swap-MC chain.
     system, temperature, ensemble ('swap_mc'), chain, sweep, energy_per_particle.
 ``inherent_structures`` — minimised configuration (its particles: ``particles`` with ensemble 'inherent').
     system, temperature, sample, energy, initial_energy, force_norm (|F|₂), max_force, iterations, converged.
 ``grad_cam_dynamics`` — (glass, run temperature, frame).
     system, temperature (run), sample, frame, time, cage_clock (δ of that glass), correlation
-    (Pearson C(Γ, 1 − Δ), both coarse-grained and normalised), in_training (the CNN saw the glass), model_version.
+    (Pearson C(Γ, 1 − Δ), both coarse-grained and normalised; NULL, never NaN, where Δ is constant: frame 0),
+    in_training (false: glasses the CNN trained on are left out; older rows may hold true), model_version.
+    Only correctly classified glasses outside the CNN's training split.
+``grad_cam_dynamics_curve`` — (run temperature, frame): the mean [O] Fig. 4 curve over the glasses.
+    system, temperature, frame, time, cage_clock (mean δ), correlation (mean C(Γ, 1 − Δ)), stderr (sd/√n,
+    ddof = 1; NULL for n = 1), n (glasses with a defined value), model_version. Frame 0 is left out.
+``grad_cam_dynamics_maxima`` — (glass, run temperature): max over frames of that glass's C(Γ, 1 − Δ).
+    system, temperature, sample, frame, time, cage_clock (δ where it is reached), correlation (the maximum),
+    model_version.
 ``mlp_descriptors`` — particle of a configuration: the physics-inspired descriptors of [J] (wide, as a list).
     system, temperature, ensemble ('inherent': computed on inherent structures), sample, particle, type,
     features (FLOAT[M], unstandardised; the column order is ``mlp_feature_names``).
@@ -150,7 +165,11 @@ SCHEMA: dict[str, str] = {
     "indicator_correlations": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         sample INTEGER NOT NULL, label VARCHAR NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
-        value DOUBLE, model_version VARCHAR NOT NULL""",
+        value DOUBLE, model_version VARCHAR""",
+    "indicator_correlation_summary": """
+        system VARCHAR NOT NULL, label VARCHAR NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
+        subset VARCHAR NOT NULL, mean DOUBLE, stderr DOUBLE, std DOUBLE, n INTEGER NOT NULL,
+        n_undefined INTEGER NOT NULL, model_version VARCHAR""",
     "propensity": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         source_temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, particle INTEGER NOT NULL,
@@ -170,6 +189,14 @@ SCHEMA: dict[str, str] = {
     "grad_cam_dynamics": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL,
         time DOUBLE NOT NULL, cage_clock DOUBLE NOT NULL, correlation DOUBLE, in_training BOOLEAN NOT NULL,
+        model_version VARCHAR NOT NULL""",
+    "grad_cam_dynamics_curve": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, frame INTEGER NOT NULL, time DOUBLE NOT NULL,
+        cage_clock DOUBLE NOT NULL, correlation DOUBLE, stderr DOUBLE, n INTEGER NOT NULL,
+        model_version VARCHAR NOT NULL""",
+    "grad_cam_dynamics_maxima": """
+        system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL,
+        time DOUBLE NOT NULL, cage_clock DOUBLE NOT NULL, correlation DOUBLE NOT NULL,
         model_version VARCHAR NOT NULL""",
     "mlp_descriptors": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL, sample INTEGER NOT NULL,
@@ -229,6 +256,16 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("mlp_scores", "time", "DOUBLE"),
 )
 
+#: columns that were NOT NULL in an earlier release and may now hold NULL (warehouses made before are relaxed)
+RELAXED_COLUMNS: tuple[tuple[str, str], ...] = (("indicator_correlations", "model_version"),)
+
+#: columns where earlier releases wrote NaN for "undefined": rows written before are set to NULL on open
+NAN_TO_NULL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("propensity_summary", "tau_alpha"),
+    ("grad_cam_dynamics", "correlation"),
+    ("indicator_correlations", "value"),
+)
+
 
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened, written or read."""
@@ -286,6 +323,15 @@ class Warehouse:
             con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         for table, column, sql_type in ADDED_COLUMNS:
             con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
+        for table, column in RELAXED_COLUMNS:
+            nullable = con.execute(
+                "SELECT is_nullable FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                [table, column],
+            ).fetchone()
+            if nullable and nullable[0] == "NO":
+                con.execute(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
+        for table, column in NAN_TO_NULL_COLUMNS:
+            con.execute(f"UPDATE {table} SET {column} = NULL WHERE isnan({column})")
 
     # ------------------------------------------------------------------ writes
     def replace_partition(self, key: PartitionKey, frames: Mapping[str, pl.DataFrame]) -> dict[str, int]:

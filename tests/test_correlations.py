@@ -75,8 +75,9 @@ def test_per_configuration_and_summary():
     assert summary.n == 3 and summary.n_undefined == 1
     assert summary.mean == pytest.approx(0.6)
     assert summary.std == pytest.approx(0.1)  # sample standard deviation (ddof = 1)
+    assert summary.stderr == pytest.approx(0.1 / np.sqrt(3))
     single = summarise_correlations([0.4])
-    assert single.mean == 0.4 and np.isnan(single.std) and single.n == 1
+    assert single.mean == 0.4 and single.std is None and single.stderr is None and single.n == 1
 
 
 def test_pair_correlations_name_each_pair_and_method():

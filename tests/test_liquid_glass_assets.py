@@ -51,23 +51,32 @@ def test_champion_moves_only_to_a_version_that_is_not_worse(tracking):
 
 
 def test_correlations_on_a_crafted_case(tmp_path):
+    """Γ pairs on the Grad-CAM (test) glass only; C(1−Θ, Υ) on every glass; summaries with SE and n."""
     store = Warehouse(tmp_path / "w.duckdb")
     rng = np.random.default_rng(0)
     n = 50
     upsilon = rng.uniform(size=n)
     key = {"system": "abm", "temperature": 0.05, "ensemble": "quenched"}
-    base = {**{k: [v] * n for k, v in key.items()}, "sample": [0] * n, "particle": np.arange(n)}
+
+    def base(sample: int) -> dict:
+        return {**{k: [v] * n for k, v in key.items()}, "sample": [sample] * n, "particle": np.arange(n)}
+
+    # 1 − Θ = 1 − Υ in glasses 0 and 2 (C = −1), = Υ in glass 1 (C = +1); only glass 0 has Grad-CAM scores
+    theta = {0: 1.0 - upsilon, 1: upsilon, 2: 1.0 - upsilon}
     store.replace_partition(
         key,
         {
-            "descriptors": pl.DataFrame(
-                {
-                    **base,
-                    "voronoi_area": upsilon,
-                    "tong_tanaka": upsilon,
-                    "voronoi_area_cg": upsilon,
-                    "one_minus_theta_cg": 1.0 - upsilon,
-                }
+            "descriptors": pl.concat(
+                pl.DataFrame(
+                    {
+                        **base(s),
+                        "voronoi_area": upsilon,
+                        "tong_tanaka": upsilon,
+                        "voronoi_area_cg": upsilon,
+                        "one_minus_theta_cg": one_minus_theta,
+                    }
+                )
+                for s, one_minus_theta in theta.items()
             )
         },
     )
@@ -76,7 +85,7 @@ def test_correlations_on_a_crafted_case(tmp_path):
         {
             "grad_cam": pl.DataFrame(
                 {
-                    **base,
+                    **base(0),
                     "label": ["glass"] * n,
                     "gamma": 2 * upsilon + 1,
                     "gamma_cg": 2 * upsilon + 1,
@@ -90,13 +99,36 @@ def test_correlations_on_a_crafted_case(tmp_path):
         "study": StudySettings(scratch_dir=str(tmp_path / "s")),
         "warehouse": WarehouseResource(path=str(store.path)),
     }
-    assert materialize_templates([INDICATOR_CORRELATIONS], resources=resources, partition_key="abm").success
-    rows = store.query("SELECT pair, method, value FROM INDICATOR_CORRELATIONS ORDER BY pair, method")
-    values = {(r["pair"], r["method"]): r["value"] for r in rows.iter_rows(named=True)}
-    assert values[("gamma~upsilon", "pearson")] == pytest.approx(1.0)
-    assert values[("gamma~upsilon", "spearman")] == pytest.approx(1.0)
-    assert values[("gamma~one_minus_theta", "pearson")] == pytest.approx(-1.0)
-    assert values[("one_minus_theta~upsilon", "spearman")] == pytest.approx(-1.0)
+    result = materialize_templates([INDICATOR_CORRELATIONS], "abm", resources=resources)
+    assert result.success
+    rows = store.query("SELECT sample, pair, method, value, model_version FROM indicator_correlations")
+    values = {(r["sample"], r["pair"], r["method"]): r["value"] for r in rows.iter_rows(named=True)}
+    assert values[(0, "gamma~upsilon", "pearson")] == pytest.approx(1.0)
+    assert values[(0, "gamma~upsilon", "spearman")] == pytest.approx(1.0)
+    assert values[(0, "gamma~one_minus_theta", "pearson")] == pytest.approx(-1.0)
+    assert values[(0, "one_minus_theta~upsilon", "spearman")] == pytest.approx(-1.0)
+    assert values[(1, "one_minus_theta~upsilon", "pearson")] == pytest.approx(1.0)
+    assert {s for s, pair, _ in values if pair.startswith("gamma")} == {0}  # the CNN pairs: test glasses only
+    assert {s for s, pair, _ in values if pair == "one_minus_theta~upsilon"} == {0, 1, 2}  # every glass
+    structural = rows.filter(pl.col("pair") == "one_minus_theta~upsilon")
+    assert structural["model_version"].null_count() == structural.height  # needs no CNN
+
+    summary = store.query("SELECT * FROM indicator_correlation_summary WHERE method = 'pearson' ORDER BY pair")
+    by_pair = {r["pair"]: r for r in summary.iter_rows(named=True)}
+    theta_upsilon = by_pair["one_minus_theta~upsilon"]
+    assert theta_upsilon["subset"] == "all" and theta_upsilon["n"] == 3
+    assert theta_upsilon["mean"] == pytest.approx(-1 / 3)
+    assert theta_upsilon["stderr"] == pytest.approx(np.std([-1, 1, -1], ddof=1) / np.sqrt(3))
+    assert by_pair["gamma~upsilon"]["n"] == 1 and by_pair["gamma~upsilon"]["stderr"] is None  # n = 1: NULL
+
+    metadata = result.asset_materializations_for_node("abm__indicator_correlations")[0].metadata
+    assert metadata["glass_pearson_one_minus_theta~upsilon_n"].value == 3
+    assert metadata["glass_pearson_one_minus_theta~upsilon_stderr"].value == pytest.approx(theta_upsilon["stderr"])
+    assert "± " in metadata["summary"].value
+    # one glass cannot resolve C(Γ,Υ) > 0; −1/3 ± 0.67 cannot resolve C(1−Θ,Υ) > 0 either
+    assert metadata["condition C(Γ,Υ) > 0"].value == "unresolved"
+    assert metadata["condition C(1−Θ,Υ) > 0"].value == "unresolved"
+    assert "| C(1−Θ,Υ) > 0 | 0.355 |" in metadata["paper_conditions"].value
 
 
 @pytest.mark.lammps

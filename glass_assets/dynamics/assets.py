@@ -16,7 +16,7 @@ from glass_assets.cnn_split import CNN_SYSTEMS, held_out_glass_order, logged_spl
 from glass_assets.dynamics.checks import PROPENSITY_CHECKS, propensity_check_specs, run_propensity_checks
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
-from glass_assets.plots import figure_metadata
+from glass_assets.plots import figure_metadata, markdown_table, mean_text, stderr_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, initial_structures_key
 from glass_assets.tracking import MLflowResource, champion_params
@@ -24,6 +24,7 @@ from glass_assets.versioning import PROPENSITY_CODE_VERSION
 from glass_assets.warehouse import Warehouse, WarehouseError
 from glass_core.dynamics.propensity import PropensityLabels
 from glass_core.models.configuration import Configuration
+from glass_core.models.statistics import sample_mean
 from glass_core.models.systems import get_system
 
 
@@ -47,7 +48,13 @@ def _nullable(values: np.ndarray) -> pl.Series:
     return pl.Series(values.ravel(), dtype=pl.Float64).fill_nan(None)
 
 
-def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key: dict[str, object]) -> dict:
+def label_tables(
+    labels: dict[int, PropensityLabels], key: dict[str, object], run_key: dict[str, object]
+) -> dict[str, pl.DataFrame]:
+    """Rows of ``propensity`` and ``propensity_summary`` for the labels of ``run_key`` started from ``key``.
+
+    τ_α beyond the run is stored as NULL (never NaN), so ``max(tau_alpha)`` in SQL skips it.
+    """
     rows, summary = [], []
     for sample, label in sorted(labels.items()):
         n_frames, n = label.crsd.shape
@@ -78,12 +85,34 @@ def _frames(labels: dict[int, PropensityLabels], key: dict[str, object], run_key
                     "time": label.times,
                     "mean_bond_breaking": label.mean_bond_breaking,
                     "cage_clock": label.cage_clock,
-                    "tau_alpha": [tau if tau is not None else float("nan")] * n_frames,
+                    "tau_alpha": pl.Series([tau] * n_frames, dtype=pl.Float64),
                     "n_replicas": [label.n_replicas] * n_frames,
                 }
             )
         )
     return {"propensity": pl.concat(rows), "propensity_summary": pl.concat(summary)}
+
+
+def ensemble_mean_curve(summary: pl.DataFrame) -> pl.DataFrame:
+    """Per frame: mean ⟨C_B⟩ and δ over the configurations of a ``propensity_summary`` partition, with their
+    standard errors (:func:`glass_core.models.statistics.sample_mean`; NULL for one configuration) and n."""
+    rows = []
+    for (frame,), group in summary.sort("frame").group_by(["frame"], maintain_order=True):
+        bonds = sample_mean(group["mean_bond_breaking"].to_list())
+        clock = sample_mean(group["cage_clock"].to_list())
+        rows.append(
+            {
+                "frame": frame,
+                "time": float(group["time"][0]),
+                "mean_bond_breaking": bonds.mean,
+                "mean_bond_breaking_stderr": bonds.stderr,
+                "cage_clock": clock.mean,
+                "cage_clock_stderr": clock.stderr,
+                "n": clock.n,
+            }
+        )
+    schema = {"mean_bond_breaking_stderr": pl.Float64, "cage_clock_stderr": pl.Float64}
+    return pl.DataFrame(rows, schema_overrides=schema)
 
 
 def propensity_labels(
@@ -136,7 +165,7 @@ def propensity_labels(
     )
     labels = {item["sample"]: PropensityLabels.load(path) for item, path in zip(items, paths, strict=True)}
     run_key = {"system": system_name, "temperature": temperature}
-    frames = _frames(labels, source, run_key)
+    frames = label_tables(labels, source, run_key)
     checks = run_propensity_checks(frames["propensity"], frames["propensity_summary"], params["n_replicas"])
     raise_on_blocking_failure(
         checks, PROPENSITY_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
@@ -144,16 +173,15 @@ def propensity_labels(
     written = store.replace_partition(run_key, frames)
     shutil.rmtree(scratch, ignore_errors=True)
     summary = frames["propensity_summary"]
-    mean_curve = (
-        summary.group_by("frame")
-        .agg(pl.col("time").first(), pl.col("mean_bond_breaking").mean(), pl.col("cage_clock").mean())
-        .sort("frame")
-    )
+    mean_curve = ensemble_mean_curve(summary)
     from glass_assets.dynamics.plots import relaxation_figure
 
     figure = relaxation_figure(mean_curve, f"{system_name} at T = {temperature}")
     plot = study.plot_path("propensity_labels", f"{system_name}_T{temperature!r}.png")
-    taus = [lab.tau_alpha for lab in labels.values() if lab.tau_alpha is not None]
+    tau = sample_mean([lab.tau_alpha for lab in labels.values()])
+    final = summary.filter(pl.col("frame") == summary["frame"].max())
+    final_bonds = sample_mean(final["mean_bond_breaking"].to_list())
+    final_clock = sample_mean(final["cage_clock"].to_list())
     return MaterializeResult(
         check_results=checks,
         metadata={
@@ -165,10 +193,30 @@ def propensity_labels(
                 MetadataValue.json(used) if subsets else MetadataValue.text("no CNN split for this system")
             ),
             "rows_written": MetadataValue.json(written),
-            "final_mean_bond_breaking": float(mean_curve["mean_bond_breaking"][-1]),
-            "final_cage_clock_delta": float(mean_curve["cage_clock"][-1]),
-            "tau_alpha_mean": float(np.mean(taus)) if taus else float("nan"),
-            "n_tau_alpha_found": len(taus),
+            "final_mean_bond_breaking": float(final_bonds.mean),
+            "final_mean_bond_breaking_stderr": stderr_metadata(final_bonds.stderr),
+            "final_cage_clock_delta": float(final_clock.mean),
+            "final_cage_clock_delta_stderr": stderr_metadata(final_clock.stderr),
+            "tau_alpha_mean": float(tau.mean),
+            "tau_alpha_stderr": stderr_metadata(tau.stderr),
+            "n_tau_alpha_found": tau.n,
+            "n_tau_alpha_beyond_run": tau.n_undefined,
+            "summary": MetadataValue.md(
+                markdown_table(
+                    pl.DataFrame(
+                        [
+                            {"quantity": name, "mean ± SE": mean_text(m.mean, m.stderr, m.n), "n": m.n}
+                            for name, m in (
+                                ("⟨C_B⟩ at the last frame", final_bonds),
+                                ("δ at the last frame", final_clock),
+                                ("τ_α (all-particle ⟨C_B⟩ = 1/e)", tau),
+                            )
+                        ]
+                    )
+                )
+                + f"\n\nMeans over configurations; SE = sd/√n (ddof = 1). τ_α over the {tau.n} configurations "
+                f"that reach 1/e within the run ({tau.n_undefined} do not: then the mean is biased low)."
+            ),
             "wall_seconds": time.perf_counter() - started,
             **figure_metadata(figure, plot),
         },
@@ -177,7 +225,7 @@ def propensity_labels(
 
 PROPENSITY_LABELS = AssetTemplate(
     body=propensity_labels,
-    partitioned_by='propensity',
+    partitioned_by="propensity",
     upstream=(Upstream("quenched_ensembles", "all"), Upstream("swap_mc_equilibria"), Upstream("cnn_classifier")),
     check_specs=propensity_check_specs,
     kinds=frozenset({"lammps", "duckdb"}),

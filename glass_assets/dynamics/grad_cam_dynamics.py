@@ -1,4 +1,10 @@
-"""What the CNN's Grad-CAM score predicts about aging dynamics: C(Γ, 1 − Δ) against δ(t) [O Fig. 4]."""
+"""What the CNN's Grad-CAM score predicts about aging dynamics: C(Γ, 1 − Δ) against δ(t) [O Fig. 4].
+
+Glasses the champion CNN trained on never enter: only correctly classified glasses of its validation and
+test splits do. Per frame the mean curve over them carries its standard error and n; each glass's own
+maximum over δ (what [O] reports, from one configuration) is stored and drawn as a distribution beside the
+maximum of the mean curve.
+"""
 
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
@@ -12,20 +18,21 @@ from glass_assets.dynamics.checks import (
     run_grad_cam_dynamics_checks,
 )
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
-from glass_assets.plots import figure_metadata
+from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import configurations
 from glass_assets.tracking import MLflowResource, load_champion, model_name
 from glass_assets.versioning import GRAD_CAM_DYNAMICS_CODE_VERSION
 from glass_assets.warehouse import WarehouseError
 from glass_core.learning.cnn import GLASS
-from glass_core.learning.correlations import correlation_against_dynamics
+from glass_core.learning.correlations import correlation_against_dynamics, curve_maximum
 from glass_core.learning.grad_cam import grad_cam_particles
+from glass_core.models.statistics import sample_mean
 from glass_core.models.systems import get_system
 from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained
 
-#: [O] Fig. 4: maximum of C(Γ, 1 − Δ) over δ(t), reached near δ ≈ 1
+#: [O] Fig. 4: maximum of C(Γ, 1 − Δ) over δ(t), reached near δ ≈ 1 (one configuration each)
 PAPER_MAXIMUM = {"abm": 0.61, "kam": 0.68}
 
 
@@ -54,13 +61,15 @@ def grad_cam_dynamics(
         *logged_split(params),
     )
     trained_on = {s for s in samples if subsets.get(s) == "train"}
+    # the statistics keep to glasses the CNN never trained on (validation and test), correctly classified
+    kept = correct - trained_on
     clocks = store.query(
         "SELECT temperature, sample, frame, cage_clock FROM propensity_summary WHERE system = ?", [system]
     )
     cage_clock = {(r["temperature"], r["sample"], r["frame"]): r["cage_clock"] for r in clocks.iter_rows(named=True)}
     rows = []
     for (temperature, sample), run in labels.group_by(["temperature", "sample"], maintain_order=True):
-        if sample not in correct:
+        if sample not in kept:
             continue
         frames = run["frame"].unique(maintain_order=True).to_list()
         crsd = run["crsd"].to_numpy().reshape(len(frames), -1)  # rows sorted by frame, then particle
@@ -76,43 +85,55 @@ def grad_cam_dynamics(
                     "time": float(times[k]),
                     "cage_clock": float(cage_clock[(temperature, sample, frame)]),
                     "correlation": float(curve[k]),
-                    "in_training": sample in trained_on,
+                    "in_training": False,
                     "model_version": str(version),
                 }
             )
     if not rows:
-        raise ValueError(f"the champion CNN classifies none of the {len(samples)} propensity glasses as glass")
-    table = pl.DataFrame(rows)
+        raise ValueError(
+            f"none of the {len(samples)} propensity glasses is usable: {len(correct)} classified as glass by the "
+            f"champion CNN, {len(correct & trained_on)} of them in its training split (left out)"
+        )
+    # NaN (Δ constant: frame 0) is stored as NULL, so a reader's max() or avg() skips it
+    table = pl.DataFrame(rows).with_columns(pl.col("correlation").fill_nan(None))
+    curves = mean_curves(table)
+    maxima = per_glass_maxima(table)
     checks = run_grad_cam_dynamics_checks(table, PAPER_MAXIMUM.get(system))
     raise_on_blocking_failure(
         checks,
         GRAD_CAM_DYNAMICS_CHECKS,
         context,
-        rejected={"grad_cam_dynamics": table},
+        rejected={"grad_cam_dynamics": table, "grad_cam_dynamics_curve": curves, "grad_cam_dynamics_maxima": maxima},
         quarantine_root=study.quarantine_root(),
     )
-    written = store.replace_partition({"system": system}, {"grad_cam_dynamics": table})
-    curves = (
-        table.filter(pl.col("frame") > 0)
-        .group_by(["temperature", "frame"])
-        .agg(pl.col("cage_clock").mean(), pl.col("correlation").mean(), pl.len().alias("n"))
-        .sort(["temperature", "frame"])
+    written = store.replace_partition(
+        {"system": system},
+        {"grad_cam_dynamics": table, "grad_cam_dynamics_curve": curves, "grad_cam_dynamics_maxima": maxima},
     )
-    best = curves.sort("correlation", descending=True).row(0, named=True)
-    figure = plots.correlation_against_clock(curves, PAPER_MAXIMUM.get(system), f"{system}: Grad-CAM vs dynamics")
+    defined = curves.drop_nulls("correlation")
+    if defined.height == 0:
+        raise ValueError(f"C(Γ, 1−Δ) is undefined at every frame of {system} (Δ or Γ constant): no curve to report")
+    best = defined.sort("correlation", descending=True).row(0, named=True)
+    maxima_by_t = {t: sample_mean(group["correlation"].to_list()) for (t,), group in maxima.group_by(["temperature"])}
+    paper = PAPER_MAXIMUM.get(system)
+    figure = plots.correlation_against_clock(curves, maxima, paper, f"{system}: Grad-CAM vs dynamics")
     metadata = {
         "max_correlation": float(best["correlation"]),
+        "max_correlation_stderr": stderr_metadata(best["stderr"]),
+        "max_correlation_n": int(best["n"]),
         "at_cage_clock_delta": float(best["cage_clock"]),
         "at_temperature": float(best["temperature"]),
-        "paper_max_correlation": PAPER_MAXIMUM.get(system, float("nan")),
+        "paper_max_correlation": paper if paper is not None else float("nan"),
+        "per_glass_maxima": MetadataValue.md(plots.maxima_markdown(best, maxima_by_t, paper)),
         "max_cage_clock_reached": float(curves["cage_clock"].max()),
-        "n_glasses": len(correct),
-        "n_glasses_seen_in_training": len(correct & trained_on),
+        "n_glasses": len(kept),
+        "n_training_glasses_left_out": len(correct & trained_on),
+        "n_glasses_not_classified_glass": len(set(samples) - correct),
         "model": f"{model_name(system)} v{version}",
         "rows_written": MetadataValue.json(written),
         **figure_metadata(figure, study.plot_path("grad_cam_dynamics", f"{system}_correlation_vs_delta.png")),
     }
-    example = min(correct)
+    example = min(kept)
     at = labels.filter(
         (pl.col("temperature") == best["temperature"])
         & (pl.col("sample") == example)
@@ -134,9 +155,49 @@ def grad_cam_dynamics(
         }
     )
     context.log.info(
-        f"max C(Γ,1−Δ) = {best['correlation']:.3f} at δ = {best['cage_clock']:.2f} (paper: {PAPER_MAXIMUM.get(system)})"
+        f"max of the mean C(Γ,1−Δ) = {best['correlation']:.3f} ± {best['stderr'] or float('nan'):.3f} "
+        f"(n = {best['n']}) at δ = {best['cage_clock']:.2f} (paper, one glass: {paper})"
     )
     return MaterializeResult(check_results=checks, metadata=metadata)
+
+
+def mean_curves(table: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ``grad_cam_dynamics_curve``: per (run T, frame > 0) the mean C(Γ, 1 − Δ) ± SE over glasses, n."""
+    rows = []
+    for (temperature, frame), group in table.filter(pl.col("frame") > 0).group_by(
+        ["temperature", "frame"], maintain_order=True
+    ):
+        mean = sample_mean(group["correlation"].to_list())
+        rows.append(
+            {
+                "system": group["system"][0],
+                "temperature": temperature,
+                "frame": frame,
+                "time": float(group["time"].mean()),
+                "cage_clock": float(group["cage_clock"].mean()),
+                "correlation": mean.mean if mean.n else None,
+                "stderr": mean.stderr,
+                "n": mean.n,
+                "model_version": group["model_version"][0],
+            }
+        )
+    schema = {"correlation": pl.Float64, "stderr": pl.Float64, "frame": pl.Int32}
+    return pl.DataFrame(rows, schema_overrides=schema).sort(["temperature", "frame"])
+
+
+def per_glass_maxima(table: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ``grad_cam_dynamics_maxima``: each glass's largest C(Γ, 1 − Δ) over its frames, per run T."""
+    rows = []
+    for (_, _), run in table.sort("frame").group_by(["temperature", "sample"], maintain_order=True):
+        k = curve_maximum(run["correlation"].fill_null(float("nan")).to_numpy())
+        if k is not None:
+            rows.append({name: run[name][k] for name in MAXIMA_COLUMNS})
+    return pl.DataFrame(rows, schema_overrides={"frame": pl.Int32, "correlation": pl.Float64}).sort(
+        ["temperature", "sample"]
+    )
+
+
+MAXIMA_COLUMNS = ("system", "temperature", "sample", "frame", "time", "cage_clock", "correlation", "model_version")
 
 
 GRAD_CAM_DYNAMICS = AssetTemplate(

@@ -3,7 +3,6 @@
 import json
 import os
 import time
-from dataclasses import asdict
 
 import mlflow
 import numpy as np
@@ -37,7 +36,7 @@ from glass_assets.liquid_glass.checks import (
 from glass_assets.partitions import (
     parse_partition,
 )
-from glass_assets.plots import figure_metadata
+from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import QUENCHED, configurations
 from glass_assets.tracking import MLflowResource, load_champion, model_name, promote_if_not_worse
@@ -57,9 +56,15 @@ from glass_core.learning.cnn import (
     evaluate,
     train_classifier,
 )
-from glass_core.learning.correlations import pair_correlations, summarise_correlations
+from glass_core.learning.correlations import (
+    OYAMA_GLASS_CONDITIONS,
+    evaluate_conditions,
+    pair_correlations,
+    summarise_correlations,
+)
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
+from glass_core.models.statistics import SampleMean, sample_mean
 from glass_core.models.systems import get_system
 from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
@@ -301,7 +306,7 @@ def grad_cam_scores(
         chosen = [i for i in split.test if labels[i] == label]
         result = grad_cam_particles(model, [configs[i] for i in chosen], gridding, target_class=label)
         correct = [k for k, i in enumerate(chosen) if result.cam.predictions[k] == label]
-        accuracy[LABELS[label]] = len(correct) / max(len(chosen), 1)
+        accuracy[LABELS[label]] = sample_mean([float(result.cam.predictions[k] == label) for k in range(len(chosen))])
         for k in correct:
             i = chosen[k]
             config, gamma = configs[i], result.scores[k]
@@ -340,8 +345,15 @@ def grad_cam_scores(
             "rows_written": MetadataValue.json(written),
             "n_glass_configurations": glass_row["sample"].n_unique(),
             "n_liquid_configurations": table.filter(pl.col("label") == "liquid")["sample"].n_unique(),
-            "test_accuracy_glass": accuracy["glass"],
-            "test_accuracy_liquid": accuracy["liquid"],
+            **{
+                f"test_accuracy_{name}{suffix}": value
+                for name, mean in accuracy.items()
+                for suffix, value in (
+                    ("", float(mean.mean)),
+                    ("_stderr", stderr_metadata(mean.stderr)),
+                    ("_n", mean.n),
+                )
+            },
             "seconds_per_configuration": seconds / max(len(split.test), 1),
         },
     )
@@ -361,42 +373,47 @@ def indicator_correlations(
     if fields.height == 0:
         raise WarehouseError(f"no Grad-CAM scores joined with descriptors for {system}: materialize them first")
     rows = []
+    cnn_pairs = {name: pair for name, pair in PAIRS.items() if "gamma_cg" in pair}
     for (temperature, sample, label, version), group in fields.group_by(
         ["temperature", "sample", "label", "model_version"], maintain_order=True
     ):
-        values = pair_correlations({name: group[name].to_numpy() for name in FIELDS}, PAIRS)
-        for (pair, method), value in values.items():
-            rows.append(
-                {
-                    "system": system,
-                    "temperature": temperature,
-                    "ensemble": ENSEMBLE,
-                    "sample": sample,
-                    "label": label,
-                    "pair": pair,
-                    "method": method,
-                    "model_version": version,
-                    "value": value,
-                }
-            )
-    table = pl.DataFrame(rows)
+        values = pair_correlations({name: group[name].to_numpy() for name in FIELDS}, cnn_pairs)
+        rows += [
+            _correlation_row(system, temperature, sample, label, pair, method, version, value)
+            for (pair, method), value in values.items()
+        ]
+    # C(1−Θ, Υ) needs no CNN: every configuration of the T_G and T_L ensembles, not only the test ones
+    structural = {name: pair for name, pair in PAIRS.items() if "gamma_cg" not in pair}
+    for temperature, label in _phase_temperatures(system):
+        descriptors = store.read_partition("descriptors", ensemble_key(system, temperature, ENSEMBLE))
+        for (sample,), group in descriptors.group_by(["sample"], maintain_order=True):
+            values = pair_correlations({name: group[name].to_numpy() for name in FIELDS[1:]}, structural)
+            rows += [
+                _correlation_row(system, temperature, sample, label, pair, method, None, value)
+                for (pair, method), value in values.items()
+            ]
+    table = pl.DataFrame(rows, schema_overrides={"model_version": pl.String, "value": pl.Float64}).with_columns(
+        pl.col("value").fill_nan(None)
+    )
+    summary = correlation_summary(table, system)
     checks = run_correlation_checks(table)
     raise_on_blocking_failure(
         checks,
         CORRELATION_CHECKS,
         context,
-        rejected={"indicator_correlations": table},
+        rejected={"indicator_correlations": table, "indicator_correlation_summary": summary},
         quarantine_root=study.quarantine_root(),
     )
-    written = store.replace_partition({"system": system}, {"indicator_correlations": table})
-    summary = pl.DataFrame(
-        [
-            {"label": label, "pair": pair, "method": method, **asdict(summarise_correlations(group["value"]))}
-            for (label, pair, method), group in table.group_by(["label", "pair", "method"])
-        ]
-    ).sort(["label", "pair", "method"])
+    written = store.replace_partition(
+        {"system": system}, {"indicator_correlations": table, "indicator_correlation_summary": summary}
+    )
+    glass_means = {
+        row["pair"]: SampleMean(row["mean"], row["stderr"], row["n"], row["std"], row["n_undefined"])
+        for row in summary.filter((pl.col("label") == "glass") & (pl.col("method") == "pearson")).iter_rows(named=True)
+    }
+    conditions = evaluate_conditions(OYAMA_GLASS_CONDITIONS.get(system, ()), glass_means)
     violin = plots.correlation_violins(
-        table.filter(pl.col("method") == "pearson"), f"{system}: Pearson per configuration"
+        table.filter(pl.col("method") == "pearson"), summary, f"{system}: Pearson per configuration"
     )
     example = fields.filter(pl.col("label") == "glass")
     first = example.filter(pl.col("sample") == example["sample"][0]) if example.height else fields.head(0)
@@ -412,6 +429,7 @@ def indicator_correlations(
     metadata = {
         "rows_written": MetadataValue.json(written),
         "summary": MetadataValue.md(plots.correlation_summary_markdown(summary, system, PAPER_ABM_GLASS)),
+        "paper_conditions": MetadataValue.md(plots.conditions_markdown(conditions, glass_means, system)),
         **{
             f"violins_{k}": v
             for k, v in figure_metadata(
@@ -419,9 +437,12 @@ def indicator_correlations(
             ).items()
         },
     }
-    pearson_glass = summary.filter((pl.col("label") == "glass") & (pl.col("method") == "pearson"))
-    for row in pearson_glass.iter_rows(named=True):
-        metadata[f"glass_pearson_{row['pair']}"] = float(row["mean"])
+    for pair, mean in glass_means.items():
+        metadata[f"glass_pearson_{pair}"] = float(mean.mean)
+        metadata[f"glass_pearson_{pair}_stderr"] = stderr_metadata(mean.stderr)
+        metadata[f"glass_pearson_{pair}_n"] = mean.n
+    for result in conditions:
+        metadata[f"condition {result.condition.text}"] = result.verdict
     if particles is not None and particles.height == first.height:
         maps = plots.particle_maps(particles, first, f"{system} glass, sample {int(first['sample'][0])}")
         metadata.update(
@@ -433,6 +454,68 @@ def indicator_correlations(
             }
         )
     return MaterializeResult(check_results=checks, metadata=metadata)
+
+
+def _phase_temperatures(system: str) -> list[tuple[float, str]]:
+    """(T_G, "glass") and (T_L, "liquid") of a CNN system."""
+    temps = get_system(system).temperatures
+    return [(float(temps["glass"]), "glass"), (float(temps["liquid"]), "liquid")]
+
+
+def _correlation_row(
+    system: str,
+    temperature: float,
+    sample: int,
+    label: str,
+    pair: str,
+    method: str,
+    version: str | None,
+    value: float,
+) -> dict[str, object]:
+    return {
+        "system": system,
+        "temperature": float(temperature),
+        "ensemble": ENSEMBLE,
+        "sample": int(sample),
+        "label": label,
+        "pair": pair,
+        "method": method,
+        "model_version": version,
+        "value": float(value),
+    }
+
+
+def correlation_summary(table: pl.DataFrame, system: str) -> pl.DataFrame:
+    """Rows of ``indicator_correlation_summary``: mean ± SE and n per (class, pair, method) of ``table``.
+
+    ``subset`` says which configurations: ``test`` (correctly classified CNN test configurations, the
+    pairs with Γ) or ``all`` (every configuration of the ensemble, C(1−Θ, Υ)).
+    """
+    rows = []
+    for (label, pair, method), group in table.group_by(["label", "pair", "method"]):
+        mean = summarise_correlations(group["value"].to_list())
+        versions = group["model_version"].drop_nulls().unique().sort().to_list()
+        rows.append(
+            {
+                "system": system,
+                "label": label,
+                "pair": pair,
+                "method": method,
+                "subset": "test" if "gamma" in pair else "all",
+                "mean": mean.mean,
+                "stderr": mean.stderr,
+                "std": mean.std,
+                "n": mean.n,
+                "n_undefined": mean.n_undefined,
+                "model_version": ",".join(versions) if versions else None,
+            }
+        )
+    schema = {"mean": pl.Float64, "stderr": pl.Float64, "std": pl.Float64, "model_version": pl.String}
+    return (
+        pl.DataFrame(rows, schema_overrides=schema)
+        .with_columns(pl.col("mean").fill_nan(None))
+        .sort(["label", "pair", "method"])
+    )
 
 
 STRUCTURAL_DESCRIPTORS = AssetTemplate(
@@ -490,8 +573,9 @@ INDICATOR_CORRELATIONS = AssetTemplate(
     group_name="liquid_glass",
     code_version=CORRELATIONS_CODE_VERSION,
     description=(
-        "Per test configuration, Pearson and Spearman C(Γ,Υ), C(Γ,1−Θ), C(1−Θ,Υ) of the coarse-grained normalised "
-        "fields, for glasses and liquids, with the paper's values, violin plots and particle maps "
-        "(Oyama et al. 2023, Figs. 1–3). Warehouse table `indicator_correlations`."
+        "Pearson and Spearman C(Γ,Υ), C(Γ,1−Θ) per correctly classified test configuration and C(1−Θ,Υ) per "
+        "configuration of the T_G and T_L ensembles, of the coarse-grained normalised fields; mean ± SE and n beside "
+        "the paper's values, violin plots and particle maps (Oyama et al. 2023, Figs. 1–3). Warehouse tables "
+        "`indicator_correlations`, `indicator_correlation_summary`."
     ),
 )

@@ -9,7 +9,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from glass_assets.plots import field_maps  # noqa: E402
+from glass_assets.plots import field_maps, markdown_table, mean_text  # noqa: E402
+from glass_core.learning.correlations import ConditionResult  # noqa: E402
+from glass_core.models.statistics import SampleMean  # noqa: E402
 
 PAIR_LABELS = {"gamma~upsilon": "C(Γ, Υ)", "gamma~one_minus_theta": "C(Γ, 1−Θ)", "one_minus_theta~upsilon": "C(1−Θ, Υ)"}
 
@@ -41,8 +43,11 @@ def confusion_markdown(confusion: np.ndarray) -> str:
 
 
 def correlation_summary_markdown(summary: pl.DataFrame, system: str, paper_abm_glass: dict[str, float]) -> str:
-    """Mean ± std per (class, pair, method), next to [O]'s ABM glass values and KAM sign pattern."""
-    lines = ["| class | pair | method | mean | std | n | paper |", "|---|---|---|---|---|---|---|"]
+    """Mean ± SE (ddof = 1) and n per (class, pair, method), next to [O]'s ABM glass values and KAM signs.
+
+    ``summary``: rows of ``indicator_correlation_summary``; ``subset`` says which configurations.
+    """
+    rows = []
     for row in summary.iter_rows(named=True):
         paper = ""
         if row["label"] == "glass" and row["method"] == "pearson":
@@ -50,38 +55,96 @@ def correlation_summary_markdown(summary: pl.DataFrame, system: str, paper_abm_g
                 paper = f"{paper_abm_glass[row['pair']]:.3f}"
             elif system == "kam" and row["pair"] != "one_minus_theta~upsilon":
                 paper = "< 0"
-        std = row["std"] if row["std"] is not None else float("nan")
-        lines.append(
-            f"| {row['label']} | {PAIR_LABELS[row['pair']]} | {row['method']} | {row['mean']:.3f} | "
-            f"{std:.3f} | {row['n']} | {paper} |"
+        rows.append(
+            {
+                "class": row["label"],
+                "pair": PAIR_LABELS[row["pair"]],
+                "method": row["method"],
+                "glasses": row["subset"],
+                "mean ± SE": mean_text(row["mean"], row["stderr"], row["n"]),
+                "sd": row["std"],
+                "n": row["n"],
+                "paper": paper,
+            }
         )
-    if system == "kam":
-        lines.append("\n[O] KAM glasses: C(Γ,Υ) < 0, C(Γ,1−Θ) < 0 and |C(Γ,Υ)| > |C(Γ,Θ)|.")
-    return "\n".join(lines)
+    note = (
+        "\n\nSE = sd/√n over configurations (ddof = 1; none for n = 1). `test`: the correctly classified CNN "
+        "test configurations; `all`: every configuration of the ensemble (C(1−Θ,Υ) needs no CNN). [O]: 600 "
+        "glasses at N = 2000."
+    )
+    return markdown_table(pl.DataFrame(rows, schema_overrides={"sd": pl.Float64})) + note
 
 
-def correlation_violins(pearson: pl.DataFrame, title: str) -> plt.Figure:
-    """Distributions of per-configuration correlations, glass and liquid side by side [O Fig. 3]."""
-    figure, axis = plt.subplots(figsize=(7, 3.6))
+def conditions_markdown(results: list[ConditionResult], means: dict[str, SampleMean], system: str) -> str:
+    """[O]'s statements about the glass means, each judged pass / fail / unresolved (within 2 SE)."""
+    if not results:
+        return f"[O] states no condition for {system}."
+
+    def escaped(text: str) -> str:  # a literal | would split the Markdown cell
+        return text.replace("|", "\\|")
+
+    frame = pl.DataFrame(
+        [
+            {
+                "condition": escaped(r.condition.text),
+                "paper": r.condition.paper,
+                "glass means (Pearson)": "; ".join(
+                    f"{PAIR_LABELS[p]} = {means[p].text()}" if p in means else f"{PAIR_LABELS[p]}: none"
+                    for p in r.condition.pairs
+                ),
+                "D ± SE": mean_text(r.difference, r.stderr, 0 if not np.isfinite(r.difference) else 2),
+                "verdict": r.verdict,
+            }
+            for r in results
+        ]
+    )
+    return markdown_table(frame) + (
+        "\n\nEach condition is written D > 0 (a sign: D = ±C; an ordering of magnitudes: D = \\|C_a\\| − "
+        "\\|C_b\\|, SE combined as independent). pass: D > 2 SE; fail: D < −2 SE; unresolved: within 2 SE, "
+        "or no SE (n = 1). C(·,Θ) = −C(·,1−Θ)."
+    )
+
+
+def correlation_violins(pearson: pl.DataFrame, summary: pl.DataFrame, title: str) -> plt.Figure:
+    """Distributions of per-configuration correlations, glass and liquid side by side [O Fig. 3], with the
+    mean ± SE (black bar) and n of each."""
+    figure, axis = plt.subplots(figsize=(7.5, 3.8))
     positions, data, colours, ticks = [], [], [], []
     for k, pair in enumerate(PAIR_LABELS):
         for offset, (label, colour) in zip(
             (-0.18, 0.18), (("glass", "tab:blue"), ("liquid", "tab:orange")), strict=True
         ):
-            values = pearson.filter((pl.col("pair") == pair) & (pl.col("label") == label))["value"].drop_nans()
+            values = pearson.filter((pl.col("pair") == pair) & (pl.col("label") == label))["value"].drop_nulls()
+            values = values.drop_nans()
             if values.len() > 1:
                 positions.append(k + offset)
                 data.append(values.to_numpy())
                 colours.append(colour)
+            stats = summary.filter(
+                (pl.col("pair") == pair) & (pl.col("label") == label) & (pl.col("method") == "pearson")
+            )
+            if stats.height and stats["n"][0] > 0:
+                mean, stderr, n = stats["mean"][0], stats["stderr"][0], stats["n"][0]
+                axis.errorbar(
+                    k + offset,
+                    mean,
+                    yerr=stderr if stderr is not None else None,
+                    fmt="o",
+                    color="black",
+                    ms=3,
+                    capsize=3,
+                )
+                axis.annotate(f"n={n}", (k + offset, -1.08), ha="center", fontsize=7)
         ticks.append(PAIR_LABELS[pair])
     if data:
-        parts = axis.violinplot(data, positions=positions, widths=0.32, showmeans=True)
+        parts = axis.violinplot(data, positions=positions, widths=0.32, showextrema=False)
         for body, colour in zip(parts["bodies"], colours, strict=True):
             body.set_facecolor(colour)
     axis.axhline(0.0, color="grey", lw=0.5)
+    axis.set_ylim(-1.12, 1.05)
     axis.set_xticks(range(len(ticks)), ticks)
     axis.set_ylabel("Pearson correlation")
-    axis.set_title(f"{title} (blue: glass, orange: liquid)")
+    axis.set_title(f"{title}\n(blue: glass, orange: liquid; bars: mean ± SE)", fontsize=9)
     return figure
 
 

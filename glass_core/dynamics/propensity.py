@@ -21,7 +21,8 @@ bonds intact at t. The rule is the *current-distance* one of the reference code 
 again. The gap between 1.4 σ and 1.8 σ already keeps vibrations from breaking bonds, and a neighbour
 that left its first shell rarely returns within 1.8 σ, so "ever broken" and "currently broken" differ
 little; the current rule keeps C_B^i(t) a function of the frame at t alone. The propensity is
-⟨C_B^i(t)⟩_iso, ⟨C_B⟩(t) its mean over particles, and τ_α the time where ⟨C_B⟩ = 1/e.
+⟨C_B^i(t)⟩_iso, ⟨C_B⟩(t) its mean over all particles (every species), and τ_α the time where ⟨C_B⟩ = 1/e
+(the convention is stated in :func:`relaxation_time`).
 A particle with no bond at t = 0 (n_i(0) = 0, an isolated particle) has C_B^i = NaN: it carries no
 label, and particle means skip it.
 
@@ -243,7 +244,19 @@ def mean_over_particles(labels: np.ndarray, mask: np.ndarray | None = None) -> n
 
 
 def relaxation_time(times: np.ndarray, curve: np.ndarray, level: float = np.exp(-1.0)) -> float | None:
-    """First time where ``curve`` falls to ``level`` (τ_α for ⟨C_B⟩ and 1/e [J]); ``None`` if it never does.
+    """First time where ``curve`` falls to ``level``; ``None`` if it never does.
+
+    **The platform's τ_α convention** (the one place it is stated): τ_α is the first time where the
+    *all-particle* bond-breaking correlation ⟨C_B⟩(t) = (1/N_b) Σ_i ⟨C_B^i(t)⟩_iso — the mean over every
+    particle with at least one initial bond, all species together (:func:`mean_over_particles` without a
+    mask) — falls to 1/e:  ⟨C_B⟩(τ_α) = e⁻¹. [J] encodes time by this same all-particle ⟨C_B⟩ (its state
+    points, :mod:`glass_core.dynamics.state_points`, use the same mean), so τ_α and the state points share
+    one clock; [J] quotes type-A figures in places and does not define τ_α exactly (REFERENCE §1), so a
+    type-A τ_α (``mean_over_particles(labels, types == 0)``) is a different time and is not
+    what the platform stores. Per configuration (``propensity_summary.tau_alpha``,
+    :attr:`PropensityLabels.tau_alpha`) the curve is that configuration's ⟨C_B⟩(t); the ``tau_alpha_found``
+    check uses the mean curve over the partition's configurations. A run that never reaches 1/e has no τ_α
+    (``None`` here, NULL in the warehouse), never a number.
 
     Between the last frame above ``level`` and the first at or below it, ln(curve) is interpolated
     linearly in t, which is exact for an exponential decay between the two frames; if the lower value
@@ -313,7 +326,8 @@ class PropensityLabels:
 
     @property
     def tau_alpha(self) -> float | None:
-        """Time where ⟨C_B⟩ = 1/e, or ``None`` if the run is too short to reach it."""
+        """τ_α: first time where this configuration's all-particle ⟨C_B⟩ = 1/e (convention: :func:`relaxation_time`),
+        or ``None`` if the run is too short to reach it."""
         return relaxation_time(self.times, self.mean_bond_breaking)
 
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -8,6 +8,10 @@ plots, mean and standard deviation); Spearman's rank coefficient gives consisten
     Spearman  ρ_s(X, Y) = Pearson of the ranks (ties get their average rank)
 
 A constant field has no defined correlation: NaN is returned, and summaries count such samples apart.
+A summary over configurations is their mean ± standard error s/√n (ddof = 1) and n
+(:mod:`glass_core.models.statistics`); [O] states signs and orderings of these means for the KAM glasses,
+:data:`OYAMA_GLASS_CONDITIONS` lists them and :func:`evaluate_conditions` judges each from the means and
+their errors (pass / fail / unresolved within 2 SE).
 
 Fig. 4 of [O] follows the same recipe over time: for a glass whose isoconfigurational run gives the
 cage-relative squared displacement Δ_i(t) (:mod:`glass_core.dynamics.propensity`), the curve is
@@ -27,15 +31,21 @@ import numpy as np
 from scipy.stats import rankdata
 
 from glass_core.models.configuration import Configuration
+from glass_core.models.statistics import Estimate, SampleMean, Verdict, absolute_difference, judge, sample_mean
 from glass_core.structure.indicators import COARSE_GRAINING_LENGTH, normalised_coarse_grained
 
 __all__ = [
     "METHODS",
+    "OYAMA_GLASS_CONDITIONS",
+    "Condition",
+    "ConditionResult",
     "CorrelationSummary",
     "correlation",
     "correlation_against_dynamics",
     "pair_correlations",
     "correlations_per_configuration",
+    "evaluate_conditions",
+    "curve_maximum",
     "pearson",
     "spearman",
     "summarise_correlations",
@@ -85,25 +95,13 @@ def correlations_per_configuration(
     return np.array([correlation(x, y, method) for x, y in pairs], dtype=np.float64)
 
 
-@dataclass(frozen=True)
-class CorrelationSummary:
-    """Mean and sample standard deviation (ddof = 1; NaN for n < 2) over the n configurations with a
-    defined coefficient; ``n_undefined`` counts those with NaN (a constant field)."""
-
-    mean: float
-    std: float
-    n: int
-    n_undefined: int = 0
+#: a summary of per-configuration coefficients: mean ± SE (ddof = 1; None for n < 2), n, undefined ones apart
+CorrelationSummary = SampleMean
 
 
-def summarise_correlations(values: Iterable[float]) -> CorrelationSummary:
-    """Summarise per-configuration coefficients (e.g. C(Γ, Υ) over the test glasses)."""
-    values = np.asarray(list(values), dtype=np.float64)
-    defined = values[np.isfinite(values)]
-    n = int(defined.size)
-    mean = float(defined.mean()) if n else float("nan")
-    std = float(defined.std(ddof=1)) if n >= 2 else float("nan")
-    return CorrelationSummary(mean, std, n, int(values.size - n))
+def summarise_correlations(values: Iterable[float | None]) -> SampleMean:
+    """Mean ± standard error and n of per-configuration coefficients (e.g. C(Γ, Υ) over the test glasses)."""
+    return sample_mean(values)
 
 
 def pair_correlations(
@@ -130,3 +128,86 @@ def correlation_against_dynamics(
     if crsd.ndim != 2 or crsd.shape[1] != config.n_particles:
         raise ValueError(f"crsd must be (frames, {config.n_particles}), got {crsd.shape}")
     return np.array([pearson(gamma_cg, 1.0 - normalised_coarse_grained(config, frame, xi)) for frame in crsd])
+
+
+def curve_maximum(curve: np.ndarray) -> int | None:
+    """Index of the largest defined value of a (T,) C(Γ, 1 − Δ(t)) curve; ``None`` if none is defined.
+
+    [O] Fig. 4 reports the maximum over δ(t) of one glass's curve; over many glasses these per-glass maxima
+    form a distribution whose mean is ≥ the maximum of the mean curve (mean_k max_t C_k(t) ≥ max_t mean_k C_k(t):
+    each glass's maximum picks its own δ and its own noise), so both are reported.
+    """
+    curve = np.asarray(curve, dtype=np.float64)
+    if not np.isfinite(curve).any():
+        return None
+    return int(np.nanargmax(np.where(np.isfinite(curve), curve, -np.inf)))
+
+
+# ---------------------------------------------------------------------------- what [O] states about the means
+@dataclass(frozen=True)
+class Condition:
+    """A claim of [O] about mean Pearson coefficients of glasses, written as D > 0.
+
+    ``pairs`` name the coefficients (``"gamma~upsilon"`` = C(Γ, Υ), ``"gamma~one_minus_theta"`` = C(Γ, 1 − Θ),
+    ``"one_minus_theta~upsilon"`` = C(1 − Θ, Υ)); ``kind`` says how D is formed from their means:
+    ``positive``: D = C_a; ``negative``: D = −C_a; ``greater_magnitude``: D = |C_a| − |C_b|.
+    Since Θ̄ and 1 − Θ̄ are coarse-grained with the same weights and min–max normalised,
+    C(X, Θ) = −C(X, 1 − Θ), so |C(Γ, Θ)| = |C(Γ, 1 − Θ)| and |C(Θ, Υ)| = |C(1 − Θ, Υ)|.
+    """
+
+    text: str
+    paper: str
+    kind: Literal["positive", "negative", "greater_magnitude"]
+    pairs: tuple[str, ...]
+
+    def estimate(self, means: dict[str, SampleMean]) -> Estimate:
+        a = means[self.pairs[0]]
+        if self.kind == "positive":
+            return Estimate(a.mean, a.stderr)
+        if self.kind == "negative":
+            return Estimate(-a.mean, a.stderr)
+        return absolute_difference(a, means[self.pairs[1]])
+
+
+@dataclass(frozen=True)
+class ConditionResult:
+    """A :class:`Condition` judged: D's estimate, its SE (None: unknown) and the verdict."""
+
+    condition: Condition
+    difference: float
+    stderr: float | None
+    verdict: Verdict
+
+
+#: [O] §IV C (REFERENCE §7): the ABM glass means are positive (0.552, 0.403, 0.355 over 600 glasses at
+#: N = 2000); for KAM glasses C(Γ,Υ) < 0, C(Γ,1−Θ) < 0, |C(Γ,Υ)| > |C(Γ,Θ)| and |C(Γ,Θ)| < |C(Θ,Υ)|
+OYAMA_GLASS_CONDITIONS: dict[str, tuple[Condition, ...]] = {
+    "abm": (
+        Condition("C(Γ,Υ) > 0", "0.552", "positive", ("gamma~upsilon",)),
+        Condition("C(Γ,1−Θ) > 0", "0.403", "positive", ("gamma~one_minus_theta",)),
+        Condition("C(1−Θ,Υ) > 0", "0.355", "positive", ("one_minus_theta~upsilon",)),
+    ),
+    "kam": (
+        Condition("C(Γ,Υ) < 0", "holds", "negative", ("gamma~upsilon",)),
+        Condition("C(Γ,1−Θ) < 0", "holds", "negative", ("gamma~one_minus_theta",)),
+        Condition("|C(Γ,Υ)| > |C(Γ,Θ)|", "holds", "greater_magnitude", ("gamma~upsilon", "gamma~one_minus_theta")),
+        Condition(
+            "|C(Γ,Θ)| < |C(Θ,Υ)|", "holds", "greater_magnitude", ("one_minus_theta~upsilon", "gamma~one_minus_theta")
+        ),
+    ),
+}
+
+
+def evaluate_conditions(conditions: Iterable[Condition], means: dict[str, SampleMean]) -> list[ConditionResult]:
+    """Judge each condition from the glass means (:func:`glass_core.models.statistics.judge`, 2 SE).
+
+    A condition whose coefficients are missing from ``means`` gets ``no data``.
+    """
+    results = []
+    for condition in conditions:
+        if any(pair not in means for pair in condition.pairs):
+            results.append(ConditionResult(condition, float("nan"), None, "no data"))
+            continue
+        estimate = condition.estimate(means)
+        results.append(ConditionResult(condition, estimate.value, estimate.stderr, judge(estimate)))
+    return results

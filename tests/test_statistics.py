@@ -1,0 +1,94 @@
+"""Mean ± standard error on crafted data, the 2-SE verdict, and [O]'s glass conditions judged with it."""
+
+import math
+
+import numpy as np
+import pytest
+
+from glass_core.learning.correlations import OYAMA_GLASS_CONDITIONS, curve_maximum, evaluate_conditions
+from glass_core.models.statistics import (
+    Estimate,
+    SampleMean,
+    absolute_difference,
+    difference,
+    judge,
+    sample_mean,
+)
+
+
+def test_standard_error_of_a_crafted_sample():
+    # 2, 4, 4, 4, 5, 5, 7, 9: mean 5, Σ(x − x̄)² = 32, s = √(32/7), SE = s/√8
+    values = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
+    mean = sample_mean(values)
+    assert mean.mean == 5.0 and mean.n == 8 and mean.n_undefined == 0
+    assert mean.std == pytest.approx(math.sqrt(32 / 7), rel=1e-12)
+    assert mean.stderr == pytest.approx(math.sqrt(32 / 7) / math.sqrt(8), rel=1e-12)
+    assert mean.stderr == pytest.approx(np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
+def test_undefined_values_are_left_out_and_counted():
+    mean = sample_mean([0.1, float("nan"), 0.3, None])
+    assert mean.n == 2 and mean.n_undefined == 2
+    assert mean.mean == pytest.approx(0.2)
+    assert mean.stderr == pytest.approx(0.1)  # s = 0.1·√2, SE = s/√2
+
+
+def test_one_value_has_no_standard_error_and_none_has_no_mean():
+    single = sample_mean([0.4])
+    assert single == SampleMean(0.4, None, 1, None, 0)
+    assert single.text() == "0.4 (n = 1, no SE)"
+    empty = sample_mean([float("nan")])
+    assert math.isnan(empty.mean) and empty.n == 0 and empty.stderr is None and empty.n_undefined == 1
+    assert sample_mean([1.0, 3.0]).text() == "2 ± 1 (n = 2)"
+
+
+def test_differences_combine_errors_as_independent():
+    a, b = SampleMean(0.5, 0.03, 10), SampleMean(-0.2, 0.04, 20)
+    assert difference(a, b) == Estimate(pytest.approx(0.7), pytest.approx(0.05))
+    assert absolute_difference(a, b) == Estimate(pytest.approx(0.3), pytest.approx(0.05))
+    assert difference(a, SampleMean(0.1, None, 1)).stderr is None
+
+
+@pytest.mark.parametrize(
+    ("value", "stderr", "verdict"),
+    [
+        (0.21, 0.1, "pass"),
+        (0.19, 0.1, "unresolved"),
+        (-0.19, 0.1, "unresolved"),
+        (-0.21, 0.1, "fail"),
+        (0.5, None, "unresolved"),
+        (float("nan"), 0.1, "no data"),
+    ],
+)
+def test_verdict_needs_two_standard_errors(value, stderr, verdict):
+    assert judge(Estimate(value, stderr)) == verdict
+
+
+def test_kam_conditions_pass_fail_and_unresolved():
+    conditions = OYAMA_GLASS_CONDITIONS["kam"]
+    assert len(conditions) == 4
+    # the demo's KAM numbers of issue 14: |C(Γ,Θ)| = 0.52 against |C(Θ,Υ)| = 0.14 violates the last one
+    means = {
+        "gamma~upsilon": SampleMean(-0.60, 0.03, 12),
+        "gamma~one_minus_theta": SampleMean(-0.52, 0.03, 12),
+        "one_minus_theta~upsilon": SampleMean(0.14, 0.05, 40),
+    }
+    verdicts = {r.condition.text: r.verdict for r in evaluate_conditions(conditions, means)}
+    assert verdicts == {
+        "C(Γ,Υ) < 0": "pass",
+        "C(Γ,1−Θ) < 0": "pass",
+        "|C(Γ,Υ)| > |C(Γ,Θ)|": "unresolved",  # 0.08 < 2 × √(0.03² + 0.03²) ≈ 0.085
+        "|C(Γ,Θ)| < |C(Θ,Υ)|": "fail",  # 0.14 − 0.52 = −0.38, SE ≈ 0.058
+    }
+    result = evaluate_conditions(conditions, means)[3]
+    assert result.difference == pytest.approx(-0.38) and result.stderr == pytest.approx(math.hypot(0.03, 0.05))
+
+
+def test_a_condition_without_its_coefficients_has_no_data():
+    results = evaluate_conditions(OYAMA_GLASS_CONDITIONS["abm"], {"gamma~upsilon": SampleMean(0.3, 0.1, 5)})
+    assert [r.verdict for r in results] == ["pass", "no data", "no data"]
+
+
+def test_curve_maximum_skips_undefined_frames():
+    assert curve_maximum(np.array([np.nan, 0.2, 0.5, 0.4])) == 2
+    assert curve_maximum(np.array([np.nan, np.nan])) is None
