@@ -3,7 +3,7 @@
 import polars as pl
 from dagster import AssetDep, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from glass_assets.cnn_split import cnn_subsets, logged_split, quench_sample_ids_by_phase
+from glass_assets.cnn_split import cnn_subsets, logged_gridding, logged_split, quench_sample_ids_by_phase
 from glass_assets.dynamics import plots
 from glass_assets.dynamics.assets import propensity_labels
 from glass_assets.partitions import FROM_SYSTEM_ENSEMBLES, SYSTEM_PARTITIONS
@@ -16,8 +16,6 @@ from glass_assets.warehouse import WarehouseError
 from glass_core.learning.cnn import GLASS
 from glass_core.learning.correlations import correlation_against_dynamics
 from glass_core.learning.grad_cam import grad_cam_particles
-from glass_core.models.systems import get_system
-from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained
 
 #: [O] Fig. 4: maximum of C(Γ, 1 − Δ) over δ(t), reached near δ ≈ 1
@@ -47,7 +45,7 @@ def grad_cam_dynamics(
     if labels.height == 0:
         raise WarehouseError(f"no propensity labels for {system}: materialize propensity_labels first")
     model, params, version = load_champion(mlflow_tracking, system)
-    gridding = Gridding(get_system(system).n_types, int(params["grid"]), float(params["kernel_width"]))
+    gridding = logged_gridding(system, params)
     source_t = float(labels["source_temperature"][0])
     source = {"system": system, "temperature": source_t, "ensemble": str(labels["ensemble"][0])}
     configs = configurations(store.read_partition("samples", source), store.read_partition("particles", source))

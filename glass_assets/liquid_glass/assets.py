@@ -19,7 +19,7 @@ from dagster import (
 )
 from mlflow.models import infer_signature
 
-from glass_assets.cnn_split import CNN_SYSTEMS, logged_split, split_parameters
+from glass_assets.cnn_split import CNN_SYSTEMS, gridding_for, logged_gridding, logged_split, split_parameters
 from glass_assets.liquid_glass import plots
 from glass_assets.partitions import (
     FROM_SYSTEM_ENSEMBLES,
@@ -51,7 +51,6 @@ from glass_core.learning.correlations import pair_correlations, summarise_correl
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
-from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
 
 #: per-system assets use the system dimension itself (Dagster maps system × T → system only then);
@@ -66,6 +65,8 @@ PAIRS = {
     "one_minus_theta~upsilon": ("one_minus_theta_cg", "voronoi_area_cg"),
 }
 FIELDS = ("gamma_cg", "voronoi_area_cg", "one_minus_theta_cg")
+#: the registry's ``champion`` moves on this metric (validation set); test accuracy is reported, never used
+SELECTION_METRIC = "validation_accuracy"
 #: [O] §IV C: mean correlations over ABM glasses
 PAPER_ABM_GLASS = {"gamma~upsilon": 0.552, "gamma~one_minus_theta": 0.403, "one_minus_theta~upsilon": 0.355}
 
@@ -168,9 +169,14 @@ def cnn_classifier(
     cfg = profile.cnn
     torch.set_num_threads(os.cpu_count() or 1)
     configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
-    gridding = Gridding(get_system(system).n_types, cfg.grid, cfg.kernel_width)
+    gridding = gridding_for(system, cfg)
     images = gridding.images(configs)
     split = deterministic_split(samples, cfg.split_fractions, cfg.seed)
+    if len(split.validation) == 0:
+        raise ValueError(
+            f"cnn.split_fractions {list(cfg.split_fractions)} leave no validation glasses among "
+            f"{len(set(samples.tolist()))} quench runs: the champion is chosen on validation accuracy"
+        )
     architecture = CNNArchitecture(
         conv_channels=cfg.conv_channels,
         kernel_size=cfg.kernel_size,
@@ -194,6 +200,8 @@ def cnn_classifier(
         )
         mlflow.log_params(
             {
+                "input_kind": cfg.input_kind,
+                "n_channels": gridding.n_channels,
                 "grid": cfg.grid,
                 "kernel_width": cfg.kernel_width,
                 "epochs": cfg.epochs,
@@ -214,6 +222,7 @@ def cnn_classifier(
                 "n_train": len(split.train),
                 "n_validation": len(split.validation),
                 "n_test": len(split.test),
+                "selection_metric": SELECTION_METRIC,
             }
         )
 
@@ -247,20 +256,23 @@ def cnn_classifier(
             augment=cfg.augment,
             on_epoch=on_epoch,
         )
+        # the final model on both held-out subsets; only validation chooses the champion
+        validation = evaluate(trained.model, images[split.validation], labels[split.validation])
         test = evaluate(trained.model, images[split.test], labels[split.test])
         metrics = {
+            "validation_accuracy": validation.accuracy,
+            "validation_accuracy_liquid": float(validation.per_class_accuracy[LIQUID]),
+            "validation_accuracy_glass": float(validation.per_class_accuracy[GLASS]),
             "test_accuracy": test.accuracy,
             "test_accuracy_liquid": float(test.per_class_accuracy[LIQUID]),
             "test_accuracy_glass": float(test.per_class_accuracy[GLASS]),
         }
-        mlflow.log_metrics(metrics)
+        mlflow.log_metrics(metrics, step=cfg.epochs)
         mlflow.log_dict(
             {"rows": ["liquid", "glass"], "columns": ["liquid", "glass"], "counts": test.confusion.tolist()},
             "confusion_matrix.json",
         )
-        mlflow.log_dict(
-            {"test": [list(keys[i]) for i in split.test], "train": [list(keys[i]) for i in split.train]}, "split.json"
-        )
+        mlflow.log_dict({name: [list(keys[i]) for i in rows] for name, rows in asdict(split).items()}, "split.json")
         curve = plots.training_curves(trained.history, f"{system} CNN")
         mlflow.log_figure(curve, "training_curves.png")
         example = images[split.test[:2]]
@@ -269,8 +281,11 @@ def cnn_classifier(
             trained.model, name="model", signature=signature, input_example=example, serialization_format="pickle"
         )
         version = mlflow.register_model(logged.model_uri, model_name(system)).version
-        alias, previous = promote_if_not_worse(client, model_name(system), version, "test_accuracy")
-    context.log.info(f"{model_name(system)} v{version}: test accuracy {test.accuracy:.3f} → alias {alias}")
+        alias, previous = promote_if_not_worse(client, model_name(system), version, SELECTION_METRIC)
+    context.log.info(
+        f"{model_name(system)} v{version} ({cfg.input_kind} input, {cfg.head} head): validation accuracy "
+        f"{validation.accuracy:.3f} → alias {alias}; test accuracy {test.accuracy:.3f} (reported, not used to choose)"
+    )
     return MaterializeResult(
         metadata={
             **{k: float(v) for k, v in metrics.items()},
@@ -279,8 +294,12 @@ def cnn_classifier(
             "mlflow_run_id": run.info.run_id,
             "model": f"{model_name(system)} v{version}",
             "alias": alias,
-            "previous_champion_test_accuracy": previous if previous is not None else float("nan"),
+            "selection_metric": SELECTION_METRIC,
+            "previous_champion_validation_accuracy": previous if previous is not None else float("nan"),
+            "input_kind": cfg.input_kind,
+            "head": cfg.head,
             "n_train": len(split.train),
+            "n_validation": len(split.validation),
             "n_test": len(split.test),
             **figure_metadata(curve, study.plot_path("cnn_classifier", f"{system}_training.png")),
         }
@@ -304,7 +323,7 @@ def grad_cam_scores(
     system = context.partition_key
     model, params, version = load_champion(mlflow_tracking, system)
     configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
-    gridding = Gridding(get_system(system).n_types, int(params["grid"]), float(params["kernel_width"]))
+    gridding = logged_gridding(system, params)
     fractions, seed = logged_split(params)
     split = deterministic_split(samples, fractions, seed)
     xi = study.load().coarse_graining_length
