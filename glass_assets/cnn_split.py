@@ -1,10 +1,12 @@
-"""Which quench runs the CNN trains, validates and tests on, for assets that must know it.
+"""Which quench runs the CNN trains, validates and tests on, and the image it sees, for assets that must know it.
 
 The CNN's split (:func:`glass_core.learning.cnn.deterministic_split`) is keyed on the quench run: the sorted
 sample ids of the T_L and T_G partitions together, the fractions and the seed. ``cnn_classifier`` logs the
 fractions and seed it used with its MLflow run (:func:`split_parameters` writes them, :func:`logged_split`
 reads them back); assets that evaluate the CNN on other data of the same glasses (Grad-CAM against
-dynamics) recompute the split here, so they can keep to the glasses the network never saw.
+dynamics) recompute the split here, so they can keep to the glasses the network never saw. Likewise the
+gridding (grid, kernel width, input kind) is logged with the run and rebuilt by :func:`logged_gridding`, so
+Grad-CAM feeds the champion the kind of image it was trained on.
 """
 
 import json
@@ -16,6 +18,7 @@ from glass_assets.tables import QUENCHED
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.cnn import deterministic_split
 from glass_core.models.systems import SYSTEMS, get_system
+from glass_core.structure.gridding import Gridding
 
 #: systems with a liquid (T_L) and a glass (T_G) ensemble: the ones the CNN study applies to
 CNN_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if {"liquid", "glass"} <= s.temperatures.keys())
@@ -57,6 +60,25 @@ def split_parameters(cnn: CNNSettings) -> dict[str, object]:
 def logged_split(params: dict[str, str]) -> tuple[tuple[float, ...], int]:
     """(fractions, seed) of a training, from its MLflow run parameters (see :func:`split_parameters`)."""
     return tuple(json.loads(params["split_fractions"])), int(params["split_seed"])
+
+
+def gridding_for(system: str, cnn: CNNSettings) -> Gridding:
+    """The mapping M of ``system``'s configurations to the CNN's input images, as the profile sets it."""
+    return Gridding(get_system(system).n_types, cnn.grid, cnn.kernel_width, input_kind=cnn.input_kind)
+
+
+def logged_gridding(system: str, params: dict[str, str]) -> Gridding:
+    """The mapping M a logged CNN was trained with, from its MLflow run parameters.
+
+    Runs logged before the input kind was a choice have no ``input_kind`` parameter: they saw one channel
+    per species (``per_type``).
+    """
+    return Gridding(
+        get_system(system).n_types,
+        int(params["grid"]),
+        float(params["kernel_width"]),
+        input_kind=params.get("input_kind", "per_type"),
+    )
 
 
 def held_out_glass_order(

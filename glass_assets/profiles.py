@@ -9,8 +9,10 @@ from typing import Any, TypeVar
 
 import yaml
 
+from glass_core.learning.cnn import HEADS
 from glass_core.models.systems import get_system
 from glass_core.simulation.quench import QuenchProtocol
+from glass_core.structure.gridding import INPUT_KINDS
 
 __all__ = [
     "PROFILES_FILE",
@@ -45,6 +47,14 @@ class QuenchSettings:
 
 @dataclass(frozen=True)
 class CNNSettings:
+    """The liquid/glass CNN [O]: input image, network, training and the train/validation/test split.
+
+    ``input_kind``: ``density`` ([O]: the species-blind ρ(r) = Σ_i δ(r − r_i), one channel) or ``per_type``
+    (one channel per species). ``head``: ``fc`` ([O]: flatten + dense layers, no pooling) or ``gap`` (global
+    average pooling first, translation-invariant; [O] excludes it). The defaults are [O]'s. The ``champion``
+    alias moves on the validation accuracy, so ``split_fractions`` must leave a validation subset.
+    """
+
     grid: int
     kernel_width: float
     epochs: int
@@ -56,10 +66,22 @@ class CNNSettings:
     hidden: int
     dropout: float
     kernel_size: int = 3
+    input_kind: str = "density"  # "density": [O]'s species-blind ρ(r); "per_type": one channel per species
     head: str = "fc"  # "fc": [O]'s dense head; "gap": global average pooling before it (translation-invariant)
     weight_decay: float = 0.0
     standardise: bool = False  # per-channel input mean/std of the training images, stored in the model
     augment: bool = False  # random whole-pixel periodic translations and the 8 symmetries of the square
+
+    def __post_init__(self) -> None:
+        if self.input_kind not in INPUT_KINDS:
+            raise ValueError(f"cnn.input_kind must be one of {list(INPUT_KINDS)}, got {self.input_kind!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"cnn.head must be one of {list(HEADS)}, got {self.head!r}")
+        if not self.split_fractions[1] > 0:
+            raise ValueError(
+                f"cnn.split_fractions = {list(self.split_fractions)} leaves no validation subset: the champion "
+                "is chosen on validation accuracy"
+            )
 
 
 @dataclass(frozen=True)
@@ -210,7 +232,10 @@ def _section(profile: str, name: str, cls: type[Section], raw: Any) -> Section:
             values[key] = _convert(kind, value)
         except (TypeError, ValueError) as error:
             raise ProfileError(f"profile {profile!r}: {name}.{key} = {value!r} is not a valid {kind}") from error
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as error:  # a section's own check of its values (``__post_init__``)
+        raise ProfileError(f"profile {profile!r}: {error}") from error
 
 
 def _convert(kind: str, value: Any) -> Any:

@@ -2,8 +2,9 @@
 
 The tracking store is a SQLite database (the registry needs a database store) with artifacts next to it,
 both under ``mlruns/``. Model versions are promoted with aliases, not stages: ``champion`` moves to a new
-version only when its test metric is at least the current champion's; otherwise the new version becomes
-``challenger``.
+version only when its selection metric is at least the current champion's; otherwise the new version becomes
+``challenger``. The selection metric is measured on validation data; a test metric (name starting with
+``test``) is refused, so test data are reported and never used to choose a model.
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ class MLflowResource(ConfigurableResource):
 def promote_if_not_worse(client: MlflowClient, model_name: str, version: str, metric: str) -> tuple[str, float | None]:
     """Give ``version`` the ``champion`` alias if its run's ``metric`` ≥ the champion's; else ``challenger``.
 
-    Returns the alias given and the previous champion's metric (None when there was no champion).
+    Returns the alias given and the previous champion's metric (None when there was no champion). A test
+    metric is refused: choosing on test data would make the test score a biased estimate of the chosen
+    model's accuracy.
     """
+    if metric.startswith("test"):
+        raise ValueError(f"refusing to choose the champion on {metric!r}: select on validation data, report test")
     new_value = _run_metric(client, client.get_model_version(model_name, version).run_id, metric)
     try:
         champion = client.get_model_version_by_alias(model_name, "champion")

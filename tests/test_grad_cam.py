@@ -109,3 +109,46 @@ def test_uses_the_standardised_input_the_model_was_trained_on():
     expected = grad_cam(plain, standardised, GLASS)
     np.testing.assert_allclose(cam.maps, expected.maps, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(cam.weights, expected.weights, rtol=1e-5, atol=1e-7)
+
+
+def test_matches_the_analytic_gradient_of_the_global_average_head():
+    """y = W₂ ReLU(W₁ ā + b₁) + b₂ with ā_m = mean_kl A^m_kl, so ∂y^C/∂A^m_kl = g_m / G² with
+    g = (W₂[C] ⊙ 1[h > 0]) W₁, and α_m = g_m / G² for every pixel."""
+    net = model("gap", seed=9)
+    x = torch.as_tensor(images(3, seed=10))
+    with torch.no_grad():
+        a = net.features(x)
+        pooled = a.mean(dim=(2, 3))
+        w1, b1, w2 = net.head[2].weight, net.head[2].bias, net.head[5].weight
+        alpha = (w2[LIQUID] * (pooled @ w1.T + b1 > 0)) @ w1 / a.shape[2] / a.shape[3]
+        expected = torch.relu(torch.einsum("bm,bmkl->bkl", alpha, a))
+    cam = grad_cam(net, x, LIQUID)
+    np.testing.assert_allclose(cam.weights, alpha.numpy(), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(cam.maps, expected.numpy(), rtol=1e-5, atol=1e-7)
+    assert cam.maps.max() > 0
+
+
+@pytest.mark.parametrize("head", ["fc", "gap"])
+def test_particle_scores_of_the_species_blind_density_input(head):
+    """Grad-CAM on [O]'s one-channel density image, for both heads: Γ_i ≥ 0 at every particle, not zero for
+    every class (an untrained network may have no positive evidence for one), and species-blind (relabelling
+    the particles' types changes neither the map nor Γ)."""
+    grid, box = 12, (10.0, 10.0)
+    gridding = Gridding(n_types=2, grid=grid, width=0.4, input_kind="density")
+    rng = np.random.default_rng(11)
+    configs = [Configuration(rng.uniform(0, 10, (90, 2)), rng.integers(0, 2, 90), box) for _ in range(2)]
+    relabelled = [Configuration(c.positions, 1 - c.types, c.box) for c in configs]
+    torch.manual_seed(12)
+    net = GlassCNN(n_channels=gridding.n_channels, grid=grid, conv_channels=(3, 4, 5), hidden=6, head=head).eval()
+    net.set_input_statistics(torch.as_tensor(gridding.images(configs)))
+    largest = []
+    for target in (GLASS, LIQUID):
+        result = grad_cam_particles(net, configs, gridding, target)
+        assert result.cam.maps.shape == (2, grid, grid)
+        assert [s.shape for s in result.scores] == [(90,), (90,)]
+        assert all(np.isfinite(s).all() and (s >= 0).all() for s in result.scores)
+        largest.append(max(s.max() for s in result.scores))
+        blind = grad_cam_particles(net, relabelled, gridding, target)
+        for a, b in zip(result.scores, blind.scores, strict=True):
+            np.testing.assert_array_equal(b, a)
+    assert max(largest) > 0

@@ -96,3 +96,30 @@ def test_gridding_stack_and_defaults():
         density_image(abm, grid=8, width=0.0)
     with pytest.raises(ValueError):
         density_image(abm, grid=8, kernel="nearest")
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "cic"])
+def test_density_input_is_species_blind_and_per_type_is_not(kernel):
+    """[O]'s input ρ(r) = Σ_i δ(r − r_i) does not see the species: swapping the types of the particles leaves
+    the image unchanged, while the per-type channels change; the density is the sum of the per-type channels."""
+    config = uniform_random_configuration(150, (11.0, 11.0), seed=9, n_types=2)
+    swapped = Configuration(config.positions, 1 - config.types, config.box)  # every A becomes B and back
+    rng = np.random.default_rng(3)
+    shuffled = Configuration(config.positions, rng.permutation(config.types), config.box)  # same counts
+    density = Gridding(n_types=2, grid=16, width=0.4, kernel=kernel, input_kind="density")
+    per_type = Gridding(n_types=2, grid=16, width=0.4, kernel=kernel, input_kind="per_type")
+    assert density.n_channels == 1 and per_type.n_channels == 2
+    image = density.image(config)
+    assert image.shape == (1, 16, 16)
+    for other in (swapped, shuffled):
+        np.testing.assert_array_equal(density.image(other), image)
+        assert np.abs(per_type.image(other) - per_type.image(config)).max() > 0.1 * per_type.image(config).max()
+    np.testing.assert_allclose(image[0], per_type.image(config).sum(axis=0), rtol=1e-5, atol=1e-6)
+    pixel_area = (config.box[0] / 16) * (config.box[1] / 16)
+    assert image.sum() * pixel_area == pytest.approx(config.n_particles, rel=1e-5)
+    assert density.images([config, swapped]).shape == (2, 1, 16, 16)
+
+
+def test_unknown_input_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown input kind 'species'"):
+        Gridding(n_types=2, input_kind="species")

@@ -1,11 +1,16 @@
-"""The liquid-versus-glass graph: registry alias rule, correlations on a crafted case, a tiny end-to-end run."""
+"""The liquid-versus-glass graph: registry alias rule (validation chooses), the CNN asset on crafted ensembles,
+correlations on a crafted case, a tiny end-to-end run."""
+
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from dagster import DagsterInstance, MultiPartitionKey
 from mlflow import MlflowClient
 
+from glass_assets.cnn_split import logged_gridding
 from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.dynamics.grad_cam_dynamics import GRAD_CAM_DYNAMICS
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
@@ -14,13 +19,16 @@ from glass_assets.liquid_glass.assets import (
     CNN_CLASSIFIER,
     GRAD_CAM_SCORES,
     INDICATOR_CORRELATIONS,
+    SELECTION_METRIC,
     STRUCTURAL_DESCRIPTORS,
 )
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource, model_name, promote_if_not_worse
-from glass_assets.warehouse import Warehouse
+from glass_assets.tables import QUENCHED, particle_rows, sample_row
+from glass_assets.tracking import MLflowResource, load_champion, model_name, promote_if_not_worse
+from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.cnn import deterministic_split
-from tests.conftest import TINY_PROFILES
+from glass_core.models.systems import get_system
+from tests.conftest import TINY_PROFILES, jittered_lattice
 
 
 @pytest.fixture
@@ -28,26 +36,116 @@ def tracking(tmp_path):
     return MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "art"))
 
 
-def register_run(tracking, name, accuracy):
+def register_run(tracking, name, validation_accuracy, test_accuracy=None):
     import mlflow
 
     client = tracking.activate()
     with mlflow.start_run(experiment_id=tracking.experiment_id("alias-test")) as run:
-        mlflow.log_metric("test_accuracy", accuracy)
+        mlflow.log_metric("validation_accuracy", validation_accuracy)
+        if test_accuracy is not None:
+            mlflow.log_metric("test_accuracy", test_accuracy)
     client.create_registered_model(name) if not client.search_registered_models(f"name='{name}'") else None
     return client, client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id).version
 
 
 def test_champion_moves_only_to_a_version_that_is_not_worse(tracking):
     client, v1 = register_run(tracking, "m", 0.90)
-    assert promote_if_not_worse(client, "m", v1, "test_accuracy") == ("champion", None)
+    assert promote_if_not_worse(client, "m", v1, SELECTION_METRIC) == ("champion", None)
     _, v2 = register_run(tracking, "m", 0.85)
-    assert promote_if_not_worse(client, "m", v2, "test_accuracy") == ("challenger", 0.90)
+    assert promote_if_not_worse(client, "m", v2, SELECTION_METRIC) == ("challenger", 0.90)
     assert client.get_model_version_by_alias("m", "champion").version == v1
     _, v3 = register_run(tracking, "m", 0.90)
-    assert promote_if_not_worse(client, "m", v3, "test_accuracy")[0] == "champion"
+    assert promote_if_not_worse(client, "m", v3, SELECTION_METRIC)[0] == "champion"
     assert client.get_model_version_by_alias("m", "champion").version == v3
     assert client.get_model_version_by_alias("m", "challenger").version == v2
+
+
+def test_champion_follows_validation_accuracy_when_test_accuracy_disagrees(tracking):
+    """The CNN's selection metric is validation accuracy; the test accuracy is logged beside it and ignored."""
+    assert SELECTION_METRIC == "validation_accuracy"
+    client, v1 = register_run(tracking, "cnn", validation_accuracy=0.90, test_accuracy=0.60)
+    assert promote_if_not_worse(client, "cnn", v1, SELECTION_METRIC) == ("champion", None)
+    _, v2 = register_run(tracking, "cnn", validation_accuracy=0.80, test_accuracy=1.00)  # better on test only
+    assert promote_if_not_worse(client, "cnn", v2, SELECTION_METRIC) == ("challenger", 0.90)
+    assert client.get_model_version_by_alias("cnn", "champion").version == v1
+    _, v3 = register_run(tracking, "cnn", validation_accuracy=0.95, test_accuracy=0.50)  # worse on test only
+    assert promote_if_not_worse(client, "cnn", v3, SELECTION_METRIC) == ("champion", 0.90)
+    assert client.get_model_version_by_alias("cnn", "champion").version == v3
+    with pytest.raises(ValueError, match="refusing to choose the champion on 'test_accuracy'"):
+        promote_if_not_worse(client, "cnn", v2, "test_accuracy")
+    assert client.get_model_version_by_alias("cnn", "champion").version == v3  # the refusal moved nothing
+
+
+def labelled_ensembles(store: Warehouse, n_samples: int = 6) -> None:
+    """Crafted ABM "quenches" without MD: a liquid (T_L) snapshot is a strongly jittered lattice, a glass (T_G)
+    one a weakly jittered lattice, 64 particles each, for sample ids 0 … n_samples − 1 of both phases."""
+    system = get_system("abm")
+    rng = np.random.default_rng(5)
+    for phase, jitter in (("liquid", 0.35), ("glass", 0.03)):
+        key = ensemble_key("abm", system.temperatures[phase], QUENCHED)
+        configs = [jittered_lattice(system, 8, rng, jitter) for _ in range(n_samples)]
+        samples = pl.DataFrame(
+            [sample_row(key, s, s, c.n_particles, c.box, potential_energy=0.0) for s, c in enumerate(configs)]
+        )
+        particles = pl.concat([particle_rows(key, s, c.positions, c.types) for s, c in enumerate(configs)])
+        store.replace_partition(key, {"samples": samples, "particles": particles})
+
+
+#: profile → (input kind, head, input channels of an ABM image): [O]'s choice and the species-aware pooled one
+CNN_CHOICES = {"paper_like": ("density", "fc", 1), "pooled": ("per_type", "gap", 2)}
+
+
+def cnn_profiles(tmp_path) -> Path:
+    """The tiny CNN profile with each of :data:`CNN_CHOICES`, trained for 2 epochs."""
+    base = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cnn"]
+    path = tmp_path / "cnn_profiles.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                name: {**base, "cnn": {**base["cnn"], "epochs": 2, "input_kind": kind, "head": head}}
+                for name, (kind, head, _) in CNN_CHOICES.items()
+            }
+        )
+    )
+    return path
+
+
+def test_cnn_classifier_logs_its_input_head_and_split_and_chooses_on_validation(tmp_path, tracking, one_torch_thread):
+    store = Warehouse(tmp_path / "w.duckdb")
+    labelled_ensembles(store)
+    profiles = cnn_profiles(tmp_path)
+    client = MlflowClient(tracking.tracking_uri, tracking.tracking_uri)
+    logged = []
+    for profile, (kind, head, channels) in CNN_CHOICES.items():
+        resources = {
+            "study": StudySettings(profile=profile, profiles_file=str(profiles), scratch_dir=str(tmp_path / "s")),
+            "warehouse": WarehouseResource(path=str(store.path)),
+            "mlflow_tracking": tracking,
+        }
+        result = materialize_templates([CNN_CLASSIFIER], "abm", resources=resources)
+        assert result.success
+        metadata = result.asset_materializations_for_node("abm__cnn_classifier")[0].metadata
+        run = client.get_run(metadata["mlflow_run_id"].value)
+        params, metrics = run.data.params, run.data.metrics
+        assert (params["input_kind"], params["head"], params["n_channels"]) == (kind, head, str(channels))
+        # 6 quench runs, fractions 0.5 / 0.17 / 0.33 → 3 / 1 / 2 runs, each with its liquid and its glass
+        assert (params["n_train"], params["n_validation"], params["n_test"]) == ("6", "2", "4")
+        assert params["selection_metric"] == "validation_accuracy"
+        assert {"validation_accuracy", "test_accuracy"} <= metrics.keys()
+        assert metadata["input_kind"].value == kind and metadata["head"].value == head
+        gridding = logged_gridding("abm", params)
+        assert (gridding.input_kind, gridding.n_channels) == (kind, channels)
+        if metadata["alias"].value == "champion":  # the registered model takes the logged image kind
+            assert load_champion(tracking, "abm")[0].n_channels == channels
+        logged.append((metadata["model"].value.split(" v")[1], metrics["validation_accuracy"]))
+    (v1, val1), (v2, val2) = logged
+    champion = str(client.get_model_version_by_alias(model_name("abm"), "champion").version)
+    assert champion == (v2 if val2 >= val1 else v1)
+
+
+def test_grad_cam_reads_runs_logged_before_the_input_kind_was_a_choice():
+    assert logged_gridding("kam", {"grid": "32", "kernel_width": "0.3"}).input_kind == "per_type"
+    assert logged_gridding("kam", {"grid": "32", "kernel_width": "0.3"}).n_channels == 2
 
 
 def test_correlations_on_a_crafted_case(tmp_path):
@@ -187,6 +285,8 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
         assert rows.height > 0 and rows["correlation"].drop_nans().is_between(-1, 1).all()
         assert (rows.filter(rows["frame"] == 0)["cage_clock"] == 0).all()
         assert not rows["in_training"].any()
-    else:  # a 3-epoch CNN may call every glass a liquid: then the asset must say so
+    else:  # a 3-epoch CNN may call every glass a liquid, or give a constant Γ: then the asset must say so
         messages = [str(e.step_failure_data.error) for e in outcome.all_events if e.is_step_failure]
-        assert any("classifies none of the" in m for m in messages), messages
+        said = ("propensity glasses is usable", "C(Γ, 1 − Δ): no defined coefficient")
+        assert any(reason in m for m in messages for reason in said), messages
+        assert store.query("SELECT count(*) AS n FROM grad_cam_dynamics")["n"][0] == 0  # nothing published

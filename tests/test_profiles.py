@@ -52,3 +52,23 @@ def test_a_bad_key_is_named(tmp_path):
     with pytest.raises(ProfileError, match="no entry for system 'kam'"):
         path = bad_profile(tmp_path, propensity={**raw["propensity"], "max_time": {"abm": 1.0}})
         load_profile("bad", path).propensity.max_time_for("kam")
+
+
+def test_cnn_input_and_head_are_profile_choices():
+    paper = load_profile("paper").cnn
+    assert (paper.input_kind, paper.head) == ("density", "fc")  # [O]: species-blind input, dense head, no pooling
+    demo = load_profile("demo").cnn
+    assert demo.input_kind in ("density", "per_type") and demo.head in ("fc", "gap")
+    assert "input_kind" in load_profile("demo").raw["cnn"] and "head" in load_profile("demo").raw["cnn"]
+
+
+def test_a_bad_cnn_choice_is_named(tmp_path):
+    cnn = yaml.safe_load(TINY_PROFILES.read_text())["tiny"]["cnn"]
+    with pytest.raises(ProfileError, match=r"profile 'bad': cnn.input_kind must be one of .*'species_blind'"):
+        load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "input_kind": "species_blind"}))
+    with pytest.raises(ProfileError, match=r"cnn.head must be one of \['fc', 'gap'\], got 'pool'"):
+        load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "head": "pool"}))
+    with pytest.raises(ProfileError, match="leaves no validation subset"):
+        load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "split_fractions": [0.7, 0.0, 0.3]}))
+    chosen = load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "input_kind": "per_type", "head": "gap"})).cnn
+    assert (chosen.input_kind, chosen.head) == ("per_type", "gap")

@@ -10,7 +10,7 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.cnn_split import cnn_subsets, logged_split, quench_sample_ids_by_phase
+from glass_assets.cnn_split import cnn_subsets, logged_gridding, logged_split, quench_sample_ids_by_phase
 from glass_assets.dynamics import plots
 from glass_assets.dynamics.checks import (
     GRAD_CAM_DYNAMICS_CHECKS,
@@ -28,8 +28,6 @@ from glass_core.learning.cnn import GLASS
 from glass_core.learning.correlations import correlation_against_dynamics, curve_maximum
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.statistics import sample_mean
-from glass_core.models.systems import get_system
-from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained
 
 #: [O] Fig. 4: maximum of C(Γ, 1 − Δ) over δ(t), reached near δ ≈ 1 (one configuration each)
@@ -47,7 +45,7 @@ def grad_cam_dynamics(
     if labels.height == 0:
         raise WarehouseError(f"no propensity labels for {system}: materialize propensity_labels first")
     model, params, version = load_champion(mlflow_tracking, system)
-    gridding = Gridding(get_system(system).n_types, int(params["grid"]), float(params["kernel_width"]))
+    gridding = logged_gridding(system, params)
     source_t = float(labels["source_temperature"][0])
     source = {"system": system, "temperature": source_t, "ensemble": str(labels["ensemble"][0])}
     configs = configurations(store.read_partition("samples", source), store.read_partition("particles", source))
@@ -192,6 +190,8 @@ def per_glass_maxima(table: pl.DataFrame) -> pl.DataFrame:
         k = curve_maximum(run["correlation"].fill_null(float("nan")).to_numpy())
         if k is not None:
             rows.append({name: run[name][k] for name in MAXIMA_COLUMNS})
+    if not rows:  # no glass with a defined C(Γ, 1 − Δ): an empty table of the same columns
+        return table.select(MAXIMA_COLUMNS).head(0).with_columns(pl.col("frame").cast(pl.Int32))
     return pl.DataFrame(rows, schema_overrides={"frame": pl.Int32, "correlation": pl.Float64}).sort(
         ["temperature", "sample"]
     )

@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from dataclasses import asdict
 
 import mlflow
 import numpy as np
@@ -16,7 +17,7 @@ from dagster import (
 from mlflow.models import infer_signature
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.cnn_split import CNN_SYSTEMS, logged_split, split_parameters
+from glass_assets.cnn_split import CNN_SYSTEMS, gridding_for, logged_gridding, logged_split, split_parameters
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.liquid_glass import plots
 from glass_assets.liquid_glass.checks import (
@@ -66,7 +67,6 @@ from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import SampleMean, sample_mean
 from glass_core.models.systems import get_system
-from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
 
 ENSEMBLE = QUENCHED
@@ -78,6 +78,8 @@ PAIRS = {
     "one_minus_theta~upsilon": ("one_minus_theta_cg", "voronoi_area_cg"),
 }
 FIELDS = ("gamma_cg", "voronoi_area_cg", "one_minus_theta_cg")
+#: the registry's ``champion`` moves on this metric (validation set); test accuracy is reported, never used
+SELECTION_METRIC = "validation_accuracy"
 #: [O] §IV C: mean correlations over ABM glasses
 PAPER_ABM_GLASS = {"gamma~upsilon": 0.552, "gamma~one_minus_theta": 0.403, "one_minus_theta~upsilon": 0.355}
 
@@ -163,9 +165,14 @@ def cnn_classifier(
     cfg = profile.cnn
     torch.set_num_threads(os.cpu_count() or 1)
     configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
-    gridding = Gridding(get_system(system).n_types, cfg.grid, cfg.kernel_width)
+    gridding = gridding_for(system, cfg)
     images = gridding.images(configs)
     split = deterministic_split(samples, cfg.split_fractions, cfg.seed)
+    if len(split.validation) == 0:
+        raise ValueError(
+            f"cnn.split_fractions {list(cfg.split_fractions)} leave no validation glasses among "
+            f"{len(set(samples.tolist()))} quench runs: the champion is chosen on validation accuracy"
+        )
     architecture = CNNArchitecture(
         conv_channels=cfg.conv_channels,
         kernel_size=cfg.kernel_size,
@@ -189,6 +196,8 @@ def cnn_classifier(
         )
         mlflow.log_params(
             {
+                "input_kind": cfg.input_kind,
+                "n_channels": gridding.n_channels,
                 "grid": cfg.grid,
                 "kernel_width": cfg.kernel_width,
                 "epochs": cfg.epochs,
@@ -209,6 +218,7 @@ def cnn_classifier(
                 "n_train": len(split.train),
                 "n_validation": len(split.validation),
                 "n_test": len(split.test),
+                "selection_metric": SELECTION_METRIC,
             }
         )
 
@@ -242,13 +252,18 @@ def cnn_classifier(
             augment=cfg.augment,
             on_epoch=on_epoch,
         )
+        # the final model on both held-out subsets; only validation chooses the champion
+        validation = evaluate(trained.model, images[split.validation], labels[split.validation])
         test = evaluate(trained.model, images[split.test], labels[split.test])
         metrics = {
+            "validation_accuracy": validation.accuracy,
+            "validation_accuracy_liquid": float(validation.per_class_accuracy[LIQUID]),
+            "validation_accuracy_glass": float(validation.per_class_accuracy[GLASS]),
             "test_accuracy": test.accuracy,
             "test_accuracy_liquid": float(test.per_class_accuracy[LIQUID]),
             "test_accuracy_glass": float(test.per_class_accuracy[GLASS]),
         }
-        mlflow.log_metrics(metrics)
+        mlflow.log_metrics(metrics, step=cfg.epochs)
         checks = run_cnn_checks(
             trained.history,
             metrics,
@@ -260,9 +275,7 @@ def cnn_classifier(
             {"rows": ["liquid", "glass"], "columns": ["liquid", "glass"], "counts": test.confusion.tolist()},
             "confusion_matrix.json",
         )
-        mlflow.log_dict(
-            {"test": [list(keys[i]) for i in split.test], "train": [list(keys[i]) for i in split.train]}, "split.json"
-        )
+        mlflow.log_dict({name: [list(keys[i]) for i in rows] for name, rows in asdict(split).items()}, "split.json")
         curve = plots.training_curves(trained.history, f"{system} CNN")
         mlflow.log_figure(curve, "training_curves.png")
         example = images[split.test[:2]]
@@ -271,8 +284,11 @@ def cnn_classifier(
             trained.model, name="model", signature=signature, input_example=example, serialization_format="pickle"
         )
         version = mlflow.register_model(logged.model_uri, model_name(system)).version
-        alias, previous = promote_if_not_worse(client, model_name(system), version, "test_accuracy")
-    context.log.info(f"{model_name(system)} v{version}: test accuracy {test.accuracy:.3f} → alias {alias}")
+        alias, previous = promote_if_not_worse(client, model_name(system), version, SELECTION_METRIC)
+    context.log.info(
+        f"{model_name(system)} v{version} ({cfg.input_kind} input, {cfg.head} head): validation accuracy "
+        f"{validation.accuracy:.3f} → alias {alias}; test accuracy {test.accuracy:.3f} (reported, not used to choose)"
+    )
     return MaterializeResult(
         check_results=checks,
         metadata={
@@ -282,8 +298,12 @@ def cnn_classifier(
             "mlflow_run_id": run.info.run_id,
             "model": f"{model_name(system)} v{version}",
             "alias": alias,
-            "previous_champion_test_accuracy": previous if previous is not None else float("nan"),
+            "selection_metric": SELECTION_METRIC,
+            "previous_champion_validation_accuracy": previous if previous is not None else float("nan"),
+            "input_kind": cfg.input_kind,
+            "head": cfg.head,
             "n_train": len(split.train),
+            "n_validation": len(split.validation),
             "n_test": len(split.test),
             **figure_metadata(curve, study.plot_path("cnn_classifier", f"{system}_training.png")),
         },
@@ -296,7 +316,7 @@ def grad_cam_scores(
     system = context.partition_key
     model, params, version = load_champion(mlflow_tracking, system)
     configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
-    gridding = Gridding(get_system(system).n_types, int(params["grid"]), float(params["kernel_width"]))
+    gridding = logged_gridding(system, params)
     fractions, seed = logged_split(params)
     split = deterministic_split(samples, fractions, seed)
     xi = study.load().coarse_graining_length
@@ -408,7 +428,13 @@ def indicator_correlations(
         {"system": system}, {"indicator_correlations": table, "indicator_correlation_summary": summary}
     )
     glass_means = {
-        row["pair"]: SampleMean(row["mean"], row["stderr"], row["n"], row["std"], row["n_undefined"])
+        row["pair"]: SampleMean(
+            float("nan") if row["mean"] is None else row["mean"],
+            row["stderr"],
+            row["n"],
+            row["std"],
+            row["n_undefined"],
+        )
         for row in summary.filter((pl.col("label") == "glass") & (pl.col("method") == "pearson")).iter_rows(named=True)
     }
     conditions = evaluate_conditions(OYAMA_GLASS_CONDITIONS.get(system, ()), glass_means)
@@ -544,7 +570,8 @@ CNN_CLASSIFIER = AssetTemplate(
     description=(
         "CNN liquid/glass classifier (three circular-padded conv layers, no pooling, dense head with dropout) "
         "trained on the T_L and T_G quenched ensembles; an MLflow run and a registered model version "
-        "`glass_cnn_<system>` (alias `champion` if its test accuracy is not worse)."
+        "`glass_cnn_<system>` (alias `champion` if its validation accuracy is not worse; test accuracy is only "
+        "reported)."
     ),
 )
 

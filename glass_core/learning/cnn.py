@@ -1,14 +1,16 @@
 """CNN that tells glass from liquid configurations [O, §III A], its training and evaluation.
 
 Architecture (after Swanson et al., Soft Matter 16, 435 (2020), as used by [O]): the input is the
-gridded density image M(ρ) (:mod:`glass_core.structure.gridding`), one channel per particle type, shape
-(n_channels, G, G). Three 2D convolutions (odd kernel, stride 1, "same" size, **circular padding**
-because the box is periodic), each followed by ReLU, no pooling; then the head
+gridded density image M(ρ) (:mod:`glass_core.structure.gridding`), shape (n_channels, G, G): [O]'s
+species-blind density Σ_i δ(r − r_i) in one channel (``input_kind="density"``), or one channel per
+particle type (``"per_type"``; species-aware, not in [O]'s text). Three 2D convolutions (odd kernel,
+stride 1, "same" size, **circular padding** because the box is periodic), each followed by ReLU, no
+pooling; then the head
 
 - ``head="fc"`` ([O]): flatten → Linear(C₃·G², hidden) → ReLU → Dropout → Linear(hidden, 2);
 - ``head="gap"``: global average over the G × G positions → Linear(C₃, hidden) → ReLU → Dropout →
   Linear(hidden, 2). Translation-invariant scores; offered for the exact Grad-CAM equivariance
-  discussed in :mod:`glass_core.learning.grad_cam`.
+  discussed in :mod:`glass_core.learning.grad_cam`. [O] excludes global pooling: this head is not theirs.
 
 Optional input standardisation (``standardise=True`` in :func:`train_classifier`): the first module of
 ``features`` is a :class:`Standardise` layer, (x − μ_c)/σ_c per channel, with μ, σ buffers measured on
@@ -45,6 +47,7 @@ from torch import nn
 
 __all__ = [
     "GLASS",
+    "HEADS",
     "LIQUID",
     "CNNArchitecture",
     "DataSplit",
@@ -62,6 +65,8 @@ __all__ = [
 
 LIQUID = 0
 GLASS = 1
+#: ``fc``: [O]'s flatten + dense head (no pooling); ``gap``: global average pooling before the dense layers
+HEADS: tuple[str, ...] = ("fc", "gap")
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ class GlassCNN(nn.Module):
     """Three circular-padded conv layers + ReLU (no pooling), then a dense head with dropout → 2 logits.
 
     Args:
-        n_channels: input channels (particle types).
+        n_channels: input channels (1 for the species-blind density, else the particle types).
         grid: G, the input is (B, n_channels, G, G).
         conv_channels: output channels of the three conv layers.
         kernel_size: odd kernel side; padding kernel_size // 2 keeps the G × G size.
@@ -145,7 +150,7 @@ class GlassCNN(nn.Module):
             pool = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
             n_in = previous
         else:
-            raise ValueError(f"unknown head {head!r}: use 'fc' or 'gap'")
+            raise ValueError(f"unknown head {head!r}: use one of {HEADS}")
         self.head = nn.Sequential(*pool, nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2))
 
     @classmethod

@@ -112,7 +112,7 @@ def judge(estimate: Estimate, resolution: float = RESOLUTION) -> Verdict:
 
     ``unresolved`` also when the SE is unknown (fewer than two configurations); ``no data`` when d is NaN.
     """
-    if not np.isfinite(estimate.value):
+    if estimate.value is None or not np.isfinite(estimate.value):
         return "no data"
     if estimate.stderr is None or not np.isfinite(estimate.stderr):
         return "unresolved"
