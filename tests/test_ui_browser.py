@@ -1,11 +1,12 @@
 """The Dagster and MLflow UIs as a user sees them, in headless Chromium.
 
-One module-scoped stack: a temporary Dagster instance (the platform's ``dagster.yaml``) whose campaign wants
-``abm`` quenched at T = 2.0 and 0.05, with 2.0 materialized for real (LAMMPS, tiny profile) and a backfill of
-0.05 launched through the webserver's GraphQL API; ``dagster-webserver`` on the repository's
-``workspace.yaml``; ``mlflow server`` on a temporary SQLite store holding one registered model with the
-``champion`` alias. Expected names come from ``glass_assets.definitions.defs`` and the instance, never from
-a list written here. Screenshots of every page go to ``$GLASS_TEST_ARTIFACTS/browser`` (default
+One module-scoped stack: a temporary Dagster instance (the platform's ``dagster.yaml``) whose campaign file
+wants ``abm`` quenched at T = 2.0 and 0.05 and its liquid-versus-glass stage, with ``abm/quenched_ensembles``
+materialized for real at 2.0 (LAMMPS, tiny profile) and a backfill of 0.05 launched through the webserver's
+GraphQL API; ``dagster-webserver`` on the repository's ``workspace.yaml`` with ``GLASS_CAMPAIGN`` pointing at
+that file; ``mlflow server`` on a temporary SQLite store holding one registered model with the ``champion``
+alias. Expected names come from ``build_definitions`` of that campaign (what the webserver loads) and the
+instance, never from a list written here. Screenshots of every page go to ``$GLASS_TEST_ARTIFACTS/browser`` (default
 ``test-artifacts/browser``).
 """
 
@@ -18,7 +19,6 @@ import pytest
 from tests.conftest import tiny_study
 from tests.ui_stack import (
     Service,
-    add_campaign_partitions,
     browser_missing_reason,
     chromium_driver,
     click_icon_button,
@@ -43,8 +43,13 @@ from tests.ui_stack import (
 pytestmark = [pytest.mark.browser, pytest.mark.lammps]
 
 SYSTEM = "abm"
-MATERIALIZED_T, MISSING_T = "2.0", "0.05"
-CAMPAIGN = f"systems:\n  {SYSTEM}:\n    quench: [{MATERIALIZED_T}, {MISSING_T}]\n"
+MATERIALIZED_T, MISSING_T = "2.0", "0.05"  # abm's T_L and T_G, which its liquid_glass stage needs
+#: not the default "0 2 * * *", so the Automation page can only show it if it comes from this file
+BACKFILL_SCHEDULE = "30 3 * * *"
+CAMPAIGN = (
+    f'backfill_schedule: "{BACKFILL_SCHEDULE}"\n'
+    f"systems:\n  {SYSTEM}:\n    quench: [{MATERIALIZED_T}, {MISSING_T}]\n    liquid_glass: true\n"
+)
 QUENCH_ASSET = "quenched_ensembles"
 
 LAUNCH_BACKFILL = """
@@ -63,8 +68,10 @@ mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParam
 class Stack:
     dagster_url: str
     mlflow_url: str
+    defs: object  # Definitions the webserver builds from the temporary campaign
+    campaign: object  # that Campaign
     instance: object  # DagsterInstance on the webserver's DAGSTER_HOME
-    quench_key: object  # AssetKey of the quenched ensembles the campaign's system uses
+    quench_key: object  # AssetKey abm/quenched_ensembles
     materialized: str  # its partition key at MATERIALIZED_T
     missing: str  # its partition key at MISSING_T
     backfill_id: str
@@ -85,47 +92,32 @@ def chromium():
     driver.quit()
 
 
-def partition_of(key: object, instance: object, defs: object, temperature: str) -> str:
-    """The partition key of asset ``key`` for (SYSTEM, temperature): ``abm|2.0`` on a system × temperature
-    definition, ``2.0`` on a per-system asset (``abm/…``)."""
-    from dagster import MultiPartitionKey
-
-    node = defs.resolve_asset_graph().get(key)
-    for partition in node.partitions_def.get_partition_keys(dynamic_partitions_store=instance):
-        if isinstance(partition, MultiPartitionKey):
-            if partition.keys_by_dimension == {"system": SYSTEM, "temperature": temperature}:
-                return str(partition)
-        elif partition == temperature and SYSTEM in key.path:
-            return partition
-    raise AssertionError(f"{key.to_user_string()} has no partition for {SYSTEM} at T = {temperature}")
-
-
-def quench_asset_key(defs: object) -> object:
-    """The quenched-ensembles asset that holds SYSTEM's partitions (one global asset or one per system)."""
-    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[-1] == QUENCH_ASSET]
-    per_system = [k for k in keys if SYSTEM in k.path[:-1]]
-    assert per_system or len(keys) == 1, f"which {QUENCH_ASSET} holds {SYSTEM}? {keys}"
-    return (per_system or keys)[0]
-
-
 @pytest.fixture(scope="module")
 def stack(chromium, tmp_path_factory):
-    from dagster import DagsterInstance, materialize
+    from dagster import AssetKey, DagsterInstance
 
-    from glass_assets.definitions import defs
+    from glass_assets.automation.sensors import sync_partitions
+    from glass_assets.campaign import load_campaign
+    from glass_assets.definitions import build_definitions
+    from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
+    from glass_assets.graph import materialize_templates
+    from glass_assets.partitions import partition_key
     from glass_assets.resources import LocalProcessLauncher, WarehouseResource
     from glass_assets.tracking import MLflowResource, model_name
 
     base = tmp_path_factory.mktemp("ui")
     home = base / "dagster_home"
     copy_instance_config(home)
-    campaign = base / "campaign.yaml"
-    campaign.write_text(CAMPAIGN)
+    campaign_file = base / "campaign.yaml"
+    campaign_file.write_text(CAMPAIGN)
+    campaign = load_campaign(campaign_file)
+    # what the webserver builds from GLASS_CAMPAIGN at import (this process's definitions follow campaign.yaml)
+    defs = build_definitions(campaign)
     dagster_tracking = f"sqlite:///{base / 'dagster_mlflow.db'}"
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
-        "GLASS_CAMPAIGN": str(campaign),
+        "GLASS_CAMPAIGN": str(campaign_file),
         "GLASS_WAREHOUSE": str(base / "warehouse.duckdb"),
         "GLASS_SCRATCH": str(base / "scratch"),
         "MLFLOW_TRACKING_URI": dagster_tracking,
@@ -144,28 +136,19 @@ def stack(chromium, tmp_path_factory):
         services.append(mlflow)
 
         instance = DagsterInstance.from_config(str(home))
-        previous_campaign = os.environ.get("GLASS_CAMPAIGN")
-        os.environ["GLASS_CAMPAIGN"] = str(campaign)
-        try:
-            added = add_campaign_partitions(instance, defs)
-        finally:
-            if previous_campaign is None:
-                del os.environ["GLASS_CAMPAIGN"]
-            else:
-                os.environ["GLASS_CAMPAIGN"] = previous_campaign
-        assert added, "the campaign's sensors added no partition"
-        key = quench_asset_key(defs)
-        materialized = partition_of(key, instance, defs, MATERIALIZED_T)
-        missing = partition_of(key, instance, defs, MISSING_T)
+        changes = sync_partitions(instance, campaign)  # what campaign_sensor's tick does
+        assert changes, "the campaign added no partition"
+        key = QUENCHED_ENSEMBLES.key(SYSTEM)
+        assert key in defs.resolve_asset_graph().get_all_asset_keys(), key
+        assert key == AssetKey([SYSTEM, QUENCH_ASSET])
+        materialized, missing = str(partition_key(SYSTEM, MATERIALIZED_T)), str(partition_key(SYSTEM, MISSING_T))
         resources = {
             "study": tiny_study(base),
             "simulation": LocalProcessLauncher(),
             "warehouse": WarehouseResource(path=str(base / "warehouse.duckdb")),
             "mlflow_tracking": MLflowResource(tracking_uri=dagster_tracking, artifact_root=str(base / "artifacts")),
         }
-        result = materialize(
-            list(defs.assets), selection=[key], partition_key=materialized, instance=instance, resources=resources
-        )
+        result = materialize_templates([QUENCHED_ENSEMBLES], materialized, instance, resources=resources)
         assert result.success
 
         wait_for_dagster(dagster)
@@ -183,7 +166,17 @@ def stack(chromium, tmp_path_factory):
         )["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         yield Stack(
-            dagster.url, mlflow.url, instance, key, materialized, missing, launched["backfillId"], name, version
+            dagster.url,
+            mlflow.url,
+            defs,
+            campaign,
+            instance,
+            key,
+            materialized,
+            missing,
+            launched["backfillId"],
+            name,
+            version,
         )
     finally:
         for service in reversed(services):
@@ -196,9 +189,7 @@ def test_lineage_graph_shows_every_group_asset_and_edge(stack, chromium, request
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
-    from glass_assets.definitions import defs
-
-    graph = defs.resolve_asset_graph()
+    graph = stack.defs.resolve_asset_graph()
     keys = sorted(graph.get_all_asset_keys())
     groups = {graph.get(k).group_name for k in keys}
     names = [k.path[-1] for k in keys]  # a node shows its key's last component
@@ -216,8 +207,8 @@ def test_lineage_graph_shows_every_group_asset_and_edge(stack, chromium, request
     screenshot(chromium, "lineage_groups")
 
     # the graph's settings menu (bottom right) → "Expand all groups"; a double-click on the background fits the
-    # whole graph in view (at this window size the scale stays between Dagster's 0.15, below which nodes lose
-    # their names, and 0.6, above which they become detailed cards)
+    # whole graph in view (at this window size the scale stays above Dagster's 0.15, below which nodes lose
+    # their names; a one-system graph is drawn at 1:1, as detailed cards)
     wait_until(chromium, lambda d: d.find_elements("css selector", "svg foreignObject"), "the graph")
     click_icon_button(chromium, "settings", "the graph's settings button")
     click_text(chromium, "Expand all groups")
@@ -245,33 +236,32 @@ def test_lineage_graph_shows_every_group_asset_and_edge(stack, chromium, request
     assert drawn == expected_edges, f"not drawn: {expected_edges - drawn}; not declared: {drawn - expected_edges}"
 
 
-def test_partitions_tab_lists_the_instances_partitions_with_their_status(stack, chromium):
-    from dagster import MultiPartitionKey
-
-    from glass_assets.definitions import defs
-
+def test_partitions_tab_lists_the_campaign_partitions_with_their_status(stack, chromium):
+    """Issue 9, item 1: "missing" means "still to do". The campaign wants SYSTEM at two temperatures, one of them
+    materialized: the tab lists SYSTEM and exactly those two temperatures, nothing else."""
     key, instance = stack.quench_key, stack.instance
-    node = defs.resolve_asset_graph().get(key)
-    partitions = node.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-    done = {str(p) for p in instance.get_materialized_partitions(key)}
-    assert done == {stack.materialized}
-    expected: dict[str, set[str]] = {}
-    for partition in partitions:
-        values = partition.keys_by_dimension.values() if isinstance(partition, MultiPartitionKey) else [partition]
-        for value in values:
-            expected.setdefault(value, set()).add("materialized" if str(partition) in done else "missing")
+    wanted = stack.campaign.temperatures(SYSTEM, "quench")
+    assert wanted == [MATERIALIZED_T, MISSING_T]
+    partitions = stack.defs.resolve_asset_graph().get(key).partitions_def
+    assert {str(p) for p in partitions.get_partition_keys(dynamic_partitions_store=instance)} == {
+        stack.materialized,
+        stack.missing,
+    }
+    assert {str(p) for p in instance.get_materialized_partitions(key)} == {stack.materialized}
+    # a dimension value's dots: the statuses of the partitions that hold it
+    expected = {SYSTEM: {"materialized", "missing"}, MATERIALIZED_T: {"materialized"}, MISSING_T: {"missing"}}
 
     chromium.get(f"{stack.dagster_url}/assets/{'/'.join(key.path)}?view=partitions")
-    counts = f"{len(partitions)} Partitions Selected"
+    counts = f"{len(wanted)} Partitions Selected"
     wait_until(chromium, lambda d: counts in page_text(d) and read_partition_rows(d), f"'{counts}'")
     text = page_text(chromium)
-    assert f"Materialized ({len(done)})" in text and f"Missing ({len(partitions) - len(done)})" in text
+    assert "Materialized (1)" in text and "Missing (1)" in text, text
     wait_until(chromium, lambda d: read_partition_rows(d) == expected, f"the partitions {expected}", timeout=20)
     screenshot(chromium, "partitions_all")
 
     # untick "Missing": only the materialized partition's values stay listed
     chromium.find_element("xpath", "//label[contains(., 'Missing (')]").click()
-    materialized_only = {v: {"materialized"} for v in stack.materialized.split("|")}
+    materialized_only = {SYSTEM: {"materialized"}, MATERIALIZED_T: {"materialized"}}
     wait_until(
         chromium,
         lambda d: {t: s & {"materialized"} for t, s in read_partition_rows(d).items()} == materialized_only,
@@ -280,41 +270,24 @@ def test_partitions_tab_lists_the_instances_partitions_with_their_status(stack, 
     screenshot(chromium, "partitions_materialized")
 
 
-def test_partitions_tab_lists_only_campaign_partitions(stack, chromium, request):
-    """Issue 9, item 1: "missing" means "still to do". The campaign wants SYSTEM at two temperatures only."""
-    from dagster import MultiPartitionsDefinition
+def test_automation_page_lists_both_sensors_and_the_nightly_cron(stack, chromium):
+    """The campaign sensor and the automation sensor are listed; the nightly backfill is the cron clause of the
+    assets' automation condition (no schedule), named in campaign_automation's description."""
+    repository = stack.defs.get_repository_def()
+    assert not repository.schedule_defs, [s.name for s in repository.schedule_defs]
+    names = {s.name for s in repository.sensor_defs}
+    assert names == {"campaign_sensor", "campaign_automation"}, names
+    assert BACKFILL_SCHEDULE in repository.get_sensor_def("campaign_automation").description
 
-    from glass_assets.definitions import defs
-
-    key = stack.quench_key
-    cross_product = isinstance(defs.resolve_asset_graph().get(key).partitions_def, MultiPartitionsDefinition)
-    request.applymarker(
-        pytest.mark.xfail(
-            cross_product,
-            reason="issue 9 item 1: a system × temperature MultiPartitionsDefinition lists every system at every "
-            "campaign temperature",
-            strict=True,
-        )
-    )
-    wanted = {SYSTEM, MATERIALIZED_T, MISSING_T} if cross_product else {MATERIALIZED_T, MISSING_T}
-    chromium.get(f"{stack.dagster_url}/assets/{'/'.join(key.path)}?view=partitions")
-    wait_until(chromium, lambda d: "Partitions Selected" in page_text(d) and read_partition_rows(d), "the partitions")
-    listed = set(read_partition_rows(chromium))
-    screenshot(chromium, "partitions_campaign")
-    assert listed == wanted, f"listed {sorted(listed)}; the campaign wants {sorted(wanted)}"
-    assert f"{len({MATERIALIZED_T, MISSING_T})} Partitions Selected" in page_text(chromium)
-
-
-def test_automation_page_lists_every_schedule_and_sensor(stack, chromium):
-    from glass_assets.definitions import defs
-
-    repository = defs.get_repository_def()
-    names = {s.name for s in repository.schedule_defs} | {s.name for s in repository.sensor_defs}
-    assert names, "the definitions have no schedule or sensor"
     chromium.get(f"{stack.dagster_url}/automation")
     wait_until(chromium, lambda d: all(n in page_text(d).split("\n") for n in names), f"{sorted(names)}")
     wait_until(chromium, lambda d: not d.find_elements("css selector", "[class*=Skeleton]"), "each row's details")
     screenshot(chromium, "automation")
+
+    # the list shows each sensor's description only as an (i) tooltip: its page shows it as text
+    click_text(chromium, "campaign_automation")
+    wait_until(chromium, lambda d: f"'{BACKFILL_SCHEDULE}'" in page_text(d), f"the cron '{BACKFILL_SCHEDULE}'")
+    screenshot(chromium, "automation_campaign_automation")
 
 
 def test_backfill_is_listed_under_overview_backfills(stack, chromium):
@@ -325,7 +298,7 @@ def test_backfill_is_listed_under_overview_backfills(stack, chromium):
         "xpath", f"//*[contains(text(), '{stack.backfill_id}')]/ancestor::*[contains(., 'partition')][1]"
     ).text
     screenshot(chromium, "backfills")
-    assert "1 partition" in row and stack.quench_key.path[-1] in row, row
+    assert "1 partition" in row and " / ".join(stack.quench_key.path) in row, row  # "abm / quenched_ensembles"
 
 
 def test_mlflow_registry_shows_the_champion_alias(stack, chromium):

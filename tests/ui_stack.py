@@ -238,31 +238,7 @@ def copy_instance_config(home: Path) -> None:
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
 
 
-def add_campaign_partitions(instance: Any, defs: Any) -> list[str]:
-    """Tick each plain sensor of ``defs`` once (the campaign sensor reads ``$GLASS_CAMPAIGN``) and add the dynamic
-    partitions it asks for, as the daemon would; returns the partitions added as ``name:key``."""
-    from dagster import (
-        AddDynamicPartitionsRequest,
-        AutomationConditionSensorDefinition,
-        SensorResult,
-        build_sensor_context,
-    )
-
-    added = []
-    for sensor in defs.sensors or []:
-        if isinstance(sensor, AutomationConditionSensorDefinition):
-            continue
-        result = sensor(build_sensor_context(instance=instance, definitions=defs))
-        if not isinstance(result, SensorResult):
-            continue
-        for request in result.dynamic_partitions_requests or []:
-            if isinstance(request, AddDynamicPartitionsRequest):
-                instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-                added += [f"{request.partitions_def_name}:{key}" for key in request.partition_keys]
-    return added
-
-
-def register_champion(tracking_uri: str, artifact_root: Path, name: str, metric: str = "test_accuracy") -> str:
+def register_champion(tracking_uri: str, artifact_root: Path, name: str, metric: str = "validation_accuracy") -> str:
     """A registered model ``name`` with one version (a run with ``metric`` and a small artifact), given the
     ``champion`` alias by the platform's own rule (:func:`glass_assets.tracking.promote_if_not_worse`).
     Returns the version. A client of its own: mlflow's global tracking URI (and its environment variable) stay
