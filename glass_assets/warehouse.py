@@ -128,6 +128,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -267,6 +268,19 @@ NAN_TO_NULL_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+
+#: ``GLASS_FAULT_KILL=<point>:<marker file>`` kills this process with SIGKILL at ``<point>`` once (while the marker
+#: file does not exist; it is created first), so the crash tests can kill a step at a chosen moment
+FAULT_ENV = "GLASS_FAULT_KILL"
+
+
+def fault_point(name: str) -> None:
+    """Fault injection for the crash tests (:data:`FAULT_ENV`); does nothing unless that variable names ``name``."""
+    point, _, marker = os.environ.get(FAULT_ENV, "").partition(":")
+    if point == name and marker and not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened, written or read."""
 
@@ -368,6 +382,7 @@ class Warehouse:
                             con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
                             con.unregister("incoming")
                         written[table] = written.get(table, 0) + frame.height
+                fault_point("warehouse_write")  # rows deleted and inserted, transaction not committed
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
