@@ -10,6 +10,7 @@ partition key, so they are the same for every system.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,8 +23,10 @@ from dagster import (
     AssetsDefinition,
     AutomationCondition,
     Backoff,
+    DagsterExecutionInterruptedError,
     DagsterInstance,
     ExecuteInProcessResult,
+    Failure,
     IdentityPartitionMapping,
     MultiPartitionKey,
     PartitionMapping,
@@ -113,13 +116,32 @@ class AssetTemplate:
             automation_condition=automation,
             tags={"glass/system": system, **self.tags},
             description=self.description,
-        )(self.body)
+        )(_no_retry_for_errors_that_recur(self.body) if self.retry_policy else self.body)
 
     def for_system(self, system: str, others: Iterable[AssetTemplate] = ()) -> AssetsDefinition:
         """This asset alone for ``system`` (with dependencies on ``others``), without automation: for tests and
         scripts that materialize one asset directly."""
         built = {t.name: t for t in (self, *others)}
         return self.build(system, built, automation=None)
+
+
+def _no_retry_for_errors_that_recur(body: Callable[..., object]) -> Callable[..., object]:
+    """The body, with every exception but a ``Failure`` (which says itself whether a retry can help, e.g. a killed
+    worker) turned into ``Failure(allow_retries=False)``: bad input or a bug would fail again, and a terminated
+    run was stopped on purpose, so the retry policy is kept for steps that crash or are killed."""
+
+    @functools.wraps(body)
+    def run(*args: Any, **kwargs: Any) -> object:
+        try:
+            return body(*args, **kwargs)
+        except Failure:
+            raise
+        except DagsterExecutionInterruptedError as error:  # the run was terminated: a person asked it to stop
+            raise Failure(description="the run was terminated", allow_retries=False) from error
+        except Exception as error:
+            raise Failure(description=f"{type(error).__name__}: {error}", allow_retries=False) from error
+
+    return run
 
 
 def _mapping(upstream: str, downstream: str, partitions: str) -> PartitionMapping:

@@ -1,4 +1,4 @@
-"""swap_mc_equilibria and INHERENT_STRUCTURES on a tiny profile."""
+"""swap_mc_equilibria and inherent_structures on a tiny profile."""
 
 import pytest
 from dagster import DagsterInstance, MultiPartitionKey

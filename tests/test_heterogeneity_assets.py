@@ -134,7 +134,10 @@ def write_crafted_study(store: Warehouse) -> dict[str, np.ndarray]:
 @pytest.fixture
 def study(tmp_path, monkeypatch):
     campaign = tmp_path / "campaign.yaml"
-    campaign.write_text(f"systems:\n  {SYSTEM}:\n    swap_mc: [{T}, {T_COLD}]\n    heterogeneity: true\n")
+    campaign.write_text(
+        f"systems:\n  {SYSTEM}:\n    swap_mc: [{T}, {T_COLD}]\n    propensity: [{T}]\n    propensity_learning: true\n"
+        "    heterogeneity: true\n"
+    )
     monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
     resources = {
         "study": StudySettings(

@@ -40,8 +40,8 @@ from glass_assets.resources import StudySettings
 from glass_assets.tables import SWAP_MC, configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
-from glass_core.dynamics.four_point_structure_factor import FOUR_POINT_STRUCTURE_FACTOR as s4_of
 from glass_core.dynamics.four_point_structure_factor import BoxTooSmallError, fit_ornstein_zernike
+from glass_core.dynamics.four_point_structure_factor import four_point_structure_factor as s4_of
 from glass_core.learning.mlp_data import PropensityDataset, split_by_configuration
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.tglassmlp_training import train_tglassmlp
@@ -151,7 +151,7 @@ def test_large_boxes_then_s4_and_xi4(study, tmp_path):
     assert store.query("SELECT count(*) n FROM four_point_structure_factor")["n"][0] == 0
 
     result = run([FOUR_POINT_STRUCTURE_FACTOR])
-    s4 = store.query("SELECT * FROM FOUR_POINT_STRUCTURE_FACTOR ORDER BY target_cb, q")
+    s4 = store.query("SELECT * FROM four_point_structure_factor ORDER BY target_cb, q")
     assert sorted(set(s4["target_cb"].to_list())) == sorted(TARGETS)
     assert (s4["q"] <= 3.0).all() and (s4["n_vectors"] > 0).all() and s4["stderr"].is_null().all()  # one box
 

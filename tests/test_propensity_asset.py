@@ -1,4 +1,4 @@
-"""The PROPENSITY_LABELS asset on a tiny profile: labels in the warehouse and the four checks."""
+"""The propensity_labels asset on a tiny profile: labels in the warehouse and the four checks."""
 
 import numpy as np
 import pytest

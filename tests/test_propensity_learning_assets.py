@@ -60,7 +60,7 @@ def test_the_propensity_learning_graph(learning):
 
     names = store.query("SELECT * FROM mlp_feature_names WHERE temperature = 1.0 ORDER BY position")
     assert names.height == 4 * 4 * 3 and names["name"][0] == "DEN_A_L0"
-    descriptors = store.query("SELECT * FROM MLP_DESCRIPTORS WHERE temperature = 0.5")
+    descriptors = store.query("SELECT * FROM mlp_descriptors WHERE temperature = 0.5")
     assert descriptors.height == 4 * 64 and len(descriptors["features"][0]) == names.height
     summary = store.query("SELECT * FROM state_points")
     assert summary.height >= 1 and (summary["mean_bond_breaking"] - summary["target_cb"]).abs().max() < 0.02
@@ -85,7 +85,7 @@ def test_the_propensity_learning_graph(learning):
         assert any(k.startswith("test_pearson_T1_cb") for k in run_data.metrics)
 
     predicted = run([PROPENSITY_PREDICTIONS], _key(UNLABELLED))
-    rows = store.query("SELECT * FROM PROPENSITY_PREDICTIONS WHERE temperature = 0.5")
+    rows = store.query("SELECT * FROM propensity_predictions WHERE temperature = 0.5")
     reached = store.query("SELECT target_cb FROM state_points")["target_cb"].to_list()
     assert rows.height == 4 * 64 * 2 and np.isfinite(rows["predicted"].to_numpy()).all()
     assert (rows["spread"] >= 0).all()

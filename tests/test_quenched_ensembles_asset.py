@@ -1,4 +1,4 @@
-"""The QUENCHED_ENSEMBLES asset end to end on a tiny profile (LAMMPS in worker processes)."""
+"""The quenched_ensembles asset end to end on a tiny profile (LAMMPS in worker processes)."""
 
 import subprocess
 import sys

@@ -298,8 +298,9 @@ def test_terminating_the_dagster_run_cancels_the_array(slurm_cluster, tmp_path):
     DagsterExecutionInterruptedError inside the asset, and the launcher scancels the array."""
     profiles = profiles_with_hold_time(tmp_path, hold_time=2000.0)
     script = textwrap.dedent(f"""
-        from dagster import DagsterInstance, MultiPartitionKey, materialize
+        from dagster import DagsterInstance, MultiPartitionKey
         from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
+        from glass_assets.graph import materialize_templates
         from glass_assets.launchers import SlurmLauncher
         from glass_assets.resources import StudySettings, WarehouseResource
         instance = DagsterInstance.local_temp({str(tmp_path / "dagster")!r})

@@ -79,7 +79,10 @@ class SlurmError(SimulationError):
 
 
 class SlurmUnavailableError(SlurmError):
-    """Slurm's client commands are not installed on this host."""
+    """Slurm's client commands are not installed on this host (a retry on the same host cannot help)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 class SlurmConfigError(ValueError):
@@ -325,7 +328,8 @@ class SlurmLauncher(SimulationLauncher):
         if result.returncode != 0:
             raise SlurmError(
                 f"sbatch rejected the {kind} array ({len(tasks)} tasks, script {script}): "
-                f"{(result.stderr or result.stdout).strip()}"
+                f"{(result.stderr or result.stdout).strip()}",
+                retryable=False,  # Slurm refused the settings: the same submission would be refused again
             )
         job_id = result.stdout.strip().split(";")[0]
         (folder / "submitted.json").write_text(json.dumps({"job_id": job_id, "n_tasks": len(tasks)}))
@@ -429,7 +433,8 @@ def usable_scratch_folder(out_dir: Path) -> Path:
     except OSError as error:
         raise SlurmError(
             f"scratch folder {out_dir} is not writable from the submit host ({error}); Slurm tasks write their "
-            "results there, so it must be on storage shared with the compute nodes"
+            "results there, so it must be on storage shared with the compute nodes",
+            retryable=False,
         ) from error
     return out_dir
 
