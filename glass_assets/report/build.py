@@ -68,4 +68,5 @@ def write_report(path: Path, store: Warehouse, tracking: MLflowResource, systems
     html, sections = build_report(store, tracking, systems)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, html)
+    path.chmod(0o644)  # a page to open and share, not a private scratch file
     return Report(path, html, sections)

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from glass_assets.plots import field_maps  # noqa: E402
 from glass_assets.report.html import png  # noqa: E402
@@ -97,6 +98,7 @@ def dynamics_figure(curves: pl.DataFrame, maxima: pl.DataFrame | None, paper: fl
     if paper is not None:
         for ax in (axis, strip):
             ax.axhline(paper, color="k", ls="--", lw=0.8, label=f"[O] maximum {paper:g}" if ax is axis else None)
+    axis.xaxis.set_minor_formatter(NullFormatter())
     axis.set_xlabel("cage clock δ(t)")
     axis.set_ylabel("C(Γ, 1 − Δ), mean ± SE")
     axis.set_title(title, fontsize=9)
@@ -109,58 +111,79 @@ def dynamics_figure(curves: pl.DataFrame, maxima: pl.DataFrame | None, paper: fl
     return png(fig)
 
 
+LENGTHS = (("xi4", "ξ4 (OZ fit of S4(q))"), ("chord", "chord length ℓ_ch"), ("attention", "attention length ⟨L⟩"))
+
+
 def heterogeneity_figure(lengths: pl.DataFrame | None, chi4: pl.DataFrame | None, title: str) -> bytes:
-    """[J]: the dynamic lengths (ξ4, ℓ_ch, ⟨L⟩) against 1/T, MD filled and tGlassMLP open, colour = ⟨C_B⟩ (left);
-    the configurational χ4 against ⟨C_B⟩ at every temperature (right). Unresolved fits are left out."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    markers = {"xi4": "D", "chord": "o", "attention": "s"}
-    if lengths is not None:
-        shown = lengths.drop_nulls("value")
-        targets = sorted(set(shown["target_cb"].to_list()))
-        cmap = plt.get_cmap("viridis")
-        for (length, source, target), rows in shown.sort("temperature").group_by(
-            ["length", "source", "target_cb"], maintain_order=True
-        ):
-            colour = cmap(targets.index(target) / max(len(targets) - 1, 1))
-            left.errorbar(
-                1 / rows["temperature"].to_numpy(),
-                rows["value"],
-                yerr=rows["stderr"].fill_null(0.0),
-                marker=markers.get(length, "^"),
-                fillstyle="full" if source == "md" else "none",
-                linestyle="-" if source == "md" else "--",
-                color=colour,
-                ms=4,
-                capsize=2,
-                lw=0.8,
-            )
-        handles = [plt.Line2D([], [], color="k", marker=m, ls="", label=n) for n, m in markers.items()]
-        left.legend(handles=handles, fontsize=7, title="filled: MD, open: tGlassMLP", title_fontsize=7)
-    left.set_xlabel("1/T")
-    left.set_ylabel("length (σ)")
-    left.set_title("dynamic lengths (colour: ⟨C_B⟩, dark = early)", fontsize=9)
+    """[J]: ξ4, ℓ_ch and ⟨L⟩ against 1/T (MD filled circles and solid lines, tGlassMLP open squares and dashed
+    lines, colour = state point ⟨C_B⟩; unresolved fits left out) and the configurational χ4 against ⟨C_B⟩ at every
+    temperature."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    shown = lengths.drop_nulls("value") if lengths is not None else None
+    targets = sorted(set(shown["target_cb"].to_list())) if shown is not None else []
+    colours = {t: plt.get_cmap("viridis")(k / max(len(targets) - 1, 1)) for k, t in enumerate(targets)}
+    for axis, (length, label) in zip(axes.ravel()[:3], LENGTHS, strict=True):
+        rows = shown.filter(pl.col("length") == length) if shown is not None else None
+        if rows is None or rows.height == 0:
+            axis.text(0.5, 0.5, f"no {length} rows", ha="center", va="center", transform=axis.transAxes, color="grey")
+        else:
+            for (source, target), part in rows.sort("temperature").group_by(
+                ["source", "target_cb"], maintain_order=True
+            ):
+                axis.errorbar(
+                    1 / part["temperature"].to_numpy(),
+                    part["value"],
+                    yerr=part["stderr"].fill_null(0.0),
+                    **_style(source),
+                    color=colours[target],
+                    ms=4,
+                    capsize=2,
+                    lw=0.8,
+                )
+        axis.set_xlabel("1/T")
+        axis.set_ylabel(f"{label} (σ)")
+        axis.set_title(label, fontsize=9)
+    right = axes[1][1]
     if chi4 is not None:
-        for (temperature, source), rows in chi4.sort("target_cb").group_by(
-            ["temperature", "source"], maintain_order=True
+        for k, ((temperature, source), rows) in enumerate(
+            chi4.sort("temperature", "target_cb").group_by(["temperature", "source"], maintain_order=True)
         ):
             right.errorbar(
                 rows["target_cb"],
                 rows["value"],
                 yerr=rows["stderr"].fill_null(0.0),
+                **_style(source),
+                color=f"C{k // 2}",
+                ms=4,
                 capsize=2,
-                ms=3,
-                marker="o" if source == "md" else "s",
-                fillstyle="full" if source == "md" else "none",
-                linestyle="-" if source == "md" else "--",
+                lw=0.8,
                 label=f"T = {temperature:g} {source}",
             )
         right.legend(fontsize=6, ncol=2)
         right.invert_xaxis()
     right.set_xlabel("state point ⟨C_B⟩ (time runs right)")
     right.set_ylabel("χ4 (configurational)")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    right.set_title("χ4 against ⟨C_B⟩", fontsize=9)
+    handles = [plt.Line2D([], [], color="k", **_style(s), label=n) for s, n in (("md", "MD"), ("ml", "tGlassMLP"))]
+    handles += [plt.Line2D([], [], color=c, lw=3, label=f"⟨C_B⟩ = {t:g}") for t, c in colours.items()]
+    fig.suptitle(title, fontsize=10, y=0.995)
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.965),
+        ncol=min(len(handles), 8),
+        fontsize=7,
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return png(fig)
+
+
+def _style(source: str) -> dict[str, str]:
+    """MD: filled circles, solid lines; tGlassMLP (``ml``): open squares, dashed lines."""
+    if source == "md":
+        return {"marker": "o", "fillstyle": "full", "linestyle": "-"}
+    return {"marker": "s", "fillstyle": "none", "linestyle": "--"}
 
 
 def s4_figure(s4: pl.DataFrame, title: str) -> bytes:
@@ -178,6 +201,7 @@ def s4_figure(s4: pl.DataFrame, title: str) -> bytes:
         )
     axis.set_xscale("log")
     axis.set_yscale("log")
+    axis.xaxis.set_minor_formatter(NullFormatter())
     axis.set_xlabel("q (σ⁻¹)")
     axis.set_ylabel("S4(q)")
     axis.set_title(title, fontsize=9)

@@ -101,10 +101,7 @@ def table_ii(data: ReportData, tracking: MLflowResource, systems: Sequence[str])
                 found.tags.get("profile", "—"),
                 f"{p.get('input_kind', '—')} / {p.get('head', '—')}",
                 f"{quench_scale(data, system).text()}; {split}",
-                m("validation_accuracy"),
-                m("test_accuracy_glass"),
-                m("test_accuracy_liquid"),
-                m("test_accuracy"),
+                *(_accuracy(m(name)) for name in ACCURACIES),
                 paper_text,
                 paper.oyama_scale(system),
             ]
@@ -134,6 +131,14 @@ def paper_absent(what: str) -> str:
 def value_text(value: float | None, error: float | None) -> str:
     """``"1.23 ± 0.045"`` for a value with its error (SE or fit error), ``"—"`` without a value."""
     return mean_text(value, error, 1)
+
+
+ACCURACIES = ("validation_accuracy", "test_accuracy_glass", "test_accuracy_liquid", "test_accuracy")
+
+
+def _accuracy(value: float | None) -> str:
+    """An accuracy as [O] prints them (three decimals); ``—`` if the run did not log it."""
+    return "—" if value is None else f"{value:.3f}"
 
 
 def _num(value: float | None) -> str:
@@ -395,19 +400,7 @@ def heterogeneity(data: ReportData, systems: Sequence[str]) -> Section:
         section.present = True
         section.add(note(f"Measured at: {swap_mc_scale(data, system)}. Paper: {paper.j_scale()}. {paper.J_TRENDS}"))
         if lengths is not None:
-            rows = [
-                [
-                    r["length"],
-                    r["source"],
-                    r["temperature"],
-                    r["target_cb"],
-                    value_text(r["value"], r["stderr"]),
-                    r["n_configurations"],
-                    {True: "yes", False: "no"}.get(r["resolved"], "—"),
-                ]
-                for r in lengths.iter_rows(named=True)
-            ]
-            section.add(table(["length", "source", "T", "⟨C_B⟩", "value ± SE (σ)", "configurations", "resolved"], rows))
+            section.add(_lengths_table(lengths))
         if chi4 is not None:
             section.add(table(["T", "source", "peak χ4 ± SE", "at ⟨C_B⟩", "configurations"], _chi4_peaks(chi4)))
         section.add(
@@ -417,6 +410,27 @@ def heterogeneity(data: ReportData, systems: Sequence[str]) -> Section:
             )
         )
     return section
+
+
+def _lengths_table(lengths: pl.DataFrame) -> str:
+    """One row per (length, source, T), one column per state point ⟨C_B⟩: value ± SE (σ); ``unresolved`` where a
+    fit found no length; n = configurations behind the row (none for attention: networks, not configurations)."""
+    targets = sorted(set(lengths["target_cb"].to_list()), reverse=True)
+    rows = []
+    for (length, source, temperature), group in lengths.group_by(
+        ["length", "source", "temperature"], maintain_order=True
+    ):
+        cells = {r["target_cb"]: r for r in group.iter_rows(named=True)}
+        values = [
+            ("unresolved" if cells[t]["value"] is None else value_text(cells[t]["value"], cells[t]["stderr"]))
+            if t in cells
+            else "—"
+            for t in targets
+        ]
+        n = group["n_configurations"].drop_nulls()
+        rows.append([length, source, temperature, *values, int(n.max()) if n.len() else None])
+    columns = ["length", "source", "T", *(f"⟨C_B⟩ = {t:g}" for t in targets), "configurations"]
+    return table(columns, rows)
 
 
 def _chi4_peaks(chi4: pl.DataFrame) -> list[list[object]]:
