@@ -33,6 +33,7 @@ from glass_assets.liquid_glass.assets import (
 from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
 from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_MODEL
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
+from glass_assets.report.assets import paper_report_asset
 from glass_assets.resources import default_resources
 
 __all__ = ["TEMPLATES", "build_definitions", "defs"]
@@ -64,13 +65,15 @@ TEMPLATES: tuple[AssetTemplate, ...] = (
 
 
 def build_definitions(campaign: Campaign) -> Definitions:
-    """Assets ``<system>/<name>`` for every system and stage of ``campaign``, the two sensors and the resources."""
+    """Assets ``<system>/<name>`` for every system and stage of ``campaign``, the ``paper_report`` over all of them,
+    the two sensors and the resources."""
     condition = campaign_condition(campaign.backfill_schedule)
     assets = []
     for system in campaign.systems:
         names = campaign.asset_names(system)
         built = {t.name: t for t in TEMPLATES if t.name in names}
         assets += [template.build(system, built, condition) for template in built.values()]
+    assets.append(paper_report_asset(campaign, condition))  # one for the campaign, after every system's summaries
     return Definitions(
         assets=assets,
         sensors=[campaign_sensor, campaign_automation(campaign.backfill_schedule)],

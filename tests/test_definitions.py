@@ -27,7 +27,7 @@ def graph_snapshot(definitions) -> dict:
                 d.name: getattr(d.partitions_def, "name", None) or d.partitions_def.get_partition_keys() for d in dims
             }
             if dims
-            else partitions.get_partition_keys(),
+            else (partitions.get_partition_keys() if partitions else None),  # None: the campaign's paper_report
             "upstream": {
                 parent.to_user_string(): type(graph.get_partition_mapping(key, parent)).__name__
                 for parent in sorted(node.parent_keys)

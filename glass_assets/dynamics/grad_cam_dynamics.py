@@ -25,13 +25,13 @@ from glass_assets.tracking import MLflowResource, load_champion, model_name
 from glass_assets.versioning import GRAD_CAM_DYNAMICS_CODE_VERSION
 from glass_assets.warehouse import WarehouseError
 from glass_core.learning.cnn import GLASS
-from glass_core.learning.correlations import correlation_against_dynamics, curve_maximum
+from glass_core.learning.correlations import OYAMA_DYNAMICS_MAXIMUM, correlation_against_dynamics, curve_maximum
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.statistics import sample_mean
 from glass_core.structure.indicators import normalised_coarse_grained
 
 #: [O] Fig. 4: maximum of C(Γ, 1 − Δ) over δ(t), reached near δ ≈ 1 (one configuration each)
-PAPER_MAXIMUM = {"abm": 0.61, "kam": 0.68}
+PAPER_MAXIMUM = OYAMA_DYNAMICS_MAXIMUM
 
 
 def grad_cam_dynamics(

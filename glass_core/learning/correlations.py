@@ -36,6 +36,8 @@ from glass_core.structure.indicators import COARSE_GRAINING_LENGTH, normalised_c
 
 __all__ = [
     "METHODS",
+    "OYAMA_ABM_GLASS_MEANS",
+    "OYAMA_DYNAMICS_MAXIMUM",
     "OYAMA_GLASS_CONDITIONS",
     "Condition",
     "ConditionResult",
@@ -179,13 +181,25 @@ class ConditionResult:
     verdict: Verdict
 
 
-#: [O] §IV C (REFERENCE §7): the ABM glass means are positive (0.552, 0.403, 0.355 over 600 glasses at
-#: N = 2000); for KAM glasses C(Γ,Υ) < 0, C(Γ,1−Θ) < 0, |C(Γ,Υ)| > |C(Γ,Θ)| and |C(Γ,Θ)| < |C(Θ,Υ)|
+#: [O] §IV C (REFERENCE §7): mean Pearson coefficients over the 600 ABM test glasses at N = 2000
+OYAMA_ABM_GLASS_MEANS: dict[str, float] = {
+    "gamma~upsilon": 0.552,
+    "gamma~one_minus_theta": 0.403,
+    "one_minus_theta~upsilon": 0.355,
+}
+#: [O] Fig. 4 (REFERENCE §7): maximum over δ(t) of C(Γ, 1 − Δ), reached near δ ≈ 1, one configuration each
+OYAMA_DYNAMICS_MAXIMUM: dict[str, float] = {"abm": 0.61, "kam": 0.68}
+
+#: [O] §IV C (REFERENCE §7): the ABM glass means are positive (:data:`OYAMA_ABM_GLASS_MEANS`); for KAM glasses
+#: C(Γ,Υ) < 0, C(Γ,1−Θ) < 0, |C(Γ,Υ)| > |C(Γ,Θ)| and |C(Γ,Θ)| < |C(Θ,Υ)|
 OYAMA_GLASS_CONDITIONS: dict[str, tuple[Condition, ...]] = {
-    "abm": (
-        Condition("C(Γ,Υ) > 0", "0.552", "positive", ("gamma~upsilon",)),
-        Condition("C(Γ,1−Θ) > 0", "0.403", "positive", ("gamma~one_minus_theta",)),
-        Condition("C(1−Θ,Υ) > 0", "0.355", "positive", ("one_minus_theta~upsilon",)),
+    "abm": tuple(
+        Condition(f"{text} > 0", f"{OYAMA_ABM_GLASS_MEANS[pair]:g}", "positive", (pair,))
+        for text, pair in (
+            ("C(Γ,Υ)", "gamma~upsilon"),
+            ("C(Γ,1−Θ)", "gamma~one_minus_theta"),
+            ("C(1−Θ,Υ)", "one_minus_theta~upsilon"),
+        )
     ),
     "kam": (
         Condition("C(Γ,Υ) < 0", "holds", "negative", ("gamma~upsilon",)),
