@@ -97,7 +97,9 @@ def test_each_asset_offers_exactly_the_campaign_partitions(liquid_glass):
         partitions = {
             key.to_user_string(): sorted(graph.get(key).partitions_def.get_partition_keys())
             for key in graph.get_all_asset_keys()
+            if graph.get(key).partitions_def is not None
         }
+    assert graph.get(AssetKey("paper_report")).partitions_def is None  # one report of the whole campaign
     assert partitions == {
         "abm/quenched_ensembles": ["abm|0.05", "abm|2.0"],
         "abm/structural_descriptors": ["abm|0.05", "abm|2.0"],
@@ -124,6 +126,7 @@ def test_stages_start_when_their_inputs_exist_and_glass_propensity_waits_for_the
         {"abm/cnn_classifier": {"abm"}, "abm/grad_cam_scores": {"abm"}, "abm/indicator_correlations": {"abm"}},
         {"abm/propensity_labels": {"abm|1.0"}},
         {"abm/grad_cam_dynamics": {"abm"}},
+        {"paper_report": {"None"}},  # the report, once every summary of the campaign is there
     ]
 
 
@@ -172,6 +175,7 @@ def test_learning_and_heterogeneity_follow_their_inputs_and_refresh(tmp_path):
             "ka2d_ternary/four_point_structure_factor": cold,
         },
         {"ka2d_ternary/attention_lengths": system, "ka2d_ternary/heterogeneity_summary": system},
+        {"paper_report": {"None"}},
     ]
     # new predictions at 0.4 (a new champion): their χ4, the attention lengths and the summary, in one run
     c.done("ka2d_ternary/propensity_predictions", "ka2d_ternary|0.4")
@@ -180,7 +184,8 @@ def test_learning_and_heterogeneity_follow_their_inputs_and_refresh(tmp_path):
             "ka2d_ternary/dynamic_heterogeneity": cold,
             "ka2d_ternary/attention_lengths": system,
             "ka2d_ternary/heterogeneity_summary": system,
-        }
+        },
+        {"paper_report": {"None"}},
     ]
 
 
