@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -89,22 +90,56 @@ class DescriptorSettings:
     coarse_graining_length: float = 3.0  # ξ of [O]'s coarse graining
 
 
+WINDOW_DEFAULT = "default"
+"""Key of a per-temperature ``propensity.max_time`` mapping that covers the temperatures it does not list."""
+
+
 @dataclass(frozen=True)
 class PropensitySettings:
-    """Isoconfigurational runs: ``max_time`` in LJ time, one number or one per system."""
+    """Isoconfigurational runs: ``max_time`` in LJ time, one number, one per system, or per run temperature.
+
+    A system's entry may be a mapping run temperature → time with an optional ``default`` for the
+    temperatures it does not list, e.g. ``kam: {0.37: 300.0, default: 100.0}``: the cage-relative clock δ(t)
+    of the T_G glasses reaches 1 three times later at T* than at 1.5 T* (``benchmarks/delta_clock_time.py``).
+    """
 
     n_samples: int
     n_replicas: int
-    max_time: float | dict[str, float]
+    max_time: float | dict[str, float | dict[str, float]]
     per_decade: int = 8
     ensemble: str = "nvt"
 
-    def max_time_for(self, system: str) -> float:
-        if isinstance(self.max_time, dict):
-            if system not in self.max_time:
-                raise ProfileError(f"propensity.max_time has no entry for system {system!r}")
-            return float(self.max_time[system])
-        return float(self.max_time)
+    def max_time_for(self, system: str, temperature: float | None = None) -> float:
+        """LJ time of the replica runs of ``system`` at run ``temperature``; a missing entry raises."""
+        if not isinstance(self.max_time, dict):
+            return float(self.max_time)
+        if system not in self.max_time:
+            raise ProfileError(f"propensity.max_time has no entry for system {system!r}")
+        entry = self.max_time[system]
+        if not isinstance(entry, dict):
+            return float(entry)
+        for key, value in entry.items():
+            if key != WINDOW_DEFAULT and temperature is not None and math.isclose(float(key), temperature):
+                return float(value)
+        if WINDOW_DEFAULT in entry:
+            return float(entry[WINDOW_DEFAULT])
+        raise ProfileError(
+            f"propensity.max_time of {system!r} has no entry for T = {temperature} and no {WINDOW_DEFAULT!r}"
+        )
+
+
+def _window_table(value: Any) -> float | dict[str, float | dict[str, float]]:
+    """``propensity.max_time`` from YAML: a number, or per system a number or {temperature | default: number}."""
+    if not isinstance(value, dict):
+        return float(value)
+    return {
+        str(system): (
+            {(WINDOW_DEFAULT if key == WINDOW_DEFAULT else repr(float(key))): float(t) for key, t in entry.items()}
+            if isinstance(entry, dict)
+            else float(entry)
+        )
+        for system, entry in value.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -248,8 +283,8 @@ def _convert(kind: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise TypeError("not a boolean")
         return value
-    if kind == "float | dict[str, float]":
-        return {str(k): float(v) for k, v in value.items()} if isinstance(value, dict) else float(value)
+    if kind == "float | dict[str, float | dict[str, float]]":
+        return _window_table(value)
     if kind.startswith("tuple["):
         element = {"float": float, "int": int}[kind[6:].split(",")[0].strip()]
         return tuple(element(v) for v in value)

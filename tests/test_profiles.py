@@ -19,6 +19,8 @@ def test_every_shipped_profile_loads(path):
 def test_sections_are_typed():
     profile = load_profile("demo")
     assert profile.propensity.max_time_for("ka2d_ternary") == 400.0 and profile.propensity.per_decade == 6
+    window = profile.propensity.max_time_for
+    assert window("kam", 0.37) == 300.0 and window("kam", 0.55) == 100.0  # δ ≈ 1 at T* needs a longer window
     assert profile.swap_mc.n_chains == 2 and isinstance(profile.swap_mc.swap_probability, float)
     assert profile.cnn.split_fractions == (0.6, 0.1, 0.3) and isinstance(profile.cnn.conv_channels, tuple)
     assert profile.inherent_structures.force_tolerance == 1e-8
@@ -72,3 +74,19 @@ def test_a_bad_cnn_choice_is_named(tmp_path):
         load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "split_fractions": [0.7, 0.0, 0.3]}))
     chosen = load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "input_kind": "per_type", "head": "gap"})).cnn
     assert (chosen.input_kind, chosen.head) == ("per_type", "gap")
+
+
+def test_a_propensity_window_per_run_temperature(tmp_path):
+    """A system's max_time may be {temperature: time, default: time}; an unlisted T without default raises."""
+    raw = yaml.safe_load(TINY_PROFILES.read_text())["tiny"]
+    windows = {"abm": 2.0, "kam": {0.37: 30.0, "default": 10.0}, "ka2d_ternary": {0.5: 40.0}}
+    settings = load_profile("bad", bad_profile(tmp_path, propensity={**raw["propensity"], "max_time": windows}))
+    window = settings.propensity.max_time_for
+    assert window("abm", 1.0) == 2.0 and window("abm") == 2.0
+    assert window("kam", 0.37) == 30.0 and window("kam", float("0.37")) == 30.0
+    assert window("kam", 0.55) == 10.0 and window("kam") == 10.0
+    assert window("ka2d_ternary", 0.5) == 40.0
+    with pytest.raises(ProfileError, match=r"'ka2d_ternary' has no entry for T = 0.6 and no 'default'"):
+        window("ka2d_ternary", 0.6)
+    with pytest.raises(ProfileError, match=r"propensity.max_time = .* is not a valid"):
+        load_profile("bad", bad_profile(tmp_path, propensity={**raw["propensity"], "max_time": {"kam": {"hot": 1.0}}}))

@@ -136,7 +136,7 @@ def propensity_labels(
     if preferred is None and system_name in CNN_SYSTEMS:
         context.log.warning("no champion CNN yet, so its split is unknown: glasses taken in stored order")
     dt = get_system(system_name).md_timestep
-    max_time = settings.max_time_for(system_name)
+    max_time = settings.max_time_for(system_name, temperature)
     params = {
         "system": system_name,
         "temperature": temperature,
