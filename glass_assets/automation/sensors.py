@@ -7,6 +7,7 @@ what is due: new partitions within seconds, the nightly backfill of everything s
 file with an error fails the tick with the file, system and value named, and changes nothing.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,8 @@ __all__ = [
     "sync_partitions",
 ]
 
+#: seconds between the sensors' ticks; ``GLASS_SENSOR_TICK_SECONDS`` shortens it (the daemon tests use 5)
+TICK_SECONDS = int(os.environ.get("GLASS_SENSOR_TICK_SECONDS", "30"))
 #: stages whose temperatures are partitions (the rest are per system)
 PARTITION_STAGES = tuple(stage for stage in CAMPAIGN_STAGES if stage not in PER_SYSTEM_STAGES)
 
@@ -78,7 +81,7 @@ def sync_partitions(instance: DagsterInstance, campaign: Campaign) -> list[str]:
 
 @sensor(
     name="campaign_sensor",
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=TICK_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Keeps the temperature partitions equal to campaign.yaml ($GLASS_CAMPAIGN): adds the new ones, removes "
@@ -105,7 +108,7 @@ def campaign_automation(backfill_schedule: str) -> AutomationConditionSensorDefi
         "campaign_automation",
         target=AssetSelection.all(),
         default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=TICK_SECONDS,
         emit_backfills=True,
         description=(
             "Materializes the campaign: new partitions and updated inputs within seconds; every partition still "
