@@ -36,7 +36,9 @@ from glass_core.structure.indicators import COARSE_GRAINING_LENGTH, normalised_c
 
 __all__ = [
     "METHODS",
+    "OYAMA_COOLING_RATE",
     "OYAMA_GLASS_CONDITIONS",
+    "OYAMA_GLASS_MEANS",
     "Condition",
     "ConditionResult",
     "CorrelationSummary",
@@ -178,6 +180,15 @@ class ConditionResult:
     stderr: float | None
     verdict: Verdict
 
+
+#: [O] §II: the cooling rate |dT/dt| of every quench behind its glass means (LJ units)
+OYAMA_COOLING_RATE = 8.33e-5
+
+#: [O] §IV C (REFERENCE §7): mean Pearson coefficients over the ABM test glasses (N = 2000, rate 8.33×10⁻⁵);
+#: [O] gives no numbers for KAM, only the signs and orderings of :data:`OYAMA_GLASS_CONDITIONS`
+OYAMA_GLASS_MEANS: dict[str, dict[str, float]] = {
+    "abm": {"gamma~upsilon": 0.552, "gamma~one_minus_theta": 0.403, "one_minus_theta~upsilon": 0.355},
+}
 
 #: [O] §IV C (REFERENCE §7): the ABM glass means are positive (0.552, 0.403, 0.355 over 600 glasses at
 #: N = 2000); for KAM glasses C(Γ,Υ) < 0, C(Γ,1−Θ) < 0, |C(Γ,Υ)| > |C(Γ,Θ)| and |C(Γ,Θ)| < |C(Θ,Υ)|
