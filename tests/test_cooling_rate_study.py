@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from dagster import DagsterInstance
 
 import glass_assets.cooling_rate.assets as cooling_rate_assets
@@ -14,13 +15,15 @@ from glass_assets.checks import no_overlaps
 from glass_assets.cooling_rate.assets import COOLING_RATE_STUDY, PAIR, glass_correlations, rate_ensemble
 from glass_assets.cooling_rate.checks import RateGlasses, at_every_rate, slower_cooling_not_higher_energy
 from glass_assets.graph import materialize_templates
+from glass_assets.launchers.base import result_paths
+from glass_assets.resources import SimulationLauncher, StudySettings
 from glass_assets.tables import configurations
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.correlations import pearson, spearman
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
 from glass_core.structure.indicators import structural_indicators
-from tests.conftest import jittered_lattice, tiny_study
+from tests.conftest import TINY_PROFILES, jittered_lattice, tiny_study
 
 RATES = (2.0, 1.0)  # tests/tiny_profiles.yaml, profile tiny_cooling: N = 64, two glasses per rate
 T_G = 0.05
@@ -101,11 +104,35 @@ def test_a_failing_blocking_check_writes_nothing(cooling_resources, monkeypatch)
     scratch = Path(cooling_resources["study"].scratch_dir) / "cooling_rate_study"
     assert len(list(scratch.glob("abm_T0.05_*"))) == 2 and len(list(scratch.glob("abm_T0.05_*/sample_*.npz"))) == 4
 
+    # with the check fixed and one glass per rate, the rerun quenches nothing: glass 0 of each rate is reused
+    monkeypatch.undo()
+    fewer = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cooling"]
+    fewer["cooling_rate_study"]["glasses_per_rate"] = [1, 1]
+    profiles = Path(cooling_resources["study"].scratch_dir).parent / "fewer.yaml"
+    profiles.write_text(yaml.safe_dump({"fewer": fewer}))
+    study = StudySettings(
+        profile="fewer", profiles_file=str(profiles), scratch_dir=cooling_resources["study"].scratch_dir
+    )
+    rerun = {**cooling_resources, "study": study, "simulation": ReuseOnly()}
+    assert materialize_templates([COOLING_RATE_STUDY], "abm", resources=rerun).success
+    assert store.query("SELECT count(*) n FROM cooling_rate_correlations")["n"][0] == len(RATES) * 2
+
+
+class ReuseOnly(SimulationLauncher):
+    """A launcher that runs nothing: every item must already have its result file in scratch."""
+
+    def run_tasks(self, kind, params, items, out_dir, on_event=None):  # noqa: ANN001, ANN201
+        paths = result_paths(Path(out_dir), items)
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise AssertionError(f"asked to run {missing}")
+        return paths
+
 
 def test_a_check_at_every_rate_names_the_rate_that_fails():
     system = get_system("abm")
     rng = np.random.default_rng(3)
-    good = jittered_lattice(system, 6, rng)
+    good = jittered_lattice(system, 6, rng, jitter=0.0)  # spacing 0.91: r/σ_BB = 0.78
     bad = Configuration(good.positions.copy(), good.types, good.box, "abm")
     bad.positions[1] = bad.positions[0] + 0.05  # an overlap
     samples = pl.DataFrame({"sample": [0], "potential_energy": [0.0], "energy_per_particle": [0.0]})

@@ -71,16 +71,21 @@ def _glasses_at_rate(
     count: int,
 ) -> tuple[dict, dict[str, pl.DataFrame], dict[int, QuenchResult], Path]:
     """``count`` quenches of ``n_particles`` to T_G at ``rate`` (the profile's quench protocol otherwise), run or
-    reused from the scratch folder named by their inputs: (partition key, samples/particles rows, results, scratch).
-    Seeds come from ``derive_seed`` with the rate in the stream name, so every rate draws its own glasses."""
+    reused from scratch: (partition key, samples/particles rows, results, scratch folder).
+
+    Glass k's seed is ``derive_seed`` of (system, T_G, k, base seed) with the rate in the stream name, so every
+    rate draws its own glasses and glass k is the same whatever ``count`` is. The scratch folder is named by a
+    hash of the quench parameters and the seed stream, not of the count: after a crash the finished glasses are
+    reused, and so they are when ``count`` is changed before the study has been written.
+    """
     temperature = float(system.temperatures["glass"])
     protocol = dataclasses.replace(profile.quench.protocol, cooling_rate=rate).to_dict()
     params = {"system": system.name, "n_particles": n_particles, "temperature": temperature, "protocol": protocol}
-    seeds = {
-        k: derive_seed(system.name, temperature, k, profile.base_seed, f"cooling_rate_{rate!r}") for k in range(count)
-    }
+    stream = f"cooling_rate_{rate!r}"
+    seeds = {k: derive_seed(system.name, temperature, k, profile.base_seed, stream) for k in range(count)}
     items = [{"sample": k, "seed": s} for k, s in seeds.items()]
-    scratch = study.scratch_folder("cooling_rate_study", system.name, temperature, [params, items])
+    inputs = [params, {"base_seed": profile.base_seed, "seed_stream": stream}]
+    scratch = study.scratch_folder("cooling_rate_study", system.name, temperature, inputs)
     context.log.info(
         f"{count} quenches of {system.name} (N = {n_particles}) to T_G = {temperature} at rate {rate:g} "
         f"({QuenchProtocol(**protocol).steps(system, temperature)} steps)"
