@@ -8,6 +8,7 @@ Format (YAML)::
         liquid_glass: true       # CNN, Grad-CAM and correlations on the T_L / T_G ensembles
         propensity: [1.0, 1.5]   # isoconfigurational MD of the T_G glasses at these temperatures
         grad_cam_dynamics: true  # C(Γ, 1−Δ) against δ(t) once the CNN and the labels exist
+        cooling_rate_study: true # glasses at the profile's cooling rates: C(1−Θ,Υ) against the rate
       ka2d_ternary:
         swap_mc: [0.4, 0.3]      # swap-MC equilibria and their inherent structures
         propensity: [0.4]        # bond-breaking labels from isoconfigurational MD of the equilibria
@@ -64,10 +65,11 @@ CAMPAIGN_STAGES = {
     "heterogeneity": ("dynamic_heterogeneity", "attention_lengths", "heterogeneity_summary"),
     "glassbench": ("glassbench_samples", "glassbench_scores"),
     "large_box": ("large_box_equilibria", "four_point_structure_factor"),
+    "cooling_rate_study": ("cooling_rate_study",),
 }
-PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning", "heterogeneity"}
+PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning", "heterogeneity", "cooling_rate_study"}
 #: what a system can run: [O]'s quench protocol needs its T_L and T_G; [J]'s stages start from swap-MC equilibria
-QUENCH_STAGES = frozenset({"quench", "liquid_glass", "propensity", "grad_cam_dynamics"})
+QUENCH_STAGES = frozenset({"quench", "liquid_glass", "propensity", "grad_cam_dynamics", "cooling_rate_study"})
 EQUILIBRIUM_STAGES = frozenset(
     {"swap_mc", "propensity", "propensity_learning", "heterogeneity", "large_box", "glassbench"}
 )

@@ -16,6 +16,7 @@ from dagster import Definitions
 from glass_assets.automation.conditions import campaign_condition
 from glass_assets.automation.sensors import campaign_automation, campaign_sensor, last_good_campaign_path
 from glass_assets.campaign import Campaign, load_campaign
+from glass_assets.cooling_rate.assets import COOLING_RATE_STUDY
 from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.dynamics.grad_cam_dynamics import GRAD_CAM_DYNAMICS
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
@@ -61,6 +62,7 @@ TEMPLATES: tuple[AssetTemplate, ...] = (
     LARGE_BOX_EQUILIBRIA,
     FOUR_POINT_STRUCTURE_FACTOR,
     HETEROGENEITY_SUMMARY,
+    COOLING_RATE_STUDY,
 )
 
 

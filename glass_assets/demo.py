@@ -38,7 +38,7 @@ def _execute(defs, instance, keys: list, partition: str, counter: str) -> bool: 
             shown = {
                 k: round(v.value, 3)
                 for k, v in event.metadata.items()
-                if k.startswith(("test_accuracy", "glass_pearson"))
+                if k.startswith(("test_accuracy", "glass_pearson", "pearson_rate")) and isinstance(v.value, int | float)
             }
             if shown:
                 print(f"    {key.to_user_string()}: {shown}", flush=True)

@@ -18,6 +18,7 @@ from glass_core.structure.gridding import INPUT_KINDS
 __all__ = [
     "PROFILES_FILE",
     "CNNSettings",
+    "CoolingRateStudySettings",
     "DescriptorSettings",
     "HeterogeneitySettings",
     "InherentStructureSettings",
@@ -238,6 +239,38 @@ class HeterogeneitySettings:
                 raise ValueError(f"{key} must be one of {allowed}, got {value!r}")
 
 
+@dataclass(frozen=True)
+class CoolingRateStudySettings:
+    """Glasses quenched to T_G at several cooling rates, for C(1−Θ,Υ) against the rate [O].
+
+    ``rates``: cooling rates |dT/dt| (LJ units, e.g. 2e-2, 2e-3, 2e-4; [O] uses 8.33e-5), each with its
+    ``glasses_per_rate`` independent quenches of ``n_particles``; every other quench parameter is the profile's
+    ``quench.protocol``. One glass costs ≈ (T_high − T_G)/rate/dt MD steps: at N = 2000 and ≈ 3.8×10³ steps/s
+    on a core, ≈ 10 s at 2e-2, ≈ 2 min at 2e-3, ≈ 20 min at 2e-4.
+    """
+
+    n_particles: int
+    rates: tuple[float, ...]
+    glasses_per_rate: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.rates or len(self.rates) != len(self.glasses_per_rate):
+            raise ValueError(
+                f"cooling_rate_study needs one glasses_per_rate entry per rate, got rates {list(self.rates)} and "
+                f"glasses_per_rate {list(self.glasses_per_rate)}"
+            )
+        if not all(rate > 0 for rate in self.rates) or len(set(self.rates)) != len(self.rates):
+            raise ValueError(f"cooling_rate_study.rates must be distinct and positive, got {list(self.rates)}")
+        if not all(count >= 1 for count in self.glasses_per_rate):
+            raise ValueError(f"cooling_rate_study.glasses_per_rate must be ≥ 1, got {list(self.glasses_per_rate)}")
+        if self.n_particles < 2:
+            raise ValueError(f"cooling_rate_study.n_particles must be ≥ 2, got {self.n_particles}")
+
+    def plan(self) -> list[tuple[float, int]]:
+        """(rate, number of glasses) in the profile's order."""
+        return list(zip(self.rates, self.glasses_per_rate, strict=True))
+
+
 class ProfileError(ValueError):
     """A profile is unknown, lacks a section a stage needs, or has a key of the wrong name or type."""
 
@@ -308,6 +341,7 @@ class Profile:
     propensity_learning_settings: PropensityLearningSettings | None = None
     heterogeneity: HeterogeneitySettings = HeterogeneitySettings()
     large_box_settings: LargeBoxSettings | None = None
+    cooling_rate_study_settings: CoolingRateStudySettings | None = None
 
     def _required(self, section: str, value: Section | None) -> Section:
         if value is None:
@@ -338,6 +372,10 @@ class Profile:
     def large_box(self) -> LargeBoxSettings:
         return self._required("large_box", self.large_box_settings)
 
+    @property
+    def cooling_rate_study(self) -> CoolingRateStudySettings:
+        return self._required("cooling_rate_study", self.cooling_rate_study_settings)
+
 
 def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
     """The profile called ``name`` from ``path``; a clear error for an unknown or malformed one."""
@@ -357,6 +395,7 @@ def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
         "propensity_learning",
         "heterogeneity",
         "large_box",
+        "cooling_rate_study",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -391,4 +430,5 @@ def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
         propensity_learning_settings=optional("propensity_learning", PropensityLearningSettings),
         heterogeneity=optional("heterogeneity", HeterogeneitySettings) or HeterogeneitySettings(),
         large_box_settings=optional("large_box", LargeBoxSettings),
+        cooling_rate_study_settings=optional("cooling_rate_study", CoolingRateStudySettings),
     )

@@ -121,6 +121,16 @@ Tables (one row per …):
 ``four_point_structure_factor`` — |q| shell of S4(q) of the predicted propensity on the large boxes.
     system, temperature, target_cb, q (mean |q| of the shell), s4, stderr (over boxes; NULL for one box),
     n_vectors (half-plane wave vectors in the shell).
+``cooling_rate_correlations`` — (glass, field pair, method) of the cooling-rate study (asset ``cooling_rate_study``).
+    system, cooling_rate (|dT/dt| of the quench to T_G), sample (the glass; its configuration is a ``samples`` /
+    ``particles`` row of ensemble 'quenched_rate_<rate>' at T_G), pair ('one_minus_theta~upsilon'), method
+    ('pearson'/'spearman'), value (C of the coarse-grained (ξ) normalised fields of that glass; NULL for a constant
+    field).
+``cooling_rate_summary`` — (cooling rate, pair, method) of a system's ``cooling_rate_correlations``.
+    system, cooling_rate, pair, method, n_particles, temperature (T_G), mean, stderr (sd/√n, ddof = 1; NULL for
+    n = 1), std, n (glasses with a defined value), n_undefined, paper_value ([O]'s mean over its glasses, NULL
+    where [O] gives none), paper_cooling_rate ([O]: 8.33e-5), energy_per_particle (mean E/N of the glasses, LAMMPS)
+    and energy_stderr.
 """
 
 from __future__ import annotations
@@ -247,6 +257,14 @@ SCHEMA: dict[str, str] = {
     "four_point_structure_factor": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, q DOUBLE NOT NULL,
         s4 DOUBLE NOT NULL, stderr DOUBLE, n_vectors INTEGER NOT NULL""",
+    "cooling_rate_correlations": """
+        system VARCHAR NOT NULL, cooling_rate DOUBLE NOT NULL, sample INTEGER NOT NULL, pair VARCHAR NOT NULL,
+        method VARCHAR NOT NULL, value DOUBLE""",
+    "cooling_rate_summary": """
+        system VARCHAR NOT NULL, cooling_rate DOUBLE NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
+        n_particles INTEGER NOT NULL, temperature DOUBLE NOT NULL, mean DOUBLE, stderr DOUBLE, std DOUBLE,
+        n INTEGER NOT NULL, n_undefined INTEGER NOT NULL, paper_value DOUBLE, paper_cooling_rate DOUBLE,
+        energy_per_particle DOUBLE NOT NULL, energy_stderr DOUBLE""",
 }
 
 

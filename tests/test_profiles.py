@@ -90,3 +90,32 @@ def test_a_propensity_window_per_run_temperature(tmp_path):
         window("ka2d_ternary", 0.6)
     with pytest.raises(ProfileError, match=r"propensity.max_time = .* is not a valid"):
         load_profile("bad", bad_profile(tmp_path, propensity={**raw["propensity"], "max_time": {"kam": {"hot": 1.0}}}))
+
+
+def test_the_cooling_rate_study_section_is_validated(tmp_path):
+    good = {"n_particles": 64, "rates": [2.0, 1.0], "glasses_per_rate": [2, 2]}
+    study = load_profile("bad", bad_profile(tmp_path, cooling_rate_study=good)).cooling_rate_study
+    assert study.plan() == [(2.0, 2), (1.0, 2)] and isinstance(study.rates, tuple)
+    cases = {
+        "one glasses_per_rate entry per rate": {**good, "glasses_per_rate": [2]},
+        "distinct and positive": {**good, "rates": [2.0, -1.0]},
+        r"glasses_per_rate must be ≥ 1": {**good, "glasses_per_rate": [2, 0]},
+        r"unknown key\(s\) \['rate'\]": {**good, "rate": 1.0},
+        r"needs key\(s\) \['glasses_per_rate'\]": {"n_particles": 64, "rates": [1.0]},
+        r"cooling_rate_study.rates = 'fast'": {**good, "rates": "fast"},
+    }
+    for message, section in cases.items():
+        with pytest.raises(ProfileError, match=message):
+            load_profile("bad", bad_profile(tmp_path, cooling_rate_study=section))
+    with pytest.raises(ProfileError, match="has no 'cooling_rate_study' section"):
+        _ = load_profile("demo").cooling_rate_study
+
+
+def test_validation_and_paper_profiles_hold_the_cooling_rates():
+    validation = load_profile("validation")
+    study = dict(validation.cooling_rate_study.plan())
+    assert validation.cooling_rate_study.n_particles == 2000
+    assert study[2e-2] >= 20 and study[2e-3] >= 20 and study[2e-4] >= 1
+    assert validation.quench == load_profile("demo").quench and validation.cnn == load_profile("demo").cnn
+    paper = load_profile("paper").cooling_rate_study
+    assert 8.33e-5 in paper.rates and paper.n_particles == 2000

@@ -38,7 +38,9 @@ __all__ = [
     "METHODS",
     "OYAMA_ABM_GLASS_MEANS",
     "OYAMA_DYNAMICS_MAXIMUM",
+    "OYAMA_COOLING_RATE",
     "OYAMA_GLASS_CONDITIONS",
+    "OYAMA_GLASS_MEANS",
     "Condition",
     "ConditionResult",
     "CorrelationSummary",
@@ -189,6 +191,12 @@ OYAMA_ABM_GLASS_MEANS: dict[str, float] = {
 }
 #: [O] Fig. 4 (REFERENCE §7): maximum over δ(t) of C(Γ, 1 − Δ), reached near δ ≈ 1, one configuration each
 OYAMA_DYNAMICS_MAXIMUM: dict[str, float] = {"abm": 0.61, "kam": 0.68}
+
+#: [O] §II: the cooling rate |dT/dt| of every quench behind its glass means (LJ units)
+OYAMA_COOLING_RATE = 8.33e-5
+
+#: the glass means per system ([O] gives no numbers for KAM, only the signs and orderings of the conditions)
+OYAMA_GLASS_MEANS: dict[str, dict[str, float]] = {"abm": OYAMA_ABM_GLASS_MEANS}
 
 #: [O] §IV C (REFERENCE §7): the ABM glass means are positive (:data:`OYAMA_ABM_GLASS_MEANS`); for KAM glasses
 #: C(Γ,Υ) < 0, C(Γ,1−Θ) < 0, |C(Γ,Υ)| > |C(Γ,Θ)| and |C(Γ,Θ)| < |C(Θ,Υ)|

@@ -1,0 +1,108 @@
+"""Checks of the cooling-rate study, evaluated on the glasses and rows before they are written.
+
+Blocking: at every cooling rate no two particles closer than 0.7 σ_ij and the LAMMPS energy of each stored
+glass equal to the numpy energy of the same pair potential (rel. 1e-8) — the checks every quenched ensemble
+passes (:mod:`glass_assets.checks`) — and every defined Pearson/Spearman C(1−Θ,Υ) in [−1, 1].
+Warning: slower cooling anneals deeper, so the mean energy per particle must not rise significantly (by
+more than 2 SE) from a faster to a slower rate.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import polars as pl
+from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
+
+from glass_assets.checks import (
+    Check,
+    CheckOutcome,
+    check_results,
+    check_specs,
+    coefficients_in_range,
+    lammps_energy_matches_numpy,
+    no_overlaps,
+)
+from glass_core.models.configuration import Configuration
+from glass_core.models.statistics import RESOLUTION, difference, sample_mean
+from glass_core.models.systems import ModelSystem
+
+__all__ = ["COOLING_RATE_CHECKS", "RateGlasses", "cooling_rate_check_specs", "run_cooling_rate_checks"]
+
+
+@dataclass(frozen=True)
+class RateGlasses:
+    """The glasses of one cooling rate: sample → configuration, and their ``samples`` rows (LAMMPS energies)."""
+
+    configs: dict[int, Configuration]
+    samples: pl.DataFrame
+
+
+def at_every_rate(function: Callable[..., CheckOutcome]) -> Callable[..., CheckOutcome]:
+    """A configuration check (``function(system=, configs=, samples=)``) applied to the glasses of each rate:
+    it passes when it passes at every rate; the figures are reported per rate."""
+
+    def check(system: ModelSystem, glasses: Mapping[float, RateGlasses], **_: object) -> CheckOutcome:
+        outcomes = {rate: function(system=system, configs=g.configs, samples=g.samples) for rate, g in glasses.items()}
+        failed = [rate for rate, outcome in outcomes.items() if not outcome.passed]
+        return CheckOutcome(
+            passed=not failed,
+            description="; ".join(f"rate {rate:g}: {outcomes[rate].description or 'failed'}" for rate in failed),
+            metadata={f"rate_{rate:g}_{k}": v for rate, o in outcomes.items() for k, v in o.metadata.items()},
+        )
+
+    check.__doc__ = f"{function.__name__} at every cooling rate."
+    return check
+
+
+def correlations_are_coefficients(correlations: pl.DataFrame, **_: object) -> CheckOutcome:
+    """Every defined C(1−Θ,Υ) in [−1, 1], some defined."""
+    return coefficients_in_range(correlations["value"], "cooling-rate correlations")
+
+
+def slower_cooling_not_higher_energy(glasses: Mapping[float, RateGlasses], **_: object) -> CheckOutcome:
+    """For consecutive rates γ_fast > γ_slow: mean E/N(γ_slow) − mean E/N(γ_fast) ≤ 2 SE (independent glasses)."""
+    means = {
+        rate: sample_mean(g.samples["energy_per_particle"].to_list())
+        for rate, g in sorted(glasses.items(), reverse=True)
+    }
+    rates = list(means)
+    rises = {}
+    for fast, slow in zip(rates, rates[1:], strict=False):
+        rise = difference(means[slow], means[fast])
+        if rise.stderr is not None and rise.value > RESOLUTION * rise.stderr:
+            rises[f"{fast:g}→{slow:g}"] = rise.value
+    return CheckOutcome(
+        passed=not rises,
+        metadata={f"energy_per_particle_rate_{rate:g}": mean.mean for rate, mean in means.items()},
+        description=f"mean E/N rises on slower cooling by more than {RESOLUTION:g} SE: {rises}" if rises else "",
+    )
+
+
+COOLING_RATE_CHECKS = {
+    "no_overlaps": Check(
+        at_every_rate(no_overlaps), "No two particles closer than 0.7 σ_ij, at every rate.", blocking=True
+    ),
+    "lammps_energy_matches_numpy": Check(
+        at_every_rate(lammps_energy_matches_numpy),
+        "LAMMPS energy of each glass = glass_core numpy energy (rel. 1e-8), at every rate.",
+        blocking=True,
+    ),
+    "correlations_are_coefficients": Check(
+        correlations_are_coefficients, "Every defined C(1−Θ,Υ) in [−1, 1], some defined.", blocking=True
+    ),
+    "slower_cooling_not_higher_energy": Check(
+        slower_cooling_not_higher_energy,
+        "Mean E/N does not rise by more than 2 SE from a faster to a slower rate.",
+        warn_only=True,
+    ),
+}
+
+
+def cooling_rate_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, COOLING_RATE_CHECKS)
+
+
+def run_cooling_rate_checks(
+    system: ModelSystem, glasses: Mapping[float, RateGlasses], correlations: pl.DataFrame
+) -> list[AssetCheckResult]:
+    return check_results(COOLING_RATE_CHECKS, system=system, glasses=glasses, correlations=correlations)

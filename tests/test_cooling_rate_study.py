@@ -1,0 +1,175 @@
+"""The cooling-rate study: C(1−Θ,Υ) per glass and mean ± SE per rate from its own rows, checks before the write,
+the campaign stage and its profile section."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+from dagster import DagsterInstance
+
+import glass_assets.cooling_rate.assets as cooling_rate_assets
+from glass_assets.campaign import load_campaign
+from glass_assets.checks import no_overlaps
+from glass_assets.cooling_rate.assets import COOLING_RATE_STUDY, PAIR, glass_correlations, rate_ensemble
+from glass_assets.cooling_rate.checks import RateGlasses, at_every_rate, slower_cooling_not_higher_energy
+from glass_assets.graph import materialize_templates
+from glass_assets.launchers.base import result_paths
+from glass_assets.resources import SimulationLauncher, StudySettings
+from glass_assets.tables import configurations
+from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.learning.correlations import pearson, spearman
+from glass_core.models.configuration import Configuration
+from glass_core.models.systems import get_system
+from glass_core.structure.indicators import structural_indicators
+from tests.conftest import TINY_PROFILES, jittered_lattice, tiny_study
+
+RATES = (2.0, 1.0)  # tests/tiny_profiles.yaml, profile tiny_cooling: N = 64, two glasses per rate
+T_G = 0.05
+
+
+@pytest.fixture
+def cooling_resources(tiny_resources, tmp_path):
+    return {**tiny_resources, "study": tiny_study(tmp_path, "tiny_cooling")}
+
+
+def test_the_study_writes_both_tables_and_each_mean_and_se_come_from_its_own_rows(cooling_resources):
+    result = materialize_templates([COOLING_RATE_STUDY], "abm", resources=cooling_resources)
+    store = Warehouse(cooling_resources["warehouse"].path)
+    correlations = store.query("SELECT * FROM cooling_rate_correlations ORDER BY cooling_rate, sample, method")
+    summary = store.query("SELECT * FROM cooling_rate_summary")
+    assert correlations.height == len(RATES) * 2 * 2 and summary.height == len(RATES) * 2
+    assert set(correlations["pair"]) == {PAIR} and set(correlations["cooling_rate"]) == set(RATES)
+
+    system = get_system("abm")
+    seeds = set()
+    for rate in RATES:
+        key = ensemble_key("abm", T_G, rate_ensemble(rate))
+        samples = store.read_partition("samples", key)
+        glasses = configurations(samples, store.read_partition("particles", key))
+        assert sorted(glasses) == [0, 1] and all(c.n_particles == 64 for c in glasses.values())
+        seeds |= set(samples["seed"])
+        for sample, config in glasses.items():  # the stored glass gives the stored coefficient
+            fields = structural_indicators(config, system, 3.0)
+            expected = {
+                "pearson": pearson(fields.one_minus_theta_cg, fields.voronoi_area_cg),
+                "spearman": spearman(fields.one_minus_theta_cg, fields.voronoi_area_cg),
+            }
+            stored = correlations.filter((pl.col("cooling_rate") == rate) & (pl.col("sample") == sample))
+            for method, value in stored.select("method", "value").iter_rows():
+                assert value == pytest.approx(expected[method], abs=1e-12)
+        for row in summary.filter(pl.col("cooling_rate") == rate).iter_rows(named=True):
+            values = correlations.filter((pl.col("cooling_rate") == rate) & (pl.col("method") == row["method"]))
+            x = values["value"].to_numpy()
+            assert row["n"] == 2 and row["mean"] == pytest.approx(x.mean())
+            assert row["stderr"] == pytest.approx(np.std(x, ddof=1) / np.sqrt(2))
+            energy = samples["energy_per_particle"].to_numpy()
+            assert row["energy_per_particle"] == pytest.approx(energy.mean())
+            assert row["energy_stderr"] == pytest.approx(np.std(energy, ddof=1) / np.sqrt(2))
+            assert row["paper_value"] == (0.355 if row["method"] == "pearson" else None)
+    assert len(seeds) == 4  # each rate draws its own glasses
+
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["no_overlaps"] and checks["lammps_energy_matches_numpy"] and checks["correlations_are_coefficients"]
+    metadata = result.asset_materializations_for_node("abm__cooling_rate_study")[0].metadata
+    assert "pearson_rate_2_stderr" in metadata and metadata["pearson_rate_1_n"].value == 2
+    assert "| cooling rate |" in metadata["table"].value and metadata["plot_file"].value.endswith(".png")
+
+
+def test_a_failing_blocking_check_writes_nothing(cooling_resources, monkeypatch):
+    monkeypatch.setattr(
+        cooling_rate_assets,
+        "pair_correlations",
+        lambda fields, pairs: {(PAIR, "pearson"): 1.5, (PAIR, "spearman"): 0.2},
+    )
+    result = materialize_templates(
+        [COOLING_RATE_STUDY],
+        "abm",
+        instance=DagsterInstance.ephemeral(),
+        resources=cooling_resources,
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "correlations_are_coefficients" in failure.step_failure_data.user_failure_data.description
+    store = Warehouse(cooling_resources["warehouse"].path)
+    for table in ("cooling_rate_correlations", "cooling_rate_summary"):
+        assert store.query(f"SELECT count(*) n FROM {table}")["n"][0] == 0, table
+    assert store.query("SELECT count(*) n FROM samples")["n"][0] == 0
+    folder = cooling_resources["study"].quarantine_root() / "abm" / "cooling_rate_study" / "abm"
+    rejected = pl.read_parquet(folder / "cooling_rate_correlations.parquet")
+    assert rejected.height == 8 and rejected["value"].max() == 1.5
+    # the finished glasses stay in scratch (one folder per rate, named by its inputs) for the rerun
+    scratch = Path(cooling_resources["study"].scratch_dir) / "cooling_rate_study"
+    assert len(list(scratch.glob("abm_T0.05_*"))) == 2 and len(list(scratch.glob("abm_T0.05_*/sample_*.npz"))) == 4
+
+    # with the check fixed and one glass per rate, the rerun quenches nothing: glass 0 of each rate is reused
+    monkeypatch.undo()
+    fewer = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cooling"]
+    fewer["cooling_rate_study"]["glasses_per_rate"] = [1, 1]
+    profiles = Path(cooling_resources["study"].scratch_dir).parent / "fewer.yaml"
+    profiles.write_text(yaml.safe_dump({"fewer": fewer}))
+    study = StudySettings(
+        profile="fewer", profiles_file=str(profiles), scratch_dir=cooling_resources["study"].scratch_dir
+    )
+    rerun = {**cooling_resources, "study": study, "simulation": ReuseOnly()}
+    assert materialize_templates([COOLING_RATE_STUDY], "abm", resources=rerun).success
+    assert store.query("SELECT count(*) n FROM cooling_rate_correlations")["n"][0] == len(RATES) * 2
+
+
+class ReuseOnly(SimulationLauncher):
+    """A launcher that runs nothing: every item must already have its result file in scratch."""
+
+    def run_tasks(self, kind, params, items, out_dir, on_event=None):  # noqa: ANN001, ANN201
+        paths = result_paths(Path(out_dir), items)
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise AssertionError(f"asked to run {missing}")
+        return paths
+
+
+def test_a_check_at_every_rate_names_the_rate_that_fails():
+    system = get_system("abm")
+    rng = np.random.default_rng(3)
+    good = jittered_lattice(system, 6, rng, jitter=0.0)  # spacing 0.91: r/σ_BB = 0.78
+    bad = Configuration(good.positions.copy(), good.types, good.box, "abm")
+    bad.positions[1] = bad.positions[0] + 0.05  # an overlap
+    samples = pl.DataFrame({"sample": [0], "potential_energy": [0.0], "energy_per_particle": [0.0]})
+    glasses = {0.02: RateGlasses({0: good}, samples), 0.002: RateGlasses({0: bad}, samples)}
+    outcome = at_every_rate(no_overlaps)(system=system, glasses=glasses)
+    assert not outcome.passed and outcome.description.startswith("rate 0.002:")
+    assert at_every_rate(no_overlaps)(system=system, glasses={0.02: glasses[0.02]}).passed
+
+
+def test_slower_cooling_with_a_significantly_higher_energy_is_flagged():
+    def glasses(energies: dict[float, list[float]]) -> dict[float, RateGlasses]:
+        return {r: RateGlasses({}, pl.DataFrame({"energy_per_particle": e})) for r, e in energies.items()}
+
+    annealed = {0.02: [-3.00, -3.01, -2.99], 0.002: [-3.05, -3.06, -3.04]}
+    assert slower_cooling_not_higher_energy(glasses(annealed)).passed
+    within_noise = {0.02: [-3.00, -3.10, -2.90], 0.002: [-2.99, -3.09, -2.89]}
+    assert slower_cooling_not_higher_energy(glasses(within_noise)).passed
+    wrong = {0.02: [-3.05, -3.06, -3.04], 0.002: [-3.00, -3.01, -2.99]}
+    outcome = slower_cooling_not_higher_energy(glasses(wrong))
+    assert not outcome.passed and "0.02→0.002" in outcome.description
+
+
+def test_glass_correlations_is_the_indicator_pipeline():
+    system = get_system("abm")
+    config = jittered_lattice(system, 8, np.random.default_rng(1), jitter=0.1)
+    fields = structural_indicators(config, system, 3.0)
+    values = glass_correlations(config, system, 3.0)
+    assert values["pearson"] == pytest.approx(pearson(fields.one_minus_theta_cg, fields.voronoi_area_cg))
+    assert values["spearman"] == pytest.approx(spearman(fields.one_minus_theta_cg, fields.voronoi_area_cg))
+
+
+def test_the_stage_belongs_to_quench_systems(tmp_path):
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("systems:\n  abm:\n    cooling_rate_study: true\n")
+    assert load_campaign(ok).asset_names("abm") == {"cooling_rate_study"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("systems:\n  ka2d_ternary:\n    cooling_rate_study: true\n")
+    with pytest.raises(ValueError, match="ka2d_ternary cannot run stage 'cooling_rate_study'"):
+        load_campaign(bad)
+    assert load_campaign("validation_campaign.yaml").asset_names("abm") >= {"cooling_rate_study"}
