@@ -11,7 +11,7 @@ partition key, so they are the same for every system.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -118,11 +118,6 @@ class AssetTemplate:
             description=self.description,
         )(_no_retry_for_errors_that_recur(self.body) if self.retry_policy else self.body)
 
-    def for_system(self, system: str, others: Iterable[AssetTemplate] = ()) -> AssetsDefinition:
-        """This asset alone for ``system`` (with dependencies on ``others``), without automation: for tests and
-        scripts that materialize one asset directly."""
-        built = {t.name: t for t in (self, *others)}
-        return self.build(system, built, automation=None)
 
 
 def _no_retry_for_errors_that_recur(body: Callable[..., object]) -> Callable[..., object]:
