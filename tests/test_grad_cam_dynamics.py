@@ -19,7 +19,7 @@ from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.dynamics.propensity import PropensityLabels
 from glass_core.learning.cnn import GLASS, GlassCNN
 from glass_core.models.systems import get_system
-from tests.conftest import jittered_lattice
+from tests.conftest import jittered_lattice, labels_from
 
 SAMPLES = list(range(6))
 SPLIT = (0.5, 0.17, 0.33)
@@ -43,21 +43,7 @@ def always_glass_champion(tracking: MLflowResource) -> None:
 def crafted_labels(rng: np.random.Generator, n: int, n_frames: int = 5) -> PropensityLabels:
     times = np.arange(n_frames, dtype=np.float64)
     crsd = rng.uniform(0.1, 1.0, (n_frames, n)) * times[:, None]  # frame 0: Δ = 0, constant
-    bonds = np.ones((n_frames, n))
-    return PropensityLabels(
-        steps=np.arange(n_frames) * 100,
-        times=times,
-        crsd=crsd,
-        bond_breaking=bonds,
-        crsd_halves=np.stack([crsd, crsd]).astype(np.float32),
-        bond_breaking_halves=np.stack([bonds, bonds]).astype(np.float32),
-        n_bonds=np.full(n, 6),
-        n_replicas=2,
-        types=np.zeros(n, dtype=int),
-        box=(1.0, 1.0),
-        system="abm",
-        temperature=1.0,
-    )
+    return labels_from(crsd, np.ones((n_frames, n)), n_bonds=6, box=(1.0, 1.0), system="abm", temperature=1.0)
 
 
 @pytest.fixture

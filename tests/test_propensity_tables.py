@@ -7,6 +7,7 @@ import pytest
 from glass_assets.dynamics.assets import ensemble_mean_curve, label_tables
 from glass_assets.warehouse import Warehouse
 from glass_core.dynamics.propensity import PropensityLabels
+from tests.conftest import labels_from
 
 
 def crafted_labels(decay_rate: float, n: int = 4, n_frames: int = 5) -> PropensityLabels:
@@ -14,20 +15,7 @@ def crafted_labels(decay_rate: float, n: int = 4, n_frames: int = 5) -> Propensi
     times = np.arange(n_frames, dtype=np.float64)
     bond_breaking = np.repeat(np.exp(-decay_rate * times)[:, None], n, axis=1)
     crsd = np.repeat(times[:, None], n, axis=1)
-    return PropensityLabels(
-        steps=np.arange(n_frames) * 100,
-        times=times,
-        crsd=crsd,
-        bond_breaking=bond_breaking,
-        crsd_halves=np.stack([crsd, crsd]).astype(np.float32),
-        bond_breaking_halves=np.stack([bond_breaking, bond_breaking]).astype(np.float32),
-        n_bonds=np.full(n, 4),
-        n_replicas=2,
-        types=np.zeros(n, dtype=int),
-        box=(3.0, 3.0),
-        system="kam",
-        temperature=0.4,
-    )
+    return labels_from(crsd, bond_breaking, n_bonds=4, box=(3.0, 3.0), system="kam", temperature=0.4)
 
 
 def test_tau_alpha_beyond_the_run_is_stored_as_null(tmp_path):
