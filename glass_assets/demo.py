@@ -18,9 +18,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _execute(defs, instance, keys: list, partition: str, counter: str) -> bool:  # noqa: ANN001 - Dagster objects
+def _execute(defs, instance, keys: list, partition: str | None, counter: str) -> bool:  # noqa: ANN001 - Dagster objects
     """Materialize one partition of ``keys`` (same partitions, graph order) in one run in this process."""
-    print(f"[{counter}] materializing {', '.join(k.to_user_string() for k in keys)} for {partition} ...", flush=True)
+    print(
+        f"[{counter}] materializing {', '.join(k.to_user_string() for k in keys)} for {partition or 'the whole campaign'} ...",
+        flush=True,
+    )
     job = defs.resolve_implicit_job_def_def_for_assets(keys)
     outcome = job.execute_in_process(
         instance=instance,
@@ -86,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         # one run per partition of assets that share their partitions, as the daemon launches them
         runs: dict[tuple[int, str], list] = {}
         for key, partition in due:
-            runs.setdefault((id(graph.get(key).partitions_def), str(partition)), []).append(key)
+            runs.setdefault(
+                (id(graph.get(key).partitions_def), None if partition is None else str(partition)), []
+            ).append(key)
         for number, ((_, partition), keys) in enumerate(runs.items(), 1):
             failed += not _execute(defs, instance, keys, partition, f"{number}/{len(runs)}")
     print(
