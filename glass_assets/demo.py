@@ -20,10 +20,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def _execute(defs, instance, keys: list, partition: str | None, counter: str) -> bool:  # noqa: ANN001 - Dagster objects
     """Materialize one partition of ``keys`` (same partitions, graph order) in one run in this process."""
-    print(
-        f"[{counter}] materializing {', '.join(k.to_user_string() for k in keys)} for {partition or 'the whole campaign'} ...",
-        flush=True,
-    )
+    names = ", ".join(k.to_user_string() for k in keys)
+    print(f"[{counter}] materializing {names} for {partition or 'the whole campaign'} ...", flush=True)
     job = defs.resolve_implicit_job_def_def_for_assets(keys)
     outcome = job.execute_in_process(
         instance=instance,
