@@ -8,7 +8,7 @@ Format (YAML)::
         liquid_glass: true       # CNN, Grad-CAM and correlations on the T_L / T_G ensembles
         propensity: [1.0, 1.5]   # isoconfigurational MD of the T_G glasses at these temperatures
         grad_cam_dynamics: true  # C(Γ, 1−Δ) against δ(t) once the CNN and the labels exist
-        cooling_rate_study: true # glasses at the profile's cooling rates: C(1−Θ,Υ) against the rate
+        cooling_rate_study: true # glasses at the profile's cooling rates: C(1−Θ,Υ), C(Γ,·) against the rate
       ka2d_ternary:
         swap_mc: [0.4, 0.3]      # swap-MC equilibria and their inherent structures
         propensity: [0.4]        # bond-breaking labels from isoconfigurational MD of the equilibria
@@ -80,6 +80,7 @@ REQUIRES = {
     "propensity_learning": ("swap_mc", "propensity"),
     "heterogeneity": ("propensity_learning",),
     "large_box": ("swap_mc", "propensity_learning"),
+    "cooling_rate_study": ("quench",),  # its CNNs train on the T_L / T_G ensembles
 }
 #: above this a "temperature" in LJ units is a typo (the studies run at 0.05–4)
 MAX_TEMPERATURE = 100.0
@@ -221,7 +222,7 @@ def _check_stages(path: Path, system: str, stages: set[str]) -> None:
 def _check_reference_temperatures(path: Path, campaign: Campaign, system: str) -> None:
     """The CNN needs the T_L and T_G ensembles, the propensity runs start from the T_G glasses [O]."""
     temps = get_system(system).temperatures
-    needs = {"liquid_glass": ("liquid", "glass"), "propensity": ("glass",)}
+    needs = {"liquid_glass": ("liquid", "glass"), "propensity": ("glass",), "cooling_rate_study": ("liquid", "glass")}
     quenched = campaign.temperatures(system, "quench")
     for stage, names in needs.items():
         if stage in campaign.stages_of(system) and "glass" in temps:

@@ -10,13 +10,21 @@ Grad-CAM feeds the champion the kind of image it was trained on.
 """
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 
 from glass_assets.profiles import CNNSettings
 from glass_assets.tables import QUENCHED
 from glass_assets.warehouse import Warehouse, ensemble_key
-from glass_core.learning.cnn import deterministic_split
+from glass_core.learning.cnn import (
+    CNNArchitecture,
+    DataSplit,
+    EpochRecord,
+    TrainingResult,
+    deterministic_split,
+    train_classifier,
+)
 from glass_core.models.systems import SYSTEMS, get_system
 from glass_core.structure.gridding import Gridding
 
@@ -65,6 +73,41 @@ def logged_split(params: dict[str, str]) -> tuple[tuple[float, ...], int]:
 def gridding_for(system: str, cnn: CNNSettings) -> Gridding:
     """The mapping M of ``system``'s configurations to the CNN's input images, as the profile sets it."""
     return Gridding(get_system(system).n_types, cnn.grid, cnn.kernel_width, input_kind=cnn.input_kind)
+
+
+def cnn_architecture(cnn: CNNSettings) -> CNNArchitecture:
+    """The network the profile's ``cnn`` section describes (everything but the input shape)."""
+    return CNNArchitecture(
+        conv_channels=cnn.conv_channels,
+        kernel_size=cnn.kernel_size,
+        hidden=cnn.hidden,
+        dropout=cnn.dropout,
+        head=cnn.head,
+    )
+
+
+def train_with_settings(
+    images: np.ndarray,
+    labels: np.ndarray,
+    split: DataSplit,
+    cnn: CNNSettings,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> TrainingResult:
+    """:func:`glass_core.learning.cnn.train_classifier` with the optimisation and network of the ``cnn`` section."""
+    return train_classifier(
+        images,
+        labels,
+        split,
+        epochs=cnn.epochs,
+        lr=cnn.learning_rate,
+        batch_size=cnn.batch_size,
+        seed=cnn.seed,
+        architecture=cnn_architecture(cnn),
+        weight_decay=cnn.weight_decay,
+        standardise=cnn.standardise,
+        augment=cnn.augment,
+        on_epoch=on_epoch,
+    )
 
 
 def logged_gridding(system: str, params: dict[str, str]) -> Gridding:

@@ -119,7 +119,6 @@ class AssetTemplate:
         )(_no_retry_for_errors_that_recur(self.body) if self.retry_policy else self.body)
 
 
-
 def _no_retry_for_errors_that_recur(body: Callable[..., object]) -> Callable[..., object]:
     """The body, with every exception but a ``Failure`` (which says itself whether a retry can help, e.g. a killed
     worker) turned into ``Failure(allow_retries=False)``: bad input or a bug would fail again, and a terminated

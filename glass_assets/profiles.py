@@ -245,15 +245,27 @@ class CoolingRateStudySettings:
 
     ``rates``: cooling rates |dT/dt| (LJ units, e.g. 2e-2, 2e-3, 2e-4; [O] uses 8.33e-5), each with its
     ``glasses_per_rate`` independent quenches of ``n_particles``; every other quench parameter is the profile's
-    ``quench.protocol``. One glass costs ≈ (T_high − T_G)/rate/dt MD steps: at N = 2000 and ≈ 3.8×10³ steps/s
-    on a core, ≈ 10 s at 2e-2, ≈ 2 min at 2e-3, ≈ 20 min at 2e-4.
+    ``quench.protocol``. One glass costs ≈ (T_high − T_G)/rate/dt MD steps: at N = 2000 and ≈ 1.9×10³ steps/s
+    on a free core (measured), ≈ 23 s at 2e-2, ≈ 3.5 min at 2e-3, ≈ 35 min at 2e-4.
+
+    ``cnn_inputs``: for each input kind (``density``, ``per_type``) a CNN with the profile's ``cnn`` settings and
+    the global-average head is trained on the T_L / T_G quenched ensembles, then its Grad-CAM Γ is computed on
+    every glass of every rate (same pixel size, larger grid) and correlated with Υ and 1 − Θ [O §IV C].
     """
 
     n_particles: int
     rates: tuple[float, ...]
     glasses_per_rate: tuple[int, ...]
+    #: CNN inputs whose Grad-CAM correlations C(Γ,Υ), C(Γ,1−Θ) are measured on every glass (empty: none)
+    cnn_inputs: tuple[str, ...] = ("density", "per_type")
 
     def __post_init__(self) -> None:
+        unknown = [kind for kind in self.cnn_inputs if kind not in INPUT_KINDS]
+        if unknown or len(set(self.cnn_inputs)) != len(self.cnn_inputs):
+            raise ValueError(
+                f"cooling_rate_study.cnn_inputs must be distinct entries of {list(INPUT_KINDS)}, got "
+                f"{list(self.cnn_inputs)}"
+            )
         if not self.rates or len(self.rates) != len(self.glasses_per_rate):
             raise ValueError(
                 f"cooling_rate_study needs one glasses_per_rate entry per rate, got rates {list(self.rates)} and "
@@ -319,7 +331,7 @@ def _convert(kind: str, value: Any) -> Any:
     if kind == "float | dict[str, float | dict[str, float]]":
         return _window_table(value)
     if kind.startswith("tuple["):
-        element = {"float": float, "int": int}[kind[6:].split(",")[0].strip()]
+        element = {"float": float, "int": int, "str": str}[kind[6:].split(",")[0].strip()]
         return tuple(element(v) for v in value)
     return value
 

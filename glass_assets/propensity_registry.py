@@ -102,12 +102,14 @@ class PropensityEnsembleModel(mlflow.pyfunc.PythonModel):
         return out
 
 
-def _tglassmlp_members(ensemble: PropensityEnsemble, features: torch.Tensor, types: torch.Tensor,
-                       state: np.ndarray) -> torch.Tensor:
+def _tglassmlp_members(
+    ensemble: PropensityEnsemble, features: torch.Tensor, types: torch.Tensor, state: np.ndarray
+) -> torch.Tensor:
     """(K, n) member outputs: the folded fast path when every row has one state point, else the general forward."""
     if len(state) and (state == state[0]).all():
-        return ensemble.forward_at_state_points(features, types,
-                                                torch.from_numpy(state[:1]).float().expand(ensemble.n_members, 2))
+        return ensemble.forward_at_state_points(
+            features, types, torch.from_numpy(state[:1]).float().expand(ensemble.n_members, 2)
+        )
     return ensemble(features, types, torch.from_numpy(state).float())
 
 

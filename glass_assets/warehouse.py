@@ -123,14 +123,17 @@ Tables (one row per …):
     n_vectors (half-plane wave vectors in the shell).
 ``cooling_rate_correlations`` — (glass, field pair, method) of the cooling-rate study (asset ``cooling_rate_study``).
     system, cooling_rate (|dT/dt| of the quench to T_G), sample (the glass; its configuration is a ``samples`` /
-    ``particles`` row of ensemble 'quenched_rate_<rate>' at T_G), pair ('one_minus_theta~upsilon'), method
-    ('pearson'/'spearman'), value (C of the coarse-grained (ξ) normalised fields of that glass; NULL for a constant
-    field).
-``cooling_rate_summary`` — (cooling rate, pair, method) of a system's ``cooling_rate_correlations``.
-    system, cooling_rate, pair, method, n_particles, temperature (T_G), mean, stderr (sd/√n, ddof = 1; NULL for
-    n = 1), std, n (glasses with a defined value), n_undefined, paper_value ([O]'s mean over its glasses, NULL
-    where [O] gives none), paper_cooling_rate ([O]: 8.33e-5), energy_per_particle (mean E/N of the glasses, LAMMPS)
-    and energy_stderr.
+    ``particles`` row of ensemble 'quenched_rate_<rate>' at T_G), pair ('one_minus_theta~upsilon', or the Grad-CAM
+    pairs 'gamma~upsilon', 'gamma~one_minus_theta'), cnn_input (the study CNN's input kind, 'density'/'per_type',
+    for a Grad-CAM pair; NULL otherwise), method ('pearson'/'spearman'), value (C of the coarse-grained (ξ)
+    normalised fields of that glass; NULL for a constant field). A Grad-CAM pair has rows only for the glasses the
+    CNN classifies as glass.
+``cooling_rate_summary`` — (cooling rate, pair, CNN input, method) of a system's ``cooling_rate_correlations``.
+    system, cooling_rate, pair, cnn_input, method, n_particles, temperature (T_G), mean, stderr (sd/√n, ddof = 1;
+    NULL for n = 1), std, n (glasses with a defined value), n_undefined, n_glasses (glasses quenched at the rate),
+    n_classified_glass (of those, classified as glass by the CNN; NULL without a CNN), paper_value ([O]'s mean over
+    its glasses, NULL where [O] gives none), paper_cooling_rate ([O]: 8.33e-5), energy_per_particle (mean E/N of the
+    glasses, LAMMPS) and energy_stderr.
 """
 
 from __future__ import annotations
@@ -259,12 +262,13 @@ SCHEMA: dict[str, str] = {
         s4 DOUBLE NOT NULL, stderr DOUBLE, n_vectors INTEGER NOT NULL""",
     "cooling_rate_correlations": """
         system VARCHAR NOT NULL, cooling_rate DOUBLE NOT NULL, sample INTEGER NOT NULL, pair VARCHAR NOT NULL,
-        method VARCHAR NOT NULL, value DOUBLE""",
+        method VARCHAR NOT NULL, value DOUBLE, cnn_input VARCHAR""",
     "cooling_rate_summary": """
         system VARCHAR NOT NULL, cooling_rate DOUBLE NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
         n_particles INTEGER NOT NULL, temperature DOUBLE NOT NULL, mean DOUBLE, stderr DOUBLE, std DOUBLE,
         n INTEGER NOT NULL, n_undefined INTEGER NOT NULL, paper_value DOUBLE, paper_cooling_rate DOUBLE,
-        energy_per_particle DOUBLE NOT NULL, energy_stderr DOUBLE""",
+        energy_per_particle DOUBLE NOT NULL, energy_stderr DOUBLE, cnn_input VARCHAR, n_glasses INTEGER,
+        n_classified_glass INTEGER""",
 }
 
 
@@ -273,6 +277,10 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("propensity", "bond_breaking_half_a", "DOUBLE"),
     ("propensity", "bond_breaking_half_b", "DOUBLE"),
     ("mlp_scores", "time", "DOUBLE"),
+    ("cooling_rate_correlations", "cnn_input", "VARCHAR"),
+    ("cooling_rate_summary", "cnn_input", "VARCHAR"),
+    ("cooling_rate_summary", "n_glasses", "INTEGER"),
+    ("cooling_rate_summary", "n_classified_glass", "INTEGER"),
 )
 
 #: columns that were NOT NULL in an earlier release and may now hold NULL (warehouses made before are relaxed)
@@ -286,7 +294,6 @@ NAN_TO_NULL_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-
 #: ``GLASS_FAULT_KILL=<point>:<marker file>`` kills this process with SIGKILL at ``<point>`` once (while the marker
 #: file does not exist; it is created first), so the crash tests can kill a step at a chosen moment
 FAULT_ENV = "GLASS_FAULT_KILL"
@@ -298,6 +305,7 @@ def fault_point(name: str) -> None:
     if point == name and marker and not os.path.exists(marker):
         Path(marker).touch()
         os.kill(os.getpid(), signal.SIGKILL)
+
 
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened, written or read."""
@@ -373,9 +381,7 @@ class Warehouse:
         """
         return self.replace_partitions([(key, frames)])
 
-    def replace_partitions(
-        self, writes: Sequence[tuple[PartitionKey, Mapping[str, pl.DataFrame]]]
-    ) -> dict[str, int]:
+    def replace_partitions(self, writes: Sequence[tuple[PartitionKey, Mapping[str, pl.DataFrame]]]) -> dict[str, int]:
         """:meth:`replace_partition` for several (key, frames) pairs — e.g. tables keyed by different columns —
         in one transaction: all of them are written or none. Returns the rows written per table (summed)."""
         for key, frames in writes:

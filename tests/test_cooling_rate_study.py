@@ -3,26 +3,39 @@ the campaign stage and its profile section."""
 
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import polars as pl
 import pytest
 import yaml
-from dagster import DagsterInstance
+from dagster import DagsterInstance, MultiPartitionKey
 
 import glass_assets.cooling_rate.assets as cooling_rate_assets
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import no_overlaps
-from glass_assets.cooling_rate.assets import COOLING_RATE_STUDY, PAIR, glass_correlations, rate_ensemble
+from glass_assets.cooling_rate.assets import (
+    COOLING_RATE_STUDY,
+    PAIR,
+    StudyCNN,
+    glass_correlations,
+    gridding_at_box,
+    rate_ensemble,
+)
 from glass_assets.cooling_rate.checks import RateGlasses, at_every_rate, slower_cooling_not_higher_energy
+from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.graph import materialize_templates
 from glass_assets.launchers.base import result_paths
-from glass_assets.resources import SimulationLauncher, StudySettings
+from glass_assets.resources import LocalProcessLauncher, SimulationLauncher, StudySettings, WarehouseResource
 from glass_assets.tables import configurations
+from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.learning.cnn import GLASS, GlassCNN
 from glass_core.learning.correlations import pearson, spearman
+from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
-from glass_core.structure.indicators import structural_indicators
+from glass_core.structure.gridding import Gridding
+from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
 from tests.conftest import TINY_PROFILES, jittered_lattice, tiny_study
 
 RATES = (2.0, 1.0)  # tests/tiny_profiles.yaml, profile tiny_cooling: N = 64, two glasses per rate
@@ -166,10 +179,89 @@ def test_glass_correlations_is_the_indicator_pipeline():
 
 def test_the_stage_belongs_to_quench_systems(tmp_path):
     ok = tmp_path / "ok.yaml"
-    ok.write_text("systems:\n  abm:\n    cooling_rate_study: true\n")
-    assert load_campaign(ok).asset_names("abm") == {"cooling_rate_study"}
+    ok.write_text("systems:\n  abm:\n    quench: [2.0, 0.05]\n    cooling_rate_study: true\n")
+    assert load_campaign(ok).asset_names("abm") == {
+        "quenched_ensembles",
+        "structural_descriptors",
+        "cooling_rate_study",
+    }
+    no_liquid = tmp_path / "no_liquid.yaml"  # the study's CNNs train on the T_L and T_G ensembles
+    no_liquid.write_text("systems:\n  abm:\n    quench: [0.05]\n    cooling_rate_study: true\n")
+    with pytest.raises(ValueError, match=r"abm.cooling_rate_study needs abm.quench to include liquid T = 2.0"):
+        load_campaign(no_liquid)
     bad = tmp_path / "bad.yaml"
     bad.write_text("systems:\n  ka2d_ternary:\n    cooling_rate_study: true\n")
     with pytest.raises(ValueError, match="ka2d_ternary cannot run stage 'cooling_rate_study'"):
         load_campaign(bad)
     assert load_campaign("validation_campaign.yaml").asset_names("abm") >= {"cooling_rate_study"}
+
+
+def test_gridding_at_a_larger_box_keeps_the_pixel_size():
+    gridding = Gridding(2, grid=16, width=0.4, input_kind="density")
+    cnn = StudyCNN("density", GlassCNN(1, 16, head="gap"), gridding, 8.0, 1.0, 1.0, "run")
+    assert gridding_at_box(cnn, 8.0) == gridding
+    larger = gridding_at_box(cnn, 12.0)
+    assert larger.grid == 24 and larger.width == 0.4 and larger.input_kind == "density"
+
+
+def test_cnn_correlations_of_every_glass_come_from_the_logged_network(tmp_path, one_torch_thread):
+    """Both input kinds: a CNN per kind trained on the T_L / T_G ensembles (N = 64) and logged to MLflow; on the
+    study's larger glasses (N = 144) the stored C(Γ,Υ), C(Γ,1−Θ) are recomputed from the logged model's Grad-CAM,
+    and only glasses it classifies as glass have them."""
+    resources = {
+        "study": tiny_study(tmp_path, "tiny_cooling_cnn"),
+        "simulation": LocalProcessLauncher(),
+        "warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")),
+        "mlflow_tracking": MLflowResource(
+            tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "artifacts")
+        ),
+    }
+    instance = DagsterInstance.ephemeral()
+    for temperature in ("2.0", "0.05"):
+        partition = MultiPartitionKey({"system": "abm", "temperature": temperature})
+        assert materialize_templates([QUENCHED_ENSEMBLES], partition, instance=instance, resources=resources).success
+    result = materialize_templates([COOLING_RATE_STUDY], "abm", instance=instance, resources=resources)
+    metadata = result.asset_materializations_for_node("abm__cooling_rate_study")[0].metadata
+    cnns = metadata["study_cnns"].value
+    assert set(cnns) == {"density", "per_type"}
+
+    store = Warehouse(tmp_path / "w.duckdb")
+    key = ensemble_key("abm", T_G, rate_ensemble(2.0))
+    glasses = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
+    correlations = store.query("SELECT * FROM cooling_rate_correlations")
+    summary = store.query("SELECT * FROM cooling_rate_summary")
+    system = get_system("abm")
+    resources["mlflow_tracking"].activate()
+    defined = 0
+    for kind, logged in cnns.items():
+        model = mlflow.pytorch.load_model(f"runs:/{logged['mlflow_run_id']}/model")
+        params = mlflow.get_run(logged["mlflow_run_id"]).data.params
+        assert params["input_kind"] == kind and params["head"] == "gap"
+        # the training box holds 64 particles, the study's 144 at the same density: 1.5 × the grid
+        gridding = Gridding(system.n_types, 24, float(params["kernel_width"]), input_kind=kind)
+        cam = grad_cam_particles(model, list(glasses.values()), gridding, target_class=GLASS)
+        predicted_glass = [s for k, s in enumerate(glasses) if cam.cam.predictions[k] == GLASS]
+        assert logged["glasses_classified_as_glass"] == {"2": len(predicted_glass)}
+        rows = correlations.filter(pl.col("cnn_input") == kind)
+        assert sorted(set(rows["sample"])) == sorted(predicted_glass)
+        for k, sample in enumerate(glasses):
+            if sample not in predicted_glass:
+                continue
+            fields = structural_indicators(glasses[sample], system, 3.0)
+            gamma_cg = normalised_coarse_grained(glasses[sample], cam.scores[k], 3.0)
+            expected = {
+                "gamma~upsilon": pearson(gamma_cg, fields.voronoi_area_cg),
+                "gamma~one_minus_theta": pearson(gamma_cg, fields.one_minus_theta_cg),
+            }
+            stored = rows.filter((pl.col("sample") == sample) & (pl.col("method") == "pearson"))
+            for pair, value in stored.select("pair", "value").iter_rows():
+                if np.isnan(expected[pair]):  # Γ constant over the glass: undefined, stored as NULL
+                    assert value is None
+                else:
+                    assert value == pytest.approx(expected[pair], abs=1e-6)
+                    defined += 1
+        for row in summary.filter(pl.col("cnn_input") == kind).iter_rows(named=True):
+            assert row["n_classified_glass"] == len(predicted_glass) and row["n_glasses"] == 3
+    assert defined > 0, "no glass had a defined CNN correlation: the comparison above checked nothing"
+    no_cnn = summary.filter(pl.col("cnn_input").is_null())
+    assert set(no_cnn["pair"]) == {PAIR} and set(no_cnn["n"]) == {3}  # C(1−Θ,Υ) over every glass

@@ -60,9 +60,18 @@ def synthetic(temperatures, cbs, n_configs, n_particles, seed, first_id=0, noise
                 amplitude = 2 * cb * (1 - cb) * (1.5 - temperature)
                 signal = np.tanh(z[:, 0] + cb * z[:, 1]) + 0.3 * (types - 0.5)
                 labels = cb + amplitude * (signal + noise * rng.normal(size=n_particles))
-                for column, values in zip(columns, (z * SCALE + OFFSET, types, np.full(n_particles, first_id +
-                                          k * n_configs + c), np.full(n_particles, temperature),
-                                          np.full(n_particles, cb), labels), strict=True):
+                for column, values in zip(
+                    columns,
+                    (
+                        z * SCALE + OFFSET,
+                        types,
+                        np.full(n_particles, first_id + k * n_configs + c),
+                        np.full(n_particles, temperature),
+                        np.full(n_particles, cb),
+                        labels,
+                    ),
+                    strict=True,
+                ):
                     column.append(values)
     return PropensityDataset(*(np.concatenate(column) for column in columns))
 
@@ -100,17 +109,38 @@ def test_split_by_configuration_puts_each_configuration_in_one_subset():
 def test_dataset_rejects_bad_columns():
     dataset = synthetic([0.5], [0.5], 1, 4, seed=0)
     with pytest.raises(DatasetError, match="types"):
-        PropensityDataset(dataset.features, dataset.types[:2], dataset.configuration, dataset.temperature,
-                          dataset.target_cb, dataset.labels)
+        PropensityDataset(
+            dataset.features,
+            dataset.types[:2],
+            dataset.configuration,
+            dataset.temperature,
+            dataset.target_cb,
+            dataset.labels,
+        )
     with pytest.raises(DatasetError, match="target_cb"):
-        PropensityDataset(dataset.features, dataset.types, dataset.configuration, dataset.temperature,
-                          dataset.target_cb * 3, dataset.labels)
+        PropensityDataset(
+            dataset.features,
+            dataset.types,
+            dataset.configuration,
+            dataset.temperature,
+            dataset.target_cb * 3,
+            dataset.labels,
+        )
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("tolerance", -0.1), ("n_networks", 0), ("glassmlp_schedule", ()), ("tglass_glassmlp_schedule", ((10, -1e-3),)),
-    ("split_fractions", (0.5, 0.5, 0.5)), ("patience", 1.5), ("threads", 0), ("max_iterations", -1),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("tolerance", -0.1),
+        ("n_networks", 0),
+        ("glassmlp_schedule", ()),
+        ("tglass_glassmlp_schedule", ((10, -1e-3),)),
+        ("split_fractions", (0.5, 0.5, 0.5)),
+        ("patience", 1.5),
+        ("threads", 0),
+        ("max_iterations", -1),
+    ],
+)
 def test_bad_settings_raise_naming_the_key(key, value):
     with pytest.raises(MLPSettingsError, match=key):
         MLPTrainingSettings(**{key: value})
@@ -124,23 +154,32 @@ def test_standardisation_is_fitted_on_training_rows_only(tglass_run):
     dataset = synthetic([0.4], [0.5], 8, 50, seed=5)
     train, validation, _ = split_by_configuration(dataset, (0.5, 0.5, 0.0), seed=0)
     validation.features += 100.0  # would move μ and σ if validation rows were used
-    ensemble = train_glassmlp(train, validation, MLPTrainingSettings(glassmlp_schedule=((1, 1e-3),),
-                                                                      n_glassmlp_networks=1), seed=0)
+    ensemble = train_glassmlp(
+        train, validation, MLPTrainingSettings(glassmlp_schedule=((1, 1e-3),), n_glassmlp_networks=1), seed=0
+    )
     np.testing.assert_allclose(ensemble.features.mean.numpy(), train.features.astype(np.float64).mean(0), rtol=1e-6)
     np.testing.assert_allclose(ensemble.features.std.numpy(), train.features.astype(np.float64).std(0), rtol=1e-6)
     result, tglass_train, _, _ = tglass_run
-    np.testing.assert_allclose(result.ensemble.features.mean.numpy(), tglass_train.features.astype(np.float64).mean(0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        result.ensemble.features.mean.numpy(), tglass_train.features.astype(np.float64).mean(0), rtol=1e-6
+    )
 
 
 def test_same_seed_gives_identical_weights_and_another_seed_different_ones():
     dataset = synthetic([0.4, 0.3], [0.5], 6, 60, seed=6)
     train, validation, _ = split_by_configuration(dataset, (0.5, 0.5, 0.0), seed=0)
     at_one = [d.subset(d.temperature == 0.4) for d in (train, validation)]
-    quick = MLPTrainingSettings(glassmlp_schedule=((4, 1e-2),), tglass_mse_schedule=((2, 1e-2),),
-                                tglass_glassmlp_schedule=((2, 1e-3),), n_glassmlp_networks=2, n_networks=1)
-    for train_once in (lambda seed: train_glassmlp(*at_one, quick, seed=seed),
-                       lambda seed: train_tglassmlp(train, validation, None, quick, seed=seed).ensemble):
+    quick = MLPTrainingSettings(
+        glassmlp_schedule=((4, 1e-2),),
+        tglass_mse_schedule=((2, 1e-2),),
+        tglass_glassmlp_schedule=((2, 1e-3),),
+        n_glassmlp_networks=2,
+        n_networks=1,
+    )
+    for train_once in (
+        lambda seed: train_glassmlp(*at_one, quick, seed=seed),
+        lambda seed: train_tglassmlp(train, validation, None, quick, seed=seed).ensemble,
+    ):
         first, second, other = (train_once(seed).state_dict() for seed in (3, 3, 4))
         assert all(torch.equal(first[key], second[key]) for key in first)
         assert not all(torch.equal(first[key], other[key]) for key in first if "members" in key)
@@ -191,8 +230,16 @@ def test_fast_state_point_path_equals_the_general_forward(tglass_run):
     assert len(rows) > 0 and fast.shape == (ensemble.n_members, len(rows))
     torch.testing.assert_close(fast, general, rtol=1e-5, atol=1e-5)
     with torch.inference_mode():  # members stacked (StackedHeads) against members one by one
-        one_by_one = torch.stack([m(ensemble.features(features), ensemble.type_one_hot(types), ensemble.encoded_state(
-            state.expand(len(rows), 2))) for m in ensemble.members])
+        one_by_one = torch.stack(
+            [
+                m(
+                    ensemble.features(features),
+                    ensemble.type_one_hot(types),
+                    ensemble.encoded_state(state.expand(len(rows), 2)),
+                )
+                for m in ensemble.members
+            ]
+        )
     torch.testing.assert_close(fast, one_by_one, rtol=1e-5, atol=1e-5)
 
 
@@ -286,8 +333,12 @@ def test_iterated_prediction_reevaluates_only_the_members_whose_input_moved(tgla
     np.testing.assert_array_equal(prediction.members[0], first.members[0])
     features, types = torch.from_numpy(rows.features), torch.from_numpy(rows.types)
     with torch.inference_mode():  # each member against the general forward at its final input
-        general = torch.stack([shifted(features, types, torch.from_numpy(prediction.state_input[k]).float().expand(
-            len(rows), 2))[k] for k in range(2)]).numpy()
+        general = torch.stack(
+            [
+                shifted(features, types, torch.from_numpy(prediction.state_input[k]).float().expand(len(rows), 2))[k]
+                for k in range(2)
+            ]
+        ).numpy()
     np.testing.assert_allclose(prediction.members, general, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(prediction.mean, general.mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(prediction.std, general.std(0), rtol=1e-4, atol=1e-6)
@@ -298,7 +349,10 @@ def test_save_and_load_rebuild_the_same_ensemble(tglass_run, tmp_path):
     ensemble, test = tglass_run[0].ensemble, tglass_run[2]
     loaded = load_ensemble(save_ensemble(ensemble, tmp_path / "model"))
     assert loaded.config() == json.loads(json.dumps(ensemble.config()))
-    inputs = (torch.from_numpy(test.features), torch.from_numpy(test.types),
-              torch.from_numpy(np.stack([test.temperature, test.target_cb], axis=1)).float())
+    inputs = (
+        torch.from_numpy(test.features),
+        torch.from_numpy(test.types),
+        torch.from_numpy(np.stack([test.temperature, test.target_cb], axis=1)).float(),
+    )
     with torch.inference_mode():
         torch.testing.assert_close(loaded(*inputs), ensemble(*inputs), rtol=0, atol=0)

@@ -6,20 +6,33 @@ the Pearson and Spearman coefficients C(1−Θ̄, Ῡ) of the coarse-grained (ξ
 and Voronoi area, exactly as ``indicator_correlations`` computes them [O §IV C]; per rate mean ± SE = s/√n and n
 over the glasses (:func:`glass_core.models.statistics.sample_mean`), beside [O]'s 0.355 (N = 2000, γ = 8.33×10⁻⁵).
 
+The CNN correlations C(Γ̄, Ῡ) and C(Γ̄, 1−Θ̄): for each input kind of ``cnn_inputs`` one CNN (the profile's ``cnn``
+settings, global-average head) is trained on the system's T_L / T_G quenched ensembles and logged to MLflow
+(experiment ``cooling_rate_study_cnn``). Its Grad-CAM Γ of the glass class is computed on every glass of every
+rate with the same pixel size as in training (the grid grows with the box; the pooled head makes the network
+size-independent, [O]'s flatten head would not be) and, on the glasses it classifies as glass, correlated as
+``indicator_correlations`` does. No glass of the study is ever a training image, so all of them count.
+
 [O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
 """
 
 import dataclasses
 import json
+import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import polars as pl
+import torch
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from mlflow.models import infer_signature
 
 from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.cnn_split import gridding_for, split_parameters, train_with_settings
 from glass_assets.cooling_rate import plots
 from glass_assets.cooling_rate.checks import (
     COOLING_RATE_CHECKS,
@@ -27,23 +40,34 @@ from glass_assets.cooling_rate.checks import (
     cooling_rate_check_specs,
     run_cooling_rate_checks,
 )
-from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate
+from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Upstream
+from glass_assets.liquid_glass.assets import labelled_configurations
 from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.profiles import Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import particle_rows, sample_row
+from glass_assets.tracking import MLflowResource
 from glass_assets.versioning import COOLING_RATE_CODE_VERSION, code_version_tag
-from glass_assets.warehouse import ensemble_key
+from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.learning.cnn import GLASS, GlassCNN, deterministic_split, evaluate
 from glass_core.learning.correlations import OYAMA_COOLING_RATE, OYAMA_GLASS_MEANS, pair_correlations
+from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
 from glass_core.models.seeds import derive_seed
 from glass_core.models.statistics import sample_mean
 from glass_core.models.systems import ModelSystem, get_system
 from glass_core.simulation.quench import QuenchProtocol, QuenchResult, hold_mean_temperature
-from glass_core.structure.indicators import structural_indicators
+from glass_core.structure.gridding import Gridding
+from glass_core.structure.indicators import StructuralIndicators, normalised_coarse_grained, structural_indicators
 
 PAIR = "one_minus_theta~upsilon"
 FIELDS = {PAIR: ("one_minus_theta_cg", "voronoi_area_cg")}
+#: the Grad-CAM pairs of [O] §IV C, measured once per CNN input kind
+CNN_PAIRS = {
+    "gamma~upsilon": ("gamma_cg", "voronoi_area_cg"),
+    "gamma~one_minus_theta": ("gamma_cg", "one_minus_theta_cg"),
+}
+EXPERIMENT = "cooling_rate_study_cnn"
 
 
 def rate_ensemble(rate: float) -> str:
@@ -58,6 +82,109 @@ def glass_correlations(config: Configuration, system: ModelSystem, xi: float) ->
         {"one_minus_theta_cg": fields.one_minus_theta_cg, "voronoi_area_cg": fields.voronoi_area_cg}, FIELDS
     )
     return {method: value for (_, method), value in values.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyCNN:
+    """A liquid/glass CNN of one input kind trained for the study, with the gridding of its training box."""
+
+    input_kind: str
+    model: GlassCNN
+    gridding: Gridding
+    box_length: float
+    validation_accuracy: float
+    test_accuracy: float
+    run_id: str
+
+
+def gridding_at_box(cnn: StudyCNN, box_length: float) -> Gridding:
+    """The CNN's image map M for a square box of side ``box_length``: the training pixel size, grid G·L/L_train."""
+    return dataclasses.replace(cnn.gridding, grid=max(1, round(cnn.gridding.grid * box_length / cnn.box_length)))
+
+
+def cnn_glass_correlations(
+    cnn: StudyCNN, configs: Mapping[int, Configuration], indicators: Mapping[int, StructuralIndicators], xi: float
+) -> dict[int, dict[tuple[str, str], float] | None]:
+    """sample → {(pair, method): C} of C(Γ̄,Ῡ) and C(Γ̄,1−Θ̄) for each glass, ``None`` for one the CNN does not
+    classify as glass ([O] correlates correctly classified glasses only). Γ is the glass-class Grad-CAM."""
+    samples = list(configs)
+    gridding = gridding_at_box(cnn, float(configs[samples[0]].box[0]))
+    scores = grad_cam_particles(cnn.model, [configs[s] for s in samples], gridding, target_class=GLASS)
+    out: dict[int, dict[tuple[str, str], float] | None] = {}
+    for k, sample in enumerate(samples):
+        if scores.cam.predictions[k] != GLASS:
+            out[sample] = None
+            continue
+        fields = indicators[sample]
+        gamma_cg = normalised_coarse_grained(configs[sample], scores.scores[k], xi)
+        out[sample] = pair_correlations(
+            {
+                "gamma_cg": gamma_cg,
+                "voronoi_area_cg": fields.voronoi_area_cg,
+                "one_minus_theta_cg": fields.one_minus_theta_cg,
+            },
+            CNN_PAIRS,
+        )
+    return out
+
+
+def train_study_cnns(
+    context: AssetExecutionContext,
+    profile: Profile,
+    store: Warehouse,
+    mlflow_tracking: MLflowResource,
+    system: str,
+) -> list[StudyCNN]:
+    """One CNN per ``cnn_inputs`` kind on the T_L / T_G quenched ensembles, each an MLflow run (not registered:
+    an instrument of this study, not a champion candidate)."""
+    kinds = profile.cooling_rate_study.cnn_inputs
+    if not kinds:
+        return []
+    torch.set_num_threads(os.cpu_count() or 1)
+    configs, labels, samples, _ = labelled_configurations(store, system)
+    mlflow_tracking.activate()
+    experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
+    cnns = []
+    for kind in kinds:
+        cnn = dataclasses.replace(profile.cnn, input_kind=kind, head="gap")
+        gridding = gridding_for(system, cnn)
+        images = gridding.images(configs)
+        split = deterministic_split(samples, cnn.split_fractions, cnn.seed)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{system}-{kind}-{context.run.run_id[:8]}") as run:
+            mlflow.set_tags({"system": system, "profile": profile.name, "dagster_run_id": context.run.run_id})
+            mlflow.log_params(
+                {
+                    "input_kind": kind,
+                    "head": cnn.head,
+                    "grid": cnn.grid,
+                    "kernel_width": cnn.kernel_width,
+                    "epochs": cnn.epochs,
+                    "n_particles": configs[0].n_particles,
+                    **split_parameters(cnn),
+                }
+            )
+            trained = train_with_settings(images, labels, split, cnn)
+            validation = evaluate(trained.model, images[split.validation], labels[split.validation])
+            test = evaluate(trained.model, images[split.test], labels[split.test])
+            mlflow.log_metrics({"validation_accuracy": validation.accuracy, "test_accuracy": test.accuracy})
+            example = images[split.test[:2]]
+            signature = infer_signature(example, trained.model(torch.from_numpy(example)).detach().numpy())
+            mlflow.pytorch.log_model(trained.model, name="model", signature=signature, serialization_format="pickle")
+        context.log.info(
+            f"study CNN {kind}: validation accuracy {validation.accuracy:.3f}, test accuracy {test.accuracy:.3f}"
+        )
+        cnns.append(
+            StudyCNN(
+                kind,
+                trained.model,
+                gridding,
+                float(configs[0].box[0]),
+                validation.accuracy,
+                test.accuracy,
+                run.info.run_id,
+            )
+        )
+    return cnns
 
 
 def _glasses_at_rate(
@@ -126,23 +253,51 @@ def _ensemble_frames(
     return {"samples": pl.DataFrame(samples), "particles": pl.concat(particles)}
 
 
-def _correlation_rows(system: str, rate: float, configs: dict[int, Configuration], xi: float) -> list[dict]:
+def _correlation_rows(
+    system: str, rate: float, configs: dict[int, Configuration], xi: float, cnns: list[StudyCNN]
+) -> tuple[list[dict], dict[str, int]]:
+    """Rows of ``cooling_rate_correlations`` for the glasses of one rate, and per CNN input the number of glasses
+    it classifies as glass (the others have no CNN rows)."""
     model = get_system(system)
-    return [
-        {"system": system, "cooling_rate": rate, "sample": sample, "pair": PAIR, "method": method, "value": value}
-        for sample, config in configs.items()
-        for method, value in glass_correlations(config, model, xi).items()
+    indicators = {sample: structural_indicators(config, model, xi) for sample, config in configs.items()}
+    base = {"system": system, "cooling_rate": rate}
+    rows = [
+        {**base, "sample": sample, "pair": PAIR, "cnn_input": None, "method": method, "value": value}
+        for sample, fields in indicators.items()
+        for (_, method), value in pair_correlations(
+            {"one_minus_theta_cg": fields.one_minus_theta_cg, "voronoi_area_cg": fields.voronoi_area_cg}, FIELDS
+        ).items()
     ]
+    classified = {}
+    for cnn in cnns:
+        per_glass = cnn_glass_correlations(cnn, configs, indicators, xi)
+        classified[cnn.input_kind] = sum(values is not None for values in per_glass.values())
+        rows += [
+            {**base, "sample": sample, "pair": pair, "cnn_input": cnn.input_kind, "method": method, "value": value}
+            for sample, values in per_glass.items()
+            if values is not None
+            for (pair, method), value in values.items()
+        ]
+    return rows, classified
 
 
 def cooling_rate_summary(
-    correlations: pl.DataFrame, energies: dict[float, list[float]], system: str, n_particles: int, temperature: float
+    correlations: pl.DataFrame,
+    energies: dict[float, list[float]],
+    system: str,
+    n_particles: int,
+    temperature: float,
+    classified: Mapping[float, Mapping[str, int]] | None = None,
 ) -> pl.DataFrame:
-    """Rows of ``cooling_rate_summary``: per (rate, pair, method) mean ± SE, sd and n over the glasses, [O]'s value
-    (Pearson only), and the glasses' mean E/N ± SE."""
+    """Rows of ``cooling_rate_summary``: per (rate, pair, CNN input, method) mean ± SE, sd and n over the glasses,
+    [O]'s value (Pearson only), the glasses' mean E/N ± SE, the number of glasses at the rate and, for a CNN pair,
+    how many of them the CNN classified as glass (only those have a C(Γ, ·))."""
     paper = OYAMA_GLASS_MEANS.get(system, {})
+    classified = classified or {}
     rows = []
-    for (rate, pair, method), group in correlations.group_by(["cooling_rate", "pair", "method"]):
+    for (rate, pair, cnn_input, method), group in correlations.group_by(
+        ["cooling_rate", "pair", "cnn_input", "method"]
+    ):
         mean = sample_mean(group["value"].to_list())
         energy = sample_mean(energies[rate])
         rows.append(
@@ -150,7 +305,10 @@ def cooling_rate_summary(
                 "system": system,
                 "cooling_rate": rate,
                 "pair": pair,
+                "cnn_input": cnn_input,
                 "method": method,
+                "n_glasses": len(energies[rate]),
+                "n_classified_glass": None if cnn_input is None else classified.get(rate, {}).get(cnn_input),
                 "n_particles": n_particles,
                 "temperature": temperature,
                 "mean": mean.mean,
@@ -165,11 +323,11 @@ def cooling_rate_summary(
             }
         )
     schema = {"mean": pl.Float64, "stderr": pl.Float64, "std": pl.Float64, "paper_value": pl.Float64}
-    schema |= {"energy_stderr": pl.Float64}
+    schema |= {"energy_stderr": pl.Float64, "cnn_input": pl.String, "n_classified_glass": pl.Int64}
     return (
         pl.DataFrame(rows, schema_overrides=schema)
         .with_columns(pl.col("mean").fill_nan(None))
-        .sort(["pair", "method", "cooling_rate"], descending=[False, False, True])
+        .sort(["pair", "cnn_input", "method", "cooling_rate"], descending=[False, False, False, True], nulls_last=True)
     )
 
 
@@ -178,6 +336,7 @@ def cooling_rate_study(
     study: StudySettings,
     simulation: SimulationLauncher,
     warehouse: WarehouseResource,
+    mlflow_tracking: MLflowResource,
 ) -> MaterializeResult:
     started = time.perf_counter()
     system_name = context.partition_key
@@ -188,8 +347,9 @@ def cooling_rate_study(
     xi = profile.coarse_graining_length
     store = warehouse.get()
     store.ensure_writable()  # fail before hours of MD, not after
+    cnns = train_study_cnns(context, profile, store, mlflow_tracking, system_name)
 
-    glasses, frames, rows, scratches, walls = {}, [], [], [], {}
+    glasses, frames, rows, scratches, walls, classified = {}, [], [], [], {}, {}
     for rate, count in settings.plan():
         key, ensemble, results, scratch = _glasses_at_rate(
             context, study, simulation, profile, system, settings.n_particles, rate, count
@@ -199,13 +359,14 @@ def cooling_rate_study(
         frames.append((key, ensemble))
         scratches.append(scratch)
         walls[rate] = float(np.mean([r.wall_seconds for r in results.values()]))
-        rows += _correlation_rows(system_name, rate, configs, xi)
+        rate_rows, classified[rate] = _correlation_rows(system_name, rate, configs, xi, cnns)
+        rows += rate_rows
 
-    correlations = pl.DataFrame(rows, schema_overrides={"value": pl.Float64}).with_columns(
+    correlations = pl.DataFrame(rows, schema_overrides={"value": pl.Float64, "cnn_input": pl.String}).with_columns(
         pl.col("value").fill_nan(None)
     )
     energies = {rate: g.samples["energy_per_particle"].to_list() for rate, g in glasses.items()}
-    summary = cooling_rate_summary(correlations, energies, system_name, settings.n_particles, temperature)
+    summary = cooling_rate_summary(correlations, energies, system_name, settings.n_particles, temperature, classified)
     checks = run_cooling_rate_checks(system, glasses, correlations)
     tables = {"cooling_rate_correlations": correlations, "cooling_rate_summary": summary}
     rejected = {**tables, **{f"{t}_{k['ensemble']}": f for k, e in frames for t, f in e.items()}}
@@ -225,14 +386,25 @@ def cooling_rate_study(
             "temperature": temperature,
             "profile": profile.name,
             "mean_wall_seconds_per_glass": MetadataValue.json({f"{r:g}": w for r, w in walls.items()}),
+            "study_cnns": MetadataValue.json(
+                {
+                    c.input_kind: {
+                        "validation_accuracy": c.validation_accuracy,
+                        "test_accuracy": c.test_accuracy,
+                        "mlflow_run_id": c.run_id,
+                        "glasses_classified_as_glass": {f"{r:g}": classified[r][c.input_kind] for r in classified},
+                    }
+                    for c in cnns
+                }
+            ),
             "wall_seconds": time.perf_counter() - started,
             "code_version": code_version_tag(COOLING_RATE_CODE_VERSION),
             **figure_metadata(
                 plots.correlation_against_rate(
                     summary,
                     correlations,
-                    f"{system_name}: C(1−Θ,Υ) of glasses at T = {temperature:g}, N = {settings.n_particles}",
-                    OYAMA_GLASS_MEANS.get(system_name, {}).get(PAIR),
+                    f"{system_name}: glasses at T = {temperature:g}, N = {settings.n_particles}",
+                    OYAMA_GLASS_MEANS.get(system_name, {}),
                     OYAMA_COOLING_RATE,
                 ),
                 study.plot_path("cooling_rate_study", f"{system_name}_correlation_vs_rate.png"),
@@ -242,10 +414,12 @@ def cooling_rate_study(
 
 
 def _summary_metadata(summary: pl.DataFrame) -> dict[str, object]:
-    """``pearson_rate_<γ>``, ``…_stderr`` (null for n = 1) and ``…_n`` per rate."""
+    """``pearson_rate_<γ>`` (C(1−Θ,Υ)), ``pearson_<pair>_<input>_rate_<γ>`` (the CNN pairs), each with ``…_stderr``
+    (null for n = 1) and ``…_n``."""
     metadata: dict[str, object] = {}
     for row in summary.filter(pl.col("method") == "pearson").iter_rows(named=True):
-        name = f"pearson_rate_{row['cooling_rate']:g}"
+        prefix = "pearson" if row["cnn_input"] is None else f"pearson_{row['pair']}_{row['cnn_input']}"
+        name = f"{prefix}_rate_{row['cooling_rate']:g}"
         metadata[name] = float("nan") if row["mean"] is None else float(row["mean"])
         metadata[f"{name}_stderr"] = stderr_metadata(row["stderr"])
         metadata[f"{name}_n"] = row["n"]
@@ -255,8 +429,9 @@ def _summary_metadata(summary: pl.DataFrame) -> dict[str, object]:
 COOLING_RATE_STUDY = AssetTemplate(
     body=cooling_rate_study,
     partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("quenched_ensembles"),),
     check_specs=cooling_rate_check_specs,
-    kinds=frozenset({"lammps", "freud", "duckdb"}),
+    kinds=frozenset({"lammps", "freud", "duckdb", "pytorch", "mlflow"}),
     group_name="cooling_rate",
     code_version=COOLING_RATE_CODE_VERSION,
     pool="simulation",
@@ -265,7 +440,9 @@ COOLING_RATE_STUDY = AssetTemplate(
         "Glasses quenched to T_G at each cooling rate of the profile's cooling_rate_study section (LAMMPS, the quench "
         "task); per glass Pearson and Spearman C(1−Θ,Υ) of the coarse-grained normalised fields as in "
         "indicator_correlations; per rate mean ± SE and n beside Oyama et al.'s 0.355 (rate 8.33e-5), plotted "
-        "against the rate. Warehouse tables cooling_rate_correlations, cooling_rate_summary; the glasses in samples/"
-        "particles (ensemble quenched_rate_<rate>)."
+        "against the rate. C(Γ,Υ) and C(Γ,1−Θ) of the glasses from one CNN per input kind (density, per_type) "
+        "trained on the T_L / T_G quenched ensembles (MLflow experiment cooling_rate_study_cnn). Warehouse tables "
+        "cooling_rate_correlations, cooling_rate_summary; the glasses in samples/particles (ensemble "
+        "quenched_rate_<rate>)."
     ),
 )

@@ -138,7 +138,7 @@ def quenched_ensembles(
 
 QUENCHED_ENSEMBLES = AssetTemplate(
     body=quenched_ensembles,
-    partitioned_by='quench',
+    partitioned_by="quench",
     check_specs=ensemble_check_specs,
     kinds=frozenset({"lammps", "duckdb"}),
     group_name="ensembles",

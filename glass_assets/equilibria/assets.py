@@ -206,7 +206,7 @@ def inherent_structures(
 
 SWAP_MC_EQUILIBRIA = AssetTemplate(
     body=swap_mc_equilibria,
-    partitioned_by='swap_mc',
+    partitioned_by="swap_mc",
     check_specs=swap_mc_check_specs,
     kinds=frozenset({"numba", "duckdb"}),
     group_name="equilibria",
@@ -223,7 +223,7 @@ SWAP_MC_EQUILIBRIA = AssetTemplate(
 
 INHERENT_STRUCTURES = AssetTemplate(
     body=inherent_structures,
-    partitioned_by='swap_mc',
+    partitioned_by="swap_mc",
     upstream=(Upstream("swap_mc_equilibria"),),
     check_specs=inherent_check_specs,
     kinds=frozenset({"lammps", "duckdb"}),

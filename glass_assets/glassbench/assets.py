@@ -380,7 +380,7 @@ def glassbench_scores(
 
 GLASSBENCH_SAMPLES = AssetTemplate(
     body=glassbench_samples,
-    partitioned_by='glassbench',
+    partitioned_by="glassbench",
     check_specs=sample_check_specs,
     kinds=frozenset({"lammps", "duckdb"}),
     group_name="glassbench",
@@ -398,7 +398,7 @@ GLASSBENCH_SAMPLES = AssetTemplate(
 
 GLASSBENCH_SCORES = AssetTemplate(
     body=glassbench_scores,
-    partitioned_by='glassbench',
+    partitioned_by="glassbench",
     upstream=(Upstream("glassbench_samples"), Upstream("tglassmlp_model")),
     check_specs=score_check_specs,
     kinds=frozenset({"pytorch", "duckdb"}),

@@ -51,5 +51,3 @@ def s4_figure(s4: pl.DataFrame, fits: dict[float, tuple[float, float, float, flo
     axis.set_title(title)
     axis.legend(fontsize=7)
     return figure
-
-

@@ -412,7 +412,7 @@ def four_point_structure_factor(
 
 LARGE_BOX_EQUILIBRIA = AssetTemplate(
     body=large_box_equilibria,
-    partitioned_by='large_box',
+    partitioned_by="large_box",
     upstream=(Upstream("swap_mc_equilibria"),),
     check_specs=large_box_check_specs,
     kinds=frozenset({"numba", "lammps", "duckdb"}),
@@ -430,7 +430,7 @@ LARGE_BOX_EQUILIBRIA = AssetTemplate(
 
 FOUR_POINT_STRUCTURE_FACTOR = AssetTemplate(
     body=four_point_structure_factor,
-    partitioned_by='large_box',
+    partitioned_by="large_box",
     upstream=(Upstream("large_box_equilibria"), Upstream("tglassmlp_model")),
     check_specs=s4_check_specs,
     kinds=frozenset({"pytorch", "duckdb"}),

@@ -17,7 +17,14 @@ from dagster import (
 from mlflow.models import infer_signature
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.cnn_split import CNN_SYSTEMS, gridding_for, logged_gridding, logged_split, split_parameters
+from glass_assets.cnn_split import (
+    CNN_SYSTEMS,
+    gridding_for,
+    logged_gridding,
+    logged_split,
+    split_parameters,
+    train_with_settings,
+)
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.liquid_glass import plots
 from glass_assets.liquid_glass.checks import (
@@ -52,10 +59,8 @@ from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.learning.cnn import (
     GLASS,
     LIQUID,
-    CNNArchitecture,
     deterministic_split,
     evaluate,
-    train_classifier,
 )
 from glass_core.learning.correlations import (
     OYAMA_ABM_GLASS_MEANS,
@@ -137,7 +142,7 @@ def structural_descriptors(
     )
 
 
-def _labelled_configurations(store: Warehouse, system: str) -> tuple[list[Configuration], np.ndarray, np.ndarray, list]:
+def labelled_configurations(store: Warehouse, system: str) -> tuple[list[Configuration], np.ndarray, np.ndarray, list]:
     """Liquid (T_L) and glass (T_G) configurations of ``system`` with class labels and sample ids."""
     if system not in CNN_SYSTEMS:
         raise ValueError(f"the liquid/glass study needs a T_L and a T_G: {system} has none (use {CNN_SYSTEMS})")
@@ -165,7 +170,7 @@ def cnn_classifier(
     profile = study.load()
     cfg = profile.cnn
     torch.set_num_threads(os.cpu_count() or 1)
-    configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
+    configs, labels, samples, keys = labelled_configurations(warehouse.get(), system)
     gridding = gridding_for(system, cfg)
     images = gridding.images(configs)
     split = deterministic_split(samples, cfg.split_fractions, cfg.seed)
@@ -174,13 +179,6 @@ def cnn_classifier(
             f"cnn.split_fractions {list(cfg.split_fractions)} leave no validation glasses among "
             f"{len(set(samples.tolist()))} quench runs: the champion is chosen on validation accuracy"
         )
-    architecture = CNNArchitecture(
-        conv_channels=cfg.conv_channels,
-        kernel_size=cfg.kernel_size,
-        hidden=cfg.hidden,
-        dropout=cfg.dropout,
-        head=cfg.head,
-    )
     client = mlflow_tracking.activate()
     experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
     temps = get_system(system).temperatures
@@ -239,20 +237,7 @@ def cnn_classifier(
                     f"validation accuracy {record.validation_accuracy:.3f}"
                 )
 
-        trained = train_classifier(
-            images,
-            labels,
-            split,
-            epochs=cfg.epochs,
-            lr=cfg.learning_rate,
-            batch_size=cfg.batch_size,
-            seed=cfg.seed,
-            architecture=architecture,
-            weight_decay=cfg.weight_decay,
-            standardise=cfg.standardise,
-            augment=cfg.augment,
-            on_epoch=on_epoch,
-        )
+        trained = train_with_settings(images, labels, split, cfg, on_epoch)
         # the final model on both held-out subsets; only validation chooses the champion
         validation = evaluate(trained.model, images[split.validation], labels[split.validation])
         test = evaluate(trained.model, images[split.test], labels[split.test])
@@ -316,7 +301,7 @@ def grad_cam_scores(
 ) -> MaterializeResult:
     system = context.partition_key
     model, params, version = load_champion(mlflow_tracking, system)
-    configs, labels, samples, keys = _labelled_configurations(warehouse.get(), system)
+    configs, labels, samples, keys = labelled_configurations(warehouse.get(), system)
     gridding = logged_gridding(system, params)
     fractions, seed = logged_split(params)
     split = deterministic_split(samples, fractions, seed)

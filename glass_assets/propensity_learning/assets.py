@@ -126,7 +126,7 @@ def state_point_labels(
 
 MLP_DESCRIPTORS = AssetTemplate(
     body=mlp_descriptors,
-    partitioned_by='swap_mc',
+    partitioned_by="swap_mc",
     upstream=(Upstream("inherent_structures"),),
     check_specs=descriptor_check_specs,
     kinds=frozenset({"numba", "duckdb"}),
@@ -142,7 +142,7 @@ MLP_DESCRIPTORS = AssetTemplate(
 
 STATE_POINT_LABELS = AssetTemplate(
     body=state_point_labels,
-    partitioned_by='propensity',
+    partitioned_by="propensity",
     upstream=(Upstream("propensity_labels"),),
     check_specs=state_point_check_specs,
     kinds=frozenset({"duckdb"}),

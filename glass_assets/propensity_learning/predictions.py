@@ -119,7 +119,7 @@ def propensity_predictions(
 
 PROPENSITY_PREDICTIONS = AssetTemplate(
     body=propensity_predictions,
-    partitioned_by='swap_mc',
+    partitioned_by="swap_mc",
     upstream=(Upstream("tglassmlp_model"), Upstream("mlp_descriptors")),
     check_specs=prediction_check_specs,
     kinds=frozenset({"pytorch", "duckdb"}),

@@ -210,19 +210,22 @@ def s4_figure(s4: pl.DataFrame, title: str) -> bytes:
 
 
 def cooling_rate_figure(summary: pl.DataFrame, title: str) -> bytes:
-    """C against the quench's cooling rate (mean ± SE over glasses), one line per (pair, method); [O]'s value and
-    cooling rate as a red cross where the rows carry them."""
-    fig, axis = plt.subplots(figsize=(5.5, 3.8))
-    for (pair, method), rows in summary.sort("cooling_rate").group_by(["pair", "method"], maintain_order=True):
+    """Pearson C against the quench's cooling rate (mean ± SE over glasses), one line per (pair, CNN input); [O]'s
+    value and cooling rate as a red cross where the rows carry them."""
+    fig, axis = plt.subplots(figsize=(6.0, 4.0))
+    if "cnn_input" not in summary.columns:  # rows written before the study had CNNs
+        summary = summary.with_columns(pl.lit(None, dtype=pl.String).alias("cnn_input"))
+    pearson = summary.filter(pl.col("method") == "pearson").sort("cooling_rate")
+    for (pair, cnn_input), rows in pearson.group_by(["pair", "cnn_input"], maintain_order=True):
         axis.errorbar(
             rows["cooling_rate"],
             rows["mean"],
             yerr=rows["stderr"].fill_null(0.0),
             marker="o",
             capsize=3,
-            label=f"{PAIR_LABELS.get(pair, pair)} {method}",
+            label=PAIR_LABELS.get(pair, pair) + ("" if cnn_input is None else f" ({cnn_input} CNN)"),
         )
-    paper = summary.drop_nulls(["paper_value", "paper_cooling_rate"])
+    paper = pearson.drop_nulls(["paper_value", "paper_cooling_rate"]).unique(["pair", "paper_value"])
     if paper.height:
         axis.scatter(paper["paper_cooling_rate"], paper["paper_value"], marker="x", color="red", s=60, label="[O]")
     axis.set_xscale("log")

@@ -351,12 +351,20 @@ def dynamics(data: ReportData, systems: Sequence[str]) -> Section:
     return section
 
 
+def _glass_count(row: dict) -> str:
+    """Glasses at the rate, and for a CNN pair how many the CNN classified as glass (older rows: unknown)."""
+    if row.get("n_glasses") is None:
+        return "?"
+    classified = row.get("n_classified_glass")
+    return f"{row['n_glasses']}" if classified is None else f"{row['n_glasses']} ({classified})"
+
+
 @_guarded
 def cooling_rates(data: ReportData, systems: Sequence[str]) -> Section:
-    """Cooling-rate study: C(1−Θ,Υ) of the glasses against the quench's cooling rate."""
-    section = Section("Cooling-rate study: C(1−Θ, Υ) against the cooling rate", "cooling-rates")
+    """Cooling-rate study: C(1−Θ,Υ), and C(Γ,Υ), C(Γ,1−Θ) per CNN input, of the glasses against the cooling rate."""
+    section = Section("Cooling-rate study: correlations against the cooling rate", "cooling-rates")
     for system in systems:
-        summary = data.rows("cooling_rate_summary", system, order="pair, method, cooling_rate")
+        summary = data.rows("cooling_rate_summary", system, order="pair DESC, cnn_input, method, cooling_rate DESC")
         if summary is None:
             section.add(f"<h3>{system}</h3>", absent(f"cooling_rate_summary of {system} (asset cooling_rate_study)"))
             continue
@@ -366,21 +374,35 @@ def cooling_rates(data: ReportData, systems: Sequence[str]) -> Section:
             [
                 r["cooling_rate"],
                 figures.PAIR_LABELS.get(r["pair"], r["pair"]),
+                r.get("cnn_input") or "—",
                 r["method"],
                 r["n_particles"],
                 mean_text(r["mean"], r["stderr"], r["n"]),
                 r["n"],
+                _glass_count(r),
                 r["paper_value"],
                 r["paper_cooling_rate"],
             ]
             for r in summary.iter_rows(named=True)
         ]
-        columns = ["cooling rate", "pair", "method", "N", "mean ± SE", "glasses", PAPER, "paper cooling rate"]
+        columns = [
+            "cooling rate",
+            "pair",
+            "CNN input",
+            "method",
+            "N",
+            "mean ± SE",
+            "n",
+            "glasses (classified as glass)",
+            PAPER,
+            "paper cooling rate",
+        ]
         section.add(table(columns, rows, [PAPER, "paper cooling rate"]))
         section.add(
             figure(
                 figures.cooling_rate_figure(summary, f"{system}: C against the cooling rate"),
-                f"{system}: mean over glasses ± SE at each cooling rate; [O] (red ×) at its rate.",
+                f"{system}: Pearson mean over glasses ± SE at each cooling rate (Grad-CAM pairs: one line per CNN "
+                "input, glasses classified as glass); [O] (red ×) at its rate.",
             )
         )
     return section
