@@ -16,6 +16,39 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: the demo process that executes a run in process: if it is gone, the run is too
+DEMO_PID_TAG = "glass/demo_pid"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def release_abandoned_runs(instance) -> list[str]:  # noqa: ANN001 - a DagsterInstance
+    """Mark failed the demo runs whose process died (killed, out of memory) and free their pool slots.
+
+    A run executed in process holds its ``simulation`` pool slot until it ends; a killed demo never ends it, so
+    without this the next demo would wait on that slot forever. Runs of a live process, and runs the daemon
+    launched, are left alone. Returns the released run ids.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    statuses = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+    released = []
+    for run in instance.get_runs(RunsFilter(statuses=statuses, tags={"glass/launched_by": "demo"})):
+        pid = run.tags.get(DEMO_PID_TAG)
+        if pid is None or _process_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, f"the demo process {pid} that executed this run is gone")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
 
 
 def _execute(defs, instance, keys: list, partition: str | None, counter: str) -> bool:  # noqa: ANN001 - Dagster objects
@@ -27,7 +60,7 @@ def _execute(defs, instance, keys: list, partition: str | None, counter: str) ->
         instance=instance,
         partition_key=partition,
         asset_selection=keys,
-        tags={"glass/launched_by": "demo"},
+        tags={"glass/launched_by": "demo", DEMO_PID_TAG: str(os.getpid())},
         raise_on_error=False,
     )
     checks = outcome.get_asset_check_evaluations()
@@ -65,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("dagster.automation_condition_tester").setLevel(logging.WARNING)
     instance = DagsterInstance.get()
     started = time.perf_counter()
+    for run_id in release_abandoned_runs(instance):
+        print(f"run {run_id} of a demo that was killed: marked failed, its pool slots freed")
     for change in sync_partitions(instance, load_campaign()):
         print(change)
     graph = defs.resolve_asset_graph()
