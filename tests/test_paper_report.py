@@ -13,9 +13,12 @@ import pytest
 from dagster import AssetKey, materialize
 
 from glass_assets.campaign import load_campaign
+from glass_assets.cooling_rate.assets import cooling_rate_summary
 from glass_assets.report.assets import paper_report_asset, report_inputs
 from glass_assets.report.build import write_report
+from glass_assets.report.data import ReportData
 from glass_assets.report.html import ABSENT
+from glass_assets.report.sections import cooling_rates
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import particle_rows, sample_row
 from glass_assets.tracking import MLflowResource, model_name
@@ -291,3 +294,37 @@ def test_the_asset_depends_on_the_campaigns_summaries_and_links_the_page(crafted
     assert "0.432 ± 0.057" in path.read_text()
     assert "C(Γ,Υ) > 0 pass" in metadata["summary"].value and ABSENT in metadata["summary"].value
     assert AssetKey("paper_report") == result.asset_materializations_for_node("paper_report")[0].asset_key
+
+
+def test_cooling_rates_show_each_cnn_input_with_its_classified_glasses(tmp_path):
+    """C(1−Θ,Υ) over every glass; C(Γ,Υ) per CNN input over the glasses that CNN classified as glass."""
+    rng = np.random.default_rng(5)
+    rows = [
+        {
+            "system": "abm",
+            "cooling_rate": rate,
+            "sample": s,
+            "pair": pair,
+            "cnn_input": kind,
+            "method": "pearson",
+            "value": float(v),
+        }
+        for rate in (0.02, 0.002)
+        for pair, kind, count in (("one_minus_theta~upsilon", None, 4), ("gamma~upsilon", "density", 3))
+        for s, v in enumerate(rng.uniform(-0.5, 0.5, count))
+    ]
+    correlations = pl.DataFrame(rows, schema_overrides={"cnn_input": pl.String})
+    energies = {0.02: [-3.0, -3.1, -3.2, -3.1], 0.002: [-3.2, -3.3, -3.2, -3.3]}
+    classified = {0.02: {"density": 3}, 0.002: {"density": 3}}
+    summary = cooling_rate_summary(correlations, energies, "abm", 2000, 0.05, classified)
+    store = Warehouse(tmp_path / "w.duckdb")
+    store.replace_partition({"system": "abm"}, {"cooling_rate_summary": summary})
+    html = cooling_rates(ReportData(store), ["abm"]).html()
+
+    density = correlations.filter((pl.col("cnn_input") == "density") & (pl.col("cooling_rate") == 0.002))["value"]
+    expected = f"{density.mean():.3g} ± {density.std() / np.sqrt(3):.2g}"
+    row = row_with(html, expected)
+    assert "C(Γ, Υ)" in row and ">density<" in row and ">4 (3)<" in row and ">0.552<" in row
+    no_cnn = correlations.filter(pl.col("cnn_input").is_null() & (pl.col("cooling_rate") == 0.002))["value"]
+    row = row_with(html, f"{no_cnn.mean():.3g} ± {no_cnn.std() / np.sqrt(4):.2g}")
+    assert "C(1−Θ, Υ)" in row and ">—<" in row and ">4<" in row and ">0.355<" in row
