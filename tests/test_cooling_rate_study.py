@@ -265,3 +265,40 @@ def test_cnn_correlations_of_every_glass_come_from_the_logged_network(tmp_path, 
     assert defined > 0, "no glass had a defined CNN correlation: the comparison above checked nothing"
     no_cnn = summary.filter(pl.col("cnn_input").is_null())
     assert set(no_cnn["pair"]) == {PAIR} and set(no_cnn["n"]) == {3}  # C(1−Θ,Υ) over every glass
+
+
+class Recording(LocalProcessLauncher):
+    """The local launcher, recording which glasses it was asked to quench."""
+
+    asked: list = []
+
+    def run_tasks(self, kind, params, items, out_dir, on_event=None):  # noqa: ANN001, ANN201
+        Recording.asked += [(params["protocol"]["cooling_rate"], item["sample"]) for item in items]
+        return super().run_tasks(kind, params, items, out_dir, on_event)
+
+
+def test_more_glasses_per_rate_quench_only_the_new_ones(cooling_resources):
+    assert materialize_templates([COOLING_RATE_STUDY], "abm", resources=cooling_resources).success
+    store = Warehouse(cooling_resources["warehouse"].path)
+    before = store.query("SELECT * FROM particles WHERE ensemble LIKE 'quenched_rate_%' ORDER BY ALL")
+
+    more = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cooling"]
+    more["cooling_rate_study"]["glasses_per_rate"] = [3, 3]
+    profiles = Path(cooling_resources["study"].scratch_dir).parent / "more.yaml"
+    profiles.write_text(yaml.safe_dump({"more": more}))
+    study = StudySettings(
+        profile="more", profiles_file=str(profiles), scratch_dir=cooling_resources["study"].scratch_dir
+    )
+    Recording.asked = []
+    rerun = {**cooling_resources, "study": study, "simulation": Recording()}
+    assert materialize_templates([COOLING_RATE_STUDY], "abm", resources=rerun).success
+    assert sorted(Recording.asked) == [(1.0, 2), (2.0, 2)]  # glasses 0 and 1 of each rate come from the warehouse
+
+    after = store.query("SELECT * FROM particles WHERE ensemble LIKE 'quenched_rate_%' AND sample < 2 ORDER BY ALL")
+    assert after.equals(before)  # the stored glasses are kept as they were
+    summary = store.query("SELECT * FROM cooling_rate_summary")
+    assert set(summary["n"]) == {3} and set(summary["n_glasses"]) == {3}
+    samples = store.query(
+        "SELECT cooling_rate_seeds.* FROM samples cooling_rate_seeds WHERE ensemble LIKE 'quenched_rate_%'"
+    )
+    assert samples.height == 6 and samples["seed"].n_unique() == 6
