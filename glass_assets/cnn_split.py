@@ -15,9 +15,11 @@ from collections.abc import Callable
 import numpy as np
 
 from glass_assets.profiles import CNNSettings
-from glass_assets.tables import QUENCHED
-from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_assets.tables import QUENCHED, configurations
+from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.learning.cnn import (
+    GLASS,
+    LIQUID,
     CNNArchitecture,
     DataSplit,
     EpochRecord,
@@ -25,6 +27,7 @@ from glass_core.learning.cnn import (
     deterministic_split,
     train_classifier,
 )
+from glass_core.models.configuration import Configuration
 from glass_core.models.systems import SYSTEMS, get_system
 from glass_core.structure.gridding import Gridding
 
@@ -40,6 +43,31 @@ def quench_sample_ids_by_phase(store: Warehouse, system: str) -> dict[str, list[
         phase: [int(s) for s in store.read_partition("samples", ensemble_key(system, temps[phase], QUENCHED))["sample"]]
         for phase in ("liquid", "glass")
     }
+
+
+def labelled_configurations(
+    store: Warehouse, system: str
+) -> tuple[list[Configuration], np.ndarray, np.ndarray, list[tuple[float, int]]]:
+    """Liquid (T_L) and glass (T_G) quench configurations of ``system`` with class labels (:data:`LIQUID`,
+    :data:`GLASS`), sample ids and (temperature, sample) keys: the data every liquid/glass CNN trains on."""
+    if system not in CNN_SYSTEMS:
+        raise ValueError(f"the liquid/glass study needs a T_L and a T_G: {system} has none (use {CNN_SYSTEMS})")
+    temps = get_system(system).temperatures
+    configs, labels, samples, keys = [], [], [], []
+    for label, phase in ((LIQUID, "liquid"), (GLASS, "glass")):
+        temperature = temps[phase]
+        key = ensemble_key(system, temperature, QUENCHED)
+        found = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
+        if not found:
+            raise WarehouseError(
+                f"no quenched ensemble for {system} at T={temperature} ({phase}): materialize "
+                f"quenched_ensembles {system}|{temperature!r} first"
+            )
+        configs += list(found.values())
+        labels += [label] * len(found)
+        samples += list(found)
+        keys += [(temperature, s) for s in found]
+    return configs, np.asarray(labels), np.asarray(samples), keys
 
 
 def cnn_subsets(ids_by_phase: dict[str, list[int]], fractions: tuple[float, float, float], seed: int) -> dict[int, str]:

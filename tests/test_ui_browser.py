@@ -125,6 +125,9 @@ def stack(chromium, tmp_path_factory):
     services: list[Service] = []
     instance = None
     try:
+        # the instance's storage is created here, before the webserver opens it: two processes creating the same
+        # sqlite schema at once race on its migration table (seen on a loaded machine)
+        instance = DagsterInstance.from_config(str(home))
         # the webserver loads the code location while the instance gets its data
         dagster = start_dagster_webserver(env, base)
         services.append(dagster)
@@ -135,7 +138,6 @@ def stack(chromium, tmp_path_factory):
         mlflow = start_mlflow_server(registry_uri, registry_artifacts, base)
         services.append(mlflow)
 
-        instance = DagsterInstance.from_config(str(home))
         changes = sync_partitions(instance, campaign)  # what campaign_sensor's tick does
         assert changes, "the campaign added no partition"
         key = QUENCHED_ENSEMBLES.key(SYSTEM)

@@ -31,7 +31,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 from mlflow.models import infer_signature
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.cnn_split import gridding_for, split_parameters, train_with_settings
+from glass_assets.cnn_split import gridding_for, labelled_configurations, split_parameters, train_with_settings
 from glass_assets.cooling_rate import plots
 from glass_assets.cooling_rate.checks import (
     COOLING_RATE_CHECKS,
@@ -40,7 +40,6 @@ from glass_assets.cooling_rate.checks import (
     run_cooling_rate_checks,
 )
 from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Upstream
-from glass_assets.liquid_glass.assets import labelled_configurations
 from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.profiles import Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger

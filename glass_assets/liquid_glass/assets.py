@@ -18,8 +18,8 @@ from mlflow.models import infer_signature
 
 from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.cnn_split import (
-    CNN_SYSTEMS,
     gridding_for,
+    labelled_configurations,
     logged_gridding,
     logged_split,
     split_parameters,
@@ -55,7 +55,7 @@ from glass_assets.versioning import (
     GRAD_CAM_CODE_VERSION,
     code_version_tag,
 )
-from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
+from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.learning.cnn import (
     GLASS,
     LIQUID,
@@ -70,7 +70,6 @@ from glass_core.learning.correlations import (
     summarise_correlations,
 )
 from glass_core.learning.grad_cam import grad_cam_particles
-from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import SampleMean, sample_mean
 from glass_core.models.systems import get_system
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
@@ -140,27 +139,6 @@ def structural_descriptors(
             "coarse_graining_length": xi,
         },
     )
-
-
-def labelled_configurations(store: Warehouse, system: str) -> tuple[list[Configuration], np.ndarray, np.ndarray, list]:
-    """Liquid (T_L) and glass (T_G) configurations of ``system`` with class labels and sample ids."""
-    if system not in CNN_SYSTEMS:
-        raise ValueError(f"the liquid/glass study needs a T_L and a T_G: {system} has none (use {CNN_SYSTEMS})")
-    temps = get_system(system).temperatures
-    configs, labels, samples, keys = [], [], [], []
-    for label, temperature in ((LIQUID, temps["liquid"]), (GLASS, temps["glass"])):
-        key = ensemble_key(system, temperature, ENSEMBLE)
-        found = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
-        if not found:
-            raise WarehouseError(
-                f"no quenched ensemble for {system} at T={temperature} ({LABELS[label]}): materialize "
-                f"quenched_ensembles {system}|{temperature!r} first"
-            )
-        configs += list(found.values())
-        labels += [label] * len(found)
-        samples += list(found)
-        keys += [(temperature, s) for s in found]
-    return configs, np.asarray(labels), np.asarray(samples), keys
 
 
 def cnn_classifier(
