@@ -47,6 +47,16 @@ def cooling_resources(tiny_resources, tmp_path):
     return {**tiny_resources, "study": tiny_study(tmp_path, "tiny_cooling")}
 
 
+def with_glasses_per_rate(resources: dict, counts: list[int]) -> StudySettings:
+    """The ``tiny_cooling`` profile with other glass counts per rate, sharing the resources' scratch folder."""
+    profile = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cooling"]
+    profile["cooling_rate_study"]["glasses_per_rate"] = counts
+    name = "glasses_" + "_".join(map(str, counts))
+    profiles = Path(resources["study"].scratch_dir).parent / f"{name}.yaml"
+    profiles.write_text(yaml.safe_dump({name: profile}))
+    return StudySettings(profile=name, profiles_file=str(profiles), scratch_dir=resources["study"].scratch_dir)
+
+
 def test_the_study_writes_both_tables_and_each_mean_and_se_come_from_its_own_rows(cooling_resources):
     result = materialize_templates([COOLING_RATE_STUDY], "abm", resources=cooling_resources)
     store = Warehouse(cooling_resources["warehouse"].path)
@@ -119,14 +129,7 @@ def test_a_failing_blocking_check_writes_nothing(cooling_resources, monkeypatch)
 
     # with the check fixed and one glass per rate, the rerun quenches nothing: glass 0 of each rate is reused
     monkeypatch.undo()
-    fewer = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cooling"]
-    fewer["cooling_rate_study"]["glasses_per_rate"] = [1, 1]
-    profiles = Path(cooling_resources["study"].scratch_dir).parent / "fewer.yaml"
-    profiles.write_text(yaml.safe_dump({"fewer": fewer}))
-    study = StudySettings(
-        profile="fewer", profiles_file=str(profiles), scratch_dir=cooling_resources["study"].scratch_dir
-    )
-    rerun = {**cooling_resources, "study": study, "simulation": ReuseOnly()}
+    rerun = {**cooling_resources, "study": with_glasses_per_rate(cooling_resources, [1, 1]), "simulation": ReuseOnly()}
     assert materialize_templates([COOLING_RATE_STUDY], "abm", resources=rerun).success
     assert store.query("SELECT count(*) n FROM cooling_rate_correlations")["n"][0] == len(RATES) * 2
 
@@ -282,15 +285,8 @@ def test_more_glasses_per_rate_quench_only_the_new_ones(cooling_resources):
     store = Warehouse(cooling_resources["warehouse"].path)
     before = store.query("SELECT * FROM particles WHERE ensemble LIKE 'quenched_rate_%' ORDER BY ALL")
 
-    more = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cooling"]
-    more["cooling_rate_study"]["glasses_per_rate"] = [3, 3]
-    profiles = Path(cooling_resources["study"].scratch_dir).parent / "more.yaml"
-    profiles.write_text(yaml.safe_dump({"more": more}))
-    study = StudySettings(
-        profile="more", profiles_file=str(profiles), scratch_dir=cooling_resources["study"].scratch_dir
-    )
     Recording.asked = []
-    rerun = {**cooling_resources, "study": study, "simulation": Recording()}
+    rerun = {**cooling_resources, "study": with_glasses_per_rate(cooling_resources, [3, 3]), "simulation": Recording()}
     assert materialize_templates([COOLING_RATE_STUDY], "abm", resources=rerun).success
     assert sorted(Recording.asked) == [(1.0, 2), (2.0, 2)]  # glasses 0 and 1 of each rate come from the warehouse
 

@@ -73,13 +73,17 @@ def rate_ensemble(rate: float) -> str:
     return f"quenched_rate_{rate:g}"
 
 
-def glass_correlations(config: Configuration, system: ModelSystem, xi: float) -> dict[str, float]:
-    """method → C(1−Θ̄, Ῡ) of one glass: the coarse-grained normalised fields of ``structural_indicators``."""
-    fields = structural_indicators(config, system, xi)
+def indicator_correlations(fields: StructuralIndicators) -> dict[str, float]:
+    """method → C(1−Θ̄, Ῡ) of one glass's coarse-grained normalised indicator fields."""
     values = pair_correlations(
         {"one_minus_theta_cg": fields.one_minus_theta_cg, "voronoi_area_cg": fields.voronoi_area_cg}, FIELDS
     )
     return {method: value for (_, method), value in values.items()}
+
+
+def glass_correlations(config: Configuration, system: ModelSystem, xi: float) -> dict[str, float]:
+    """method → C(1−Θ̄, Ῡ) of one glass: the coarse-grained normalised fields of ``structural_indicators``."""
+    return indicator_correlations(structural_indicators(config, system, xi))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,9 +306,7 @@ def _correlation_rows(
     rows = [
         {**base, "sample": sample, "pair": PAIR, "cnn_input": None, "method": method, "value": value}
         for sample, fields in indicators.items()
-        for (_, method), value in pair_correlations(
-            {"one_minus_theta_cg": fields.one_minus_theta_cg, "voronoi_area_cg": fields.voronoi_area_cg}, FIELDS
-        ).items()
+        for method, value in indicator_correlations(fields).items()
     ]
     classified = {}
     for cnn in cnns:
