@@ -17,6 +17,11 @@ superposition [J §II.1]; for unlabelled rows it is the *requested* value.
   ln t for a stretched exponential C = exp(−(t/τ)^β) (ln(−ln C) = β ln t − β ln τ), so the network
   sees a log-time coordinate; ln C and ln(1 − C) resolve the long- and short-time ends. C is clamped
   to [1e-4, 1 − 1e-4] so every entry stays finite.
+- Positions: optionally each row's particle position and its configuration's periodic box, which the
+  spatial-correlation term of the loss needs (:mod:`~glass_core.learning.propensity_loss`).
+- Informative descriptors: a column whose variance over the training rows is below
+  :data:`VARIANCE_THRESHOLD` (at L = 0 the density of all particles is 1 and the energy variance 0 for every
+  particle) carries no information; [G]'s scripts drop it before training (:func:`informative_columns`).
 - Score: Pearson correlation of prediction and label per state point [J eq. 8].
 """
 
@@ -33,12 +38,15 @@ from glass_core.learning.cnn import deterministic_split
 __all__ = [
     "CB_CLAMP",
     "N_STATE_INPUTS",
+    "VARIANCE_THRESHOLD",
     "DatasetError",
     "PropensityDataset",
     "StatePointScore",
     "Standardiser",
     "batch_index",
     "concatenate",
+    "extrapolation_spans",
+    "informative_columns",
     "pearson_per_state_point",
     "split_by_configuration",
     "state_encoding",
@@ -47,6 +55,8 @@ __all__ = [
 
 CB_CLAMP = 1e-4
 N_STATE_INPUTS = 6
+#: [G]: descriptors whose variance over the training rows is below this are dropped before training
+VARIANCE_THRESHOLD = 1e-5
 
 
 class DatasetError(ValueError):
@@ -64,6 +74,8 @@ class PropensityDataset:
         temperature: (n,) float, T > 0.
         target_cb: (n,) float in (0, 1], the state point's configuration-averaged ⟨C_B⟩.
         labels: (n,) float propensity, or None for unlabelled (prediction-only) rows.
+        positions: (n, 2) particle positions, or None (needed by the loss's spatial-correlation term).
+        box: (n, 2) periodic box sides of each row's configuration, given with ``positions``.
     """
 
     features: np.ndarray
@@ -72,6 +84,8 @@ class PropensityDataset:
     temperature: np.ndarray
     target_cb: np.ndarray
     labels: np.ndarray | None = None
+    positions: np.ndarray | None = None
+    box: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.features = np.ascontiguousarray(self.features, dtype=np.float32)
@@ -94,6 +108,15 @@ class PropensityDataset:
             raise DatasetError("target_cb must lie in (0, 1]")
         if self.labels is not None and not np.isfinite(self.labels).all():
             raise DatasetError("labels contain NaN or infinite values")
+        if (self.positions is None) != (self.box is None):
+            raise DatasetError("positions and box come together: give both or neither")
+        if self.positions is not None:
+            self.positions = np.ascontiguousarray(self.positions, dtype=np.float64)
+            self.box = np.ascontiguousarray(np.broadcast_to(self.box, (n, 2)), dtype=np.float64)
+            if self.positions.shape != (n, 2):
+                raise DatasetError(f"positions must have shape ({n}, 2), got {self.positions.shape}")
+            if not (np.isfinite(self.positions).all() and (self.box > 0).all()):
+                raise DatasetError("positions must be finite and box sides positive")
 
     def __len__(self) -> int:
         return len(self.features)
@@ -106,16 +129,31 @@ class PropensityDataset:
     def labelled(self) -> bool:
         return self.labels is not None
 
+    @property
+    def has_positions(self) -> bool:
+        return self.positions is not None
+
     def subset(self, rows: np.ndarray) -> PropensityDataset:
         """The rows ``rows`` (indices or boolean mask), in that order."""
         labels = None if self.labels is None else self.labels[rows]
+        positions = None if self.positions is None else self.positions[rows]
+        box = None if self.box is None else self.box[rows]
         return PropensityDataset(self.features[rows], self.types[rows], self.configuration[rows],
-                                 self.temperature[rows], self.target_cb[rows], labels)
+                                 self.temperature[rows], self.target_cb[rows], labels, positions, box)
 
     def with_labels(self, labels: np.ndarray | None) -> PropensityDataset:
         """Same rows with other labels (e.g. distilled predictions)."""
         return PropensityDataset(self.features, self.types, self.configuration, self.temperature, self.target_cb,
-                                 labels)
+                                 labels, self.positions, self.box)
+
+    def with_columns(self, columns: np.ndarray) -> PropensityDataset:
+        """Same rows with only the descriptor ``columns`` (indices), in that order."""
+        return PropensityDataset(self.features[:, columns], self.types, self.configuration, self.temperature,
+                                 self.target_cb, self.labels, self.positions, self.box)
+
+    def of_types(self, types: tuple[int, ...] | list[int]) -> PropensityDataset:
+        """The rows of particles whose type index is in ``types``."""
+        return self.subset(np.isin(self.types, np.asarray(types, dtype=np.int64)))
 
     def state_points(self) -> np.ndarray:
         """(k, 2) distinct (T, ⟨C_B⟩) pairs, sorted by T then ⟨C_B⟩."""
@@ -143,13 +181,30 @@ def concatenate(datasets: list[PropensityDataset]) -> PropensityDataset:
     """Rows of all ``datasets`` in order; labels kept only if every part is labelled."""
     if not datasets:
         raise DatasetError("concatenate needs at least one dataset")
-    labels = None
+    labels = positions = box = None
     if all(d.labelled for d in datasets):
         labels = np.concatenate([d.labels for d in datasets])
+    if all(d.has_positions for d in datasets):
+        positions = np.concatenate([d.positions for d in datasets])
+        box = np.concatenate([d.box for d in datasets])
     return PropensityDataset(
         np.concatenate([d.features for d in datasets]), np.concatenate([d.types for d in datasets]),
         np.concatenate([d.configuration for d in datasets]), np.concatenate([d.temperature for d in datasets]),
-        np.concatenate([d.target_cb for d in datasets]), labels)
+        np.concatenate([d.target_cb for d in datasets]), labels, positions, box)
+
+
+def informative_columns(features: np.ndarray, threshold: float = VARIANCE_THRESHOLD) -> np.ndarray:
+    """Indices of the (n, M) ``features`` columns whose population variance is ≥ ``threshold`` ([G]'s rule).
+
+    Raises :class:`DatasetError` when no column is left (nothing to learn from).
+    """
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) == 0:
+        raise DatasetError(f"informative_columns needs a non-empty (n, M) array, got shape {features.shape}")
+    kept = np.flatnonzero(features.var(axis=0) >= threshold)
+    if kept.size == 0:
+        raise DatasetError(f"every descriptor has a variance below {threshold} over the training rows")
+    return kept
 
 
 def split_by_configuration(
@@ -211,6 +266,23 @@ def state_encoding_numpy(temperature: np.ndarray, cb: np.ndarray) -> np.ndarray:
     """:func:`state_encoding` of numpy arrays (float64), for fitting the state standardiser."""
     return state_encoding(torch.as_tensor(temperature, dtype=torch.float64),
                           torch.as_tensor(cb, dtype=torch.float64)).numpy()
+
+
+def extrapolation_spans(temperature: float, training_temperatures: np.ndarray | list[float]) -> float:
+    """How far 1/T lies outside the training range of 1/T, in units of that range's span:
+
+        d = max(0, 1/T − 1/T_min, 1/T_max − 1/T) / (1/T_min − 1/T_max),
+
+    T_min and T_max the coldest and hottest training temperatures; 0 inside the range. [J] trains at
+    T = 0.4 … 0.21 and predicts down to 0.15: d = 0.85. With one training temperature the span is 1/T_train
+    (a relative distance). Raises ``ValueError`` for T ≤ 0 or no training temperature.
+    """
+    temps = np.asarray(training_temperatures, dtype=np.float64)
+    if temps.size == 0 or not (temps > 0).all() or not temperature > 0:
+        raise ValueError(f"need T > 0 and positive training temperatures, got {temperature} and {temps.tolist()}")
+    inverse, low, high = 1.0 / temperature, 1.0 / temps.max(), 1.0 / temps.min()
+    span = high - low if high > low else high
+    return float(max(0.0, inverse - high, low - inverse) / span)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,20 @@
 
 The module holds the descriptor standardisation (:class:`~glass_core.learning.mlp_data.Standardiser`
 buffers μ, σ fitted on the training rows), for tGlassMLP also the state-encoding standardisation, and
-the kept members in an ``nn.ModuleList``. ``forward(features (n, M), types (n,) int, state (n, 2) =
+the kept members in an ``nn.ModuleList``. ``forward(features (n, M_in), types (n,) int, state (n, 2) =
 (T, ⟨C_B⟩))`` returns the members' predictions, shape (n_members, n): plain tensors in and out, so an
 MLflow signature / ``input_example`` and ``torch.export`` work. The spread between members is the
 error bar [J].
 
-:meth:`PropensityEnsemble.config` is JSON-serialisable (kind, feature names, n_types, architecture,
-kept member indices, training notes); :func:`save_ensemble` writes it with the ``state_dict``;
-:func:`load_ensemble` rebuilds the module from the two.
+Inputs and features. The model reads the descriptor table's columns ``input_names`` (M_in, the table's
+order) and uses the subset ``feature_names`` (M): the descriptors without variance over the training rows
+are dropped before training ([G]), and never reach a weight, the attention or P(L). Particle types: the
+model predicts the types ``particle_types`` it was trained on ([J]: type A, index 0); other types are
+refused with an error.
+
+:meth:`PropensityEnsemble.config` is JSON-serialisable (kind, input and feature names, n_types, particle
+types, architecture, kept member indices, training notes); :func:`save_ensemble` writes it with the
+``state_dict``; :func:`load_ensemble` rebuilds the module from the two.
 """
 
 from __future__ import annotations
@@ -88,14 +94,26 @@ class PropensityEnsemble(nn.Module):
 
     def __init__(self, feature_names: list[str], n_types: int, members: list[nn.Module],
                  kept_members: list[int] | None = None, n_trained: int | None = None,
-                 notes: dict[str, Any] | None = None) -> None:
+                 notes: dict[str, Any] | None = None, input_names: list[str] | None = None,
+                 particle_types: tuple[int, ...] | list[int] | None = None) -> None:
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member")
         if n_types < 1:
             raise ValueError(f"n_types must be ≥ 1, got {n_types}")
         self.feature_names = list(feature_names)
+        self.input_names = list(feature_names) if input_names is None else list(input_names)
+        missing = sorted(set(self.feature_names) - set(self.input_names))
+        if missing:
+            raise ValueError(f"feature names {missing} are not among the input names")
+        position = {name: i for i, name in enumerate(self.input_names)}
+        self.register_buffer("input_index", torch.tensor([position[n] for n in self.feature_names],
+                                                         dtype=torch.int64), persistent=False)
         self.n_types = int(n_types)
+        types = tuple(range(self.n_types)) if particle_types is None else tuple(sorted(int(t) for t in particle_types))
+        if not types or min(types) < 0 or max(types) >= self.n_types or len(set(types)) != len(types):
+            raise ValueError(f"particle_types must be distinct type indices in 0..{self.n_types - 1}, got {types}")
+        self.particle_types = types
         self.features = Standardiser(len(self.feature_names))
         self.members = nn.ModuleList(members)
         self.kept_members = list(range(len(members))) if kept_members is None else [int(k) for k in kept_members]
@@ -105,7 +123,28 @@ class PropensityEnsemble(nn.Module):
 
     @property
     def n_features(self) -> int:
+        """M: the descriptors the networks use."""
         return len(self.feature_names)
+
+    @property
+    def n_inputs(self) -> int:
+        """M_in: the descriptor columns the model reads (the table's)."""
+        return len(self.input_names)
+
+    @property
+    def selects_inputs(self) -> bool:
+        return self.n_features != self.n_inputs
+
+    def used_features(self, features: torch.Tensor) -> torch.Tensor:
+        """(n, M) the used columns of (n, M_in) input descriptors."""
+        return features.index_select(1, self.input_index) if self.selects_inputs else features
+
+    def input_weight(self, weight: torch.Tensor) -> torch.Tensor:
+        """A (r, M) weight on the used features as the equal (r, M_in) weight on the inputs (zeros elsewhere)."""
+        if not self.selects_inputs:
+            return weight
+        full = weight.new_zeros(weight.shape[0], self.n_inputs)
+        return full.index_copy_(1, self.input_index, weight)
 
     @property
     def n_members(self) -> int:
@@ -129,7 +168,9 @@ class PropensityEnsemble(nn.Module):
         return {
             "kind": self.kind,
             "feature_names": self.feature_names,
+            "input_names": self.input_names,
             "n_types": self.n_types,
+            "particle_types": list(self.particle_types),
             "n_members": self.n_members,
             "architecture": self.architecture(),
             "kept_members": self.kept_members,
@@ -138,14 +179,20 @@ class PropensityEnsemble(nn.Module):
         }
 
     def checked_types(self, types: np.ndarray) -> torch.Tensor:
-        """int64 tensor of ``types``, each in 0..n_types−1 (checked here, not in ``forward``, to keep it exportable)."""
+        """int64 tensor of ``types``, each one of ``particle_types`` (checked here, not in ``forward``, to keep it
+        exportable)."""
         types = np.asarray(types)
         if types.size and (types.min() < 0 or types.max() >= self.n_types):
             raise ValueError(f"types must lie in 0..{self.n_types - 1}, got {types.min()}..{types.max()}")
+        other = sorted(set(np.unique(types).tolist()) - set(self.particle_types))
+        if other:
+            raise ValueError(f"this model was trained on particle types {list(self.particle_types)} only and does "
+                             f"not predict types {other}: select the rows of its types")
         return torch.as_tensor(types, dtype=torch.int64)
 
     def _check_inputs(self, features: torch.Tensor, types: torch.Tensor) -> None:
-        if features.ndim != 2 or features.shape[1] != self.n_features:
-            raise ValueError(f"features must be (n, {self.n_features}), got {tuple(features.shape)}")
+        if features.ndim != 2 or features.shape[1] != self.n_inputs:
+            raise ValueError(f"features must be (n, {self.n_inputs}) (columns {self.input_names[:3]}…), "
+                             f"got {tuple(features.shape)}")
         if types.shape != (features.shape[0],):
             raise ValueError(f"types must be ({features.shape[0]},), got {tuple(types.shape)}")

@@ -35,7 +35,8 @@ def ensemble_from_config(config: dict[str, Any]) -> PropensityEnsemble:
         raise ValueError(f"unknown ensemble kind {kind!r} (known: {sorted(PropensityEnsemble.registry)})")
     return PropensityEnsemble.registry[kind].build(
         config["feature_names"], config["n_types"], config["n_members"], config["architecture"],
-        kept_members=config["kept_members"], n_trained=config["n_trained"], notes=config["notes"])
+        kept_members=config["kept_members"], n_trained=config["n_trained"], notes=config["notes"],
+        input_names=config.get("input_names"), particle_types=config.get("particle_types"))
 
 
 def load_ensemble(directory: str | Path) -> PropensityEnsemble:

@@ -3,17 +3,24 @@
 A learning-rate *schedule* is a tuple of ``(epochs, learning_rate)`` phases run one after the other
 with Adam (the optimiser state carries over between phases).
 
-- GlassMLP [G], stage 1: loss mean|y − ŷ| / std(y); Adam 5e-4 for 300 epochs, then 2e-4 for 100
-  with early stopping; ensembles of 8 (``n_glassmlp_networks``).
+- GlassMLP [G], stage 1 (``glassmlp_schedule``): the absolute-error loss mean|y − ŷ| / s; Adam 5e-4 for
+  300 epochs, then 2e-4 for 100. Stage 2 (``glassmlp_full_loss_schedule``): the full loss of
+  :mod:`~glass_core.learning.propensity_loss` (absolute error + 0.5 × spatial correlation on Gaussian shells
+  at r = 2, 5, 8 + 1.0 × relative variance error, ``loss_weights``, ``correlation_shells``,
+  ``shell_width``); Adam 4e-5 for 50 epochs, then 2e-5 for 100 with early stopping (patience 15);
+  ensembles of 8 (``n_glassmlp_networks``).
 - tGlassMLP [J] App. B: each training (equal-⟨C_B⟩ networks of step 1, final networks of step 2)
   is ≈ 85 epochs of mean squared error in three learning-rate phases (10, 50, 25 epochs; the rates
   are not legible in our copy of Table 2: 1e-3, 5e-4, 2e-4 are ours) followed by 50 epochs of the
-  GlassMLP loss (``tglass_mse_schedule``, ``tglass_glassmlp_schedule``). 16 networks per step.
+  full GlassMLP loss "with the same parameters as for GlassMLP" (``tglass_mse_schedule``,
+  ``tglass_glassmlp_schedule``). 16 networks per step.
+- Descriptors whose variance over the training rows is below ``variance_threshold`` (1e-5, [G]) are
+  dropped before training; the model records the columns it uses.
 
-Model selection (both models): the epoch with the lowest validation GlassMLP loss within the final
-(GlassMLP-loss) schedule is restored; training stops early after ``patience`` epochs without
-improvement there. Self-consistency [J]: a network is kept if |⟨ŷ⟩ − ⟨C_B⟩_requested| ≤ ``tolerance``
-at every judged state point.
+Model selection (both models): the epoch with the lowest validation loss within the final (full-loss)
+schedule is restored; training stops early after ``patience`` epochs without improvement in its last
+phase. Self-consistency [J]: a network is kept if |⟨ŷ⟩ − ⟨C_B⟩_requested| ≤ ``tolerance`` at every
+judged state point.
 
 Presets: :meth:`MLPTrainingSettings.demo` trains a 4-member GlassMLP ensemble or a tGlassMLP
 (3 equal-⟨C_B⟩ + 4 final networks) on ≈ 25 000 rows in seconds to a few minutes on 2 cores;
@@ -31,6 +38,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from glass_core.learning.propensity_loss import LossWeights
+
 __all__ = ["MLPSettingsError", "MLPTrainingSettings", "Schedule"]
 
 Schedule = tuple[tuple[int, float], ...]
@@ -45,9 +54,14 @@ class MLPTrainingSettings:
     """Everything that controls GlassMLP / tGlassMLP training (defaults = :meth:`demo`).
 
     Attributes:
-        glassmlp_schedule: GlassMLP [G] (epochs, learning rate) phases, GlassMLP loss throughout.
+        glassmlp_schedule: GlassMLP [G] stage-1 (epochs, learning rate) phases, absolute-error loss.
+        glassmlp_full_loss_schedule: GlassMLP [G] stage-2 phases with the full loss (non-empty).
         tglass_mse_schedule: tGlassMLP [J] phases with the mean squared error (may be empty).
-        tglass_glassmlp_schedule: tGlassMLP phases with the GlassMLP loss that follow (non-empty).
+        tglass_glassmlp_schedule: tGlassMLP phases with the full GlassMLP loss that follow (non-empty).
+        loss_weights: (absolute error, spatial correlation, variance) weights of the full loss ([G]: 1, 0.5, 1).
+        correlation_shells: radii (σ) of the Gaussian shells of the correlation term ([G]: 2, 5, 8).
+        shell_width: their width (σ, [G]: 1).
+        variance_threshold: descriptors with a smaller variance over the training rows are dropped ([G]: 1e-5).
         patience: epochs without validation improvement before stopping, in the final schedule.
         n_glassmlp_networks: members of a GlassMLP ensemble (seeds 0..n−1 derived from the seed).
         n_networks: tGlassMLP networks trained in step 2 (the self-consistent ones are kept).
@@ -60,8 +74,13 @@ class MLPTrainingSettings:
     """
 
     glassmlp_schedule: Schedule = ((60, 5e-3), (40, 2e-3))
+    glassmlp_full_loss_schedule: Schedule = ((20, 1e-3),)
     tglass_mse_schedule: Schedule = ((5, 1e-2), (15, 5e-3), (10, 2e-3))
     tglass_glassmlp_schedule: Schedule = ((30, 1e-3),)
+    loss_weights: tuple[float, float, float] = (1.0, 0.5, 1.0)
+    correlation_shells: tuple[float, ...] = (2.0, 5.0, 8.0)
+    shell_width: float = 1.0
+    variance_threshold: float = 1e-5
     patience: int = 15
     n_glassmlp_networks: int = 4
     n_networks: int = 4
@@ -73,7 +92,8 @@ class MLPTrainingSettings:
     threads: int = 1
 
     def __post_init__(self) -> None:
-        for key in ("glassmlp_schedule", "tglass_mse_schedule", "tglass_glassmlp_schedule"):
+        for key in ("glassmlp_schedule", "glassmlp_full_loss_schedule", "tglass_mse_schedule",
+                    "tglass_glassmlp_schedule"):
             schedule = _checked_schedule(key, getattr(self, key), allow_empty=key == "tglass_mse_schedule")
             object.__setattr__(self, key, schedule)
         for key, least in (("patience", 1), ("n_glassmlp_networks", 1), ("n_networks", 1), ("n_networks_equal_cb", 1),
@@ -83,6 +103,19 @@ class MLPTrainingSettings:
                      f"an integer ≥ {least}")
         _require("tolerance", self.tolerance, _is_number(self.tolerance) and 0 < self.tolerance < 1,
                  "a number in (0, 1)")
+        weights = tuple(self.loss_weights)
+        _require("loss_weights", self.loss_weights,
+                 len(weights) == 3 and all(_is_number(w) and w >= 0 for w in weights) and weights[0] > 0,
+                 "three weights ≥ 0 (absolute error > 0, correlation, variance)")
+        object.__setattr__(self, "loss_weights", tuple(float(w) for w in weights))
+        shells = tuple(self.correlation_shells)
+        _require("correlation_shells", self.correlation_shells,
+                 len(shells) >= 2 and all(_is_number(r) and r > 0 for r in shells) and list(shells) == sorted(shells),
+                 "at least two increasing radii > 0")
+        object.__setattr__(self, "correlation_shells", tuple(float(r) for r in shells))
+        _require("shell_width", self.shell_width, _is_number(self.shell_width) and self.shell_width > 0, "a number > 0")
+        _require("variance_threshold", self.variance_threshold,
+                 _is_number(self.variance_threshold) and self.variance_threshold >= 0, "a number ≥ 0")
         fractions = tuple(self.split_fractions)
         valid = (len(fractions) == 3 and all(_is_number(f) and f >= 0 for f in fractions) and fractions[0] > 0
                  and math.isclose(sum(fractions), 1.0, abs_tol=1e-9))
@@ -91,17 +124,19 @@ class MLPTrainingSettings:
 
     @classmethod
     def demo(cls, **overrides: Any) -> MLPTrainingSettings:
-        """Seconds to minutes on 2 cores for ≈ 25k rows: 100 GlassMLP epochs, 30 + 30 tGlassMLP epochs."""
+        """Seconds to minutes on 2 cores for ≈ 25k rows: 100 + 20 GlassMLP epochs, 30 + 30 tGlassMLP epochs."""
         return cls(**overrides)
 
     @classmethod
     def paper(cls, **overrides: Any) -> MLPTrainingSettings:
-        """[G]: 300 + 100 epochs (5e-4, 2e-4), 8 members; [J]: 85 MSE + 50 GlassMLP-loss epochs, 16 + 16 networks."""
+        """[G]: 300 + 100 epochs (5e-4, 2e-4), then 50 + 100 with the full loss (4e-5, 2e-5), 8 members;
+        [J]: 85 MSE + 50 full-loss epochs, 16 + 16 networks."""
         values: dict[str, Any] = {
             "glassmlp_schedule": ((300, 5e-4), (100, 2e-4)),
+            "glassmlp_full_loss_schedule": ((50, 4e-5), (100, 2e-5)),
             "tglass_mse_schedule": ((10, 1e-3), (50, 5e-4), (25, 2e-4)),
             "tglass_glassmlp_schedule": ((50, 1e-4),),
-            "patience": 30,
+            "patience": 15,
             "n_glassmlp_networks": 8,
             "n_networks": 16,
             "n_networks_equal_cb": 16,
@@ -121,10 +156,16 @@ class MLPTrainingSettings:
         for key in values:
             if key not in known:
                 raise MLPSettingsError(f"unknown MLP training setting {key!r} (known: {sorted(known)})")
-        for key in ("glassmlp_schedule", "tglass_mse_schedule", "tglass_glassmlp_schedule", "split_fractions"):
+        for key in ("glassmlp_schedule", "glassmlp_full_loss_schedule", "tglass_mse_schedule",
+                    "tglass_glassmlp_schedule", "split_fractions", "loss_weights", "correlation_shells"):
             if key in values and isinstance(values[key], list):
                 values[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values[key])
         return cls.demo(**values) if preset == "demo" else cls.paper(**values)
+
+    def loss(self) -> LossWeights:
+        """The full loss's weights and shells as :class:`~glass_core.learning.propensity_loss.LossWeights`."""
+        absolute_error, correlation, variance = self.loss_weights
+        return LossWeights(absolute_error, correlation, variance, self.correlation_shells, self.shell_width)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable values (for MLflow parameters)."""

@@ -2,10 +2,11 @@
 
 - Batches: one configuration's particles at one state point (:func:`~glass_core.learning.mlp_data.batch_index`),
   visited in a fresh random order every epoch.
-- Losses per batch b: mean squared error, and the GlassMLP loss [G stage 1]
-  L_b = mean_i |y_i − ŷ_i| / std_b(y), std the population standard deviation of the batch's labels,
-  floored at :data:`STD_FLOOR` so a batch of (nearly) equal labels cannot blow up. An epoch's loss is
-  the mean of its batch losses.
+- Losses per batch b (:mod:`~glass_core.learning.propensity_loss`): ``"mse"``, the mean squared error;
+  ``"mae"``, [G]'s stage-1 loss mean_i |y_i − ŷ_i| / s (s the standard deviation of the training labels of
+  the batch's state point); ``"glassmlp"``, the full loss of [G] stage 2 and [J]: the absolute error plus
+  the spatial-correlation (Gaussian shells, when the dataset has positions) and variance terms. An epoch's
+  loss is the mean of its batch losses.
 - Schedule: phases of (loss, epochs, learning rate) run with one Adam optimiser. Model selection: the
   epoch with the lowest validation loss among the epochs trained with the *final* loss is restored;
   early stopping (``patience`` epochs without improvement) acts in the last phase only ([G]: 300
@@ -31,22 +32,28 @@ import torch
 from torch import nn
 
 from glass_core.learning.mlp_data import PropensityDataset, Standardiser, batch_index, state_encoding_numpy
+from glass_core.learning.propensity_loss import (
+    STD_FLOOR,
+    LossWeights,
+    full_glassmlp_loss,
+    mae_loss,
+    shell_correlations,
+    shell_kernels,
+)
 
 __all__ = [
-    "STD_FLOOR",
     "Batch",
     "EpochRecord",
     "Phase",
     "deterministic_torch",
-    "glassmlp_loss",
+    "label_scales",
     "member_seed",
     "one_hot",
     "prepare_batches",
     "train_network",
 ]
 
-STD_FLOOR = 1e-3
-LossName = Literal["mse", "glassmlp"]
+LossName = Literal["mse", "mae", "glassmlp"]
 
 
 @dataclass(frozen=True)
@@ -77,12 +84,17 @@ class Phase:
 
 @dataclass(frozen=True)
 class Batch:
-    """Tensors of one batch: standardised features (b, M), type one-hot (b, n_types), state (1, 6), labels (b,)."""
+    """Tensors of one batch: standardised features (b, M), type one-hot (b, n_types), state (1, 6), labels (b,),
+    the label scale s of its state point (scalar), and, when the dataset has positions, the Gaussian shell
+    kernels (K, b, b) of its configuration and the labels' shell correlations C_k(y) (K,)."""
 
     features: torch.Tensor
     types: torch.Tensor
     state: torch.Tensor
     labels: torch.Tensor
+    label_scale: torch.Tensor
+    kernels: torch.Tensor | None = None
+    label_correlations: torch.Tensor | None = None
 
 
 def one_hot(types: torch.Tensor, n_types: int) -> torch.Tensor:
@@ -90,10 +102,36 @@ def one_hot(types: torch.Tensor, n_types: int) -> torch.Tensor:
     return (types.reshape(-1, 1) == torch.arange(n_types, device=types.device)).to(torch.float32)
 
 
+def label_scales(dataset: PropensityDataset) -> dict[tuple[float, float], float]:
+    """Population standard deviation of the labels of each state point (T, ⟨C_B⟩) of a labelled ``dataset``:
+    the scale s of the absolute-error term ([G]: over all training labels of the time)."""
+    if dataset.labels is None:
+        raise ValueError("label scales need a labelled dataset")
+    return {
+        (float(t), float(cb)): float(np.std(dataset.labels[dataset.at_state_point(t, cb)].astype(np.float64)))
+        for t, cb in dataset.state_points()
+    }
+
+
+def _kernel_cache_key(configuration: int, positions: np.ndarray) -> tuple[int, bytes]:
+    return configuration, zlib.crc32(positions.tobytes()).to_bytes(4, "little") + len(positions).to_bytes(4, "little")
+
+
 def prepare_batches(
-    dataset: PropensityDataset, features: Standardiser, state: Standardiser | None, n_types: int
+    dataset: PropensityDataset,
+    features: Standardiser,
+    state: Standardiser | None,
+    n_types: int,
+    scales: dict[tuple[float, float], float] | None = None,
+    weights: LossWeights | None = None,
 ) -> list[Batch]:
-    """Standardised, contiguous per-(configuration, state point) batches of a labelled ``dataset``."""
+    """Standardised, contiguous per-(configuration, state point) batches of a labelled ``dataset``.
+
+    ``scales``: the label scale per state point (:func:`label_scales` of the *training* rows; a state point it
+    lacks uses its own batch's standard deviation). With positions in the dataset and ``weights`` given, each
+    batch carries its configuration's shell kernels (built once per configuration and shared between its
+    state points) and its labels' shell correlations.
+    """
     if dataset.labels is None:
         raise ValueError("training batches need a labelled dataset")
     if not len(dataset):
@@ -106,19 +144,32 @@ def prepare_batches(
         encoded = torch.from_numpy(state_encoding_numpy(rows.temperature[starts[:-1]], rows.target_cb[starts[:-1]]))
         s = state(encoded.float()) if state is not None else torch.zeros(len(starts) - 1, 6)
     y = torch.from_numpy(rows.labels)
-    bounds = zip(starts[:-1], starts[1:], strict=True)
-    return [Batch(x[a:b], types[a:b], s[k : k + 1], y[a:b]) for k, (a, b) in enumerate(bounds)]
+    spatial = weights is not None and rows.has_positions and weights.correlation > 0
+    cache: dict[tuple[int, bytes], torch.Tensor] = {}
+    batches = []
+    for k, (a, b) in enumerate(zip(starts[:-1], starts[1:], strict=True)):
+        point = (float(rows.temperature[a]), float(rows.target_cb[a]))
+        scale = (scales or {}).get(point, float(y[a:b].std(unbiased=False)))
+        kernels = correlations = None
+        if spatial:
+            key = _kernel_cache_key(int(rows.configuration[a]), rows.positions[a:b])
+            if key not in cache:
+                cache[key] = shell_kernels(rows.positions[a:b], tuple(rows.box[a]), weights.shells,
+                                           weights.shell_width)
+            kernels = cache[key]
+            correlations = shell_correlations(y[a:b], kernels)
+        batches.append(Batch(x[a:b], types[a:b], s[k : k + 1], y[a:b], torch.tensor(max(scale, STD_FLOOR)),
+                             kernels, correlations))
+    return batches
 
 
-def glassmlp_loss(prediction: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """mean|y − ŷ| / max(std(y), STD_FLOOR) over one batch [G stage 1]."""
-    return (prediction - labels).abs().mean() / labels.std(unbiased=False).clamp_min(STD_FLOOR)
-
-
-def _loss(name: LossName, prediction: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def _loss(name: LossName, prediction: torch.Tensor, batch: Batch, weights: LossWeights) -> torch.Tensor:
     if name == "mse":
-        return torch.mean((prediction - labels) ** 2)
-    return glassmlp_loss(prediction, labels)
+        return torch.mean((prediction - batch.labels) ** 2)
+    if name == "mae":
+        return mae_loss(prediction, batch.labels, batch.label_scale)
+    return full_glassmlp_loss(prediction, batch.labels, batch.label_scale, batch.kernels, batch.label_correlations,
+                              weights)
 
 
 def member_seed(base_seed: int, stage: str, member: int) -> int:
@@ -142,11 +193,11 @@ def deterministic_torch(seed: int, threads: int) -> Iterator[None]:
             torch.set_num_threads(previous_threads)
 
 
-def _mean_loss(net: nn.Module, batches: list[Batch], loss: LossName) -> float:
+def _mean_loss(net: nn.Module, batches: list[Batch], loss: LossName, weights: LossWeights) -> float:
     if not batches:
         return float("nan")
     with torch.no_grad():
-        return float(np.mean([_loss(loss, net(b.features, b.types, b.state), b.labels).item() for b in batches]))
+        return float(np.mean([_loss(loss, net(b.features, b.types, b.state), b, weights).item() for b in batches]))
 
 
 def train_network(
@@ -158,8 +209,11 @@ def train_network(
     stage: str,
     member: int,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    weights: LossWeights | None = None,
 ) -> list[EpochRecord]:
     """Train ``net(features, types, state) -> (b,)`` in place through ``phases``; restore the selected epoch.
+
+    ``weights`` are the terms of the ``"glassmlp"`` loss (default [G]'s 1, 0.5, 1).
 
     Call inside :func:`deterministic_torch` for reproducible results. Returns the epoch history; the
     record of the restored epoch has ``selected=True`` (``on_epoch`` sees every record as it is made,
@@ -167,6 +221,7 @@ def train_network(
     """
     if not train:
         raise ValueError(f"{stage}: no training batches (empty labelled training set)")
+    weights = LossWeights() if weights is None else weights
     optimiser = torch.optim.Adam(net.parameters(), lr=phases[0].learning_rate, fused=True)  # one kernel per step
     final_loss = phases[-1].loss
     best_loss, best_state, best_index, history = float("inf"), None, -1, []
@@ -182,12 +237,12 @@ def train_network(
             for k in torch.randperm(len(train)).tolist():
                 batch = train[k]
                 optimiser.zero_grad()
-                value = _loss(phase.loss, net(batch.features, batch.types, batch.state), batch.labels)
+                value = _loss(phase.loss, net(batch.features, batch.types, batch.state), batch, weights)
                 value.backward()
                 optimiser.step()
                 batch_losses.append(value.item())
             net.eval()
-            validation_loss = _mean_loss(net, validation, phase.loss)
+            validation_loss = _mean_loss(net, validation, phase.loss, weights)
             record = EpochRecord(stage, member, epoch, phase.loss, phase.learning_rate, float(np.mean(batch_losses)),
                                  validation_loss, time.perf_counter() - start)
             history.append(record)

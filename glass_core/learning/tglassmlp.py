@@ -9,8 +9,9 @@ One member, on standardised descriptors x ∈ R^M and the standardised state enc
   at initialisation; it is absorbed by the next dense layer and leaves the weights w_k unchanged.
 - bottleneck: h = ELU(Dense(M → 2)); MLP2(s) ∈ R⁴ (6 → 7 ELU → 7 ELU → 4 linear) re-injects the
   state point; [h, MLP2(s), onehot(type)] → Dense(10, ELU) → Dense(10, ELU) → Dense(1, linear).
-  Parameters: 4M + 428 + 10·n_types ([J]: ≈ 4M + 430, "slightly above 1000" for M ≈ 144). Types as in
-  :mod:`~glass_core.learning.glassmlp` (one-hot after the bottleneck; [J] trains on type A only).
+  Parameters: 4M + 428 + 10·n_types ([J]: ≈ 4M + 430, "slightly above 1000" for M ≈ 144). Types and
+  descriptor columns as in :mod:`~glass_core.learning.glassmlp` (``particle_types``, default type A as in
+  [J]; one-hot after the bottleneck; zero-variance descriptors dropped, M counts the used ones).
 
 Prediction [J App. B]: the state-point input is iterated so that each member's particle-averaged
 prediction ⟨ŷ⟩ matches the requested ⟨C_B⟩: c⁽⁰⁾ = ⟨C_B⟩_req; c⁽¹⁾ = c⁽⁰⁾ + (⟨C_B⟩_req − ⟨ŷ⟩⁽⁰⁾);
@@ -28,7 +29,7 @@ members' bottlenecks are one (n, M) × (M, 2K) product.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -130,7 +131,8 @@ class TGlassMLPEnsemble(PropensityEnsemble):
     def forward(self, features: torch.Tensor, types: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         """General path: any state point per particle."""
         self._check_inputs(features, types)
-        x, onehot, s = self.features(features), self.type_one_hot(types), self.encoded_state(state.to(torch.float32))
+        x = self.features(self.used_features(features))
+        onehot, s = self.type_one_hot(types), self.encoded_state(state.to(torch.float32))
         return torch.stack([member(x, onehot, s) for member in self.members])
 
     def forward_at_state_points(self, features: torch.Tensor, types: torch.Tensor,
@@ -149,13 +151,18 @@ class TGlassMLPEnsemble(PropensityEnsemble):
             raise ValueError(f"member_state must be ({stacked.n_members}, 2), got {tuple(member_state.shape)}")
         with torch.inference_mode():
             encoded = self.encoded_state(member_state.to(torch.float32))
-            return stacked.folded(encoded, self.features.mean, self.features.std)
+            folded = stacked.folded(encoded, self.features.mean, self.features.std)
+            # the dropped input columns get zero weight: the model reads the table's columns as they are
+            return replace(folded, code_weight=self.input_weight(folded.code_weight).contiguous())
 
-    def attention_weights(self, temperature: float, cb: float) -> np.ndarray:
-        """(K, M) attention weights w_k of every member at the state point (T, ⟨C_B⟩); rows sum to 1."""
+    def attention_weights(self, temperature: float, cb: float | np.ndarray) -> np.ndarray:
+        """(K, M) attention weights w_k of every member at (T, ⟨C_B⟩); rows sum to 1. ``cb`` is one value or one
+        per member (K,), e.g. each member's own iterated state input of :meth:`predict` [J]."""
+        cb_values = np.broadcast_to(np.asarray(cb, dtype=np.float64), (self.n_members,))
         with torch.inference_mode():
-            s = self.encoded_state(torch.tensor([[temperature, cb]], dtype=torch.float32))
-            return torch.cat([member.attention_weights(s) for member in self.members]).numpy()
+            state = torch.tensor([[temperature, c] for c in cb_values], dtype=torch.float32)
+            s = self.encoded_state(state)
+            return torch.cat([member.attention_weights(s[k : k + 1]) for k, member in enumerate(self.members)]).numpy()
 
     def predict(self, features: np.ndarray, types: np.ndarray, temperature: float, requested_cb: float,
                 max_iterations: int = 6, tolerance: float = 0.03) -> TGlassPrediction:

@@ -2,21 +2,36 @@
 
 Step 1, equal-⟨C_B⟩ networks: for each ⟨C_B⟩ requested by the unlabelled rows, ``n_networks_equal_cb``
 networks are trained on the labelled rows at that ⟨C_B⟩ (all temperatures) and applied, at the nominal
-input (T, ⟨C_B⟩), to the unlabelled rows at that ⟨C_B⟩ (lower temperatures). At each unlabelled state
-point a network passes if |⟨ŷ⟩ − ⟨C_B⟩| ≤ tolerance (self-consistency: the requested average is an
-input); the mean prediction of the passing networks becomes that state point's distilled labels. A
-state point where none passes, or a ⟨C_B⟩ without labelled rows, gets no distilled data (reported).
+input (T, ⟨C_B⟩), to the unlabelled rows at that ⟨C_B⟩. At each unlabelled state point a network passes
+if |⟨ŷ⟩ − ⟨C_B⟩| ≤ tolerance (self-consistency: the requested average is an input); the mean prediction
+of the passing networks becomes that state point's distilled labels. A state point where none passes,
+or a ⟨C_B⟩ without labelled rows, gets no distilled data (reported).
+
+Which rows are distilled ([J]): the step-1 networks "are used to predict propensities for the low
+temperature configurations at the values of ⟨C_B⟩ for which MD results are not available (typically low
+values of ⟨C_B⟩)" — configurations of the *labelled* temperatures, at the targets their MD window did not
+reach. A temperature without any MD is never distilled (nor judged) by default: the model evaluated there
+must not have been selected on it. ``distil_unlabelled_temperatures=True`` allows it, as a named choice;
+without it, unlabelled rows at a temperature with no labels raise :class:`DistillationError`.
 
 Step 2: ``n_networks`` networks with different seeds on labelled + distilled rows; each is judged at
 the unlabelled state points (if there are none, at the validation state points, target ⟨C_B⟩ as the
 request) and kept if self-consistent at all of them. If none passes, the one with the smallest worst
 deviation is kept and ``notes["self_consistency_warning"]`` is True (a ``UserWarning`` is raised too).
 
-Each training: MSE through ``settings.tglass_mse_schedule``, then the GlassMLP loss through
-``settings.tglass_glassmlp_schedule`` (:mod:`~glass_core.learning.mlp_training`); batch = one
-configuration at one state point; best validation epoch of the GlassMLP-loss phase restored. The
-descriptor and state-encoding standardisations are fitted on the labelled training rows only and
-shared by every network of both steps.
+Each training: MSE through ``settings.tglass_mse_schedule``, then the full GlassMLP loss ([G] stage 2,
+:mod:`~glass_core.learning.propensity_loss`) through ``settings.tglass_glassmlp_schedule``; batch = one
+configuration's particles of the trained types at one state point; best validation epoch of the
+full-loss phase restored. Descriptors without variance over the training rows are dropped ([G]); the
+descriptor standardisation is fitted on the labelled training rows.
+
+State input. The state-encoding standardisation is fitted on the distinct state points of the training
+rows together with every state point the model will be asked about (``requested_state_points``: the
+campaign's prediction temperatures × targets), each point once, so that the inputs of the coldest
+requested temperature stay within the standardised range instead of several training spans outside it
+(which sharpens the attention softmax on extrapolation). The training temperatures are recorded in the
+notes; :func:`~glass_core.learning.mlp_data.extrapolation_spans` measures how far a prediction lies
+outside them.
 
 [J] Jung, Biroli, Berthier, arXiv:2310.20252.
 """
@@ -30,13 +45,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from glass_core.learning.glassmlp import default_feature_names, infer_n_types
+from glass_core.learning.glassmlp import default_feature_names, infer_n_types, training_columns
 from glass_core.learning.mlp_data import PropensityDataset, Standardiser, concatenate, state_encoding_numpy
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.mlp_training import (
     EpochRecord,
     Phase,
     deterministic_torch,
+    label_scales,
     member_seed,
     prepare_batches,
     train_network,
@@ -44,12 +60,17 @@ from glass_core.learning.mlp_training import (
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble, TGlassMLPNet
 
 __all__ = [
+    "DistillationError",
     "SelfConsistencyCheck",
     "TGlassMLPTraining",
     "select_self_consistent",
     "self_consistency_deviations",
     "train_tglassmlp",
 ]
+
+
+class DistillationError(ValueError):
+    """Rows to distil at a temperature without labels, without the setting that allows it; names the temperatures."""
 
 
 @dataclass(frozen=True)
@@ -120,26 +141,42 @@ def _phases(settings: MLPTrainingSettings) -> list[Phase]:
 class _Context:
     settings: MLPTrainingSettings
     seed: int
-    feature_names: list[str]
+    input_names: list[str]
+    columns: np.ndarray
     n_types: int
+    particle_types: tuple[int, ...]
     features: Standardiser
     state: Standardiser
+    scales: dict[tuple[float, float], float]
     on_epoch: Callable[[EpochRecord], None] | None
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [self.input_names[i] for i in self.columns]
 
 
 def _train_members(context: _Context, train: PropensityDataset, validation: PropensityDataset, n_members: int,
                    stage: str, history: list[EpochRecord]) -> TGlassMLPEnsemble:
-    """An ensemble of ``n_members`` freshly seeded networks trained on ``train`` (standardisers of ``context``)."""
-    train_batches = prepare_batches(train, context.features, context.state, context.n_types)
-    validation_batches = prepare_batches(validation, context.features, context.state, context.n_types)
+    """An ensemble of ``n_members`` freshly seeded networks trained on ``train`` (standardisers of ``context``).
+
+    ``train`` and ``validation`` hold every input column; the networks see the used ones.
+    """
+    weights = context.settings.loss()
+
+    def batches(dataset: PropensityDataset) -> list:
+        return prepare_batches(dataset.with_columns(context.columns), context.features, context.state,
+                               context.n_types, context.scales, weights)
+
+    train_batches, validation_batches = batches(train), batches(validation)
     members = []
     for member in range(n_members):
         with deterministic_torch(member_seed(context.seed, stage, member), context.settings.threads):
-            net = TGlassMLPNet(len(context.feature_names), context.n_types)
+            net = TGlassMLPNet(len(context.columns), context.n_types)
             history += train_network(net, train_batches, validation_batches, _phases(context.settings),
-                                     context.settings.patience, stage, member, context.on_epoch)
+                                     context.settings.patience, stage, member, context.on_epoch, weights)
         members.append(net)
-    ensemble = TGlassMLPEnsemble(context.feature_names, context.n_types, members)
+    ensemble = TGlassMLPEnsemble(context.feature_names, context.n_types, members, input_names=context.input_names,
+                                 particle_types=context.particle_types)
     ensemble.features.load_state_dict(context.features.state_dict())
     ensemble.state.load_state_dict(context.state.state_dict())
     return ensemble.eval()
@@ -177,6 +214,34 @@ def _distil(context: _Context, train: PropensityDataset, validation: PropensityD
     return (concatenate(parts) if parts else None), skipped
 
 
+def _state_standardiser(train: PropensityDataset, unlabelled: PropensityDataset | None,
+                        requested: np.ndarray | None) -> tuple[Standardiser, np.ndarray]:
+    """The state-encoding standardiser fitted on the distinct training, unlabelled and requested state points."""
+    points = [train.state_points()]
+    if unlabelled is not None:
+        points.append(unlabelled.state_points())
+    if requested is not None and len(requested):
+        requested = np.asarray(requested, dtype=np.float64).reshape(-1, 2)
+        if not ((requested[:, 0] > 0).all() and ((requested[:, 1] > 0) & (requested[:, 1] <= 1)).all()):
+            raise ValueError(f"requested state points need T > 0 and ⟨C_B⟩ in (0, 1], got {requested.tolist()}")
+        points.append(requested)
+    distinct = np.unique(np.concatenate(points), axis=0)
+    return Standardiser.fitted(state_encoding_numpy(distinct[:, 0], distinct[:, 1])), distinct
+
+
+def _check_distillation(train: PropensityDataset, unlabelled: PropensityDataset | None, allowed: bool) -> None:
+    if unlabelled is None or allowed:
+        return
+    labelled = np.unique(train.temperature)
+    foreign = sorted({float(t) for t in np.unique(unlabelled.temperature)
+                      if not np.isclose(labelled, t, rtol=0, atol=1e-9).any()})
+    if foreign:
+        raise DistillationError(
+            f"rows to distil at T = {foreign}, where the training rows have no labels: [J] distils only the "
+            "labelled temperatures at the ⟨C_B⟩ their MD did not reach; allow it explicitly "
+            "(distil_unlabelled_temperatures / the profile's propensity_learning.distillation) or leave them out")
+
+
 def train_tglassmlp(
     train: PropensityDataset,
     validation: PropensityDataset,
@@ -186,25 +251,40 @@ def train_tglassmlp(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     feature_names: Sequence[str] | None = None,
     n_types: int | None = None,
+    particle_types: tuple[int, ...] | None = None,
+    requested_state_points: np.ndarray | None = None,
+    distil_unlabelled_temperatures: bool = False,
 ) -> TGlassMLPTraining:
     """Two-step tGlassMLP training (module doc); returns the kept ensemble, distilled rows and checks.
 
     ``train``/``validation``: labelled rows at any number of state points. ``unlabelled``: rows whose
     (T, ⟨C_B⟩) are the requested state points to distil and judge (labels, if any, are ignored); None
-    or empty skips step 1. ``seed`` defaults to ``settings.seed``; results are bitwise reproducible.
+    or empty skips step 1; rows at a temperature without labels need ``distil_unlabelled_temperatures``.
+    ``particle_types``: the types trained and predicted (None: every type in the rows).
+    ``requested_state_points`` (k, 2): the (T, ⟨C_B⟩) the model will be asked about, for the state-input
+    standardisation. ``seed`` defaults to ``settings.seed``; results are bitwise reproducible.
     """
     seed = settings.seed if seed is None else int(seed)
     for name, dataset in (("train", train), ("validation", validation)):
         if dataset.labels is None:
             raise ValueError(f"train_tglassmlp: the {name} dataset must be labelled")
     unlabelled = unlabelled.with_labels(None) if unlabelled is not None and len(unlabelled) else None
+    n_types = infer_n_types(*[d for d in (train, validation, unlabelled) if d is not None]) if n_types is None \
+        else int(n_types)
+    if particle_types is not None:
+        train, validation = train.of_types(particle_types), validation.of_types(particle_types)
+        unlabelled = unlabelled.of_types(particle_types) if unlabelled is not None else None
+        unlabelled = unlabelled if unlabelled is not None and len(unlabelled) else None
+        if not len(train):
+            raise ValueError(f"the training rows hold no particle of types {list(particle_types)}")
+    _check_distillation(train, unlabelled, distil_unlabelled_temperatures)
     names = list(feature_names) if feature_names is not None else default_feature_names(train.n_features)
-    if len(names) != train.n_features:
-        raise ValueError(f"feature_names has {len(names)} entries for {train.n_features} features")
-    parts = [d for d in (train, validation, unlabelled) if d is not None]
-    context = _Context(settings, seed, names, infer_n_types(*parts) if n_types is None else int(n_types),
-                       Standardiser.fitted(train.features),
-                       Standardiser.fitted(state_encoding_numpy(train.temperature, train.target_cb)), on_epoch)
+    columns, _ = training_columns(train, names, settings)
+    types = tuple(sorted(int(t) for t in np.unique(train.types))) if particle_types is None else \
+        tuple(sorted(particle_types))
+    state, state_points = _state_standardiser(train, unlabelled, requested_state_points)
+    context = _Context(settings, seed, names, columns, n_types, types,
+                       Standardiser.fitted(train.features[:, columns]), state, label_scales(train), on_epoch)
     history: list[EpochRecord] = []
     checks: list[SelfConsistencyCheck] = []
     distilled, skipped = (None, []) if unlabelled is None else _distil(context, train, validation, unlabelled,
@@ -213,12 +293,12 @@ def train_tglassmlp(
     trained = _train_members(context, full, validation, settings.n_networks, "tglassmlp", history)
 
     judged_on = unlabelled if unlabelled is not None else validation
-    deviations, state_points = self_consistency_deviations(trained, judged_on)
+    deviations, judged_points = self_consistency_deviations(trained, judged_on)
     kept, warning = select_self_consistent(deviations, settings.tolerance)
     for k in range(trained.n_members):
         checks += [SelfConsistencyCheck("tglassmlp", k, float(t), float(cb), float(cb + deviations[k, p]),
                                         bool(abs(deviations[k, p]) <= settings.tolerance))
-                   for p, (t, cb) in enumerate(state_points)]
+                   for p, (t, cb) in enumerate(judged_points)]
     if warning:
         warnings.warn(f"tGlassMLP: none of {trained.n_members} networks is self-consistent within "
                       f"{settings.tolerance} (worst deviations {np.abs(deviations).max(axis=1).round(4).tolist()}); "
@@ -228,14 +308,21 @@ def train_tglassmlp(
         "tolerance": settings.tolerance,
         "self_consistency_warning": warning,
         "judged_on": "unlabelled" if unlabelled is not None else "validation",
-        "judged_state_points": state_points.tolist(),
+        "judged_state_points": judged_points.tolist(),
         "max_abs_deviation": np.abs(deviations).max(axis=1, initial=0.0).tolist(),
         "trained_state_points": train.state_points().tolist(),
+        "training_temperatures": sorted(float(t) for t in np.unique(train.temperature)),
+        "state_standardiser_points": state_points.tolist(),
         "distilled_state_points": [] if distilled is None else distilled.state_points().tolist(),
+        "distil_unlabelled_temperatures": bool(distil_unlabelled_temperatures),
         "skipped_cb": skipped,
+        "particle_types": list(types),
+        "dropped_descriptors": [n for i, n in enumerate(names) if i not in set(columns.tolist())],
+        "spatial_loss": bool(train.has_positions),
     }
-    ensemble = TGlassMLPEnsemble(names, context.n_types, [trained.members[k] for k in kept], kept_members=kept,
-                                 n_trained=trained.n_members, notes=notes)
+    ensemble = TGlassMLPEnsemble(context.feature_names, n_types, [trained.members[k] for k in kept],
+                                 kept_members=kept, n_trained=trained.n_members, notes=notes, input_names=names,
+                                 particle_types=types)
     ensemble.features.load_state_dict(context.features.state_dict())
     ensemble.state.load_state_dict(context.state.state_dict())
     ensemble.history = history
