@@ -92,6 +92,8 @@ class DescriptorSettings:
 
 
 WINDOW_DEFAULT = "default"
+DISTILLATION_CHOICES = ("labelled_temperatures", "every_temperature", "none")
+HELD_OUT_CHOICES = ("lowest", "all_below_highest", "none")
 """Key of a per-temperature ``propensity.max_time`` mapping that covers the temperatures it does not list."""
 
 
@@ -194,17 +196,59 @@ class PropensityLearningSettings:
     ``training`` holds the keyword arguments of :class:`glass_core.learning.mlp_settings.MLPTrainingSettings`
     (``preset: demo|paper`` plus overrides: schedules, ensemble sizes, tolerance, the configuration split),
     validated by that class when a training starts.
+
+    ``particle_types``: the species a model learns and is scored on, by name (``[A]``: [J]'s convention, the
+    default), or ``[all]`` for every species with a type one-hot; every table of the study carries the
+    subset's label (``particle_type``: 'A', 'all', 'A+B'). ``distillation`` ([J]): ``labelled_temperatures``
+    (default: step-1 networks extend the labelled temperatures to the targets their MD did not reach),
+    ``every_temperature`` (also the swap-MC temperatures without MD — the model is then selected on the
+    configurations it is later evaluated on; a named, non-[J] choice) or ``none``. ``max_extrapolation_spans``:
+    predictions whose 1/T lies further outside the training range than this many training spans get a
+    warning ([J] reaches 0.85). ``held_out``: the labelled temperatures the ``transferability`` asset holds
+    out one at a time (``lowest``; ``all_below_highest``; ``none``).
     """
 
     descriptor_lengths: tuple[float, ...]
     state_point_targets: tuple[float, ...]
     training: dict[str, Any]
+    particle_types: tuple[str, ...] = ("A",)
+    distillation: str = "labelled_temperatures"
+    max_extrapolation_spans: float = 1.0
+    held_out: str = "lowest"
 
     def __post_init__(self) -> None:
         if not self.descriptor_lengths:
             raise ValueError("descriptor_lengths is empty: list the coarse-graining lengths L (0 = the particle alone)")
         if not self.state_point_targets or not all(0.0 < t < 1.0 for t in self.state_point_targets):
             raise ValueError(f"state_point_targets must be ⟨C_B⟩ values in (0, 1), got {self.state_point_targets}")
+        types = self.particle_types
+        if not types or len(set(types)) != len(types) or ("all" in types and len(types) > 1):
+            raise ValueError(f"particle_types must list distinct species names, or be [all]; got {list(types)}")
+        for key, value, allowed in (("distillation", self.distillation, DISTILLATION_CHOICES),
+                                    ("held_out", self.held_out, HELD_OUT_CHOICES)):
+            if value not in allowed:
+                raise ValueError(f"propensity_learning.{key} must be one of {list(allowed)}, got {value!r}")
+        if not self.max_extrapolation_spans > 0:
+            raise ValueError(f"max_extrapolation_spans must be positive, got {self.max_extrapolation_spans}")
+
+    def type_indices(self, system: str) -> tuple[int, ...]:
+        """Type indices of ``particle_types`` in ``system``; a clear error for a species the system lacks."""
+        names = get_system(system).type_names
+        if self.particle_types == ("all",):
+            return tuple(range(len(names)))
+        unknown = [t for t in self.particle_types if t not in names]
+        if unknown:
+            raise ProfileError(
+                f"propensity_learning.particle_types {list(self.particle_types)}: {system} has no species {unknown} "
+                f"(its species: {list(names)})"
+            )
+        return tuple(sorted(names.index(t) for t in self.particle_types))
+
+    def type_label(self, system: str) -> str:
+        """The subset's label in tables: 'all', or the species names joined by '+' ('A', 'A+B')."""
+        indices = self.type_indices(system)
+        names = get_system(system).type_names
+        return "all" if len(indices) == len(names) else "+".join(names[i] for i in indices)
 
 
 @dataclass(frozen=True)
@@ -214,19 +258,23 @@ class HeterogeneitySettings:
     ``chi4_bootstrap``: resamples of configurations for the χ4 standard errors; ``chord_cell_size``: lattice
     site side (σ) of the chord length; ``chord_median_over``: 'ensemble' ([J]: one median per state point) or
     'configuration'; ``chord_site_rule``: 'mean_propensity' or 'active_fraction' (see
-    :mod:`glass_core.dynamics.length_scales`); ``attention_aggregate``: 'mean' ([J]) or 'sum' over the
-    descriptors of one coarse-graining length.
+    :mod:`glass_core.dynamics.length_scales`; 'active_fraction', [J]'s rule, is the default);
+    ``attention_aggregate``: 'mean' ([J]) or 'sum' over the descriptors of one coarse-graining length;
+    ``random_field_draws``: independent random fields on the same particles whose ℓ_ch is the reference line.
     """
 
     chi4_bootstrap: int = 1000
     chord_cell_size: float = 1.0
     chord_median_over: str = "ensemble"
-    chord_site_rule: str = "mean_propensity"
+    chord_site_rule: str = "active_fraction"
     attention_aggregate: str = "mean"
+    random_field_draws: int = 20
 
     def __post_init__(self) -> None:
         if self.chi4_bootstrap < 2:
             raise ValueError(f"chi4_bootstrap must be ≥ 2, got {self.chi4_bootstrap}")
+        if self.random_field_draws < 1:
+            raise ValueError(f"random_field_draws must be ≥ 1, got {self.random_field_draws}")
         if not self.chord_cell_size > 0:
             raise ValueError(f"chord_cell_size must be positive, got {self.chord_cell_size}")
         choices = {

@@ -3,8 +3,9 @@
 Registered models ``glassmlp_<system>`` (one GlassMLP ensemble per state point) and ``tglassmlp_<system>``
 (one ensemble over all state points). Each version is an MLflow ``pyfunc`` whose artifacts are the saved
 ensembles (:func:`glass_core.learning.mlp_ensemble.save_ensemble`); its input is a table with one column per
-descriptor plus ``type``, ``temperature`` and ``target_cb``, its output the members' mean propensity (for
-tGlassMLP at the given state-point input, without the iteration of :meth:`TGlassMLPEnsemble.predict`; rows
+descriptor plus ``type``, ``temperature`` and ``target_cb``, its output the members' mean propensity (NaN for
+particles of a type the model was not trained on — by default it predicts type A, [J]; for tGlassMLP at the
+given state-point input, without the iteration of :meth:`TGlassMLPEnsemble.predict`; rows
 that all share one state point go through the folded fast path ``forward_at_state_points``).
 """
 
@@ -26,6 +27,7 @@ from mlflow.models import infer_signature
 from glass_core.learning.mlp_ensemble import PropensityEnsemble
 from glass_core.learning.mlp_io import load_ensemble, save_ensemble
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble
+from glass_core.models.systems import get_system
 
 __all__ = [
     "ChampionMissingError",
@@ -34,6 +36,7 @@ __all__ = [
     "load_champion",
     "load_tglassmlp_champion",
     "log_ensembles",
+    "model_type_label",
     "tglassmlp_model_name",
 ]
 
@@ -46,6 +49,14 @@ def glassmlp_model_name(system: str) -> str:
 
 def tglassmlp_model_name(system: str) -> str:
     return f"tglassmlp_{system}"
+
+
+def model_type_label(ensemble: PropensityEnsemble, system: str) -> str:
+    """'all', or the species names of the model's ``particle_types`` joined by '+' ('A'): the ``particle_type`` of
+    every table row built from its predictions."""
+    names = get_system(system).type_names
+    types = ensemble.particle_types
+    return "all" if len(types) == len(names) else "+".join(names[t] for t in types)
 
 
 class ChampionMissingError(LookupError):
@@ -82,22 +93,27 @@ class PropensityEnsembleModel(mlflow.pyfunc.PythonModel):
         self.ensembles = load_collection(Path(context.artifacts["ensembles"]))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> np.ndarray:
+        """Mean propensity per row; NaN for a particle of a type the model was not trained on (default type A)."""
         out = np.full(len(model_input), np.nan)
         state = model_input[["temperature", "target_cb"]].to_numpy(np.float64)
+        types_all = model_input["type"].to_numpy(np.int64)
+        covered = np.zeros(len(model_input), bool)
         for key, ensemble in self.ensembles.items():
-            rows = np.ones(len(model_input), bool) if key is None else np.all(np.isclose(state, key), axis=1)
+            at_state = np.ones(len(model_input), bool) if key is None else np.all(np.isclose(state, key), axis=1)
+            covered |= at_state
+            rows = at_state & np.isin(types_all, ensemble.particle_types)
             if not rows.any():
                 continue
-            features = torch.from_numpy(model_input.loc[rows, ensemble.feature_names].to_numpy(np.float32))
-            types = torch.from_numpy(model_input.loc[rows, "type"].to_numpy(np.int64))
+            features = torch.from_numpy(model_input.loc[rows, ensemble.input_names].to_numpy(np.float32))
+            types = torch.from_numpy(types_all[rows])
             with torch.inference_mode():
                 if key is None:
                     members = _tglassmlp_members(ensemble, features, types, state[rows])
                 else:
                     members = ensemble(features, types)
             out[rows] = members.mean(0).numpy()
-        if np.isnan(out).any():
-            missing = np.unique(state[np.isnan(out)], axis=0).tolist()
+        if not covered.all():
+            missing = np.unique(state[~covered], axis=0).tolist()
             raise ValueError(f"no ensemble for the state points {missing} of the input")
         return out
 

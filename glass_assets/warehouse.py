@@ -88,11 +88,15 @@ Tables (one row per …):
     bonds), mean_bond_breaking (⟨C_B⟩ of that structure at that time), n_replicas, source (the file).
 ``propensity_predictions`` — particle of a swap-MC equilibrium × requested ⟨C_B⟩.
     system, temperature, target_cb, sample, particle, type, predicted (mean of the kept tGlassMLP networks),
-    spread (their standard deviation), model_version.
+    spread (their standard deviation), model_version, members (FLOAT[K]: each kept network's prediction, for
+    per-network χ4 and lengths), particle_type (the model's particle subset: 'A', 'all', …). Only particles of the
+    model's types have rows.
 ``prediction_state_points`` — (temperature, requested ⟨C_B⟩) of a prediction partition.
     system, temperature, target_cb (requested), achieved_cb (mean prediction), state_input_cb (the state-point
     input that achieved it), iterations, n_networks, n_configurations, md_pearson / md_pearson_stderr (against
-    MD labels where they exist, else NULL), model_version.
+    MD labels where they exist, else NULL), model_version, member_state_input_cb (DOUBLE[K]: each network's own
+    iterated input), extrapolation_spans (how far 1/T lies outside the model's training temperatures, in training
+    spans; 0 inside), particle_type.
 ``heterogeneity`` — (temperature, state point or time, source, observable) of dynamic heterogeneity [J].
     system, temperature, target_cb (the state point's ⟨C_B⟩; NULL for rows against time), time (LJ time of a
     frame of the isoconfigurational MD; NULL for state-point rows), source ('md': MD labels, 'ml': champion
@@ -100,13 +104,19 @@ Tables (one row per …):
     'chi4_normalised': χ4 over the single-particle variance; 'chi4_full': thermal + configurational χ4 of single
     trajectories from the split replica halves, MD only, R ≥ 2; 'chord_length': ℓ_ch, σ), value, stderr
     (bootstrap over configurations for χ4, standard error over configurations for ℓ_ch; NULL for one
-    configuration), n_configurations. A state point with fewer than two configurations has no χ4 row.
+    configuration), n_configurations, particle_type (the particles the field covers: 'A' by default, [J]),
+    network_spread and n_networks (source 'ml': value is the mean over the kept networks of each network's own
+    χ4 / ℓ_ch, stderr the mean of their configuration errors, network_spread their standard deviation, [J]'s
+    error bar). A state point with fewer than two configurations has no χ4 row.
 ``dynamic_lengths`` — (temperature, state point, source, length) of a dynamic length scale [J].
     system, temperature, target_cb, source ('md'/'ml'), length ('xi4': Ornstein–Zernike ξ4 of S4(q) on large
     boxes; 'chord': ℓ_ch; 'attention': ⟨L⟩ of the champion tGlassMLP's attention), value (σ; NULL where a fit is
     not resolved), stderr (fit uncertainty / SE over configurations / standard deviation across the kept
     networks for 'attention'), n_configurations (NULL for 'attention'), fit_q_min, fit_q_max (the OZ fit range,
-    'xi4' only), resolved, reason (whether a small-q plateau was resolved and why not; 'xi4' only). Each asset
+    'xi4' only), resolved, reason (whether a small-q plateau was resolved and why not; 'xi4' only), particle_type,
+    network_spread and n_networks (source 'ml': spread over the kept networks of each network's own length;
+    source 'random_field', length 'chord': ℓ_ch of independent random fields on the same particles, the floor
+    of a correlated field). Each asset
     replaces only its own rows: (system, temperature, length) for 'chord' and 'xi4', (system, length) for the
     per-system 'attention'.
 ``attention_distributions`` — (state point, coarse-graining length L) of the champion tGlassMLP [J].
@@ -114,6 +124,14 @@ Tables (one row per …):
     ``prediction_state_points`` where it exists for this model version, else target_cb), coarse_graining_length
     (L, σ), probability (P(L), mean over networks), spread (its standard deviation across them), n_networks,
     model_version.
+``transferability`` — (held-out temperature, state point, observable, source) of the held-out test [J].
+    system, held_out_temperature (labelled temperature left out of training), target_cb, particle_type,
+    observable ('pearson': per-configuration Pearson of prediction and MD labels; 'chi4'; 'chord_length' (σ);
+    'cb_error': mean prediction at the nominal state input minus the requested ⟨C_B⟩; 'random_field_chord'),
+    source ('ml': the held-out model, 'md': the MD labels there, 'random_field'), value, stderr (over
+    configurations), network_spread (across the kept networks, 'ml'), n_configurations, n_networks,
+    extrapolation_spans (of the held-out T from the model's training temperatures), training_temperatures
+    (JSON list), mlflow_run_id (the held-out model's run).
 ``large_box_traces`` — overlap record of a tiled, re-equilibrated large box (its particles: ``particles``
     with ensemble 'large_swap_mc', minimised: 'large_inherent').
     system, temperature, sample (the small swap-MC equilibrium it was tiled from), sweep, overlap (self overlap
@@ -237,29 +255,37 @@ SCHEMA: dict[str, str] = {
     "propensity_predictions": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, sample INTEGER NOT NULL,
         particle INTEGER NOT NULL, type TINYINT NOT NULL, predicted DOUBLE NOT NULL, spread DOUBLE NOT NULL,
-        model_version VARCHAR NOT NULL""",
+        model_version VARCHAR NOT NULL, members FLOAT[], particle_type VARCHAR""",
     "prediction_state_points": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL,
         achieved_cb DOUBLE NOT NULL, state_input_cb DOUBLE NOT NULL, iterations INTEGER NOT NULL,
         n_networks INTEGER NOT NULL, n_configurations INTEGER NOT NULL, md_pearson DOUBLE, md_pearson_stderr DOUBLE,
-        model_version VARCHAR NOT NULL""",
+        model_version VARCHAR NOT NULL, member_state_input_cb DOUBLE[], extrapolation_spans DOUBLE,
+        particle_type VARCHAR""",
     "heterogeneity": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE, time DOUBLE, source VARCHAR NOT NULL,
-        observable VARCHAR NOT NULL, value DOUBLE NOT NULL, stderr DOUBLE, n_configurations INTEGER NOT NULL""",
+        observable VARCHAR NOT NULL, value DOUBLE NOT NULL, stderr DOUBLE, n_configurations INTEGER NOT NULL,
+        particle_type VARCHAR, network_spread DOUBLE, n_networks INTEGER""",
     "dynamic_lengths": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, source VARCHAR NOT NULL,
         length VARCHAR NOT NULL, value DOUBLE, stderr DOUBLE, n_configurations INTEGER, fit_q_min DOUBLE,
-        fit_q_max DOUBLE, resolved BOOLEAN, reason VARCHAR""",
+        fit_q_max DOUBLE, resolved BOOLEAN, reason VARCHAR, particle_type VARCHAR, network_spread DOUBLE,
+        n_networks INTEGER""",
     "attention_distributions": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, state_input_cb DOUBLE NOT NULL,
         coarse_graining_length DOUBLE NOT NULL, probability DOUBLE NOT NULL, spread DOUBLE NOT NULL,
-        n_networks INTEGER NOT NULL, model_version VARCHAR NOT NULL""",
+        n_networks INTEGER NOT NULL, model_version VARCHAR NOT NULL, particle_type VARCHAR""",
     "large_box_traces": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, sweep BIGINT NOT NULL,
         overlap DOUBLE NOT NULL, energy_per_particle DOUBLE NOT NULL""",
     "four_point_structure_factor": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, q DOUBLE NOT NULL,
-        s4 DOUBLE NOT NULL, stderr DOUBLE, n_vectors INTEGER NOT NULL""",
+        s4 DOUBLE NOT NULL, stderr DOUBLE, n_vectors INTEGER NOT NULL, particle_type VARCHAR, network_spread DOUBLE""",
+    "transferability": """
+        system VARCHAR NOT NULL, held_out_temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL,
+        particle_type VARCHAR NOT NULL, observable VARCHAR NOT NULL, source VARCHAR NOT NULL, value DOUBLE,
+        stderr DOUBLE, network_spread DOUBLE, n_configurations INTEGER NOT NULL, n_networks INTEGER,
+        extrapolation_spans DOUBLE, training_temperatures VARCHAR NOT NULL, mlflow_run_id VARCHAR""",
     "cooling_rate_correlations": """
         system VARCHAR NOT NULL, cooling_rate DOUBLE NOT NULL, sample INTEGER NOT NULL, pair VARCHAR NOT NULL,
         method VARCHAR NOT NULL, value DOUBLE, cnn_input VARCHAR""",
@@ -281,6 +307,20 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("cooling_rate_summary", "cnn_input", "VARCHAR"),
     ("cooling_rate_summary", "n_glasses", "INTEGER"),
     ("cooling_rate_summary", "n_classified_glass", "INTEGER"),
+    ("propensity_predictions", "members", "FLOAT[]"),
+    ("propensity_predictions", "particle_type", "VARCHAR"),
+    ("prediction_state_points", "member_state_input_cb", "DOUBLE[]"),
+    ("prediction_state_points", "extrapolation_spans", "DOUBLE"),
+    ("prediction_state_points", "particle_type", "VARCHAR"),
+    ("heterogeneity", "particle_type", "VARCHAR"),
+    ("heterogeneity", "network_spread", "DOUBLE"),
+    ("heterogeneity", "n_networks", "INTEGER"),
+    ("dynamic_lengths", "particle_type", "VARCHAR"),
+    ("dynamic_lengths", "network_spread", "DOUBLE"),
+    ("dynamic_lengths", "n_networks", "INTEGER"),
+    ("attention_distributions", "particle_type", "VARCHAR"),
+    ("four_point_structure_factor", "particle_type", "VARCHAR"),
+    ("four_point_structure_factor", "network_spread", "DOUBLE"),
 )
 
 #: columns that were NOT NULL in an earlier release and may now hold NULL (warehouses made before are relaxed)

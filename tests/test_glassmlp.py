@@ -363,3 +363,87 @@ def test_save_and_load_rebuild_the_same_ensemble(tglass_run, tmp_path):
     )
     with torch.inference_mode():
         torch.testing.assert_close(loaded(*inputs), ensemble(*inputs), rtol=0, atol=0)
+
+
+def test_a_constant_descriptor_never_enters_the_model_its_attention_or_p_of_l():
+    """[G]: a column without variance over the training rows (DEN_all at L = 0 is 1 for every particle) is dropped
+    before training; the model still reads the table's columns, ignores that one, and P(L) never sees it."""
+    from glass_core.dynamics.length_scales import attention_length
+
+    data = synthetic([0.5, 0.4], [0.8, 0.5], 4, 60, seed=8)
+    constant = np.ones((len(data), 1), np.float32)
+    names = ["DEN_all_L0", *[f"EPOT_all_L{k}" for k in range(6)]]
+    wide = PropensityDataset(np.hstack([constant, data.features]), data.types, data.configuration, data.temperature,
+                             data.target_cb, data.labels)
+    train, validation, test = split_by_configuration(wide, (0.5, 0.25, 0.25), seed=0)
+    quick = MLPTrainingSettings(glassmlp_schedule=((2, 1e-2),), glassmlp_full_loss_schedule=((2, 1e-3),),
+                                tglass_mse_schedule=((2, 1e-2),), tglass_glassmlp_schedule=((2, 1e-3),),
+                                n_glassmlp_networks=1, n_networks=1, tolerance=0.5)
+    ensemble = train_tglassmlp(train, validation, None, quick, seed=0, feature_names=names).ensemble
+    assert ensemble.feature_names == names[1:] and ensemble.input_names == names
+    assert ensemble.notes["dropped_descriptors"] == ["DEN_all_L0"]
+    assert ensemble.attention_weights(0.4, 0.5).shape == (1, 6)
+    lengths = np.array([float(n.split("_L")[-1]) for n in ensemble.feature_names])
+    distribution = attention_length(ensemble.attention_weights(0.4, 0.5), lengths)  # over the 6 used columns
+    assert distribution.lengths.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0] and distribution.per_member.shape == (1, 6)
+    state = torch.from_numpy(np.stack([test.temperature, test.target_cb], axis=1)).float()
+    changed = test.features.copy()
+    changed[:, 0] = 123.0  # the ignored column: any value gives the same prediction
+    with torch.inference_mode():
+        first = ensemble(torch.from_numpy(test.features), torch.from_numpy(test.types), state)
+        second = ensemble(torch.from_numpy(changed), torch.from_numpy(test.types), state)
+    torch.testing.assert_close(first, second, rtol=0, atol=0)
+    glass = train_glassmlp(*(d.subset(d.at_state_point(0.5, 0.8)) for d in (train, validation)), quick, seed=0,
+                           feature_names=names)
+    assert glass.feature_names == names[1:]
+    np.testing.assert_array_equal(glass.predict(test.features, test.types)[0], glass.predict(changed, test.types)[0])
+
+
+def test_training_rows_are_the_chosen_particle_types_and_other_types_are_refused():
+    data = synthetic([0.5, 0.4], [0.8, 0.5], 4, 60, seed=9)
+    train, validation, test = split_by_configuration(data, (0.5, 0.25, 0.25), seed=0)
+    quick = MLPTrainingSettings(tglass_mse_schedule=((2, 1e-2),), tglass_glassmlp_schedule=((2, 1e-3),),
+                                n_networks=1, tolerance=0.5)
+    result = train_tglassmlp(train, validation, None, quick, seed=0, n_types=2, particle_types=(0,))
+    assert result.ensemble.particle_types == (0,) and result.ensemble.notes["particle_types"] == [0]
+    a = test.of_types((0,))
+    prediction = result.ensemble.predict(a.features, a.types, 0.4, 0.5)
+    assert prediction.mean.shape == (len(a),)
+    with pytest.raises(ValueError, match=r"trained on particle types \[0\] only"):
+        result.ensemble.predict(test.features, test.types, 0.4, 0.5)
+    with pytest.raises(ValueError, match="no particle of types"):
+        train_tglassmlp(train.of_types((0,)), validation, None, quick, particle_types=(1,))
+
+
+def test_distillation_at_a_temperature_without_labels_needs_the_explicit_setting():
+    from glass_core.learning.tglassmlp_training import DistillationError
+
+    data = synthetic([0.5, 0.4], [0.8, 0.5], 4, 60, seed=10)
+    train, validation, _ = split_by_configuration(data, (0.5, 0.5, 0.0), seed=0)
+    unlabelled = synthetic([0.3], [0.5], 2, 60, seed=11, first_id=100)
+    quick = MLPTrainingSettings(tglass_mse_schedule=((2, 1e-2),), tglass_glassmlp_schedule=((2, 1e-3),),
+                                n_networks=1, n_networks_equal_cb=1, tolerance=0.5)
+    with pytest.raises(DistillationError, match=r"T = \[0.3\]"):
+        train_tglassmlp(train, validation, unlabelled, quick, seed=0)
+    allowed = train_tglassmlp(train, validation, unlabelled, quick, seed=0, distil_unlabelled_temperatures=True)
+    assert allowed.distilled is not None and set(allowed.distilled.temperature.tolist()) == {0.3}
+    assert allowed.ensemble.notes["distil_unlabelled_temperatures"] is True
+
+
+def test_the_state_input_is_standardised_over_every_requested_state_point():
+    """Fitted on the distinct training and requested state points: 1/T of the coldest requested temperature stays
+    within the standardised range, and the extrapolation distance is measured in training spans."""
+    from glass_core.learning.mlp_data import extrapolation_spans, state_encoding_numpy
+
+    data = synthetic([0.7, 0.6, 0.5], [0.8, 0.6], 3, 40, seed=12)
+    quick = MLPTrainingSettings(tglass_mse_schedule=((1, 1e-2),), tglass_glassmlp_schedule=((1, 1e-3),),
+                                n_networks=1, tolerance=0.5)
+    requested = np.array([[t, c] for t in (0.7, 0.6, 0.5, 0.4, 0.3) for c in (0.8, 0.6)])
+    narrow = train_tglassmlp(data, data, None, quick, seed=0).ensemble
+    wide = train_tglassmlp(data, data, None, quick, seed=0, requested_state_points=requested).ensemble
+    cold = torch.from_numpy(state_encoding_numpy(np.array([0.3]), np.array([0.6]))).float()
+    assert float(narrow.state(cold)[0, 1]) > 4.0  # 1/T at T = 0.3: far outside a fit on the training points only
+    assert float(wide.state(cold)[0, 1]) < 2.5
+    assert extrapolation_spans(0.3, [0.7, 0.6, 0.5]) == pytest.approx((1 / 0.3 - 1 / 0.5) / (1 / 0.5 - 1 / 0.7))
+    assert extrapolation_spans(0.55, [0.7, 0.6, 0.5]) == 0.0
+    assert extrapolation_spans(0.15, [0.4, 0.21]) == pytest.approx(0.85, abs=0.01)  # [J]'s own extrapolation

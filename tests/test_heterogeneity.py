@@ -15,12 +15,19 @@ from glass_core.dynamics.four_point_structure_factor import (
     four_point_structure_factor,
 )
 from glass_core.dynamics.four_point_susceptibility import TooFewConfigurationsError, four_point_susceptibility
-from glass_core.dynamics.length_scales import attention_length, chord_length, chords, mean_chord_length
+from glass_core.dynamics.length_scales import (
+    attention_length,
+    chord_length,
+    chords,
+    mean_chord_length,
+    random_field_chord_length,
+)
 from glass_core.dynamics.overlap import overlap
 from glass_core.models.configuration import Configuration
 from glass_core.models.initial_configurations import random_configuration
 from glass_core.models.systems import get_system
 from glass_core.models.tiling import spatially_ordered, tile_configuration
+from glass_core.simulation.swap_monte_carlo import sample_equilibria
 
 
 # --------------------------------------------------------------------------------------------- χ4
@@ -195,3 +202,51 @@ def test_overlap_counts_particles_within_the_cutoff_with_minimum_image():
     assert overlap(config, Configuration(moved, config.types, config.box).wrapped()) == pytest.approx(0.6)
     with pytest.raises(ValueError, match="size"):
         overlap(config, tile_configuration(config, 2))
+
+
+@pytest.mark.parametrize("site_rule", ["mean_propensity", "active_fraction"])
+def test_a_random_field_gives_the_geometric_chord_length_of_independent_sites(site_rule):
+    """One particle per site and a median threshold: each site active with p = 1/2, runs geometric, ℓ_ch → 2 cells.
+    On a periodic row of n sites the mean run is 2 − O(n 2⁻ⁿ) (the all-active row counts once): 2.00 at n = 40."""
+    n = 40
+    positions = _lattice_positions(n).astype(float)  # cell 1 σ
+    result = random_field_chord_length(positions, np.ones((4, n * n), bool), (n, n), 1.0, site_rule=site_rule,
+                                       n_draws=10, seed=1)
+    assert result.mean == pytest.approx(2.0, abs=3 * result.stderr + 0.01)
+    assert result.stderr < 0.02 and result.per_configuration.size == 40
+
+
+def test_a_field_that_follows_the_species_of_an_ordered_mixture_is_shorter_than_random():
+    """A checkerboard of two species whose field is the per-species mean: every site alternates, chords of 1 cell,
+    far below the random field's 2 cells; the same particles with a smooth field lie above it."""
+    n = 16
+    positions = _lattice_positions(n).astype(float)
+    species = _lattice_positions(n).sum(axis=1) % 2
+    per_species_mean = np.where(species == 0, 0.3, 0.8)
+    random = random_field_chord_length(positions, np.ones((1, n * n), bool), (n, n), 1.0, n_draws=20, seed=2)
+    ordered = mean_chord_length(positions, per_species_mean[None], (n, n), 1.0)
+    smooth = mean_chord_length(positions, np.cos(2 * np.pi * positions[:, 0] / n)[None], (n, n), 1.0)
+    assert ordered.mean == pytest.approx(1.0)
+    assert ordered.mean < random.mean - 5 * random.stderr < random.mean + 5 * random.stderr < smooth.mean
+
+
+@pytest.mark.slow
+def test_the_per_species_mean_field_of_a_ternary_equilibrium_is_shorter_than_a_random_field():
+    """Swap-MC equilibria of ka2d_ternary (N = 256, T = 0.5; chemically ordered: A–B contacts favoured): a field
+    equal to each particle's per-species mean (B and C more mobile, ties broken by 1e-6 noise) alternates with the
+    species, so its ℓ_ch lies below that of a random field on the same particles; type A alone has the longer
+    random-field reference of a sparser lattice."""
+    system = get_system("ka2d_ternary")
+    result = sample_equilibria(system, 256, temperature=0.5, n_samples=4, equilibration_sweeps=2000,
+                               sweeps_between_samples=500, seed=3)
+    positions = np.stack([c.positions for c in result.configurations])
+    types = np.stack([c.types for c in result.configurations])
+    box = result.configurations[0].box
+    field = np.array([0.95, 0.8, 0.85])[types] + 1e-6 * np.random.default_rng(0).normal(size=types.shape)
+    per_species = mean_chord_length(positions, field, box, 1.0, site_rule="active_fraction")
+    random = random_field_chord_length(positions, np.ones(types.shape, bool), box, 1.0, site_rule="active_fraction",
+                                       n_draws=20, seed=1)
+    random_a = random_field_chord_length(positions, types == 0, box, 1.0, site_rule="active_fraction", n_draws=20,
+                                         seed=1)
+    assert per_species.mean + 3 * per_species.stderr < random.mean - 3 * random.stderr
+    assert random_a.mean > random.mean + 3 * (random.stderr + random_a.stderr)

@@ -77,12 +77,14 @@ def _label_rows(target: float, sample: int, values: np.ndarray) -> pl.DataFrame:
 
 
 def _prediction_rows(temperature: float, target: float, sample: int, values: np.ndarray) -> pl.DataFrame:
+    """Two networks predicting ``values`` ± 0.01: the same χ4 and chords as their mean, zero spread between them."""
+    members = np.stack([values + 0.01, values - 0.01], axis=1).astype(np.float32)
     return _frame(
         {"system": SYSTEM, "temperature": temperature, "target_cb": target, "sample": sample,
          "particle": np.arange(N, dtype=np.int32), "type": np.zeros(N, np.int8), "predicted": values,
-         "spread": 0.01, "model_version": "1"},
+         "spread": 0.01, "model_version": "1", "particle_type": "A"},
         N,
-    )  # fmt: skip
+    ).with_columns(pl.Series("members", members).cast(pl.List(pl.Float32)))  # fmt: skip
 
 
 def _propensity_rows(sample: int, frame: int, time: float, half_a: np.ndarray, half_b: np.ndarray) -> pl.DataFrame:
@@ -126,7 +128,9 @@ def write_crafted_study(store: Warehouse) -> dict[str, np.ndarray]:
         {"state_point_labels": pl.concat(labels), "state_points": points, "propensity": pl.concat(frames),
          "propensity_summary": summary, "propensity_predictions": pl.concat(predictions)},
     )  # fmt: skip
-    cold = [_prediction_rows(T_COLD, c, s, _stripes(STRIPE_ML, rng)) for c in (0.8, 0.6) for s in range(N_CONF)]
+    checkerboard = np.where((X_SITE + Y_SITE) % 2 == 0, 0.3, 0.7)  # alternates between neighbours: ℓ_ch = 1 σ
+    cold = [_prediction_rows(T_COLD, 0.8, s, _stripes(STRIPE_ML, rng)) for s in range(N_CONF)]
+    cold += [_prediction_rows(T_COLD, 0.6, s, checkerboard + rng.uniform(-0.01, 0.01, N)) for s in range(N_CONF)]
     store.replace_partition({"system": SYSTEM, "temperature": T_COLD}, {"propensity_predictions": pl.concat(cold)})
     return {"independent": independent, "predicted": predicted, "trajectories": trajectories}
 
@@ -213,7 +217,7 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
         assert chi4["n_configurations"] == N_CONF and abs(chi4["value"] - 1 / 12) < 4 * chi4["stderr"]
         norm = _value(rows, source=source, observable="chi4_normalised", target_cb=0.6)
         assert abs(norm["value"] - 1.0) < 4 * norm["stderr"]
-        assert chi4["value"] == pytest.approx(N * field.mean(axis=1).var(), rel=1e-9)
+        assert chi4["value"] == pytest.approx(N * field.mean(axis=1).var(), rel=1e-6)  # members stored as float32
     # stripes: ℓ_ch counted by hand; ML on the 6 MD-labelled configurations, side by side
     lengths = store.query("SELECT * FROM dynamic_lengths WHERE length = 'chord'")
     md = _value(lengths, source="md", target_cb=0.8)
@@ -221,6 +225,20 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
     assert md["value"] == pytest.approx(CHORD_MD) and ml["value"] == pytest.approx(CHORD_ML)
     assert md["n_configurations"] == ml["n_configurations"] == 6 and md["stderr"] == pytest.approx(0.0, abs=1e-12)
     assert _value(lengths, source="md", target_cb=0.4)["stderr"] is None  # one configuration: NULL, not NaN
+    # per network [J]: two networks differing by a constant have the same χ4 and chords, spread 0
+    assert ml["n_networks"] == 2 and ml["network_spread"] == pytest.approx(0.0, abs=1e-12)
+    assert _value(rows, source="ml", observable="chi4", target_cb=0.6)["network_spread"] == pytest.approx(0, abs=1e-6)
+    assert set(lengths["particle_type"].to_list()) == {"A"} and set(rows["particle_type"].to_list()) == {"A"}
+    # random fields on the same lattice sites: independent sites with p = 1/2, ℓ_ch ≈ 2 σ (16-site periodic rows)
+    reference = _value(lengths, source="random_field", target_cb=0.8)
+    assert reference["value"] == pytest.approx(2.0, abs=0.15) and reference["value"] < CHORD_ML
+    assert checks["chord_above_random_field"].passed
+    cold = materialize_templates(
+        [DYNAMIC_HETEROGENEITY], instance=instance, resources=resources,
+        partition_key=MultiPartitionKey({"system": SYSTEM, "temperature": repr(T_COLD)}),
+    )
+    below = {c.check_name: c for c in cold.get_asset_check_evaluations()}["chord_above_random_field"]
+    assert not below.passed and "ml ⟨C_B⟩ = 0.6" in below.description and "ml ⟨C_B⟩ = 0.8" not in below.description
     # MD χ4(t): two replicas per configuration, so the full χ4 is the variance over the 16 pooled trajectories
     pooled = fields["trajectories"].reshape(2 * N_CONF, N).mean(axis=1)
     full = _value(rows, source="md", observable="chi4_full", time=5.0)
@@ -234,16 +252,18 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
     store.replace_partition(
         {"system": SYSTEM, "temperature": T},
         {"prediction_state_points": pl.DataFrame(
-            {"system": SYSTEM, "temperature": T, "target_cb": [0.99], "achieved_cb": [0.99], "state_input_cb": [0.9],
-             "iterations": [2], "n_networks": [2], "n_configurations": [N_CONF], "model_version": ["1"]})},
+            {"system": SYSTEM, "temperature": T, "target_cb": [0.99], "achieved_cb": [0.99],
+             "state_input_cb": [0.875], "iterations": [2], "n_networks": [2], "n_configurations": [N_CONF],
+             "model_version": ["1"], "member_state_input_cb": [[0.9, 0.85]]})},
     )  # fmt: skip
     attention = materialize_templates([ATTENTION_LENGTHS], instance=instance, resources=resources, partition_key=SYSTEM)
     assert all(c.passed for c in attention.get_asset_check_evaluations())
     distributions = store.query("SELECT * FROM attention_distributions ORDER BY coarse_graining_length")
     assert distributions.height == 2 * 2 * 3  # 2 temperatures × 2 targets (tiny profile) × 3 lengths
     point = distributions.filter((pl.col("temperature") == T) & (pl.col("target_cb") == 0.99))
-    assert point["state_input_cb"].unique().to_list() == [0.9]  # the predictions' self-consistent input
-    weights = ensemble.attention_weights(T, 0.9)  # by hand: mean over the descriptors of each L, normalised
+    assert point["state_input_cb"].unique().to_list() == [0.875]  # the predictions' self-consistent inputs
+    weights = np.concatenate([ensemble.attention_weights(T, c)[k : k + 1] for k, c in enumerate((0.9, 0.85))])
+    # by hand: each network at its own iterated input [J], mean over the descriptors of each L, normalised
     per_length = np.stack([weights[:, feature_lengths == length].mean(axis=1) for length in (0.0, 1.0, 2.0)], 1)
     by_hand = per_length / per_length.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(point["probability"].to_numpy(), by_hand.mean(axis=0), rtol=1e-6)
@@ -263,10 +283,7 @@ def test_dynamic_heterogeneity_attention_and_summary_on_crafted_rows(study, monk
     )
     checks = {c.check_name: c for c in summary.get_asset_check_evaluations()}
     missing = checks["every_length_present"]
-    assert not missing.passed and missing.metadata["missing"].value == [
-        f"xi4 at T = [{T_COLD}]",
-        f"chord at T = [{T_COLD}]",
-    ]
+    assert not missing.passed and missing.metadata["missing"].value == [f"xi4 at T = [{T_COLD}]"]
     assert not checks["xi4_resolved"].passed and "no small-q plateau" in checks["xi4_resolved"].description
     metadata = summary.asset_materializations_for_node(f"{SYSTEM}__heterogeneity_summary")[0].metadata
     assert metadata["plot"].value.startswith("![") and "chord_md" in metadata["summary"].value

@@ -15,6 +15,7 @@ from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_M
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
 from glass_assets.propensity_registry import ChampionMissingError
 from glass_assets.warehouse import Warehouse
+from glass_core.models.systems import get_system
 
 pytestmark = [pytest.mark.lammps, pytest.mark.slow]
 
@@ -72,27 +73,39 @@ def test_the_propensity_learning_graph(learning):
     assert scores.filter(scores["predictor"].str.starts_with("best_descriptor")).height > 0
     assert set(scores["split"].to_list()) >= {"validation", "test"}
     assert not scores["pearson"].drop_nulls().is_nan().any() and not scores["stderr"].drop_nulls().is_nan().any()
-    best = scores.filter(scores["predictor"].str.starts_with("best_descriptor") & (scores["subset"] == "all"))
+    assert set(scores["subset"].to_list()) == {"A"}  # [J]: trained and scored on type A (the profile's default)
+    best = scores.filter(scores["predictor"].str.starts_with("best_descriptor"))
     assert best.select("temperature", "target_cb").unique().height == summary.height  # one baseline per state point
 
     client = resources["mlflow_tracking"].activate()
     for name in ("glassmlp_ka2d_ternary", "tglassmlp_ka2d_ternary"):
         version = client.get_model_version_by_alias(name, "champion")
-        assert json.loads(version.tags["data.partitions"]) == ["ka2d_ternary|0.5", "ka2d_ternary|1.0"]
+        # [J]'s distillation: the temperature without MD (0.5) is neither trained on nor selected on
+        assert json.loads(version.tags["data.partitions"]) == ["ka2d_ternary|1.0"]
         assert version.tags["dagster_run_id"] and version.tags["data.data_sha256"]
         run_data = client.get_run(version.run_id).data
         assert "validation_pearson_mean" in run_data.metrics
-        assert any(k.startswith("test_pearson_T1_cb") for k in run_data.metrics)
+        assert any(k.startswith("test_pearson_A_T1_cb") for k in run_data.metrics)
+        assert run_data.params["particle_types"] == "A" and run_data.params["model_kind"] in name
+        assert int(run_data.params["n_descriptors_used"]) < 4 * 4 * 3  # the constant L = 0 columns dropped
+    tglass_run = client.get_run(client.get_model_version_by_alias("tglassmlp_ka2d_ternary", "champion").run_id)
+    assert any(k.startswith("attention_entropy_T0.5_cb") for k in tglass_run.data.metrics)
 
     predicted = run([PROPENSITY_PREDICTIONS], _key(UNLABELLED))
     rows = store.query("SELECT * FROM propensity_predictions WHERE temperature = 0.5")
     reached = store.query("SELECT target_cb FROM state_points")["target_cb"].to_list()
-    assert rows.height == 4 * 64 * 2 and np.isfinite(rows["predicted"].to_numpy()).all()
-    assert (rows["spread"] >= 0).all()
+    n_a = int(get_system("ka2d_ternary").type_counts(64)[0])
+    assert rows.height == 4 * n_a * 2 and set(rows["type"].to_list()) == {0}  # type A only
+    assert np.isfinite(rows["predicted"].to_numpy()).all() and (rows["spread"] >= 0).all()
+    members = np.stack(rows["members"].to_list())
+    np.testing.assert_allclose(members.mean(axis=1), rows["predicted"].to_numpy(), rtol=1e-5, atol=1e-6)
     by_point = store.query("SELECT * FROM prediction_state_points WHERE temperature = 0.5")
     assert by_point.height == 2 and by_point["md_pearson"].is_null().all()  # no MD at T = 0.5
+    assert (by_point["extrapolation_spans"] == 1.0).all()  # 1/0.5 − 1/1.0 = 1 in units of 1/T_train = 1
+    assert all(len(m) == members.shape[1] for m in by_point["member_state_input_cb"].to_list())
     assert {c.check_name for c in predicted.get_asset_check_evaluations()} == {
         "predictions_finite",
         "predictions_reach_requested_state_point",
+        "state_input_within_training_range",
     }
     assert reached  # at least one MD state point was reached by the tiny run

@@ -92,3 +92,13 @@ def test_a_condition_without_its_coefficients_has_no_data():
 def test_curve_maximum_skips_undefined_frames():
     assert curve_maximum(np.array([np.nan, 0.2, 0.5, 0.4])) == 2
     assert curve_maximum(np.array([np.nan, np.nan])) is None
+
+
+def test_quantities_over_networks_give_mean_and_spread_and_zero_spread_for_identical_members():
+    from glass_core.models.statistics import over_networks
+
+    same = over_networks([0.3, 0.3, 0.3], [0.01, 0.02, 0.03])
+    assert same.mean == pytest.approx(0.3) and same.spread == 0.0 and same.stderr == pytest.approx(0.02)
+    varied = over_networks([1.0, 2.0, float("nan"), 3.0])
+    assert varied.n_networks == 3 and varied.spread == pytest.approx(1.0) and np.isnan(varied.stderr)
+    assert over_networks([4.0]).spread == 0.0 and over_networks([]).n_networks == 0

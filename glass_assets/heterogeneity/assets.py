@@ -18,6 +18,8 @@ Three assets (the large boxes, S4(q) and ξ4 live in ``large_boxes.py`` and writ
   numbers are those two tables (a wide Markdown view in the metadata), so it writes no table of its own.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 from dagster import (
@@ -45,17 +47,24 @@ from glass_assets.partitions import (
 )
 from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.profiles import HeterogeneitySettings
-from glass_assets.propensity_registry import load_tglassmlp_champion
+from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import SWAP_MC, configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.dynamics.four_point_susceptibility import (
+    FourPointSusceptibility,
     TooFewConfigurationsError,
     four_point_susceptibility,
     full_four_point_susceptibility,
 )
-from glass_core.dynamics.length_scales import attention_length, mean_chord_length
+from glass_core.dynamics.length_scales import (
+    ChordLengthEnsemble,
+    attention_length,
+    mean_chord_length,
+    random_field_chord_length,
+)
+from glass_core.models.statistics import NetworkSpread, over_networks
 from glass_core.structure.physics_descriptors import parse_feature_name
 
 __all__ = [
@@ -66,7 +75,7 @@ __all__ = [
     "heterogeneity_summary",
 ]
 
-HETEROGENEITY_CODE_VERSION = "heterogeneity-v1"
+HETEROGENEITY_CODE_VERSION = "heterogeneity-v2"
 
 
 # --------------------------------------------------------------------------------------------- rows
@@ -75,128 +84,157 @@ def _float(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def _fields(rows: pl.DataFrame, column: str) -> tuple[list[int], np.ndarray]:
-    """(samples, (n_conf, N) field with NaN for NULL) from per-particle rows of equally sized configurations."""
-    rows = rows.sort("sample", "particle")
-    samples = rows["sample"].unique(maintain_order=True).to_list()
-    counts = set(rows.group_by("sample").len()["len"].to_list())
-    if len(counts) != 1:
-        raise WarehouseError(f"configurations of different sizes {sorted(counts)} in the {column} rows")
+def _full_fields(rows: pl.DataFrame, column: str, samples: list[int], n: int) -> np.ndarray:
+    """(n_conf, N) field of per-particle ``rows`` (sample, particle, ``column``) on all N particles of each of
+    ``samples``, NaN where a particle has no row (another species) or a NULL value."""
+    fields = np.full((len(samples), n), np.nan)
+    index = {s: k for k, s in enumerate(samples)}
+    conf = np.array([index[s] for s in rows["sample"].to_list()], dtype=np.int64)
     values = rows[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    return samples, values.reshape(len(samples), -1)
+    fields[conf, rows["particle"].to_numpy()] = values
+    return fields
+
+
+def _member_fields(rows: pl.DataFrame, samples: list[int], n: int) -> np.ndarray:
+    """(K, n_conf, N) per-network predictions of ``propensity_predictions`` rows (column ``members``), NaN where a
+    particle has no row."""
+    members = np.stack(rows["members"].to_list()).astype(np.float64)  # (rows, K)
+    fields = np.full((members.shape[1], len(samples), n), np.nan)
+    index = {s: k for k, s in enumerate(samples)}
+    conf = np.array([index[s] for s in rows["sample"].to_list()], dtype=np.int64)
+    fields[:, conf, rows["particle"].to_numpy()] = members.T
+    return fields
 
 
 class _Rows:
-    """Collects ``heterogeneity`` and ``dynamic_lengths`` rows of one partition, and what had to be skipped."""
+    """Collects ``heterogeneity`` and ``dynamic_lengths`` rows of one partition (one particle subset), and what had
+    to be skipped."""
 
-    def __init__(self, system: str, temperature: float) -> None:
-        self.system, self.temperature = system, temperature
+    def __init__(self, system: str, temperature: float, particle_type: str, settings: HeterogeneitySettings,
+                 seed: int) -> None:
+        self.system, self.temperature, self.particle_type = system, temperature, particle_type
+        self.settings, self.seed = settings, seed
         self.heterogeneity: list[dict] = []
         self.lengths: list[dict] = []
         self.skipped: list[str] = []
 
-    def add(
-        self,
-        source: str,
-        observable: str,
-        value: float,
-        stderr: float,
-        n: int,
-        target: float | None,
-        time: float | None,
-    ) -> None:
+    def add(self, source: str, observable: str, value: float, stderr: float, n: int, target: float | None,
+            time: float | None, spread: NetworkSpread | None = None) -> None:
         if not np.isfinite(value):
             self.skipped.append(f"{source} {observable} at {_where(target, time)}: not finite (left out)")
             return
-        self.heterogeneity.append(
-            {
-                "system": self.system,
-                "temperature": self.temperature,
-                "target_cb": target,
-                "time": time,
-                "source": source,
-                "observable": observable,
-                "value": float(value),
-                "stderr": _float(stderr),
-                "n_configurations": int(n),
-            }
-        )
+        self.heterogeneity.append({
+            "system": self.system, "temperature": self.temperature, "target_cb": target, "time": time,
+            "source": source, "observable": observable, "value": float(value), "stderr": _float(stderr),
+            "n_configurations": int(n), "particle_type": self.particle_type,
+            "network_spread": None if spread is None else _float(spread.spread),
+            "n_networks": None if spread is None else spread.n_networks,
+        })
 
-    def add_chi4(
-        self, source: str, fields: np.ndarray, settings: HeterogeneitySettings, seed: int, **where: float | None
-    ) -> None:
+    def _length(self, source: str, target: float, value: float, stderr: float, n: int,
+                spread: NetworkSpread | None = None) -> None:
+        self.lengths.append({
+            "system": self.system, "temperature": self.temperature, "target_cb": target, "source": source,
+            "length": "chord", "value": _float(value), "stderr": _float(stderr), "n_configurations": n,
+            "particle_type": self.particle_type,
+            "network_spread": None if spread is None else _float(spread.spread),
+            "n_networks": None if spread is None else spread.n_networks,
+        })
+
+    def _chi4(self, source: str, fields: np.ndarray, where: dict) -> FourPointSusceptibility | None:
         try:
-            chi4 = four_point_susceptibility(fields, settings.chi4_bootstrap, seed)
+            return four_point_susceptibility(fields, self.settings.chi4_bootstrap, self.seed)
         except TooFewConfigurationsError as error:
             self.skipped.append(f"{source} χ4 at {_where(**where)}: {error}")
+            return None
+
+    def add_chi4(self, source: str, fields: np.ndarray, **where: float | None) -> None:
+        chi4 = self._chi4(source, fields, where)
+        if chi4 is None:
             return
         self.add(source, "chi4", chi4.value, chi4.stderr, chi4.n_configurations, **where)
         if np.isfinite(chi4.normalised):  # 0/0 for a field without spread (e.g. t = 0): no row
-            self.add(source, "chi4_normalised", chi4.normalised, chi4.normalised_stderr, chi4.n_configurations, **where)
+            self.add(source, "chi4_normalised", chi4.normalised, chi4.normalised_stderr, chi4.n_configurations,
+                     **where)
 
-    def add_full_chi4(
-        self,
-        fields: np.ndarray,
-        halves: tuple[np.ndarray, np.ndarray],
-        n_replicas: int,
-        settings: HeterogeneitySettings,
-        seed: int,
-        **where: float | None,
-    ) -> None:
+    def add_chi4_networks(self, source: str, members: np.ndarray, **where: float | None) -> None:
+        """χ4 and χ4/Var of each network's field ``members`` (K, n_conf, N): mean ± spread over networks [J]."""
+        results = [self._chi4(source, fields, where) for fields in members]
+        results = [r for r in results if r is not None]
+        if not results:
+            return
+        n = results[0].n_configurations
+        chi4 = over_networks([r.value for r in results], [r.stderr for r in results])
+        self.add(source, "chi4", chi4.mean, chi4.stderr, n, spread=chi4, **where)
+        normalised = over_networks([r.normalised for r in results], [r.normalised_stderr for r in results])
+        if normalised.n_networks:
+            self.add(source, "chi4_normalised", normalised.mean, normalised.stderr, n, spread=normalised, **where)
+
+    def add_full_chi4(self, fields: np.ndarray, halves: tuple[np.ndarray, np.ndarray], n_replicas: int,
+                      **where: float | None) -> None:
         if n_replicas < 2 or np.isnan(halves[0]).all() or np.isnan(halves[1]).all():
             return
         try:
-            full = full_four_point_susceptibility(fields, *halves, n_replicas, settings.chi4_bootstrap, seed)
+            full = full_four_point_susceptibility(fields, *halves, n_replicas, self.settings.chi4_bootstrap,
+                                                  self.seed)
         except TooFewConfigurationsError as error:
             self.skipped.append(f"md full χ4 at {_where(**where)}: {error}")
             return
         self.add("md", "chi4_full", full.value, full.stderr, full.n_configurations, **where)
 
-    def add_chord(
-        self,
-        source: str,
-        positions: np.ndarray,
-        fields: np.ndarray,
-        box: tuple,
-        settings: HeterogeneitySettings,
-        target: float,
-    ) -> None:
+    def _chord(self, source: str, positions: np.ndarray, fields: np.ndarray, box: tuple,
+               target: float) -> ChordLengthEnsemble | None:
+        settings = self.settings
         try:
-            chord = mean_chord_length(
-                positions,
-                fields,
-                box,
-                settings.chord_cell_size,
-                settings.chord_median_over,
-                "below",
-                settings.chord_site_rule,
-            )
+            return mean_chord_length(positions, fields, box, settings.chord_cell_size, settings.chord_median_over,
+                                     "below", settings.chord_site_rule)
         except ValueError as error:
             self.skipped.append(f"{source} chord length at ⟨C_B⟩ = {target}: {error}")
+            return None
+
+    def add_chord(self, source: str, positions: np.ndarray, fields: np.ndarray, box: tuple, target: float) -> None:
+        chord = self._chord(source, positions, fields, box, target)
+        if chord is None:
             return
         self.add(source, "chord_length", chord.mean, chord.stderr, chord.n_configurations, target, None)
-        self.lengths.append(
-            {
-                "system": self.system,
-                "temperature": self.temperature,
-                "target_cb": target,
-                "source": source,
-                "length": "chord",
-                "value": _float(chord.mean),
-                "stderr": _float(chord.stderr),
-                "n_configurations": chord.n_configurations,
-            }
-        )
+        self._length(source, target, chord.mean, chord.stderr, chord.n_configurations)
+
+    def add_chord_networks(self, source: str, positions: np.ndarray, members: np.ndarray, box: tuple,
+                           target: float) -> None:
+        """ℓ_ch of each network's field (K, n_conf, N): mean ± spread over networks [J]."""
+        chords = [c for c in (self._chord(source, positions, f, box, target) for f in members) if c is not None]
+        if not chords:
+            return
+        chord = over_networks([c.mean for c in chords], [c.stderr for c in chords])
+        n = chords[0].n_configurations
+        self.add(source, "chord_length", chord.mean, chord.stderr, n, target, None, spread=chord)
+        self._length(source, target, chord.mean, chord.stderr, n, spread=chord)
+
+    def add_random_field_chord(self, positions: np.ndarray, labelled: np.ndarray, box: tuple,
+                               targets: list[float]) -> None:
+        """The reference ℓ_ch of independent random fields on the subset's particles, one row per state point."""
+        settings = self.settings
+        try:
+            reference = random_field_chord_length(positions, labelled, box, settings.chord_cell_size,
+                                                  settings.chord_median_over, settings.chord_site_rule,
+                                                  settings.random_field_draws, self.seed)
+        except ValueError as error:
+            self.skipped.append(f"random-field chord length: {error}")
+            return
+        for target in targets:
+            self._length("random_field", target, reference.mean, reference.stderr, int(labelled.shape[0]))
 
     def frames(self) -> dict[str, pl.DataFrame]:
         heterogeneity_schema = {
             "system": pl.String, "temperature": pl.Float64, "target_cb": pl.Float64, "time": pl.Float64,
             "source": pl.String, "observable": pl.String, "value": pl.Float64, "stderr": pl.Float64,
-            "n_configurations": pl.Int32,
+            "n_configurations": pl.Int32, "particle_type": pl.String, "network_spread": pl.Float64,
+            "n_networks": pl.Int32,
         }  # fmt: skip
         length_schema = {
             "system": pl.String, "temperature": pl.Float64, "target_cb": pl.Float64, "source": pl.String,
             "length": pl.String, "value": pl.Float64, "stderr": pl.Float64, "n_configurations": pl.Int32,
+            "particle_type": pl.String, "network_spread": pl.Float64, "n_networks": pl.Int32,
         }  # fmt: skip
         return {
             "heterogeneity": pl.DataFrame(self.heterogeneity, schema=heterogeneity_schema),
@@ -209,55 +247,74 @@ def _where(target: float | None = None, time: float | None = None) -> str:
 
 
 # --------------------------------------------------------------------------------------------- inputs
-def _positions(store: Warehouse, system: str, temperature: float, samples: list[int]) -> tuple[np.ndarray, tuple]:
-    """(n_conf, N, 2) positions of the swap-MC equilibria ``samples`` and their common box."""
+@dataclass(frozen=True)
+class _Equilibria:
+    """The swap-MC equilibria of a partition: their samples, positions (n_conf, N, 2), types (n_conf, N), box."""
+
+    samples: list[int]
+    positions: np.ndarray
+    types: np.ndarray
+    box: tuple
+
+    @property
+    def n_particles(self) -> int:
+        return self.positions.shape[1]
+
+    def of(self, samples: list[int]) -> np.ndarray:
+        missing = [s for s in samples if s not in self.samples]
+        if missing:
+            raise WarehouseError(f"no swap-MC equilibria {missing} for the chord length: materialize them")
+        return self.positions[[self.samples.index(s) for s in samples]]
+
+    def subset_mask(self, samples: list[int], types: tuple[int, ...]) -> np.ndarray:
+        """(n_conf, N) True for the particles of ``types`` in ``samples``."""
+        return np.isin(self.types[[self.samples.index(s) for s in samples]], types)
+
+
+def _equilibria(store: Warehouse, system: str, temperature: float) -> _Equilibria:
     key = ensemble_key(system, temperature, SWAP_MC)
     configs = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
-    missing = [s for s in samples if s not in configs]
-    if missing:
-        raise WarehouseError(
-            f"no swap-MC equilibria {missing} of {system} at T={temperature} for the chord length: materialize them"
-        )
-    boxes = {tuple(configs[s].box) for s in samples}
+    if not configs:
+        raise WarehouseError(f"no swap-MC equilibria of {system} at T={temperature}: materialize them first")
+    boxes = {tuple(c.box) for c in configs.values()}
     if len(boxes) != 1:
         raise WarehouseError(f"the equilibria of {system} at T={temperature} have different boxes {sorted(boxes)}")
-    return np.stack([configs[s].positions for s in samples]), boxes.pop()
+    samples = sorted(configs)
+    return _Equilibria(samples, np.stack([configs[s].positions for s in samples]),
+                       np.stack([configs[s].types for s in samples]), boxes.pop())
 
 
-def _md_state_points(
-    out: _Rows, store: Warehouse, key: dict, settings: HeterogeneitySettings, seed: int
-) -> dict[float, list[int]]:
-    """χ4, full χ4 and ℓ_ch of the MD labels at each state point; returns target → labelled samples."""
+def _md_state_points(out: _Rows, store: Warehouse, key: dict, equilibria: _Equilibria,
+                     types: tuple[int, ...]) -> dict[float, list[int]]:
+    """χ4, full χ4 and ℓ_ch of the MD labels of the subset's particles at each state point; returns target →
+    labelled samples."""
     labels = store.query(
         "SELECT * FROM state_point_labels WHERE system = ? AND temperature = ?", [key["system"], key["temperature"]]
-    )
+    ).filter(pl.col("type").is_in(list(types)))
     points = store.query(
         "SELECT target_cb, n_replicas FROM state_points WHERE system = ? AND temperature = ?",
         [key["system"], key["temperature"]],
     )
     replicas = dict(zip(points["target_cb"].to_list(), points["n_replicas"].to_list(), strict=True))
     labelled = {}
+    n = equilibria.n_particles
     for (target,), rows in labels.sort("target_cb").group_by(["target_cb"], maintain_order=True):
-        samples, fields = _fields(rows, "propensity")
-        halves = (_fields(rows, "propensity_half_a")[1], _fields(rows, "propensity_half_b")[1])
-        out.add_chi4("md", fields, settings, seed, target=target, time=None)
-        out.add_full_chi4(fields, halves, int(replicas.get(target, 1)), settings, seed, target=target, time=None)
-        positions, box = _positions(store, key["system"], key["temperature"], samples)
-        out.add_chord("md", positions, fields, box, settings, target)
+        samples = sorted(rows["sample"].unique().to_list())
+        fields = _full_fields(rows, "propensity", samples, n)
+        halves = (_full_fields(rows, "propensity_half_a", samples, n),
+                  _full_fields(rows, "propensity_half_b", samples, n))
+        out.add_chi4("md", fields, target=target, time=None)
+        out.add_full_chi4(fields, halves, int(replicas.get(target, 1)), target=target, time=None)
+        out.add_chord("md", equilibria.of(samples), fields, equilibria.box, target)
         labelled[target] = samples
     return labelled
 
 
-def _ml_state_points(
-    out: _Rows,
-    store: Warehouse,
-    key: dict,
-    labelled: dict[float, list[int]],
-    settings: HeterogeneitySettings,
-    seed: int,
-) -> int:
-    """χ4 of the predictions on every equilibrium; ℓ_ch on the MD-labelled ones where MD exists (same
-    configurations, side by side), else on all. Returns the number of predicted configurations."""
+def _ml_state_points(out: _Rows, store: Warehouse, key: dict, equilibria: _Equilibria,
+                     labelled: dict[float, list[int]]) -> int:
+    """χ4 of each network's predictions on every equilibrium; ℓ_ch on the MD-labelled ones where MD exists (same
+    configurations, side by side), else on all; mean ± spread over networks. Returns the predicted
+    configurations."""
     predictions = store.query(
         "SELECT * FROM propensity_predictions WHERE system = ? AND temperature = ?", [key["system"], key["temperature"]]
     )
@@ -265,19 +322,30 @@ def _ml_state_points(
         raise WarehouseError(
             f"no propensity_predictions of {key['system']} at T={key['temperature']}: materialize them first"
         )
+    stale = predictions.filter(pl.col("members").is_null() | (pl.col("particle_type") != out.particle_type)
+                               | pl.col("particle_type").is_null())
+    if stale.height:
+        raise WarehouseError(
+            f"propensity_predictions of {key['system']} at T={key['temperature']} were made for particle types "
+            f"{stale['particle_type'].unique().to_list()} or without per-network values; the profile asks for "
+            f"{out.particle_type!r}: re-materialize tglassmlp_model and propensity_predictions"
+        )
+    n = equilibria.n_particles
     for (target,), rows in predictions.sort("target_cb").group_by(["target_cb"], maintain_order=True):
-        samples, fields = _fields(rows, "predicted")
-        out.add_chi4("ml", fields, settings, seed, target=target, time=None)
+        samples = sorted(rows["sample"].unique().to_list())
+        members = _member_fields(rows, samples, n)
+        out.add_chi4_networks("ml", members, target=target, time=None)
         same = set(labelled.get(target, samples))
         chosen = [k for k, s in enumerate(samples) if s in same] or list(range(len(samples)))
         chosen_samples = [samples[k] for k in chosen]
-        positions, box = _positions(store, key["system"], key["temperature"], chosen_samples)
-        out.add_chord("ml", positions, fields[chosen], box, settings, target)
+        out.add_chord_networks("ml", equilibria.of(chosen_samples), members[:, chosen], equilibria.box, target)
     return predictions["sample"].n_unique()
 
 
-def _md_time_series(out: _Rows, store: Warehouse, key: dict, settings: HeterogeneitySettings, seed: int) -> int:
-    """χ4(t), χ4_norm(t) and the full χ4(t) of the MD bond-breaking propensity at every frame; frames written."""
+def _md_time_series(out: _Rows, store: Warehouse, key: dict, equilibria: _Equilibria,
+                    types: tuple[int, ...]) -> int:
+    """χ4(t), χ4_norm(t) and the full χ4(t) of the MD bond-breaking propensity of the subset's particles at every
+    frame; frames written."""
     rows = store.query(
         "SELECT sample, particle, frame, time, bond_breaking, bond_breaking_half_a, bond_breaking_half_b "
         "FROM propensity WHERE system = ? AND temperature = ? ORDER BY frame, sample, particle",
@@ -290,13 +358,18 @@ def _md_time_series(out: _Rows, store: Warehouse, key: dict, settings: Heterogen
         [key["system"], key["temperature"]],
     )
     n_replicas = int(summary["r"][0] or 1)
+    samples = sorted(rows["sample"].unique().to_list())
+    outside = ~equilibria.subset_mask(samples, types)
     frames = 0
     for (_,), frame in rows.group_by(["frame"], maintain_order=True):
         time = float(frame["time"].min())
-        _, fields = _fields(frame, "bond_breaking")
-        halves = (_fields(frame, "bond_breaking_half_a")[1], _fields(frame, "bond_breaking_half_b")[1])
-        out.add_chi4("md", fields, settings, seed, target=None, time=time)
-        out.add_full_chi4(fields, halves, n_replicas, settings, seed, target=None, time=time)
+        fields, half_a, half_b = (
+            np.where(outside, np.nan, _full_fields(frame, column, samples, equilibria.n_particles))
+            for column in ("bond_breaking", "bond_breaking_half_a", "bond_breaking_half_b")
+        )
+        halves = (half_a, half_b)
+        out.add_chi4("md", fields, target=None, time=time)
+        out.add_full_chi4(fields, halves, n_replicas, target=None, time=time)
         frames += 1
     return frames
 
@@ -307,14 +380,18 @@ def dynamic_heterogeneity(
 ) -> MaterializeResult:
     system, temperature = parse_partition(context.partition_key)
     profile = study.load()
-    settings = profile.heterogeneity
+    settings, learning = profile.heterogeneity, profile.propensity_learning
+    types, label = learning.type_indices(system), learning.type_label(system)
     store = warehouse.get()
     store.ensure_writable()
     key = {"system": system, "temperature": temperature}
-    out = _Rows(system, temperature)
-    labelled = _md_state_points(out, store, key, settings, profile.base_seed)
-    n_predicted = _ml_state_points(out, store, key, labelled, settings, profile.base_seed)
-    n_frames = _md_time_series(out, store, key, settings, profile.base_seed)
+    equilibria = _equilibria(store, system, temperature)
+    out = _Rows(system, temperature, label, settings, profile.base_seed)
+    labelled = _md_state_points(out, store, key, equilibria, types)
+    n_predicted = _ml_state_points(out, store, key, equilibria, labelled)
+    out.add_random_field_chord(equilibria.positions, equilibria.subset_mask(equilibria.samples, types),
+                               equilibria.box, sorted({row["target_cb"] for row in out.lengths}))
+    n_frames = _md_time_series(out, store, key, equilibria, types)
     frames = out.frames()
     results = run_dynamic_checks(frames, out.skipped)
     raise_on_blocking_failure(
@@ -328,7 +405,11 @@ def dynamic_heterogeneity(
     )
     table = frames["heterogeneity"].filter(pl.col("time").is_null()).drop("system", "temperature", "time")
     metadata = {
+        "particle_type": label,
         "state_points": MetadataValue.md(markdown_table(table.sort("observable", "source", "target_cb"))),
+        "chord_lengths": MetadataValue.md(markdown_table(
+            frames["dynamic_lengths"].select("target_cb", "source", "value", "stderr", "network_spread")
+            .sort("target_cb", "source"))),
         "md_state_points": len(labelled),
         "predicted_configurations": n_predicted,
         "md_frames": n_frames,
@@ -337,7 +418,7 @@ def dynamic_heterogeneity(
     }
     in_time = frames["heterogeneity"].filter(pl.col("time").is_not_null())
     if in_time.height:
-        figure = plots.chi4_time_figure(in_time, f"{system}, T = {temperature}: MD χ4(t) of C_B")
+        figure = plots.chi4_time_figure(in_time, f"{system}, T = {temperature}, type {label}: MD χ4(t) of C_B")
         metadata |= figure_metadata(figure, study.plot_path("dynamic_heterogeneity", f"{system}_T{temperature!r}.png"))
     return MaterializeResult(check_results=results, metadata=metadata)
 
@@ -347,14 +428,18 @@ def feature_lengths(names: list[str]) -> np.ndarray:
     return np.asarray([parse_feature_name(name)[2] for name in names])
 
 
-def _state_inputs(store: Warehouse, system: str, temperature: float, version: str) -> dict[float, float]:
-    """target → the self-consistent state-point input of this model version's predictions, where they exist."""
+def _state_inputs(store: Warehouse, system: str, temperature: float, version: str) -> dict[float, np.ndarray]:
+    """target → each network's self-consistent state-point input (K,) of this model version's predictions, where
+    they exist ([J]: every network's attention at its own iterated input)."""
     rows = store.query(
-        "SELECT target_cb, state_input_cb FROM prediction_state_points "
+        "SELECT target_cb, state_input_cb, member_state_input_cb FROM prediction_state_points "
         "WHERE system = ? AND temperature = ? AND model_version = ?",
         [system, temperature, version],
     )
-    return dict(zip(rows["target_cb"].to_list(), rows["state_input_cb"].to_list(), strict=True))
+    return {
+        target: np.asarray(members if members is not None else [mean], dtype=np.float64)
+        for target, mean, members in rows.iter_rows()
+    }
 
 
 def attention_lengths(
@@ -366,16 +451,20 @@ def attention_lengths(
     if not temperatures:
         raise ValueError(f"the campaign has no swap_mc temperatures for {system}: no state point for attention")
     ensemble, version = load_tglassmlp_champion(mlflow_tracking.activate(), system)
-    lengths = feature_lengths(ensemble.feature_names)
+    label = model_type_label(ensemble, system)
+    lengths = feature_lengths(ensemble.feature_names)  # the used descriptors: constant ones never enter P(L)
     store = warehouse.get()
     store.ensure_writable()
     distributions, rows = [], []
     for temperature in temperatures:
         inputs = _state_inputs(store, system, temperature, version)
         for target in profile.propensity_learning.state_point_targets:
-            state_input = float(inputs.get(target, target))
+            state_input = inputs.get(target, np.array([target]))
             result = attention_length(
-                ensemble.attention_weights(temperature, state_input), lengths, profile.heterogeneity.attention_aggregate
+                ensemble.attention_weights(temperature, state_input if state_input.size == ensemble.n_members
+                                           else float(state_input.mean())),
+                lengths,
+                profile.heterogeneity.attention_aggregate,
             )
             distributions.append(
                 pl.DataFrame(
@@ -383,12 +472,13 @@ def attention_lengths(
                         "system": system,
                         "temperature": temperature,
                         "target_cb": target,
-                        "state_input_cb": state_input,
+                        "state_input_cb": float(state_input.mean()),
                         "coarse_graining_length": result.lengths,
                         "probability": result.distribution,
                         "spread": result.distribution_spread,
                         "n_networks": ensemble.n_members,
                         "model_version": version,
+                        "particle_type": label,
                     }
                 )
             )
@@ -401,11 +491,14 @@ def attention_lengths(
                     "length": "attention",
                     "value": _float(result.mean_length),
                     "stderr": _float(result.mean_length_spread),
+                    "particle_type": label,
+                    "network_spread": _float(result.mean_length_spread),
+                    "n_networks": ensemble.n_members,
                 }
             )
     frames = {
         "attention_distributions": pl.concat(distributions).with_columns(pl.col("n_networks").cast(pl.Int32)),
-        "dynamic_lengths": pl.DataFrame(rows),
+        "dynamic_lengths": pl.DataFrame(rows).with_columns(pl.col("n_networks").cast(pl.Int32)),
     }
     results = run_attention_checks(frames)
     raise_on_blocking_failure(
@@ -417,14 +510,17 @@ def attention_lengths(
             ({"system": system, "length": "attention"}, {"dynamic_lengths": frames["dynamic_lengths"]}),
         ]
     )
-    figure = plots.attention_figure(frames["attention_distributions"], f"tglassmlp_{system} v{version}: P(L)")
+    figure = plots.attention_figure(frames["attention_distributions"],
+                                    f"tglassmlp_{system} v{version} (type {label}): P(L)")
     table = frames["dynamic_lengths"].select("temperature", "target_cb", "value", "stderr")
     return MaterializeResult(
         check_results=results,
         metadata={
             "model": f"tglassmlp_{system} v{version} (champion)",
+            "particle_type": label,
             "attention_lengths": MetadataValue.md(markdown_table(table)),
             "n_networks": ensemble.n_members,
+            "n_descriptors": len(lengths),
             "rows_written": MetadataValue.json(written),
             **figure_metadata(figure, study.plot_path("attention_lengths", f"{system}.png")),
         },
@@ -433,15 +529,19 @@ def attention_lengths(
 
 def _wide_summary(lengths: pl.DataFrame, chi4: pl.DataFrame) -> pl.DataFrame:
     """One row per (T, ⟨C_B⟩): every length and χ4 by source, value ± error, for the metadata table."""
+    columns = ("value", "stderr", "network_spread")
     long = pl.concat(
         [
             lengths.select("temperature", "target_cb", (pl.col("length") + "_" + pl.col("source")).alias("name"),
-                           "value", "stderr"),
-            chi4.select("temperature", "target_cb", ("chi4_" + pl.col("source")).alias("name"), "value", "stderr"),
+                           *columns),
+            chi4.select("temperature", "target_cb", ("chi4_" + pl.col("source")).alias("name"), *columns),
         ]
     )  # fmt: skip
     if long.height == 0:
         return long
+    spread = pl.when(pl.col("network_spread").is_not_null()).then(
+        pl.lit(" (networks ± ") + pl.col("network_spread").round(3).cast(pl.String) + pl.lit(")")
+    ).otherwise(pl.lit(""))
     cell = (
         pl.when(pl.col("value").is_null())
         .then(pl.lit("unresolved"))
@@ -449,6 +549,7 @@ def _wide_summary(lengths: pl.DataFrame, chi4: pl.DataFrame) -> pl.DataFrame:
             pl.col("value").round(3).cast(pl.String)
             + pl.lit(" ± ")
             + pl.col("stderr").round(3).cast(pl.String).fill_null("—")
+            + spread
         )
     )
     return (
@@ -474,7 +575,9 @@ def heterogeneity_summary(
         raise WarehouseError(f"no heterogeneity rows for {system}: materialize dynamic_heterogeneity first")
     temperatures = sorted(set(lengths["temperature"].to_list()) | set(chi4["temperature"].to_list()))
     results = run_summary_checks(lengths, temperatures)
-    figure = plots.summary_figure(lengths, chi4, f"{system}: dynamic heterogeneity and its length scales")
+    types = sorted({t for t in lengths["particle_type"].to_list() + chi4["particle_type"].to_list() if t})
+    subset = f", particle type {'/'.join(types)}" if types else ""
+    figure = plots.summary_figure(lengths, chi4, f"{system}: dynamic heterogeneity and its length scales{subset}")
     wide = _wide_summary(lengths, chi4)
     return MaterializeResult(
         check_results=results,

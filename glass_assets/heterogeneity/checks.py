@@ -46,6 +46,30 @@ def no_nan_written(frames: dict[str, pl.DataFrame], **_: object) -> CheckOutcome
     )
 
 
+def chord_above_random_field(frames: dict[str, pl.DataFrame], **_: object) -> CheckOutcome:
+    """Every MD and tGlassMLP ℓ_ch is at least the random-field reference on the same particles (within 2 SE): a
+    shorter chord means a field that alternates between neighbours — e.g. one that follows the species — not a
+    dynamic length."""
+    lengths = frames["dynamic_lengths"]
+    if lengths.height == 0:
+        return CheckOutcome(passed=True, description="no chord lengths")
+    reference = lengths.filter(pl.col("source") == "random_field").select(
+        "target_cb", pl.col("value").alias("reference"), pl.col("stderr").alias("reference_stderr"))
+    measured = lengths.filter(pl.col("source").is_in(["md", "ml"])).join(reference, on="target_cb", how="inner")
+    if measured.height == 0:
+        return CheckOutcome(passed=True, description="no random-field reference to compare with")
+    margin = 2 * (measured["stderr"].fill_null(0.0) ** 2 + measured["reference_stderr"].fill_null(0.0) ** 2).sqrt()
+    below = measured.filter(measured["value"] < measured["reference"] - margin)
+    names = [f"{r['source']} ⟨C_B⟩ = {r['target_cb']:g}: {r['value']:.3g} σ < random field {r['reference']:.3g} σ"
+             for r in below.iter_rows(named=True)]
+    return CheckOutcome(
+        passed=not names,
+        metadata={"below_random_field": names, "random_field_chord": float(reference["reference"].mean())},
+        description=("ℓ_ch below the random-field reference (shorter than noise): " + "; ".join(names)) if names
+        else "",
+    )
+
+
 DYNAMIC_CHECKS = {
     "enough_configurations": Check(
         enough_configurations,
@@ -53,6 +77,11 @@ DYNAMIC_CHECKS = {
         warn_only=True,
     ),
     "no_nan_written": Check(no_nan_written, "No NaN or infinity in the rows written.", blocking=True),
+    "chord_above_random_field": Check(
+        chord_above_random_field,
+        "MD and predicted ℓ_ch are not shorter (by 2 SE) than a random field's on the same particles.",
+        warn_only=True,
+    ),
 }
 
 

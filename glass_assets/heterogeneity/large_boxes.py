@@ -43,7 +43,7 @@ from glass_assets.heterogeneity.large_box_checks import (
 from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure, s4_figure
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata, markdown_table
-from glass_assets.propensity_registry import load_tglassmlp_champion, tglassmlp_model_name
+from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import SWAP_MC, configurations, particle_rows, sample_row
 from glass_assets.tracking import MLflowResource
@@ -62,6 +62,7 @@ from glass_core.dynamics.four_point_structure_factor import (
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.models.configuration import Configuration
 from glass_core.models.seeds import derive_seed
+from glass_core.models.statistics import over_networks
 from glass_core.models.systems import ModelSystem, PotentialForm, get_system
 from glass_core.structure.physics_descriptors import (
     physics_inspired_descriptors,
@@ -89,8 +90,9 @@ LENGTH_TYPES = {
     "fit_q_min": pl.Float64,
     "fit_q_max": pl.Float64,
     "reason": pl.String,
+    "network_spread": pl.Float64,
 }
-S4_CODE_VERSION = "four-point-structure-factor-v1"
+S4_CODE_VERSION = "four-point-structure-factor-v2"
 
 
 # ------------------------------------------------------------------------------------------ large boxes
@@ -307,19 +309,60 @@ def xi4_row(
     }
 
 
-def _s4_rows(system: str, temperature: float, target: float, result: FourPointStructureFactor) -> pl.DataFrame:
-    n = result.q.size
+def _s4_rows(system: str, temperature: float, target: float, results: list[FourPointStructureFactor],
+             particle_type: str) -> pl.DataFrame:
+    """S4(q) rows: the mean over networks of each network's S4, the mean of their errors over boxes, and the spread
+    over networks."""
+    q = results[0].q
+    s4 = np.stack([r.s4 for r in results])
+    stderr = np.stack([r.stderr for r in results])
+    spread = s4.std(axis=0, ddof=1) if len(results) > 1 else np.zeros(q.size)
     return pl.DataFrame(
         {
-            "system": [system] * n,
-            "temperature": [temperature] * n,
-            "target_cb": [target] * n,
-            "q": result.q.astype(np.float64),
-            "s4": result.s4.astype(np.float64),
-            "stderr": pl.Series(result.stderr, dtype=pl.Float64).fill_nan(None),
-            "n_vectors": result.n_vectors.astype(np.int32),
+            "system": [system] * q.size,
+            "temperature": [temperature] * q.size,
+            "target_cb": [target] * q.size,
+            "q": q.astype(np.float64),
+            "s4": s4.mean(axis=0).astype(np.float64),
+            "stderr": pl.Series(np.nanmean(stderr, axis=0) if np.isfinite(stderr).any() else stderr[0],
+                                dtype=pl.Float64).fill_nan(None),
+            "n_vectors": results[0].n_vectors.astype(np.int32),
+            "particle_type": [particle_type] * q.size,
+            "network_spread": spread.astype(np.float64),
         }
     )
+
+
+def xi4_over_networks(
+    system: str, temperature: float, target: float, results: list[FourPointStructureFactor],
+    fits: list[OrnsteinZernikeFit], particle_type: str,
+) -> dict[str, object]:
+    """The ``dynamic_lengths`` row of one state point from each network's own ξ4 [J]: the mean over the networks
+    whose fit resolved a plateau, the mean fit error and their spread; resolved only when every network's fit is,
+    else the reason names how many were."""
+    rows = [xi4_row(system, temperature, target, r, f) for r, f in zip(results, fits, strict=True)]
+    values = [r["value"] for r in rows if r["resolved"]]
+    spread = over_networks(values, [r["stderr"] for r in rows if r["resolved"]])
+    first = rows[0]
+    all_resolved = len(values) == len(rows)
+    reason = None if all_resolved else (
+        f"{len(values)} of {len(rows)} networks resolved a small-q plateau; "
+        + "; ".join(sorted({r["reason"] for r in rows if r["reason"]}))
+    )
+    return {
+        **first,
+        "value": _finite_or_none(spread.mean) if all_resolved else None,
+        "stderr": _finite_or_none(spread.stderr) if all_resolved else None,
+        "resolved": all_resolved,
+        "reason": reason,
+        "particle_type": particle_type,
+        "network_spread": _finite_or_none(spread.spread) if all_resolved else None,
+        "n_networks": len(rows),
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _large_inherent_structures(store: object, system: str, temperature: float) -> dict[int, Configuration]:
@@ -345,7 +388,7 @@ def four_point_structure_factor(
     cfg, learning = profile.large_box, profile.propensity_learning
     training = MLPTrainingSettings.from_mapping(learning.training)
     ensemble, version = load_tglassmlp_champion(mlflow_tracking.activate(), system_name)
-    spec = spec_from_feature_names(ensemble.feature_names, system.n_types)
+    spec = spec_from_feature_names(ensemble.input_names, system.n_types)
     store = warehouse.get()
     store.ensure_writable()
     configs = _large_inherent_structures(store, system_name, temperature)
@@ -361,16 +404,28 @@ def four_point_structure_factor(
     types = np.concatenate([configs[s].types for s in samples])
     positions = np.stack([configs[s].positions for s in samples])
     n = positions.shape[1]
-    context.log.info(f"descriptors of {len(samples)} boxes of N = {n} ({features.shape[1]} per particle)")
+    label = model_type_label(ensemble, system_name)
+    predicted = np.isin(types, ensemble.particle_types)  # the model's species only ([J]: type A)
+    context.log.info(f"descriptors of {len(samples)} boxes of N = {n} ({features.shape[1]} per particle, "
+                     f"{int(predicted.sum())} particles of type {label} predicted)")
 
     s4_frames, length_rows, fits, cubic = [], [], {}, {}
     for target in learning.state_point_targets:
-        prediction = ensemble.predict(features, types, temperature, target, training.max_iterations, training.tolerance)
-        result = structure_factor(positions, prediction.mean.reshape(len(samples), n), box, q_max=cfg.q_max)
-        fit = fit_ornstein_zernike(result, model=cfg.oz_model)
-        cubic_fit = fit_ornstein_zernike(result, model="oz_cubic")
-        s4_frames.append(_s4_rows(system_name, temperature, target, result))
-        length_rows.append(xi4_row(system_name, temperature, target, result, fit))
+        prediction = ensemble.predict(features[predicted], types[predicted], temperature, target,
+                                      training.max_iterations, training.tolerance)
+        results = []
+        for member in prediction.members:  # each network's own S4(q) and ξ4 [J]
+            field = np.full(len(types), np.nan)
+            field[predicted] = member
+            results.append(structure_factor(positions, field.reshape(len(samples), n), box, q_max=cfg.q_max))
+        member_fits = [fit_ornstein_zernike(r, model=cfg.oz_model) for r in results]
+        mean_field = np.full(len(types), np.nan)
+        mean_field[predicted] = prediction.mean
+        mean_result = structure_factor(positions, mean_field.reshape(len(samples), n), box, q_max=cfg.q_max)
+        fit = fit_ornstein_zernike(mean_result, model=cfg.oz_model)
+        cubic_fit = fit_ornstein_zernike(mean_result, model="oz_cubic")
+        s4_frames.append(_s4_rows(system_name, temperature, target, results, label))
+        length_rows.append(xi4_over_networks(system_name, temperature, target, results, member_fits, label))
         fits[target] = (fit.s4_zero, fit.xi, fit.cubic, fit.q_fit_max, fit.resolved)
         cubic[f"cb={target:g}"] = {
             "A": cubic_fit.cubic,
@@ -379,10 +434,11 @@ def four_point_structure_factor(
             "resolved": cubic_fit.resolved,
         }
         context.log.info(
-            f"⟨C_B⟩ = {target}: achieved {prediction.achieved_cb:.3f}, ξ4 = {fit.xi:.3g} "
-            f"({'resolved' if fit.resolved else fit.reason})"
+            f"⟨C_B⟩ = {target}: achieved {prediction.achieved_cb:.3f}, ξ4 per network "
+            f"{[round(f.xi, 3) for f in member_fits]} ({sum(f.resolved for f in member_fits)} resolved)"
         )
     frames = {"s4": pl.concat(s4_frames), "lengths": pl.DataFrame(length_rows, schema_overrides=LENGTH_TYPES)}
+    frames["lengths"] = frames["lengths"].with_columns(pl.col("n_networks").cast(pl.Int32))
     results = run_s4_checks(frames["s4"], frames["lengths"])
     raise_on_blocking_failure(results, S4_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root())
     partition = {"system": system_name, "temperature": temperature}

@@ -71,16 +71,37 @@ def attention_figure(distributions: pl.DataFrame, title: str) -> plt.Figure:
     return figure
 
 
+def _random_field_line(axis: plt.Axes, lengths: pl.DataFrame) -> None:
+    """The random-field ℓ_ch of each temperature (the floor of a correlated field), a grey band ± 2 SE."""
+    reference = (
+        lengths.filter((pl.col("source") == "random_field") & pl.col("value").is_not_null())
+        .group_by("temperature").agg(pl.col("value").mean(), pl.col("stderr").mean()).sort("temperature")
+    )
+    if reference.height == 0:
+        return
+    inverse = 1.0 / reference["temperature"].to_numpy()
+    value, error = reference["value"].to_numpy(), 2 * reference["stderr"].fill_null(0.0).to_numpy()
+    axis.plot(inverse, value, color="grey", lw=1.5, label="random field")
+    axis.fill_between(inverse, value - error, value + error, color="grey", alpha=0.25, lw=0)
+
+
 def _length_panel(axis: plt.Axes, lengths: pl.DataFrame, length: str, label: str, colours: dict) -> None:
-    rows = lengths.filter((pl.col("length") == length) & pl.col("value").is_not_null())
+    if length == "chord":
+        _random_field_line(axis, lengths)
+    rows = lengths.filter(
+        (pl.col("length") == length) & pl.col("value").is_not_null() & (pl.col("source") != "random_field")
+    )
     if rows.height == 0:
         axis.text(0.5, 0.5, f"no {length} rows yet", ha="center", va="center", transform=axis.transAxes, color="grey")
     for (source, target), part in rows.sort("temperature").group_by(["source", "target_cb"], maintain_order=True):
         style = STYLE.get(source, STYLE["ml"])
+        error = part["stderr"].fill_null(0.0)
+        if "network_spread" in part.columns:  # tGlassMLP: [J]'s spread over networks beside the configurations'
+            error = (error**2 + part["network_spread"].fill_null(0.0) ** 2).sqrt()
         axis.errorbar(
             1.0 / part["temperature"].to_numpy(),
             part["value"],
-            yerr=part["stderr"].fill_null(0.0),
+            yerr=error,
             color=colours[target],
             marker=style["marker"],
             fillstyle=style["fillstyle"],
@@ -106,18 +127,21 @@ def _length_panel(axis: plt.Axes, lengths: pl.DataFrame, length: str, label: str
 
 def _chi4_panel(axis: plt.Axes, chi4: pl.DataFrame) -> None:
     temperatures = sorted(set(chi4["temperature"].to_list()))
-    cmap = plt.get_cmap("coolwarm")
+    cmap = plt.get_cmap("plasma")  # no pale middle: every temperature's curve is equally visible
     for k, temperature in enumerate(temperatures):
-        colour = cmap(k / max(len(temperatures) - 1, 1))
+        colour = cmap(0.85 * k / max(len(temperatures) - 1, 1))
         label = f"T = {temperature:g}"
         for source in ("md", "ml"):
             part = chi4.filter((pl.col("temperature") == temperature) & (pl.col("source") == source)).sort("target_cb")
             if part.height:
                 style = STYLE[source]
+                error = part["stderr"].fill_null(0.0)
+                if "network_spread" in part.columns:
+                    error = (error**2 + part["network_spread"].fill_null(0.0) ** 2).sqrt()
                 axis.errorbar(
                     part["target_cb"],
                     part["value"],
-                    yerr=part["stderr"].fill_null(0.0),
+                    yerr=error,
                     color=colour,
                     marker=style["marker"],
                     fillstyle=style["fillstyle"],
@@ -160,7 +184,9 @@ def summary_figure(lengths: pl.DataFrame, chi4: pl.DataFrame, title: str) -> plt
             label=s["label"],
         )
         for s in STYLE.values()
-    ] + [plt.Line2D([], [], color=c, lw=3, label=f"⟨C_B⟩ = {t:g}") for t, c in colours.items()]
+    ] + [plt.Line2D([], [], color="grey", lw=1.5, label="random field (ℓ_ch floor)")] + [
+        plt.Line2D([], [], color=c, lw=3, label=f"⟨C_B⟩ = {t:g}") for t, c in colours.items()
+    ]
     figure.suptitle(title, y=0.995)
     figure.legend(
         handles=handles,

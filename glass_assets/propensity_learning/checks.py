@@ -118,8 +118,32 @@ def predictions_finite(predictions: pl.DataFrame, **_: object) -> CheckOutcome:
     return CheckOutcome(passed=predictions.height > 0 and bad == 0, metadata={"non_finite": bad})
 
 
+def state_input_within_training_range(summary: pl.DataFrame, max_spans: float, **_: object) -> CheckOutcome:
+    """1/T of the partition lies within ``max_spans`` training spans of the model's training temperatures
+    (:func:`glass_core.learning.mlp_data.extrapolation_spans`; [J] reaches 0.85)."""
+    spans = summary["extrapolation_spans"].drop_nulls() if summary.height else pl.Series([], dtype=pl.Float64)
+    if spans.len() == 0:
+        return CheckOutcome(passed=True, description="the model records no training temperatures")
+    worst = float(spans.max())
+    where = summary.filter(pl.col("extrapolation_spans") > max_spans)
+    names = sorted({f"T = {t:g}" for t in where["temperature"].to_list()})
+    return CheckOutcome(
+        passed=worst <= max_spans,
+        metadata={"extrapolation_spans": worst, "max_extrapolation_spans": max_spans},
+        description=(
+            f"{', '.join(names)} lies {worst:.2f} training spans of 1/T outside the training temperatures "
+            f"(limit {max_spans:g}; [J]: 0.85)" if names else f"{worst:.2f} spans outside (limit {max_spans:g})"
+        ),
+    )
+
+
 PREDICTION_CHECKS = {
     "predictions_finite": Check(predictions_finite, "Every predicted propensity is finite.", blocking=True),
+    "state_input_within_training_range": Check(
+        state_input_within_training_range,
+        "1/T lies within the profile's max_extrapolation_spans of the training temperatures.",
+        warn_only=True,
+    ),
     "predictions_reach_requested_state_point": Check(
         predictions_reach_requested_state_point,
         "The mean prediction matches each requested ⟨C_B⟩ within 0.02 (self-consistent state point).",
@@ -148,8 +172,10 @@ def prediction_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
     return check_specs(asset_key, PREDICTION_CHECKS)
 
 
-def run_prediction_checks(predictions: pl.DataFrame, summary: pl.DataFrame) -> list[AssetCheckResult]:
-    return check_results(PREDICTION_CHECKS, predictions=predictions, summary=summary)
+def run_prediction_checks(
+    predictions: pl.DataFrame, summary: pl.DataFrame, max_spans: float = 1.0
+) -> list[AssetCheckResult]:
+    return check_results(PREDICTION_CHECKS, predictions=predictions, summary=summary, max_spans=max_spans)
 
 
 # ------------------------------------------------------------------ glassmlp_models / tglassmlp_model
@@ -175,9 +201,10 @@ def test_predictions_finite(test_predictions: np.ndarray, **_: object) -> CheckO
     )
 
 
-def beats_best_descriptor(scores: pl.DataFrame, **_: object) -> CheckOutcome:
-    """Mean test Pearson (all particles) of the network at least that of the best single descriptor, as in [J]."""
-    test = scores.filter((pl.col("split") == "test") & (pl.col("subset") == "all"))
+def beats_best_descriptor(scores: pl.DataFrame, subset: str = "all", **_: object) -> CheckOutcome:
+    """Mean test Pearson of the network (over the model's particle subset) at least that of the best single
+    descriptor, as in [J]."""
+    test = scores.filter((pl.col("split") == "test") & (pl.col("subset") == subset))
     model = test.filter(~pl.col("predictor").str.starts_with("best_descriptor"))["pearson"].mean()
     baseline = test.filter(pl.col("predictor").str.starts_with("best_descriptor"))["pearson"].mean()
     passed = model is not None and (baseline is None or model >= baseline)

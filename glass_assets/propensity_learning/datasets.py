@@ -9,16 +9,22 @@ import numpy as np
 import polars as pl
 
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors, load_state_point_labels
-from glass_assets.warehouse import Warehouse, WarehouseError
+from glass_assets.tables import INHERENT
+from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.learning.mlp_data import PropensityDataset, concatenate
 
-__all__ = ["StudyData", "descriptor_dataset", "study_data"]
+__all__ = ["StudyData", "descriptor_dataset", "distillation_rows", "study_data"]
 
 
 @dataclass(frozen=True)
 class StudyData:
-    """Labelled rows (every reached state point), unlabelled rows (lower temperatures × each target ⟨C_B⟩),
-    the feature names, which (temperature, sample) each configuration id is, and a hash of the arrays."""
+    """Labelled rows (every reached state point), the rows to distil, the feature names, which (temperature,
+    sample) each configuration id is, every state point the campaign asks about, and a hash of the arrays.
+
+    ``unlabelled``: the configurations of the labelled temperatures at the targets their MD did not reach
+    ([J]'s distillation; with the profile's ``distillation: every_temperature`` also the swap-MC temperatures
+    without MD); None when there is nothing to distil.
+    """
 
     labelled: PropensityDataset
     unlabelled: PropensityDataset | None
@@ -26,6 +32,7 @@ class StudyData:
     configurations: list[tuple[float, int]]
     fingerprint: str
     particles: np.ndarray  # (n,) particle id of each labelled row
+    requested_state_points: np.ndarray  # (k, 2) every (T, ⟨C_B⟩) of the campaign's temperatures × targets
 
     def lineage(self) -> dict[str, object]:
         return {
@@ -51,10 +58,15 @@ def descriptor_dataset(
     labels: np.ndarray | None = None,
 ) -> PropensityDataset:
     """Dataset of descriptor table rows at the state point(s) ``target_cb`` (one value, or one per row), labelled
-    or not; configuration ids from ``ids``."""
+    or not; configuration ids from ``ids``; positions and box where the rows carry ``x``, ``y``, ``box_x``,
+    ``box_y``."""
     configuration = np.array(
         [ids[(t, s)] for t, s in zip(rows["temperature"].to_list(), rows["sample"].to_list(), strict=True)]
     )
+    positions = box = None
+    if "x" in rows.columns:
+        positions = rows.select("x", "y").to_numpy()
+        box = rows.select("box_x", "box_y").to_numpy()
     return PropensityDataset(
         features=feature_matrix(rows, len(names)),
         types=rows["type"].to_numpy(),
@@ -62,23 +74,78 @@ def descriptor_dataset(
         temperature=rows["temperature"].to_numpy(),
         target_cb=np.broadcast_to(np.asarray(target_cb, dtype=np.float64), (rows.height,)),
         labels=labels,
+        positions=positions,
+        box=box,
     )
 
 
+def _with_positions(store: Warehouse, system: str, descriptors: pl.DataFrame) -> pl.DataFrame:
+    """Descriptor rows joined with their inherent structure's particle positions and box (for the loss's
+    spatial-correlation term); a clear error where a configuration's particles are missing."""
+    frames = []
+    for temperature in descriptors["temperature"].unique().to_list():
+        key = ensemble_key(system, temperature, INHERENT)
+        particles = store.read_partition("particles", key).select("temperature", "sample", "particle", "x", "y")
+        boxes = store.read_partition("samples", key).select("temperature", "sample", "box_x", "box_y")
+        frames.append(particles.join(boxes, on=["temperature", "sample"], how="inner"))
+    positions = pl.concat(frames) if frames else None
+    joined = descriptors.join(positions, on=["temperature", "sample", "particle"], how="left")
+    missing = joined.filter(pl.col("x").is_null())
+    if missing.height:
+        where = missing.select("temperature", "sample").unique().sort("temperature", "sample").rows()[:5]
+        raise WarehouseError(
+            f"{system}: no inherent-structure positions for {missing.height} descriptor rows (e.g. (T, sample) "
+            f"{where}): re-materialize inherent_structures and mlp_descriptors"
+        )
+    return joined
+
+
+def distillation_rows(
+    descriptors: pl.DataFrame,
+    labels: pl.DataFrame,
+    labelled: list[float],
+    unlabelled: list[float],
+    targets: list[float],
+    distillation: str,
+) -> list[tuple[pl.DataFrame, float]]:
+    """(descriptor rows, target ⟨C_B⟩) to distil ([J]): each labelled temperature's configurations at the targets
+    its labels lack; with ``every_temperature`` also every target at the ``unlabelled`` temperatures."""
+    if distillation == "none":
+        return []
+    parts = []
+    for temperature in labelled:
+        reached = set(labels.filter(pl.col("temperature") == temperature)["target_cb"].to_list())
+        rows = descriptors.filter(pl.col("temperature") == temperature)
+        parts += [(rows, target) for target in targets if target not in reached]
+    if distillation == "every_temperature":
+        for temperature in unlabelled:
+            rows = descriptors.filter(pl.col("temperature") == temperature)
+            parts += [(rows, target) for target in targets]
+    return [(rows, target) for rows, target in parts if rows.height]
+
+
 def study_data(
-    store: Warehouse, system: str, labelled: list[float], unlabelled: list[float], targets: list[float]
+    store: Warehouse,
+    system: str,
+    labelled: list[float],
+    unlabelled: list[float],
+    targets: list[float],
+    distillation: str = "labelled_temperatures",
 ) -> StudyData:
-    """Descriptors joined with state-point labels at the ``labelled`` temperatures (particles without bonds
-    carry no label and are left out), and descriptors × ``targets`` at the ``unlabelled`` ones."""
+    """Descriptors (with inherent-structure positions) joined with state-point labels at the ``labelled``
+    temperatures (particles without bonds carry no label and are left out), and the rows to distil
+    (:func:`distillation_rows`)."""
     if not labelled:
         raise WarehouseError(f"no labelled temperature for {system}: add propensity temperatures to the campaign")
-    descriptors, names = load_descriptors(store, system, sorted(set(labelled) | set(unlabelled)))
+    temperatures = sorted(set(labelled) | (set(unlabelled) if distillation == "every_temperature" else set()))
+    descriptors, names = load_descriptors(store, system, temperatures)
+    descriptors = _with_positions(store, system, descriptors)
     keys = descriptors.select("temperature", "sample").unique().sort(["temperature", "sample"])
     configurations = [(float(t), int(s)) for t, s in keys.iter_rows()]
     ids = {key: i for i, key in enumerate(configurations)}
     labels = load_state_point_labels(store, system, labelled).filter(pl.col("propensity").is_not_null())
     joined = labels.join(
-        descriptors.select("temperature", "sample", "particle", "features"),
+        descriptors.select("temperature", "sample", "particle", "features", "x", "y", "box_x", "box_y"),
         on=["temperature", "sample", "particle"],
         how="inner",
     ).sort(["temperature", "target_cb", "sample", "particle"])
@@ -87,9 +154,10 @@ def study_data(
     labelled_set = descriptor_dataset(
         joined, names, ids, joined["target_cb"].to_numpy(), joined["propensity"].to_numpy()
     )
-    lower = descriptors.filter(pl.col("temperature").is_in(unlabelled)).sort(["temperature", "sample", "particle"])
-    unlabelled_set = None
-    if lower.height:
-        unlabelled_set = concatenate([descriptor_dataset(lower, names, ids, t) for t in targets])
+    ordered = descriptors.sort(["temperature", "sample", "particle"])
+    parts = distillation_rows(ordered, labels, labelled, unlabelled, targets, distillation)
+    unlabelled_set = concatenate([descriptor_dataset(rows, names, ids, t) for rows, t in parts]) if parts else None
+    requested = np.array([(t, c) for t in sorted(set(labelled) | set(unlabelled)) for c in targets], np.float64)
     fingerprint = _fingerprint(labelled_set.features, labelled_set.labels, labelled_set.target_cb)
-    return StudyData(labelled_set, unlabelled_set, names, configurations, fingerprint, joined["particle"].to_numpy())
+    return StudyData(labelled_set, unlabelled_set, names, configurations, fingerprint, joined["particle"].to_numpy(),
+                     requested.reshape(-1, 2))

@@ -1,9 +1,10 @@
 """GlassMLP [G] and tGlassMLP [J] trained on the labelled state points, tracked and registered in MLflow.
 
-Both train on the same split of configurations (the profile's ``training.split_fractions`` and ``seed``),
-are selected on the validation split and scored on the test split; ``champion`` moves on the mean validation
-Pearson, never on a test number. Their runs share metric names (``test_pearson_<state point>``), so the MLflow
-compare view puts GlassMLP and tGlassMLP side by side per state point.
+Both train on the same split of configurations (the profile's ``training.split_fractions`` and ``seed``) and on
+the profile's particle types (``propensity_learning.particle_types``; [J]: type A), are selected on the validation
+split and scored on the test split; ``champion`` moves on the mean validation Pearson of the trained types, never
+on a test number. Their runs share metric names (``test_pearson_<subset>_<state point>``), so the MLflow compare
+view puts GlassMLP and tGlassMLP side by side per state point.
 """
 
 import json
@@ -11,6 +12,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import matplotlib.pyplot as plt
@@ -51,7 +53,8 @@ from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.glassmlp import train_glassmlp
-from glass_core.learning.mlp_data import PropensityDataset, split_by_configuration
+from glass_core.learning.mlp_data import PropensityDataset, extrapolation_spans, split_by_configuration
+from glass_core.learning.mlp_ensemble import PropensityEnsemble
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.mlp_training import EpochRecord
 from glass_core.learning.scores import best_single_descriptor, pearson_by_configuration
@@ -62,8 +65,8 @@ from glass_core.models.systems import get_system
 __all__ = ["EXPERIMENT", "glassmlp_models", "tglassmlp_model"]
 
 EXPERIMENT = "propensity_learning"
-GLASSMLP_CODE_VERSION = "glassmlp-v1"
-TGLASSMLP_CODE_VERSION = "tglassmlp-v1"
+GLASSMLP_CODE_VERSION = "glassmlp-v2"
+TGLASSMLP_CODE_VERSION = "tglassmlp-v2"
 SELECTION_METRIC = "validation_pearson_mean"
 PredictFn = Callable[[PropensityDataset], np.ndarray]
 
@@ -80,20 +83,44 @@ def campaign_temperatures(system: str) -> tuple[list[float], list[float]]:
     return labelled, unlabelled
 
 
-def _load(study: StudySettings, warehouse: WarehouseResource, system: str) -> tuple[StudyData, MLPTrainingSettings]:
+@dataclass(frozen=True)
+class _Study:
+    """What both trainings read: the data, the training settings, the particle types (indices and label) and the
+    profile's distillation choice."""
+
+    data: StudyData
+    training: MLPTrainingSettings
+    types: tuple[int, ...]
+    type_label: str
+    distillation: str
+
+
+def _load(study: StudySettings, warehouse: WarehouseResource, system: str) -> _Study:
     settings = study.load().propensity_learning
     training = MLPTrainingSettings.from_mapping(settings.training)
     labelled, unlabelled = campaign_temperatures(system)
-    data = study_data(warehouse.get(), system, labelled, unlabelled, list(settings.state_point_targets))
-    return data, training
+    data = study_data(warehouse.get(), system, labelled, unlabelled, list(settings.state_point_targets),
+                      settings.distillation)
+    return _Study(data, training, settings.type_indices(system), settings.type_label(system), settings.distillation)
 
 
-def _scores(predictor: str, dataset: PropensityDataset, prediction: np.ndarray, split: str) -> list[dict[str, object]]:
-    """``mlp_scores`` rows of one predictor on one split: per state point, type A and all particles."""
+def _score_subsets(dataset: PropensityDataset, label: str) -> list[tuple[str, np.ndarray | None]]:
+    """(subset label, particle mask) to score: the model's own subset, and type A within it where A is one of
+    several trained types ([J] and GlassBench report type A)."""
+    subsets: list[tuple[str, np.ndarray | None]] = [(label, None)]
+    if label != "A" and (dataset.types == 0).any():
+        subsets.insert(0, ("A", dataset.types == 0))
+    return subsets
+
+
+def _scores(
+    predictor: str, dataset: PropensityDataset, prediction: np.ndarray, split: str, label: str
+) -> list[dict[str, object]]:
+    """``mlp_scores`` rows of one predictor on one split: per state point and particle subset (module doc)."""
     rows = []
     for temperature, cb in dataset.state_points():
         at = dataset.at_state_point(temperature, cb)
-        for subset, mask in (("A", dataset.types[at] == 0), ("all", None)):
+        for subset, mask in _score_subsets(dataset.subset(at), label):
             score = pearson_by_configuration(prediction[at], dataset.labels[at], dataset.configuration[at], mask)
             rows.append(
                 {
@@ -115,8 +142,11 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def _baseline_scores(train: PropensityDataset, test: PropensityDataset, names: list[str]) -> list[dict[str, object]]:
-    """Best single descriptor (chosen on train, per state point, signed) scored on test."""
+def _baseline_scores(
+    train: PropensityDataset, test: PropensityDataset, names: list[str], label: str
+) -> list[dict[str, object]]:
+    """Best single descriptor (chosen on the training rows of the model's types, per state point, signed) scored
+    on test."""
     rows = []
     for temperature, cb in test.state_points():
         column, sign = best_single_descriptor(
@@ -125,10 +155,10 @@ def _baseline_scores(train: PropensityDataset, test: PropensityDataset, names: l
         at = test.at_state_point(temperature, cb)
         prediction = np.zeros(len(test))
         prediction[at] = sign * test.features[at, column]
-        label = f"best_descriptor:{names[column]}({'+' if sign > 0 else '−'})"
+        predictor = f"best_descriptor:{names[column]}({'+' if sign > 0 else '−'})"
         rows += [
             r
-            for r in _scores(label, test, prediction, "test")
+            for r in _scores(predictor, test, prediction, "test", label)
             if (r["temperature"], r["target_cb"]) == (temperature, cb)
         ]
     return rows
@@ -172,19 +202,18 @@ def epoch_progress(context: AssetExecutionContext, every_seconds: float = 20.0) 
     return report
 
 
-def _score_metrics(scores: list[dict[str, object]], predictor: str) -> dict[str, float]:
+def _score_metrics(scores: list[dict[str, object]], predictor: str, label: str) -> dict[str, float]:
+    """Per-state-point Pearson metrics, and the mean validation / test Pearson of the model's own subset (the
+    selection metric: validation)."""
     out = {}
     for row in scores:
         if row["predictor"] != predictor or row["pearson"] is None:
             continue
-        subset = "" if row["subset"] == "all" else "_A"
-        out[f"{row['split']}_pearson{subset}_{_state(row['temperature'], row['target_cb'])}"] = row["pearson"]
-    validation = [
-        r["pearson"] for r in scores if r["split"] == "validation" and r["subset"] == "all" and r["pearson"] is not None
-    ]
-    out[SELECTION_METRIC] = float(np.nanmean(validation)) if validation else float("nan")
-    test = [r["pearson"] for r in scores if r["split"] == "test" and r["subset"] == "all" and r["pearson"] is not None]
-    out["test_pearson_mean"] = float(np.nanmean(test)) if test else float("nan")
+        out[f"{row['split']}_pearson_{row['subset']}_{_state(row['temperature'], row['target_cb'])}"] = row["pearson"]
+    for split, name in (("validation", SELECTION_METRIC), ("test", "test_pearson_mean")):
+        values = [r["pearson"] for r in scores if r["predictor"] == predictor and r["split"] == split
+                  and r["subset"] == label and r["pearson"] is not None]
+        out[name] = float(np.nanmean(values)) if values else float("nan")
     return out
 
 
@@ -197,10 +226,11 @@ def _cb_errors(dataset: PropensityDataset, prediction: np.ndarray) -> dict[str, 
 
 
 def _map_figure(
-    store: Warehouse, system: str, data: StudyData, test_configuration: int, predict: PredictFn, title: str
+    store: Warehouse, system: str, data: StudyData, test_configuration: int, predict: PredictFn, title: str,
+    types: tuple[int, ...],
 ) -> plt.Figure:
-    """MD labels beside the prediction for one test configuration at its middle state point."""
-    rows = data.labelled.configuration == test_configuration
+    """MD labels beside the prediction for one test configuration at its middle state point (the model's types)."""
+    rows = (data.labelled.configuration == test_configuration) & np.isin(data.labelled.types, types)
     points = data.labelled.subset(rows).state_points()
     temperature, cb = points[len(points) // 2]
     rows &= data.labelled.at_state_point(temperature, cb)
@@ -244,10 +274,11 @@ def _register(
     name: str,
     code_version: str,
     system: str,
+    types: tuple[int, ...],
 ) -> tuple[str, str, float | None]:
     """Register the active run's ensembles as a new version with lineage tags; move ``champion`` on validation."""
     client = mlflow_tracking.activate()
-    rows = np.arange(min(8, len(data.labelled)))
+    rows = np.flatnonzero(np.isin(data.labelled.types, types))[:8]
     state = np.column_stack([data.labelled.temperature[rows], data.labelled.target_cb[rows]])
     example = example_input(data.feature_names, data.labelled.features[rows], data.labelled.types[rows], state)
     version = log_ensembles(ensembles, example, name)
@@ -306,29 +337,46 @@ def _result(
     )
 
 
-def _common_params(data: StudyData, training: MLPTrainingSettings, train, validation, test) -> dict[str, object]:  # noqa: ANN001
+def _common_params(study: _Study, kind: str, train, validation, test) -> dict[str, object]:  # noqa: ANN001
+    """The run's parameters: the training settings and what distinguishes this run's data and model."""
     return {
-        **{k: json.dumps(v) if isinstance(v, list | tuple) else v for k, v in training.to_dict().items()},
-        "n_features": len(data.feature_names),
+        **{k: json.dumps(v) if isinstance(v, list | tuple) else v for k, v in study.training.to_dict().items()},
+        "model_kind": kind,
+        "particle_types": study.type_label,
+        "distillation": study.distillation if kind == "tglassmlp" else "none (one model per state point)",
+        "n_features": len(study.data.feature_names),
         "n_train_configurations": len(np.unique(train.configuration)),
         "n_validation_configurations": len(np.unique(validation.configuration)),
         "n_test_configurations": len(np.unique(test.configuration)),
-        "state_points": json.dumps(data.labelled.state_points().tolist()),
+        "state_points": json.dumps(study.data.labelled.state_points().tolist()),
     }
+
+
+def _splits(study: _Study) -> tuple[PropensityDataset, PropensityDataset, PropensityDataset]:
+    """(train, validation, test) of the labelled rows by configuration, the model's particle types only."""
+    splits = split_by_configuration(study.data.labelled, study.training.split_fractions, study.training.seed)
+    return tuple(d.of_types(study.types) for d in splits)  # type: ignore[return-value]
+
+
+def _descriptor_params(ensemble: PropensityEnsemble) -> dict[str, object]:
+    dropped = [n for n in ensemble.input_names if n not in set(ensemble.feature_names)]
+    return {"n_descriptors_used": ensemble.n_features, "dropped_descriptors": json.dumps(dropped)[:6000]}
 
 
 def glassmlp_models(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
     system = get_system(context.partition_key).name
-    data, training = _load(study, warehouse, system)
-    train, validation, test = split_by_configuration(data.labelled, training.split_fractions, training.seed)
+    loaded = _load(study, warehouse, system)
+    data, training, label = loaded.data, loaded.training, loaded.type_label
+    train, validation, test = _splits(loaded)
     experiment_id, run = _start_run(mlflow_tracking, context, "glassmlp", system)
     ensembles, scores, history, prefix = {}, [], [], {}
     with run:
-        mlflow.set_tags({"system": system, "model_kind": "glassmlp", "profile": study.profile})
-        mlflow.log_params(_common_params(data, training, train, validation, test))
-        for done, (temperature, cb) in enumerate(data.labelled.state_points(), 1):
+        mlflow.set_tags({"system": system, "model_kind": "glassmlp", "profile": study.profile,
+                         "particle_types": label})
+        mlflow.log_params(_common_params(loaded, "glassmlp", train, validation, test))
+        for done, (temperature, cb) in enumerate(train.state_points(), 1):
             at = [d.subset(d.at_state_point(temperature, cb)) for d in (train, validation, test)]
             ensemble = train_glassmlp(
                 at[0],
@@ -337,23 +385,28 @@ def glassmlp_models(
                 on_epoch=epoch_progress(context),
                 feature_names=data.feature_names,
                 n_types=get_system(system).n_types,
+                particle_types=loaded.types,
             )
             ensembles[(float(temperature), float(cb))] = ensemble
             history += [r.__class__(**{**r.__dict__, "stage": _state(temperature, cb)}) for r in ensemble.history]
             for split, dataset in (("validation", at[1]), ("test", at[2])):
-                scores += _scores("glassmlp", dataset, ensemble.predict(dataset.features, dataset.types)[0], split)
-            context.log.info(f"GlassMLP {done}/{len(data.labelled.state_points())}: T={temperature:g}, ⟨C_B⟩={cb:g}")
+                prediction = ensemble.predict(dataset.features, dataset.types)[0]
+                scores += _scores("glassmlp", dataset, prediction, split, label)
+            context.log.info(f"GlassMLP {done}/{len(train.state_points())}: T={temperature:g}, ⟨C_B⟩={cb:g}")
         _log_history(history, prefix)
+        mlflow.log_params(_descriptor_params(next(iter(ensembles.values()))))
         predict_test = _glassmlp_predictor(ensembles)
-        scores += _baseline_scores(train, test, data.feature_names)
+        scores += _baseline_scores(train, test, data.feature_names, label)
         test_predictions = predict_test(test)
-        metrics = _score_metrics(scores, "glassmlp") | _cb_errors(test, test_predictions)
+        metrics = _score_metrics(scores, "glassmlp", label) | _cb_errors(test, test_predictions)
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
-        checks = _checked(context, GLASSMLP_CHECKS, scores, test_predictions=test_predictions)
-        figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict_test, "GlassMLP")
+        checks = _checked(context, GLASSMLP_CHECKS, scores, test_predictions=test_predictions, subset=label)
+        figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict_test, "GlassMLP",
+                             loaded.types)
         mlflow.log_figure(figure, "propensity_maps.png")
         registered = _register(
-            context, mlflow_tracking, ensembles, data, glassmlp_model_name(system), GLASSMLP_CODE_VERSION, system
+            context, mlflow_tracking, ensembles, data, glassmlp_model_name(system), GLASSMLP_CODE_VERSION, system,
+            loaded.types,
         )
         run_id = run.info.run_id
     return _result(
@@ -367,7 +420,7 @@ def glassmlp_models(
         registered,
         scores,
         figure,
-        {"n_state_points": len(ensembles)},
+        {"n_state_points": len(ensembles), "particle_types": label},
         checks,
     )
 
@@ -396,52 +449,95 @@ def _tglassmlp_predictor(ensemble: TGlassMLPEnsemble) -> PredictFn:
     return predict
 
 
+def attention_diagnostics(ensemble: TGlassMLPEnsemble, state_points: np.ndarray) -> pl.DataFrame:
+    """Per requested state point: the attention's entropy −Σ_k w_k ln w_k and largest weight (mean over members;
+    a sharp softmax on extrapolation shows as a falling entropy) and the distance of 1/T outside the training
+    temperatures in training spans."""
+    training = ensemble.notes.get("training_temperatures") or sorted({t for t, _ in ensemble.notes.get(
+        "trained_state_points", [])})
+    rows = []
+    for temperature, cb in np.unique(np.asarray(state_points, dtype=np.float64).reshape(-1, 2), axis=0):
+        weights = ensemble.attention_weights(float(temperature), float(cb))
+        entropy = -(weights * np.log(np.clip(weights, 1e-300, None))).sum(axis=1)
+        rows.append({
+            "temperature": float(temperature), "target_cb": float(cb),
+            "attention_entropy": float(entropy.mean()), "attention_max_weight": float(weights.max(axis=1).mean()),
+            "uniform_entropy": float(np.log(weights.shape[1])),
+            "extrapolation_spans": extrapolation_spans(float(temperature), training) if training else None,
+        })
+    return pl.DataFrame(rows)
+
+
+def _attention_metrics(diagnostics: pl.DataFrame) -> dict[str, float]:
+    out = {}
+    for row in diagnostics.iter_rows(named=True):
+        state = _state(row["temperature"], row["target_cb"])
+        out[f"attention_entropy_{state}"] = row["attention_entropy"]
+        out[f"attention_max_weight_{state}"] = row["attention_max_weight"]
+    return out
+
+
 def tglassmlp_model(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
     system = get_system(context.partition_key).name
-    data, training = _load(study, warehouse, system)
-    train, validation, test = split_by_configuration(data.labelled, training.split_fractions, training.seed)
+    loaded = _load(study, warehouse, system)
+    data, training, label = loaded.data, loaded.training, loaded.type_label
+    train, validation, test = _splits(loaded)
+    # [J] distils the training configurations only: test and validation structures never enter training
+    distil = None
+    if data.unlabelled is not None:
+        distil = data.unlabelled.subset(np.isin(data.unlabelled.configuration, np.unique(train.configuration)))
     experiment_id, run = _start_run(mlflow_tracking, context, "tglassmlp", system)
     with run:
-        mlflow.set_tags({"system": system, "model_kind": "tglassmlp", "profile": study.profile})
-        mlflow.log_params(_common_params(data, training, train, validation, test))
+        mlflow.set_tags({"system": system, "model_kind": "tglassmlp", "profile": study.profile,
+                         "particle_types": label})
+        mlflow.log_params(_common_params(loaded, "tglassmlp", train, validation, test))
         context.log.info(
-            f"tGlassMLP on {len(train)} training rows, {0 if data.unlabelled is None else len(data.unlabelled)} "
-            f"unlabelled rows to distil; {training.n_networks} networks"
+            f"tGlassMLP on {len(train)} training rows (types {label}), {0 if distil is None else len(distil)} rows "
+            f"to distil ({loaded.distillation}); {training.n_networks} networks"
         )
         result = train_tglassmlp(
             train,
             validation,
-            data.unlabelled,
+            distil,
             training,
             on_epoch=epoch_progress(context),
             feature_names=data.feature_names,
             n_types=get_system(system).n_types,
+            particle_types=loaded.types,
+            requested_state_points=data.requested_state_points,
+            distil_unlabelled_temperatures=loaded.distillation == "every_temperature",
         )
         ensemble = result.ensemble
         _log_history(result.history, {})
+        mlflow.log_params(_descriptor_params(ensemble))
         predict = _tglassmlp_predictor(ensemble)
         scores = []
         for split, dataset in (("validation", validation), ("test", test)):
-            scores += _scores("tglassmlp", dataset, predict(dataset), split)
-        scores += _baseline_scores(train, test, data.feature_names)
+            scores += _scores("tglassmlp", dataset, predict(dataset), split, label)
+        scores += _baseline_scores(train, test, data.feature_names, label)
         test_predictions = predict(test)
-        metrics = _score_metrics(scores, "tglassmlp") | _cb_errors(test, test_predictions)
+        diagnostics = attention_diagnostics(ensemble, data.requested_state_points)
+        metrics = _score_metrics(scores, "tglassmlp", label) | _cb_errors(test, test_predictions)
         metrics |= {"n_networks_kept": float(ensemble.n_members), "n_networks_trained": float(training.n_networks)}
+        metrics |= _attention_metrics(diagnostics)
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        mlflow.log_table(diagnostics.to_pandas(), "attention_by_state_point.json")
         checks = _checked(
             context,
             TGLASSMLP_CHECKS,
             scores,
             test_predictions=test_predictions,
             self_consistency_warning=bool(result.self_consistency_warning),
+            subset=label,
         )
         consistency = pl.DataFrame([c.__dict__ for c in result.checks]) if result.checks else pl.DataFrame()
         if consistency.height:
             mlflow.log_table(consistency.to_pandas(), "self_consistency.json")
         mlflow.log_dict(ensemble.notes, "training_notes.json")
-        figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict, "tGlassMLP")
+        figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict, "tGlassMLP",
+                             loaded.types)
         mlflow.log_figure(figure, "propensity_maps.png")
         registered = _register(
             context,
@@ -451,6 +547,7 @@ def tglassmlp_model(
             tglassmlp_model_name(system),
             TGLASSMLP_CODE_VERSION,
             system,
+            loaded.types,
         )
         run_id = run.info.run_id
     if result.self_consistency_warning:
@@ -467,11 +564,15 @@ def tglassmlp_model(
         scores,
         figure,
         {
+            "particle_types": label,
             "n_networks_kept": ensemble.n_members,
             "n_networks_trained": training.n_networks,
             "self_consistency_warning": bool(result.self_consistency_warning),
+            "distillation": loaded.distillation,
             "distilled_state_points": MetadataValue.json(ensemble.notes.get("distilled_state_points", [])),
             "skipped_equal_cb": MetadataValue.json(result.skipped_cb),
+            "dropped_descriptors": MetadataValue.json(ensemble.notes.get("dropped_descriptors", [])),
+            "attention_by_state_point": MetadataValue.md(plots.markdown_table(diagnostics)),
         },
         checks,
     )

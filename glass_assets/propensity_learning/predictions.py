@@ -1,4 +1,10 @@
-"""Propensity predicted by the champion tGlassMLP on every swap-MC equilibrium of a temperature [J]."""
+"""Propensity predicted by the champion tGlassMLP on every swap-MC equilibrium of a temperature [J].
+
+Only the particles of the model's types are predicted (default type A, [J]); each particle's row keeps every
+kept network's prediction (``members``) beside their mean and spread, so χ4 and the lengths can be computed per
+network ([J]'s error bar), and each state point records every network's iterated state input and how far 1/T
+lies outside the training temperatures (in training spans).
+"""
 
 import numpy as np
 import polars as pl
@@ -15,17 +21,35 @@ from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import PREDICTION_CHECKS, prediction_check_specs, run_prediction_checks
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors
-from glass_assets.propensity_registry import load_tglassmlp_champion, tglassmlp_model_name
+from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT, configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import ensemble_key
+from glass_core.learning.mlp_data import extrapolation_spans
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.scores import pearson_by_configuration
+from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 
 __all__ = ["PREDICTIONS_CODE_VERSION", "propensity_predictions"]
 
-PREDICTIONS_CODE_VERSION = "propensity-predictions-v1"
+PREDICTIONS_CODE_VERSION = "propensity-predictions-v2"
+
+
+def _check_model_matches_profile(ensemble: TGlassMLPEnsemble, version: str, system: str, types: tuple[int, ...],
+                                 names: list[str], temperature: float) -> None:
+    """A clear error when the champion was trained for other particle types or other descriptors than the profile
+    and the table now hold: it must be retrained first."""
+    if tuple(ensemble.particle_types) != tuple(types):
+        raise ValueError(
+            f"{tglassmlp_model_name(system)} v{version} was trained on particle types {list(ensemble.particle_types)}, "
+            f"the profile asks for {list(types)}: re-materialize tglassmlp_model"
+        )
+    if names != ensemble.input_names:
+        raise ValueError(
+            f"{tglassmlp_model_name(system)} v{version} reads {len(ensemble.input_names)} descriptors, the table of "
+            f"{system} at T={temperature} has {len(names)}: re-materialize mlp_descriptors with its profile"
+        )
 
 
 def _md_comparison(
@@ -55,13 +79,12 @@ def propensity_predictions(
     store = warehouse.get()
     store.ensure_writable()
     rows, names = load_descriptors(store, system, [temperature])
-    if names != ensemble.feature_names:
-        raise ValueError(
-            f"{tglassmlp_model_name(system)} v{version} expects {len(ensemble.feature_names)} descriptors, the "
-            f"table of {system} at T={temperature} has {len(names)}: re-materialize mlp_descriptors with its profile"
-        )
-    rows = rows.sort("sample", "particle")
+    _check_model_matches_profile(ensemble, version, system, settings.type_indices(system), names, temperature)
+    label = model_type_label(ensemble, system)
+    rows = rows.filter(pl.col("type").is_in(list(ensemble.particle_types))).sort("sample", "particle")
     features, types = feature_matrix(rows, len(names)), rows["type"].to_numpy()
+    training_temperatures = ensemble.notes.get("training_temperatures", [])
+    spans = extrapolation_spans(temperature, training_temperatures) if training_temperatures else None
     predictions, summary, panels = [], [], {}
     md_labels = store.read_partition("state_point_labels", {"system": system, "temperature": temperature})
     for target in settings.state_point_targets:
@@ -73,6 +96,8 @@ def propensity_predictions(
                 pl.Series("predicted", result.mean.astype(np.float64)),
                 pl.Series("spread", result.std.astype(np.float64)),
                 pl.lit(str(version)).alias("model_version"),
+                pl.Series("members", result.members.T.astype(np.float32)).cast(pl.List(pl.Float32)),
+                pl.lit(label).alias("particle_type"),
             )
         )
         summary.append(
@@ -88,13 +113,22 @@ def propensity_predictions(
                 "md_pearson": md_pearson,
                 "md_pearson_stderr": md_stderr,
                 "model_version": str(version),
+                "member_state_input_cb": [float(c) for c in result.state_input[:, 1]],
+                "extrapolation_spans": spans,
+                "particle_type": label,
             }
         )
         first = rows["sample"] == rows["sample"][0]
         panels[f"⟨C_B⟩ = {target:g}"] = result.mean[first.to_numpy()]
         context.log.info(f"T={temperature}: requested ⟨C_B⟩={target}, predicted {result.achieved_cb:.3f}")
-    frames = {"propensity_predictions": pl.concat(predictions), "prediction_state_points": pl.DataFrame(summary)}
-    results = run_prediction_checks(frames["propensity_predictions"], frames["prediction_state_points"])
+    frames = {
+        "propensity_predictions": pl.concat(predictions),
+        "prediction_state_points": pl.DataFrame(summary, schema_overrides={
+            "member_state_input_cb": pl.List(pl.Float64), "extrapolation_spans": pl.Float64,
+            "md_pearson": pl.Float64, "md_pearson_stderr": pl.Float64}),
+    }
+    results = run_prediction_checks(frames["propensity_predictions"], frames["prediction_state_points"],
+                                    settings.max_extrapolation_spans)
     raise_on_blocking_failure(
         results, PREDICTION_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
     )
@@ -102,14 +136,18 @@ def propensity_predictions(
     key = ensemble_key(system, temperature, INHERENT)
     sample = int(rows["sample"][0])
     config = configurations(store.read_partition("samples", key), store.read_partition("particles", key))[sample]
+    shown = rows.filter(pl.col("sample") == sample)["particle"].to_numpy()
     figure = plots.propensity_maps(
-        config.positions, config.box, panels, f"{system}, T = {temperature}, sample {sample}"
+        config.positions[shown], config.box, panels, f"{system}, T = {temperature}, sample {sample}, types {label}"
     )
     return MaterializeResult(
         check_results=results,
         metadata={
             "model": f"{tglassmlp_model_name(system)} v{version} (champion)",
-            "state_points": MetadataValue.md(plots.markdown_table(frames["prediction_state_points"].drop("system"))),
+            "particle_types": label,
+            "extrapolation_spans": spans if spans is not None else float("nan"),
+            "state_points": MetadataValue.md(plots.markdown_table(
+                frames["prediction_state_points"].drop("system", "member_state_input_cb"))),
             "n_configurations": rows["sample"].n_unique(),
             "rows_written": MetadataValue.json(written),
             **figure_metadata(figure, study.plot_path("propensity_predictions", f"{system}_T{temperature!r}.png")),
@@ -126,8 +164,9 @@ PROPENSITY_PREDICTIONS = AssetTemplate(
     group_name="propensity_learning",
     code_version=PREDICTIONS_CODE_VERSION,
     description=(
-        "The champion tGlassMLP applied to every equilibrium of the partition at each target ⟨C_B⟩, the "
-        "state-point input iterated until the predicted mean matches it [J] — also where no MD exists: "
-        "per-particle mean and spread over the kept networks (`propensity_predictions`, `prediction_state_points`)."
+        "The champion tGlassMLP applied to every equilibrium of the partition at each target ⟨C_B⟩ (its particle "
+        "types), the state-point input iterated until the predicted mean matches it [J] — also where no MD exists: "
+        "per-particle mean, spread and every kept network's value (`propensity_predictions`), and per state point "
+        "the inputs and the distance outside the training temperatures (`prediction_state_points`)."
     ),
 )

@@ -34,11 +34,13 @@ import numpy as np
 __all__ = [
     "RESOLUTION",
     "Estimate",
+    "NetworkSpread",
     "SampleMean",
     "Verdict",
     "absolute_difference",
     "difference",
     "judge",
+    "over_networks",
     "sample_mean",
 ]
 
@@ -121,3 +123,29 @@ def judge(estimate: Estimate, resolution: float = RESOLUTION) -> Verdict:
     if estimate.value < -resolution * estimate.stderr:
         return "fail"
     return "unresolved"
+
+
+@dataclass(frozen=True)
+class NetworkSpread:
+    """A quantity computed once per network of an ensemble [J]: the mean over the K networks and their spread
+    (sample standard deviation, ddof = 1; 0 for one network, as [J] quotes the variance between networks as the
+    error bar). ``stderr`` is the mean of the networks' own statistical errors (e.g. a bootstrap over
+    configurations), NaN where none was given."""
+
+    mean: float
+    spread: float
+    stderr: float
+    n_networks: int
+
+
+def over_networks(values: Iterable[float], stderrs: Iterable[float] | None = None) -> NetworkSpread:
+    """:class:`NetworkSpread` of one value per network (non-finite values are left out)."""
+    values = np.asarray([v for v in values], dtype=np.float64)
+    errors = np.asarray([e for e in stderrs], dtype=np.float64) if stderrs is not None else np.full(values.size, np.nan)
+    keep = np.isfinite(values)
+    values, errors = values[keep], errors[keep]
+    if values.size == 0:
+        return NetworkSpread(float("nan"), float("nan"), float("nan"), 0)
+    spread = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    stderr = float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
+    return NetworkSpread(float(values.mean()), spread, stderr, int(values.size))
