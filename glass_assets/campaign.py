@@ -13,7 +13,8 @@ Format (YAML)::
         swap_mc: [0.4, 0.3]      # swap-MC equilibria and their inherent structures
         propensity: [0.4]        # bond-breaking labels from isoconfigurational MD of the equilibria
         propensity_learning: true  # descriptors (every swap_mc T), state-point labels (every propensity T),
-                                   # GlassMLP + tGlassMLP, predictions at every swap_mc T
+                                   # GlassMLP + tGlassMLP, the held-out test (≥ 2 propensity T), predictions
+                                   # at every swap_mc T
         heterogeneity: true      # χ4 and chord length at every swap_mc T, attention lengths, summary figure
         large_box: [0.3]         # large tiled boxes (subset of swap_mc), then S4(q) and ξ4 with the champion
       kam:
@@ -60,6 +61,7 @@ CAMPAIGN_STAGES = {
         "state_point_labels",
         "glassmlp_models",
         "tglassmlp_model",
+        "transferability",
         "propensity_predictions",
     ),
     "heterogeneity": ("dynamic_heterogeneity", "attention_lengths", "heterogeneity_summary"),
@@ -111,10 +113,15 @@ class Campaign:
         }
 
     def asset_names(self, system: str) -> set[str]:
-        """The assets the campaign builds for ``system`` (GlassBench scores only where a tGlassMLP is trained)."""
+        """The assets the campaign builds for ``system`` (GlassBench scores only where a tGlassMLP is trained; the
+        held-out test only where at least two temperatures have MD labels)."""
         stages = self.stages_of(system)
         names = {name for stage in stages for name in CAMPAIGN_STAGES[stage]}
-        return names - {"glassbench_scores"} if "propensity_learning" not in stages else names
+        if "propensity_learning" not in stages:
+            names -= {"glassbench_scores"}
+        if len(self.temperatures(system, "propensity")) < 2:
+            names -= {"transferability"}
+        return names
 
     def temperatures(self, system: str, stage: str) -> list[str]:
         return [t for s, name, t in self.entries if s == stage and name == system]

@@ -34,6 +34,7 @@ from glass_assets.liquid_glass.assets import (
 from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
 from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_MODEL
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
+from glass_assets.propensity_learning.transferability import TRANSFERABILITY
 from glass_assets.report.assets import paper_report_asset
 from glass_assets.resources import default_resources
 
@@ -54,6 +55,7 @@ TEMPLATES: tuple[AssetTemplate, ...] = (
     STATE_POINT_LABELS,
     GLASSMLP_MODELS,
     TGLASSMLP_MODEL,
+    TRANSFERABILITY,
     PROPENSITY_PREDICTIONS,
     DYNAMIC_HETEROGENEITY,
     ATTENTION_LENGTHS,

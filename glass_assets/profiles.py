@@ -214,7 +214,7 @@ class PropensityLearningSettings:
     particle_types: tuple[str, ...] = ("A",)
     distillation: str = "labelled_temperatures"
     max_extrapolation_spans: float = 1.0
-    held_out: str = "lowest"
+    held_out: str | tuple[float, ...] = "lowest"
 
     def __post_init__(self) -> None:
         if not self.descriptor_lengths:
@@ -224,10 +224,19 @@ class PropensityLearningSettings:
         types = self.particle_types
         if not types or len(set(types)) != len(types) or ("all" in types and len(types) > 1):
             raise ValueError(f"particle_types must list distinct species names, or be [all]; got {list(types)}")
-        for key, value, allowed in (("distillation", self.distillation, DISTILLATION_CHOICES),
-                                    ("held_out", self.held_out, HELD_OUT_CHOICES)):
-            if value not in allowed:
-                raise ValueError(f"propensity_learning.{key} must be one of {list(allowed)}, got {value!r}")
+        if self.distillation not in DISTILLATION_CHOICES:
+            raise ValueError(f"propensity_learning.distillation must be one of {list(DISTILLATION_CHOICES)}, got "
+                             f"{self.distillation!r}")
+        held_out = self.held_out
+        if isinstance(held_out, list | tuple):
+            if not held_out or not all(isinstance(t, int | float) and not isinstance(t, bool) and t > 0
+                                       for t in held_out):
+                raise ValueError(f"propensity_learning.held_out must be one of {list(HELD_OUT_CHOICES)} or a list of "
+                                 f"labelled temperatures, got {held_out!r}")
+            object.__setattr__(self, "held_out", tuple(float(t) for t in held_out))
+        elif held_out not in HELD_OUT_CHOICES:
+            raise ValueError(f"propensity_learning.held_out must be one of {list(HELD_OUT_CHOICES)} or a list of "
+                             f"labelled temperatures, got {held_out!r}")
         if not self.max_extrapolation_spans > 0:
             raise ValueError(f"max_extrapolation_spans must be positive, got {self.max_extrapolation_spans}")
 
@@ -243,6 +252,22 @@ class PropensityLearningSettings:
                 f"(its species: {list(names)})"
             )
         return tuple(sorted(names.index(t) for t in self.particle_types))
+
+    def held_out_temperatures(self, labelled: list[float]) -> list[float]:
+        """The labelled temperatures the transferability test holds out, one at a time ([J]'s claim needs the
+        lowest: extrapolation); a clear error for a listed temperature without labels."""
+        labelled = sorted(labelled)
+        if self.held_out == "none" or len(labelled) < 2:
+            return []
+        if self.held_out == "lowest":
+            return labelled[:1]
+        if self.held_out == "all_below_highest":
+            return labelled[:-1]
+        missing = [t for t in self.held_out if not any(math.isclose(t, x) for x in labelled)]
+        if missing:
+            raise ProfileError(f"propensity_learning.held_out lists T = {missing}, which have no MD labels in the "
+                               f"campaign (labelled: {labelled})")
+        return sorted(x for x in labelled if any(math.isclose(t, x) for t in self.held_out))
 
     def type_label(self, system: str) -> str:
         """The subset's label in tables: 'all', or the species names joined by '+' ('A', 'A+B')."""

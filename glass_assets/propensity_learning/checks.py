@@ -12,6 +12,7 @@ __all__ = [
     "DESCRIPTOR_CHECKS",
     "GLASSMLP_CHECKS",
     "TGLASSMLP_CHECKS",
+    "TRANSFER_CHECKS",
     "model_check_specs",
     "run_model_checks",
     "PREDICTION_CHECKS",
@@ -22,6 +23,8 @@ __all__ = [
     "run_prediction_checks",
     "run_state_point_checks",
     "state_point_check_specs",
+    "run_transfer_checks",
+    "transfer_check_specs",
 ]
 
 #: |mean label − target ⟨C_B⟩| above this means the interpolation to the crossing time went wrong
@@ -250,3 +253,62 @@ def model_check_specs(asset_key: AssetKey, checks: dict[str, Check]) -> list[Ass
 def run_model_checks(checks: dict[str, Check], **tables: object) -> list[AssetCheckResult]:
     """``checks`` (GLASSMLP_CHECKS or TGLASSMLP_CHECKS) on scores, test_predictions, self_consistency_warning."""
     return check_results(checks, **tables)
+
+
+# ------------------------------------------------------------------ transferability
+def _within(table: pl.DataFrame, observable: str) -> tuple[list[str], int]:
+    """Held-out state points where ML and MD ``observable`` differ by more than 2 combined standard errors
+    (configurations for both, plus the spread over networks for ML); (their descriptions, points compared)."""
+    ml = table.filter((pl.col("observable") == observable) & (pl.col("source") == "ml"))
+    md = table.filter((pl.col("observable") == observable) & (pl.col("source") == "md")).select(
+        "held_out_temperature", "target_cb", pl.col("value").alias("md"), pl.col("stderr").alias("md_stderr"))
+    joined = ml.join(md, on=["held_out_temperature", "target_cb"], how="inner").filter(
+        pl.col("value").is_not_null() & pl.col("md").is_not_null())
+    far = []
+    for r in joined.iter_rows(named=True):
+        error = np.sqrt((r["stderr"] or 0.0) ** 2 + (r["network_spread"] or 0.0) ** 2 + (r["md_stderr"] or 0.0) ** 2)
+        if abs(r["value"] - r["md"]) > 2 * error:
+            far.append(f"T = {r['held_out_temperature']:g}, ⟨C_B⟩ = {r['target_cb']:g}: ML {r['value']:.4g} vs MD "
+                       f"{r['md']:.4g} (2 SE = {2 * error:.2g})")
+    return far, joined.height
+
+
+def held_out_chi4_matches_md(table: pl.DataFrame, **_: object) -> CheckOutcome:
+    """[J]'s claim at the held-out temperature: predicted χ4 within 2 SE of MD's."""
+    far, compared = _within(table, "chi4")
+    return CheckOutcome(passed=not far, metadata={"compared": compared, "outside_2se": far},
+                        description=("held-out χ4 differs from MD: " + "; ".join(far)) if far else "")
+
+
+def held_out_chord_matches_md(table: pl.DataFrame, **_: object) -> CheckOutcome:
+    """Predicted ℓ_ch within 2 SE of MD's at the held-out temperature."""
+    far, compared = _within(table, "chord_length")
+    return CheckOutcome(passed=not far, metadata={"compared": compared, "outside_2se": far},
+                        description=("held-out ℓ_ch differs from MD: " + "; ".join(far)) if far else "")
+
+
+def transfer_values_finite(table: pl.DataFrame, **_: object) -> CheckOutcome:
+    """Rows exist, no NaN written, and every Pearson lies in [−1, 1]."""
+    values = table["value"].drop_nulls() if table.height else pl.Series([], dtype=pl.Float64)
+    pearson = table.filter(pl.col("observable") == "pearson")["value"].drop_nulls() if table.height else values
+    bad = int((~values.is_finite()).sum()) + int(((pearson < -1) | (pearson > 1)).sum())
+    return CheckOutcome(passed=table.height > 0 and bad == 0, metadata={"rows": table.height, "bad_values": bad})
+
+
+TRANSFER_CHECKS = {
+    "transfer_values_finite": Check(transfer_values_finite, "Finite values, Pearson in [−1, 1].", blocking=True),
+    "held_out_chi4_matches_md": Check(
+        held_out_chi4_matches_md, "Held-out χ4 (tGlassMLP) within 2 SE of MD ([J]).", warn_only=True
+    ),
+    "held_out_chord_matches_md": Check(
+        held_out_chord_matches_md, "Held-out ℓ_ch (tGlassMLP) within 2 SE of MD ([J]).", warn_only=True
+    ),
+}
+
+
+def transfer_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return check_specs(asset_key, TRANSFER_CHECKS)
+
+
+def run_transfer_checks(table: pl.DataFrame) -> list[AssetCheckResult]:
+    return check_results(TRANSFER_CHECKS, table=table)

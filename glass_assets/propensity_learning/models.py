@@ -84,7 +84,7 @@ def campaign_temperatures(system: str) -> tuple[list[float], list[float]]:
 
 
 @dataclass(frozen=True)
-class _Study:
+class StudyInputs:
     """What both trainings read: the data, the training settings, the particle types (indices and label) and the
     profile's distillation choice."""
 
@@ -95,13 +95,14 @@ class _Study:
     distillation: str
 
 
-def _load(study: StudySettings, warehouse: WarehouseResource, system: str) -> _Study:
+def load_study(study: StudySettings, warehouse: WarehouseResource, system: str) -> StudyInputs:
     settings = study.load().propensity_learning
     training = MLPTrainingSettings.from_mapping(settings.training)
     labelled, unlabelled = campaign_temperatures(system)
     data = study_data(warehouse.get(), system, labelled, unlabelled, list(settings.state_point_targets),
                       settings.distillation)
-    return _Study(data, training, settings.type_indices(system), settings.type_label(system), settings.distillation)
+    return StudyInputs(data, training, settings.type_indices(system), settings.type_label(system),
+                       settings.distillation)
 
 
 def _score_subsets(dataset: PropensityDataset, label: str) -> list[tuple[str, np.ndarray | None]]:
@@ -337,7 +338,7 @@ def _result(
     )
 
 
-def _common_params(study: _Study, kind: str, train, validation, test) -> dict[str, object]:  # noqa: ANN001
+def _common_params(study: StudyInputs, kind: str, train, validation, test) -> dict[str, object]:  # noqa: ANN001
     """The run's parameters: the training settings and what distinguishes this run's data and model."""
     return {
         **{k: json.dumps(v) if isinstance(v, list | tuple) else v for k, v in study.training.to_dict().items()},
@@ -352,7 +353,7 @@ def _common_params(study: _Study, kind: str, train, validation, test) -> dict[st
     }
 
 
-def _splits(study: _Study) -> tuple[PropensityDataset, PropensityDataset, PropensityDataset]:
+def study_splits(study: StudyInputs) -> tuple[PropensityDataset, PropensityDataset, PropensityDataset]:
     """(train, validation, test) of the labelled rows by configuration, the model's particle types only."""
     splits = split_by_configuration(study.data.labelled, study.training.split_fractions, study.training.seed)
     return tuple(d.of_types(study.types) for d in splits)  # type: ignore[return-value]
@@ -367,9 +368,9 @@ def glassmlp_models(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
     system = get_system(context.partition_key).name
-    loaded = _load(study, warehouse, system)
+    loaded = load_study(study, warehouse, system)
     data, training, label = loaded.data, loaded.training, loaded.type_label
-    train, validation, test = _splits(loaded)
+    train, validation, test = study_splits(loaded)
     experiment_id, run = _start_run(mlflow_tracking, context, "glassmlp", system)
     ensembles, scores, history, prefix = {}, [], [], {}
     with run:
@@ -481,9 +482,9 @@ def tglassmlp_model(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
     system = get_system(context.partition_key).name
-    loaded = _load(study, warehouse, system)
+    loaded = load_study(study, warehouse, system)
     data, training, label = loaded.data, loaded.training, loaded.type_label
-    train, validation, test = _splits(loaded)
+    train, validation, test = study_splits(loaded)
     # [J] distils the training configurations only: test and validation structures never enter training
     distil = None
     if data.unlabelled is not None:

@@ -11,7 +11,7 @@ import polars as pl  # noqa: E402
 
 from glass_assets.plots import markdown_table  # noqa: E402  (shared; re-exported for this domain's callers)
 
-__all__ = ["descriptor_profiles", "markdown_table", "propensity_maps", "score_table_figure"]
+__all__ = ["descriptor_profiles", "markdown_table", "propensity_maps", "score_table_figure", "transfer_figure"]
 
 
 def descriptor_profiles(features: np.ndarray, names: list[str], title: str) -> plt.Figure:
@@ -72,4 +72,43 @@ def score_table_figure(scores: pl.DataFrame, title: str) -> plt.Figure:
     axis.invert_xaxis()
     axis.set_title(title, fontsize=10)
     axis.legend(fontsize=6, ncol=2)
+    return figure
+
+
+def transfer_figure(table: pl.DataFrame, context: pl.DataFrame, title: str) -> plt.Figure:
+    """χ4 and ℓ_ch against 1/T: MD at every labelled temperature (filled, from ``dynamic_heterogeneity`` where it
+    ran), MD at the held-out temperature (filled, ringed) and the held-out tGlassMLP prediction (open, error bar:
+    configurations ⊕ networks), the random-field ℓ_ch (grey); one colour per ⟨C_B⟩."""
+    figure, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    targets = sorted(set(table["target_cb"].to_list()))
+    cmap = plt.get_cmap("viridis")
+    colours = {t: cmap(0.9 * k / max(len(targets) - 1, 1)) for k, t in enumerate(targets)}
+    for axis, observable, label in ((axes[0], "chi4", r"$\chi_4$ (configurational)"),
+                                    (axes[1], "chord_length", r"chord length $\ell_{ch}$ ($\sigma$)")):
+        if context.height:
+            for (target,), rows in context.filter(pl.col("observable") == observable).sort("temperature").group_by(
+                    ["target_cb"], maintain_order=True):
+                if target in colours:
+                    axis.errorbar(1 / rows["temperature"].to_numpy(), rows["value"], yerr=rows["stderr"].fill_null(0),
+                                  color=colours[target], marker="o", ms=4, lw=1, capsize=2)
+        for row in table.filter(pl.col("observable") == observable).iter_rows(named=True):
+            if row["value"] is None:
+                continue
+            x = 1 / row["held_out_temperature"]
+            error = np.hypot(row["stderr"] or 0.0, row["network_spread"] or 0.0)
+            if row["source"] == "ml":
+                axis.errorbar(x, row["value"], yerr=error, color=colours[row["target_cb"]], marker="s", ms=8,
+                              fillstyle="none", capsize=3, lw=1.5)
+            elif row["source"] == "md":
+                axis.errorbar(x, row["value"], yerr=error, color=colours[row["target_cb"]], marker="o", ms=6,
+                              markeredgecolor="black", capsize=2, lw=1)
+            else:
+                axis.errorbar(x, row["value"], yerr=error, color="grey", marker="_", ms=14, capsize=2)
+        axis.set_xlabel("$1/T$ (held-out temperature: open squares = tGlassMLP, ringed = MD)")
+        axis.set_ylabel(label)
+    handles = [plt.Line2D([], [], color=c, lw=3, label=f"⟨C_B⟩ = {t:g}") for t, c in colours.items()]
+    handles.append(plt.Line2D([], [], color="grey", marker="_", ms=14, lw=0, label="random field"))
+    axes[1].legend(handles=handles, fontsize=7)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
     return figure

@@ -28,7 +28,7 @@ from glass_assets.tracking import MLflowResource
 
 __all__ = ["REPORT_CODE_VERSION", "REPORT_INPUTS", "paper_report_asset", "report_inputs", "report_path"]
 
-REPORT_CODE_VERSION = "paper-report-v1"
+REPORT_CODE_VERSION = "paper-report-v2"
 #: per-system assets whose rows the report shows, in the flow's order
 REPORT_INPUTS = (
     "cnn_classifier",
@@ -37,6 +37,9 @@ REPORT_INPUTS = (
     "propensity_labels",
     "grad_cam_dynamics",
     "cooling_rate_study",
+    "glassmlp_models",
+    "tglassmlp_model",
+    "transferability",
     "heterogeneity_summary",
     "four_point_structure_factor",
 )

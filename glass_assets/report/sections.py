@@ -21,6 +21,7 @@ from glass_assets.plots import mean_text
 from glass_assets.report import figures, paper
 from glass_assets.report.data import ReportData, champion, quench_scale, swap_mc_scale
 from glass_assets.report.html import ABSENT, Section, absent, figure, note, table
+from glass_assets.report.propensity_models import held_out_test, model_comparison
 from glass_assets.tracking import MLflowResource, model_name
 from glass_assets.warehouse import WarehouseError
 from glass_core.learning.correlations import evaluate_conditions
@@ -525,6 +526,8 @@ def build_sections(data: ReportData, tracking: MLflowResource, systems: Sequence
         violins(data, oyama),
         dynamics(data, oyama),
         cooling_rates(data, oyama),
+        _guarded(model_comparison)(data, jung),
+        _guarded(held_out_test)(data, jung),
         heterogeneity(data, jung),
         four_point(data, jung),
     ]

@@ -1,0 +1,217 @@
+"""The held-out test of [J]'s claim: a tGlassMLP trained without one labelled temperature predicts it.
+
+For each temperature the profile holds out (``propensity_learning.held_out``; default the lowest labelled one,
+i.e. extrapolation), a tGlassMLP is trained exactly as ``tglassmlp_model`` is — same split, settings, particle
+types and distillation — on the other labelled temperatures only, and compared with the MD labels of every
+configuration of the held-out temperature (:func:`glass_core.learning.transferability.held_out_comparison`):
+Pearson per state point, χ4 and ℓ_ch predicted (per network, mean ± spread) against MD (with errors), the random-
+field ℓ_ch of the same particles, the ⟨C_B⟩ error of the nominal input, and how far the held-out temperature lies
+outside the training range. One MLflow run per held-out temperature (experiment ``propensity_transferability``,
+tagged ``held_out_temperature``), rows in ``transferability``, a figure of MD against the held-out prediction.
+"""
+
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+
+from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
+from glass_assets.plots import figure_metadata, markdown_table
+from glass_assets.propensity_learning import plots
+from glass_assets.propensity_learning.checks import (
+    TRANSFER_CHECKS,
+    run_transfer_checks,
+    transfer_check_specs,
+)
+from glass_assets.propensity_learning.models import (
+    StudyInputs,
+    campaign_temperatures,
+    epoch_progress,
+    load_study,
+    study_splits,
+)
+from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tracking import MLflowResource
+from glass_core.learning.mlp_io import save_ensemble
+from glass_core.learning.tglassmlp_training import train_tglassmlp
+from glass_core.learning.transferability import ChordSettings, HeldOutStatePoint, held_out_comparison
+from glass_core.models.systems import get_system
+
+__all__ = ["EXPERIMENT", "TRANSFERABILITY_CODE_VERSION", "transferability"]
+
+EXPERIMENT = "propensity_transferability"
+TRANSFERABILITY_CODE_VERSION = "transferability-v1"
+TABLE_TYPES = {
+    "value": pl.Float64, "stderr": pl.Float64, "network_spread": pl.Float64, "n_configurations": pl.Int32,
+    "n_networks": pl.Int32, "extrapolation_spans": pl.Float64, "mlflow_run_id": pl.String,
+}  # fmt: skip
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def transfer_rows(system: str, label: str, point: HeldOutStatePoint, training: list[float],
+                  run_id: str) -> list[dict[str, object]]:
+    """``transferability`` rows of one held-out state point: Pearson, χ4 and ℓ_ch of ML and MD, the random-field
+    chord and the ⟨C_B⟩ error."""
+    common = {"system": system, "held_out_temperature": point.temperature, "target_cb": point.target_cb,
+              "particle_type": label, "extrapolation_spans": _float(point.extrapolation_spans),
+              "training_temperatures": json.dumps(training), "mlflow_run_id": run_id}
+    n = point.n_configurations
+
+    def row(observable: str, source: str, value: float | None, stderr: float | None = None,
+            spread: float | None = None, networks: int | None = None) -> dict[str, object]:
+        return {**common, "observable": observable, "source": source, "value": _float(value),
+                "stderr": _float(stderr), "network_spread": _float(spread), "n_configurations": n,
+                "n_networks": networks}
+
+    rows = [
+        row("pearson", "ml", point.pearson.mean, point.pearson.stderr),
+        row("chi4", "ml", point.chi4_ml.mean, point.chi4_ml.stderr, point.chi4_ml.spread, point.chi4_ml.n_networks),
+        row("chord_length", "ml", point.chord_ml.mean, point.chord_ml.stderr, point.chord_ml.spread,
+            point.chord_ml.n_networks),
+        row("cb_error", "ml", point.cb_error.mean, None, point.cb_error.spread, point.cb_error.n_networks),
+    ]
+    if point.chi4_md is not None:
+        rows.append(row("chi4", "md", point.chi4_md.value, point.chi4_md.stderr))
+    if point.chord_md is not None:
+        rows.append(row("chord_length", "md", point.chord_md.mean, point.chord_md.stderr))
+    if point.chord_random is not None:
+        rows.append(row("chord_length", "random_field", point.chord_random.mean, point.chord_random.stderr))
+    return rows
+
+
+def _metrics(points: list[HeldOutStatePoint]) -> dict[str, float]:
+    out = {}
+    for p in points:
+        suffix = f"cb{p.target_cb:g}"
+        values = {
+            f"pearson_{suffix}": p.pearson.mean,
+            f"chi4_ml_{suffix}": p.chi4_ml.mean,
+            f"chi4_md_{suffix}": p.chi4_md.value if p.chi4_md else float("nan"),
+            f"chord_ml_{suffix}": p.chord_ml.mean,
+            f"chord_md_{suffix}": p.chord_md.mean if p.chord_md else float("nan"),
+            f"cb_error_{suffix}": p.cb_error.mean,
+        }
+        out |= values
+    if points:
+        out["extrapolation_spans"] = points[0].extrapolation_spans
+        out["pearson_mean"] = float(np.nanmean([p.pearson.mean for p in points]))
+    return {k: float(v) for k, v in out.items() if np.isfinite(v)}
+
+
+def _held_out_model(context: AssetExecutionContext, loaded: StudyInputs, held_out: float):  # noqa: ANN202
+    """A tGlassMLP trained like the champion on every labelled temperature but ``held_out``; its training result."""
+    train, validation, _ = study_splits(loaded)
+    keep = [d.subset(~np.isclose(d.temperature, held_out)) for d in (train, validation)]
+    data = loaded.data
+    distil = None
+    if data.unlabelled is not None:
+        rows = data.unlabelled.subset(~np.isclose(data.unlabelled.temperature, held_out))
+        distil = rows.subset(np.isin(rows.configuration, np.unique(keep[0].configuration)))
+    return train_tglassmlp(
+        keep[0], keep[1], distil if distil is not None and len(distil) else None, loaded.training,
+        on_epoch=epoch_progress(context), feature_names=data.feature_names,
+        n_types=get_system(context.partition_key).n_types, particle_types=loaded.types,
+        requested_state_points=data.requested_state_points,
+        distil_unlabelled_temperatures=loaded.distillation == "every_temperature",
+    )
+
+
+def _context_rows(warehouse: WarehouseResource, system: str, label: str) -> pl.DataFrame:
+    """MD χ4 and ℓ_ch of every labelled temperature (from ``dynamic_heterogeneity``, where it ran), for the figure."""
+    try:
+        return warehouse.get().query(
+            "SELECT temperature, target_cb, observable, value, stderr FROM heterogeneity WHERE system = ? "
+            "AND source = 'md' AND target_cb IS NOT NULL AND particle_type = ? "
+            "AND observable IN ('chi4', 'chord_length')", [system, label])
+    except Exception:  # noqa: BLE001 - a new warehouse without the table: the figure shows the held-out points only
+        return pl.DataFrame()
+
+
+def transferability(
+    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+) -> MaterializeResult:
+    system = get_system(context.partition_key).name
+    profile = study.load()
+    settings, heterogeneity = profile.propensity_learning, profile.heterogeneity
+    labelled, _ = campaign_temperatures(system)
+    held_out = settings.held_out_temperatures(labelled)
+    if not held_out:
+        return MaterializeResult(metadata={"held_out": "none", "reason": MetadataValue.text(
+            f"no temperature held out (profile held_out = {settings.held_out!r}, labelled T = {labelled}): "
+            "the test needs at least two labelled temperatures")})
+    loaded = load_study(study, warehouse, system)
+    label = loaded.type_label
+    experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
+    chords = ChordSettings(heterogeneity.chord_cell_size, heterogeneity.chord_median_over,
+                           heterogeneity.chord_site_rule, heterogeneity.random_field_draws)
+    rows, links = [], {}
+    for temperature in held_out:
+        context.log.info(f"held out T = {temperature}: training on {[t for t in labelled if t != temperature]}")
+        result = _held_out_model(context, loaded, temperature)
+        ensemble = result.ensemble
+        held = loaded.data.labelled.subset(np.isclose(loaded.data.labelled.temperature, temperature))
+        points = held_out_comparison(ensemble, held.of_types(loaded.types), chords, heterogeneity.chi4_bootstrap,
+                                     profile.base_seed, loaded.training.max_iterations, loaded.training.tolerance)
+        training = ensemble.notes["training_temperatures"]
+        with mlflow.start_run(experiment_id=experiment_id,
+                              run_name=f"held-out-T{temperature:g}-{system}-{context.run.run_id[:8]}") as run:
+            mlflow.set_tags({"system": system, "model_kind": "tglassmlp", "held_out_temperature": str(temperature),
+                             "particle_types": label, "profile": study.profile, "dagster_run_id": context.run.run_id})
+            mlflow.log_params({"held_out_temperature": temperature, "training_temperatures": json.dumps(training),
+                               "particle_types": label, "distillation": loaded.distillation,
+                               "n_networks_kept": ensemble.n_members, "n_descriptors_used": ensemble.n_features})
+            mlflow.log_metrics(_metrics(points))
+            with tempfile.TemporaryDirectory() as tmp:  # the held-out networks, for inspection (not registered)
+                mlflow.log_artifacts(str(save_ensemble(ensemble, Path(tmp) / "held_out_model")), "held_out_model")
+            links[f"T = {temperature:g}"] = mlflow_tracking.ui_link(experiment_id, run.info.run_id)
+            for point in points:
+                rows += transfer_rows(system, label, point, training, run.info.run_id)
+        context.log.info(
+            "; ".join(f"⟨C_B⟩ = {p.target_cb:g}: Pearson {p.pearson.mean:.3f}, χ4 ML {p.chi4_ml.mean:.4g} vs MD "
+                      f"{p.chi4_md.value if p.chi4_md else float('nan'):.4g}" for p in points))
+    table = pl.DataFrame(rows, schema_overrides=TABLE_TYPES)
+    results = run_transfer_checks(table)
+    raise_on_blocking_failure(results, TRANSFER_CHECKS, context, rejected={"transferability": table},
+                              quarantine_root=study.quarantine_root())
+    written = warehouse.get().replace_partition({"system": system}, {"transferability": table})
+    figure = plots.transfer_figure(table, _context_rows(warehouse, system, label),
+                                   f"{system}, type {label}: held-out temperatures {held_out}")
+    wide = table.select("held_out_temperature", "target_cb", "observable", "source", "value", "stderr",
+                        "network_spread").sort("held_out_temperature", "target_cb", "observable", "source")
+    return MaterializeResult(
+        check_results=results,
+        metadata={
+            "held_out_temperatures": MetadataValue.json(held_out),
+            "particle_type": label,
+            "comparison": MetadataValue.md(markdown_table(wide)),
+            "mlflow_runs": MetadataValue.json(links),
+            "rows_written": MetadataValue.json(written),
+            **figure_metadata(figure, study.plot_path("transferability", f"{system}.png")),
+        },
+    )
+
+
+TRANSFERABILITY = AssetTemplate(
+    body=transferability,
+    partitioned_by=PER_SYSTEM,
+    upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
+    check_specs=transfer_check_specs,
+    kinds=frozenset({"pytorch", "mlflow", "duckdb"}),
+    group_name="propensity_learning",
+    code_version=TRANSFERABILITY_CODE_VERSION,
+    description=(
+        "The held-out test of [J]'s claim: for each held-out labelled temperature (profile: the lowest), a tGlassMLP "
+        "trained without its labels predicts it; Pearson, χ4 and ℓ_ch (per network) against its MD, the ⟨C_B⟩ error "
+        "and the distance outside the training range: table `transferability`, MLflow experiment "
+        "`propensity_transferability` (one run per held-out temperature)."
+    ),
+)
+

@@ -1,0 +1,131 @@
+"""The ``transferability`` asset on crafted warehouse rows with a known answer: the propensity is a smooth function of
+one descriptor and of T (tests/test_transferability.py), three labelled temperatures, the lowest held out."""
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+from dagster import DagsterInstance
+
+from glass_assets.campaign import load_campaign
+from glass_assets.graph import materialize_templates
+from glass_assets.profiles import ProfileError
+from glass_assets.propensity_learning.transferability import TRANSFERABILITY
+from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tracking import MLflowResource
+from glass_assets.warehouse import Warehouse
+from tests.conftest import TINY_PROFILES
+from tests.test_transferability import SIDE, crafted
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+SYSTEM = "ka2d_ternary"
+TEMPERATURES = (0.7, 0.6, 0.5)
+TARGETS = (0.8, 0.6)
+NAMES = ["EPOT_all_L0", "DEN_A_L1", "PERI_all_L2"]
+
+
+def write_study(store: Warehouse) -> None:
+    """Descriptors, inherent-structure positions and state-point labels of 10 configurations per temperature."""
+    data = crafted(list(TEMPERATURES), list(TARGETS), 10, seed=5)
+    n = SIDE * SIDE
+    for temperature in TEMPERATURES:
+        at = data.subset(np.isclose(data.temperature, temperature))
+        configurations = np.unique(at.configuration)
+        first = at.subset(np.isclose(at.target_cb, TARGETS[0]))
+        sample = np.searchsorted(configurations, first.configuration)
+        particle = np.tile(np.arange(n, dtype=np.int32), len(configurations))
+        key = {"system": SYSTEM, "temperature": temperature}
+        descriptors = pl.DataFrame({
+            "system": SYSTEM, "temperature": temperature, "ensemble": "inherent", "sample": sample.astype(np.int32),
+            "particle": particle, "type": first.types.astype(np.int8),
+            "features": pl.Series(first.features.astype(np.float32)).cast(pl.List(pl.Float32))})
+        names = pl.DataFrame({"system": SYSTEM, "temperature": temperature, "position": np.arange(3, dtype=np.int32),
+                              "name": NAMES, "observable": ["EPOT", "DEN", "PERI"], "channel": ["all", "A", "all"],
+                              "length": [0.0, 1.0, 2.0]})
+        particles = pl.DataFrame({"system": SYSTEM, "temperature": temperature, "ensemble": "inherent",
+                                  "sample": sample.astype(np.int32), "particle": particle,
+                                  "type": first.types.astype(np.int8), "x": first.positions[:, 0],
+                                  "y": first.positions[:, 1]})
+        samples = pl.DataFrame({"system": SYSTEM, "temperature": temperature, "ensemble": "inherent",
+                                "sample": np.arange(len(configurations), dtype=np.int32), "seed": 0, "n_particles": n,
+                                "box_x": float(SIDE), "box_y": float(SIDE), "potential_energy": -1.0,
+                                "energy_per_particle": -1.0 / n})
+        labels = pl.DataFrame({"system": SYSTEM, "temperature": temperature, "target_cb": at.target_cb,
+                               "sample": np.searchsorted(configurations, at.configuration).astype(np.int32),
+                               "particle": np.tile(particle, len(TARGETS)), "type": at.types.astype(np.int8),
+                               "time": 10.0, "propensity": at.labels.astype(np.float64)})
+        store.replace_partition(key, {"mlp_descriptors": descriptors, "mlp_feature_names": names,
+                                      "state_point_labels": labels})
+        store.replace_partition({**key, "ensemble": "inherent"}, {"samples": samples, "particles": particles})
+
+
+@pytest.fixture
+def study(tmp_path, monkeypatch):
+    campaign = tmp_path / "campaign.yaml"
+    temperatures = list(TEMPERATURES)
+    campaign.write_text(f"systems:\n  {SYSTEM}:\n    swap_mc: {temperatures}\n    propensity: {temperatures}\n"
+                        "    propensity_learning: true\n")
+    monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
+    profiles = yaml.safe_load(TINY_PROFILES.read_text())
+    learning = profiles["tiny"]["propensity_learning"]
+    learning["state_point_targets"] = list(TARGETS)
+    learning["training"] = {"preset": "demo", "tglass_mse_schedule": [[10, 0.01], [10, 0.003]],
+                            "tglass_glassmlp_schedule": [[15, 0.002]], "n_networks": 2, "n_networks_equal_cb": 1,
+                            "tolerance": 0.05, "split_fractions": [0.6, 0.2, 0.2]}
+    profiles["tiny"]["heterogeneity"]["random_field_draws"] = 3
+    path = tmp_path / "profiles.yaml"
+    path.write_text(yaml.safe_dump({"tiny": profiles["tiny"]}))
+    resources = {
+        "study": StudySettings(profile="tiny", profiles_file=str(path), scratch_dir=str(tmp_path / "scratch")),
+        "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+        "mlflow_tracking": MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+                                          artifact_root=str(tmp_path / "artifacts")),
+    }
+    store = Warehouse(resources["warehouse"].path)
+    store.ensure_writable()
+    write_study(store)
+    return resources, store, path
+
+
+def test_the_lowest_temperature_held_out_is_predicted_and_compared_with_its_md(study):
+    resources, store, _ = study
+    assert "transferability" in load_campaign().asset_names(SYSTEM)
+    result = materialize_templates([TRANSFERABILITY], instance=DagsterInstance.ephemeral(), resources=resources,
+                                   partition_key=SYSTEM)
+    assert result.success
+    rows = store.query("SELECT * FROM transferability ORDER BY target_cb, observable, source")
+    assert set(rows["held_out_temperature"].to_list()) == {0.5} and set(rows["particle_type"].to_list()) == {"A"}
+    assert json.loads(rows["training_temperatures"][0]) == [0.6, 0.7]
+    assert rows["extrapolation_spans"][0] == pytest.approx((1 / 0.5 - 1 / 0.6) / (1 / 0.6 - 1 / 0.7))
+    for target in TARGETS:
+        at = rows.filter(pl.col("target_cb") == target)
+        pearson = at.filter(pl.col("observable") == "pearson")["value"][0]
+        chi4 = {r["source"]: r for r in at.filter(pl.col("observable") == "chi4").iter_rows(named=True)}
+        assert pearson > 0.9 and chi4["ml"]["n_networks"] >= 1
+        # two training temperatures only (the core test, with three, asserts 10 %): an amplitude error of a few per
+        # cent extrapolated to T = 0.5 enters χ4 squared
+        assert abs(chi4["ml"]["value"] / chi4["md"]["value"] - 1) < 0.25
+        assert at.filter(pl.col("source") == "random_field").height == 1
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["transfer_values_finite"].passed
+    client = resources["mlflow_tracking"].activate()
+    runs = client.search_runs([client.get_experiment_by_name("propensity_transferability").experiment_id])
+    assert len(runs) == 1 and runs[0].data.tags["held_out_temperature"] == "0.5"
+    assert runs[0].data.metrics["pearson_cb0.8"] == pytest.approx(
+        rows.filter((pl.col("target_cb") == 0.8) & (pl.col("observable") == "pearson"))["value"][0])
+    metadata = result.asset_materializations_for_node(f"{SYSTEM}__transferability")[0].metadata
+    assert metadata["plot"].value.startswith("![") and "chi4" in metadata["comparison"].value
+
+
+def test_a_held_out_temperature_without_labels_is_refused(study):
+    resources, store, path = study
+    profiles = yaml.safe_load(path.read_text())
+    profiles["tiny"]["propensity_learning"]["held_out"] = [0.45]
+    path.write_text(yaml.safe_dump(profiles))
+    with pytest.raises(ProfileError, match=r"held_out lists T = \[0.45\], which have no MD labels"):
+        materialize_templates([TRANSFERABILITY], instance=DagsterInstance.ephemeral(), resources=resources,
+                              partition_key=SYSTEM)
+    assert store.query("SELECT count(*) AS n FROM transferability")["n"][0] == 0
