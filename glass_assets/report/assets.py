@@ -28,7 +28,7 @@ from glass_assets.tracking import MLflowResource
 
 __all__ = ["REPORT_CODE_VERSION", "REPORT_INPUTS", "paper_report_asset", "report_inputs", "report_path"]
 
-REPORT_CODE_VERSION = "paper-report-v1"
+REPORT_CODE_VERSION = "paper-report-v2"
 #: per-system assets whose rows the report shows, in the flow's order
 REPORT_INPUTS = (
     "cnn_classifier",
@@ -39,6 +39,7 @@ REPORT_INPUTS = (
     "cooling_rate_study",
     "heterogeneity_summary",
     "four_point_structure_factor",
+    "glassbench_scores",
 )
 #: inputs the report reads only for [O]'s systems (the scale of the Fig. 4 runs); [J]'s labels enter through
 #: heterogeneity_summary
@@ -75,8 +76,8 @@ def paper_report_asset(campaign: Campaign, automation: AutomationCondition | Non
         description=(
             "One self-contained HTML page regenerating the papers' tables and figures from the warehouse and the "
             "MLflow registry: [O] Table II, §IV C correlations (mean ± SE, n, conditions judged), Fig. 1–4 analogues, "
-            "the cooling-rate study and [J]'s χ4, dynamic lengths and S4(q); each number beside the paper's value "
-            "and both scales. Same as `python -m glass_assets.report`."
+            "the cooling-rate study, [J]'s χ4, dynamic lengths and S4(q), and the GlassBench type-A scores beside the "
+            "test split; each number beside the paper's value and both scales. Same as `python -m glass_assets.report`."
         ),
     )
     def paper_report(
