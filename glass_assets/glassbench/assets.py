@@ -302,6 +302,9 @@ def _headline(scores: pl.DataFrame) -> pl.DataFrame:
 def glassbench_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """Score the champions on the partition's GlassBench labels, time by time: recompute the descriptor grid that
+    holds every model's columns on the inherent structures, predict on each model's particle types, write type-A (and
+    for an every-type model, all-particle) Pearson rows, NULL with a reason where undefined (``mlp_scores``)."""
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
     client = mlflow_tracking.activate()
