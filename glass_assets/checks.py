@@ -210,9 +210,14 @@ def coefficients_in_range(values: pl.Series | np.ndarray, what: str) -> CheckOut
     """Correlation coefficients: every defined value (not NULL/NaN) in [−1, 1], and at least one defined.
 
     A Pearson or Spearman coefficient of a constant field is undefined (NaN or NULL); one outside [−1, 1] or
-    infinite is a bug upstream.
+    infinite is a bug upstream. ``values`` may be entirely NULL (a polars column of type Null) or a numpy object
+    array holding ``None``: that is reported as "no defined coefficient", never raised.
     """
-    array = np.asarray(pl.Series(values).cast(pl.Float64).fill_null(np.nan).to_numpy(), dtype=np.float64)
+    if isinstance(values, pl.Series):
+        series = values.cast(pl.Float64)
+    else:  # an object array with None has no polars cast: go through Python floats
+        series = pl.Series(np.asarray(values, dtype=object).ravel().tolist(), dtype=pl.Float64, strict=False)
+    array = np.asarray(series.fill_null(np.nan).to_numpy(), dtype=np.float64)
     defined = array[~np.isnan(array)]
     bad = int((~np.isfinite(defined) | (np.abs(defined) > 1.0 + 1e-12)).sum())
     passed = defined.size > 0 and bad == 0

@@ -77,10 +77,14 @@ Tables (one row per …):
 ``mlp_scores`` — (model version, predictor, state point, split, particle subset).
     system, model_name (glassmlp_<system>/tglassmlp_<system>), model_version, predictor ('glassmlp',
     'tglassmlp', 'best_descriptor:<name>', 'ceiling'), temperature, target_cb, split, subset ('A'/'all'),
-    pearson (mean over configurations), stderr, n_configurations, time (NULL except split 'glassbench').
+    pearson (mean over the configurations where it is defined; NULL, never NaN, where none is), stderr,
+    n_configurations (configurations with a defined coefficient), time (NULL except split 'glassbench'), reason (why
+    pearson is NULL or why configurations were left out of the mean, e.g. 'labels constant (all = 1) in 2 of 2
+    configurations: Pearson undefined'; NULL when every configuration counts; rows of older releases: NULL).
     Split 'glassbench' (asset ``glassbench_scores``): the champion scored on GlassBench KA2D labels; temperature
-    is GlassBench's, target_cb the measured ⟨C_B⟩ of its labels at ``time`` (the file's LJ time); the baseline
-    rows are stored under the tGlassMLP champion's model_name/version.
+    is GlassBench's, target_cb the measured ⟨C_B⟩ of its labels (all particles) at ``time`` (the file's LJ time);
+    subset 'A' for every predictor, 'all' only for a model that predicts every type; the baseline rows are stored
+    under the tGlassMLP champion's model_name/version.
 ``glassbench_labels`` — particle of a GlassBench KA2D structure × time (asset ``glassbench_samples``).
     system, temperature, sample (the structure; its configurations are ``samples``/``particles`` rows of
     ensembles 'glassbench' and 'glassbench_inherent'), particle, type, time (LJ, from the file's tcNN code),
@@ -247,7 +251,8 @@ SCHEMA: dict[str, str] = {
     "mlp_scores": """
         system VARCHAR NOT NULL, model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL,
         predictor VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, split VARCHAR NOT NULL,
-        subset VARCHAR NOT NULL, pearson DOUBLE, stderr DOUBLE, n_configurations INTEGER NOT NULL, time DOUBLE""",
+        subset VARCHAR NOT NULL, pearson DOUBLE, stderr DOUBLE, n_configurations INTEGER NOT NULL, time DOUBLE,
+        reason VARCHAR""",
     "glassbench_labels": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, particle INTEGER NOT NULL,
         type TINYINT NOT NULL, time DOUBLE NOT NULL, propensity DOUBLE, mean_bond_breaking DOUBLE NOT NULL,
@@ -303,6 +308,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("propensity", "bond_breaking_half_a", "DOUBLE"),
     ("propensity", "bond_breaking_half_b", "DOUBLE"),
     ("mlp_scores", "time", "DOUBLE"),
+    ("mlp_scores", "reason", "VARCHAR"),
     ("cooling_rate_correlations", "cnn_input", "VARCHAR"),
     ("cooling_rate_summary", "cnn_input", "VARCHAR"),
     ("cooling_rate_summary", "n_glasses", "INTEGER"),

@@ -90,6 +90,33 @@ def test_pearson_by_configuration_averages_within_configurations():
     assert masked.stderr == pytest.approx(np.std(expected, ddof=1) / np.sqrt(3))
 
 
+def test_pearson_by_configuration_counts_undefined_configurations_and_says_why():
+    from glass_core.learning.scores import pearson_by_configuration, undefined_cause
+
+    rng = np.random.default_rng(4)
+    prediction = rng.normal(size=30)
+    configuration = np.repeat(np.arange(3), 10)
+    constant = np.ones(30)  # GlassBench at t = 0.1: no bond has broken, every label is 1
+    score = pearson_by_configuration(prediction, constant, configuration)
+    assert np.isnan(score.mean) and np.isnan(score.stderr) and score.n == 0 and score.n_undefined == 3
+    assert score.reason == "labels constant (all = 1) in 3 of 3 configurations: Pearson undefined"
+    labels = constant.copy()
+    labels[10:] = rng.uniform(0, 1, 20)  # the first configuration constant, the other two not
+    partial = pearson_by_configuration(prediction, labels, configuration)
+    expected = [np.corrcoef(prediction[k * 10 : k * 10 + 10], labels[k * 10 : k * 10 + 10])[0, 1] for k in (1, 2)]
+    assert partial.mean == pytest.approx(np.mean(expected)) and partial.n == 2 and partial.n_undefined == 1
+    assert partial.reason == "labels constant (all = 1) in 1 of 3 configurations: left out of the mean"
+    flat = pearson_by_configuration(np.zeros(30), labels, configuration)
+    causes = "labels constant (all = 1) in 1 of 3 configurations; prediction constant in 2 of 3 configurations"
+    assert flat.reason == f"{causes}: Pearson undefined"
+    nothing = pearson_by_configuration(prediction, labels, configuration, np.zeros(30, bool))
+    assert nothing.n == 0 and nothing.reason == "no particle in the subset"
+    assert pearson_by_configuration(prediction, rng.uniform(size=30), configuration).reason is None  # all count
+    assert undefined_cause(np.array([1.0]), np.array([0.5])) == "fewer than two particles"
+    assert undefined_cause(np.array([1.0, np.nan]), np.array([0.5, 0.2])) == "non-finite values"
+    assert undefined_cause(np.array([1.0, 2.0]), np.array([0.5, 0.2])) is None
+
+
 def test_best_single_descriptor_keeps_the_sign():
     from glass_core.learning.scores import best_single_descriptor
 

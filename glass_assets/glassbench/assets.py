@@ -32,10 +32,18 @@ from glass_assets.glassbench.checks import (
     score_check_specs,
 )
 from glass_assets.glassbench.scores import (
+    ScoredModel,
     baseline_choices,
+    descriptor_grid,
+    glassbench_times,
     matching_state_point,
     nearest_baseline,
+    predict_glassmlp,
+    predict_tglassmlp,
+    recomputable,
+    score_frame,
     score_rows,
+    undefined_rows,
 )
 from glass_assets.glassbench.tables import GLASSBENCH, GLASSBENCH_INHERENT, Structure, group_structures, label_rows
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
@@ -62,7 +70,7 @@ from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.models.configuration import Configuration
 from glass_core.models.energy import potential_energy
 from glass_core.models.systems import ModelSystem, get_system
-from glass_core.structure.physics_descriptors import physics_inspired_descriptors, spec_from_feature_names
+from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
 
 __all__ = [
     "GLASSBENCH_SAMPLES_CODE_VERSION",
@@ -72,7 +80,18 @@ __all__ = [
 ]
 
 GLASSBENCH_SAMPLES_CODE_VERSION = "glassbench-samples-v1"
-GLASSBENCH_SCORES_CODE_VERSION = "glassbench-scores-v1"
+GLASSBENCH_SCORES_CODE_VERSION = "glassbench-scores-v2"
+
+#: the per-time record of the champion's iterated prediction (``state_points`` metadata of ``glassbench_scores``)
+STATE_POINT_SCHEMA: dict[str, pl.DataType] = {
+    "time": pl.Float64(),
+    "measured_cb": pl.Float64(),
+    "requested_cb": pl.Float64(),
+    "predicted_cb": pl.Float64(),
+    "iterations": pl.Int64(),
+    "n_structures": pl.Int64(),
+    "types_predicted": pl.String(),
+}
 
 
 # ---------------------------------------------------------------------------------------------- samples
@@ -251,14 +270,15 @@ def _glassbench_data(
 
 
 def _descriptor_matrix(
-    context: AssetExecutionContext, system: ModelSystem, inherent: dict[int, Configuration], names: list[str]
+    context: AssetExecutionContext, system: ModelSystem, inherent: dict[int, Configuration], spec: DescriptorSpec
 ) -> dict[int, np.ndarray]:
-    """(N, M) descriptors of each GlassBench inherent structure, with the champion's lengths (not stored)."""
-    spec = spec_from_feature_names(names, system.n_types)
+    """(N, M) descriptors of ``spec`` (the grid holding every model's columns) of each GlassBench inherent structure,
+    recomputed here (not stored)."""
     out = {}
+    n_columns = len(spec.feature_names(system.n_types))
     for done, (sample, config) in enumerate(sorted(inherent.items()), 1):
         out[sample] = physics_inspired_descriptors(config, system, spec).astype(np.float32)
-        context.log.info(f"descriptors {done}/{len(inherent)} ({len(names)} per particle, L = {list(spec.lengths)})")
+        context.log.info(f"descriptors {done}/{len(inherent)} ({n_columns} per particle, L = {list(spec.lengths)})")
     return out
 
 
@@ -270,106 +290,123 @@ def _load_glassmlp(client, system: str) -> tuple[dict | None, str | None, str]: 
     return ensembles, version, ""
 
 
+def _headline(scores: pl.DataFrame) -> pl.DataFrame:
+    """Type-A scores per time and predictor, with the reason where undefined (the table a user reads first)."""
+    return (
+        scores.filter(pl.col("subset") == "A")
+        .select("time", "target_cb", "predictor", "pearson", "stderr", "n_configurations", "reason")
+        .sort("time", "predictor")
+    )
+
+
 def glassbench_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """Score the champions on the partition's GlassBench labels, time by time: recompute the descriptor grid that
+    holds every model's columns on the inherent structures, predict on each model's particle types, write type-A (and
+    for an every-type model, all-particle) Pearson rows, NULL with a reason where undefined (``mlp_scores``)."""
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
     client = mlflow_tracking.activate()
     tglass_name = tglassmlp_model_name(system_name)
     ensembles, version = load_champion(client, tglass_name)
-    ensemble = ensembles[None]
     training = MLPTrainingSettings.from_mapping(study.load().propensity_learning.training)
     glassmlp, glassmlp_version, glassmlp_note = _load_glassmlp(client, system_name)
+    notes = [glassmlp_note] if glassmlp_note else []
     store = warehouse.get()
     store.ensure_writable()
     labels, inherent = _glassbench_data(store, system_name, temperature)
-    features = _descriptor_matrix(context, system, inherent, list(ensemble.feature_names))
     champion_scores = store.query(
         "SELECT * FROM mlp_scores WHERE system = ? AND model_name = ? AND model_version = ?",
         [system_name, tglass_name, str(version)],
     )
     choices = baseline_choices(champion_scores)
-    tglass_rows, glassmlp_rows, points, notes = [], [], [], [glassmlp_note] if glassmlp_note else []
+    unusable = sorted({c.name for c in choices if not recomputable(c.name)})
+    if unusable:
+        notes.append(f"baseline descriptors {unusable} are not recomputable here: those baseline rows are skipped")
+    choices = [c for c in choices if recomputable(c.name)]
+    names = [*ensembles[None].feature_names, *(n for e in (glassmlp or {}).values() for n in e.feature_names)]
+    spec = descriptor_grid([*names, *(c.name for c in choices)], system.n_types)
+    grid = spec.feature_names(system.n_types)
+    tglass = ScoredModel.of(f"{tglass_name} v{version}", ensembles[None], grid, system.n_types)
+    glass_models = {
+        k: ScoredModel.of(f"{glassmlp_model_name(system_name)} v{glassmlp_version} at {k}", e, grid, system.n_types)
+        for k, e in (glassmlp or {}).items()
+    }
+    features = _descriptor_matrix(context, system, inherent, spec)
+    tglass_rows, glassmlp_rows, points = [], [], []
     if not choices:
         notes.append(f"baseline skipped: {tglass_name} v{version} has no best_descriptor rows in mlp_scores")
-    for (time_value,), rows in labels.sort("time", "sample", "particle").group_by(["time"], maintain_order=True):
-        x = np.concatenate([features[s] for s in rows["sample"].unique(maintain_order=True).to_list()])
-        y = rows["propensity"].fill_null(np.nan).to_numpy()
-        sample, types = rows["sample"].to_numpy(), rows["type"].to_numpy()
-        measured = float(np.nanmean(y))
-        at = (temperature, measured, time_value)
-        result = ensemble.predict(x, types, temperature, measured, training.max_iterations, training.tolerance)
-        tglass_rows += score_rows("tglassmlp", result.mean.astype(np.float64), y, sample, types, *at)
-        points.append(
-            {
-                "time": time_value,
-                "measured_cb": measured,
-                "predicted_cb": result.achieved_cb,
-                "iterations": result.iterations,
-                "n_structures": len(np.unique(sample)),
-            }
-        )
+    for data in glassbench_times(labels, features):
+        measured = data.measured_cb
+        at = (temperature, measured, data.time)
+        prediction, point, failure = predict_tglassmlp(tglass, data, temperature, training)
+        points.append(point)
+        if prediction is None:
+            tglass_rows += undefined_rows("tglassmlp", tglass.subsets, failure, *at)
+        else:
+            tglass_rows += score_rows("tglassmlp", prediction, data.y, data.sample, data.types, tglass.subsets, *at)
         choice = nearest_baseline(choices, measured)
         if choice is not None:
-            column = list(ensemble.feature_names).index(choice.name)
-            tglass_rows += score_rows(
-                choice.predictor, choice.sign * x[:, column].astype(np.float64), y, sample, types, *at
-            )
+            column = grid.index(choice.name)
+            baseline = choice.sign * data.x[:, column].astype(np.float64)
+            baseline[~tglass.rows(data.types)] = np.nan  # the baseline is scored on the champion's particle types
+            tglass_rows += score_rows(choice.predictor, baseline, data.y, data.sample, data.types, tglass.subsets, *at)
         match = None if glassmlp is None else matching_state_point(list(glassmlp), temperature, measured)
         if match is not None:
-            glassmlp_rows += score_rows("glassmlp", glassmlp[match].predict(x, types)[0], y, sample, types, *at)
+            model = glass_models[match]
+            glassmlp_rows += score_rows(
+                "glassmlp", predict_glassmlp(model, data), data.y, data.sample, data.types, model.subsets, *at
+            )
         elif glassmlp is not None:
             notes.append(
-                f"GlassMLP skipped at t = {time_value:g} (⟨C_B⟩ = {measured:.3f}): no state point at T = {temperature} "
+                f"GlassMLP skipped at t = {data.time:g} (⟨C_B⟩ = {measured:.3f}): no state point at T = {temperature} "
                 f"within ±0.02 among {sorted(glassmlp)}"
             )
-        context.log.info(
-            f"T={temperature}, t={time_value:g}: ⟨C_B⟩ = {measured:.3f}, tGlassMLP {result.achieved_cb:.3f}"
-        )
-    tables = {
-        (tglass_name, str(version)): tglass_rows,
-        (glassmlp_model_name(system_name), str(glassmlp_version)): glassmlp_rows,
-    }
+        predicted = "not predicted" if point["predicted_cb"] is None else f"{point['predicted_cb']:.3f}"
+        context.log.info(f"T={temperature}, t={data.time:g}: ⟨C_B⟩ = {measured:.3f}, tGlassMLP {predicted}")
     frames = [
         (
             {
                 "system": system_name,
                 "model_name": name,
-                "model_version": v,
+                "model_version": str(v),
                 "split": "glassbench",
                 "temperature": temperature,
             },
-            {
-                "mlp_scores": pl.DataFrame(r).with_columns(
-                    pl.lit(system_name).alias("system"),
-                    pl.lit(name).alias("model_name"),
-                    pl.lit(v).alias("model_version"),
-                )
-            },
+            {"mlp_scores": score_frame(rows, system_name, name, str(v))},
         )
-        for (name, v), r in tables.items()
-        if r
+        for name, v, rows in (
+            (tglass_name, version, tglass_rows),
+            (glassmlp_model_name(system_name), glassmlp_version, glassmlp_rows),
+        )
+        if rows
     ]
-    scores = pl.concat([f["mlp_scores"] for _, f in frames], how="diagonal")
-    state_points = pl.DataFrame(points)
+    scores = pl.concat([f["mlp_scores"] for _, f in frames])
+    state_points = pl.DataFrame(points, schema=STATE_POINT_SCHEMA)
     results = run_score_checks(scores, state_points)
     raise_on_blocking_failure(
         results, SCORE_CHECKS, context, rejected={"mlp_scores": scores}, quarantine_root=study.quarantine_root()
     )
     written = store.replace_partitions(frames)
+    undefined = scores.filter(pl.col("pearson").is_null())
+    for r in undefined.filter(pl.col("predictor") == "tglassmlp").iter_rows(named=True):
+        notes.append(f"tGlassMLP score undefined at t = {r['time']:g} ({r['subset']}): {r['reason']}")
     for note in notes:
         context.log.warning(note)
     n_particles = int(next(iter(inherent.values())).n_particles)
     n_replicas = sorted(set(labels["n_replicas"].to_list()))
-    table = scores.select("predictor", "time", "target_cb", "subset", "pearson", "stderr", "n_configurations")
+    table = scores.select("predictor", "time", "target_cb", "subset", "pearson", "stderr", "n_configurations", "reason")
     return MaterializeResult(
         check_results=results,
         metadata={
             "model": f"{tglass_name} v{version} (champion)",
             "glassmlp": f"{glassmlp_model_name(system_name)} v{glassmlp_version}" if glassmlp else "none",
+            "types_scored": f"{tglass.label}: types {tglass.types} (subsets {list(tglass.subsets)})",
+            "type_a_scores": MetadataValue.md(markdown_table(_headline(scores))),
             "scores": MetadataValue.md(markdown_table(table.sort("time", "predictor", "subset"))),
             "state_points": MetadataValue.md(markdown_table(state_points)),
+            "undefined_scores": undefined.height,
             "scale": f"N = {n_particles} per structure, {len(inherent)} structures, {n_replicas} replicas per label "
             "(GlassBench: N = 1290, 20 replicas)",
             "notes": MetadataValue.json(notes),
@@ -407,6 +444,8 @@ GLASSBENCH_SCORES = AssetTemplate(
     description=(
         "The champion tGlassMLP (iterated at GlassBench's (T, measured ⟨C_B⟩)), the champion GlassMLP where one of "
         "its state points matches, and the platform's best-single-descriptor baseline, scored against the GlassBench "
-        "labels: per-configuration Pearson, type A and all, mean ± SE (`mlp_scores`, split 'glassbench')."
+        "labels: per-configuration Pearson of type A (the headline, as GlassBench and [J]; and of all particles for a "
+        "model that predicts every type), mean ± SE; NULL with its reason where undefined, e.g. constant labels "
+        "(`mlp_scores`, split 'glassbench')."
     ),
 )

@@ -26,8 +26,15 @@ BOX_TOLERANCE = 1e-4
 STATE_POINT_TOLERANCE = 0.02
 
 
+def _floats(column: pl.Series) -> pl.Series:
+    """``column`` as Float64 without its NULLs and NaNs: an all-NULL column (polars type Null) gives an empty series
+    instead of failing the comparisons that follow."""
+    values = column.cast(pl.Float64).drop_nulls()
+    return values.filter(values.is_not_nan())
+
+
 def labels_in_unit_interval(labels: pl.DataFrame, **_: object) -> CheckOutcome:
-    values = labels["propensity"].drop_nulls()
+    values = _floats(labels["propensity"])
     outside = int(((values < 0) | (values > 1)).sum())
     return CheckOutcome(
         passed=outside == 0 and values.len() > 0,
@@ -127,34 +134,100 @@ SAMPLE_CHECKS = {
 
 
 def pearson_in_range(scores: pl.DataFrame, **_: object) -> CheckOutcome:
-    values = scores["pearson"].drop_nulls()
-    outside = int(((values < -1 - 1e-9) | (values > 1 + 1e-9)).sum())
+    """Every defined score is a Pearson coefficient in [−1, 1]; undefined ones (NULL, e.g. constant labels at
+    GlassBench's first time) are counted, not failed: a partition whose scores are all undefined is a result to
+    report. Fails only on a value outside [−1, 1] or NaN (the warehouse stores NULL, never NaN), or on no rows."""
+    column = scores["pearson"].cast(pl.Float64) if scores.height else pl.Series("pearson", [], pl.Float64)
+    defined = column.drop_nulls()
+    nan = int(defined.is_nan().sum())
+    finite = defined.filter(defined.is_not_nan())
+    outside = int(((finite < -1 - 1e-9) | (finite > 1 + 1e-9)).sum())
+    undefined = scores.height - defined.len()
+    problems = [
+        *(["no score rows"] if scores.height == 0 else []),
+        *([f"{outside} score(s) outside [−1, 1]"] if outside else []),
+        *([f"{nan} score(s) NaN instead of NULL"] if nan else []),
+    ]
+    if problems:
+        description = "; ".join(problems)
+    elif undefined == scores.height:
+        description = f"all {undefined} scores undefined (NULL with a reason): nothing to correlate"
+    else:
+        description = f"{undefined} of {scores.height} scores undefined" if undefined else ""
     return CheckOutcome(
-        passed=scores.height > 0 and outside == 0 and values.len() > 0,
+        passed=not problems,
         metadata={
             "rows": scores.height,
+            "defined": finite.len(),
+            "null_pearson": undefined,
             "outside_minus_one_one": outside,
-            "null_pearson": scores.height - values.len(),
+            "nan_pearson": nan,
         },
+        description=description,
+    )
+
+
+def undefined_scores_have_a_reason(scores: pl.DataFrame, **_: object) -> CheckOutcome:
+    """Every NULL score carries a ``reason`` (what the user reads instead of a number), and every predictor has a
+    type-A row (the headline) at every time."""
+    if scores.height == 0:
+        return CheckOutcome(passed=True, description="no score rows", metadata={"unexplained": 0})
+    pearson = scores["pearson"].cast(pl.Float64)
+    reason = scores["reason"].cast(pl.String) if "reason" in scores.columns else pl.Series([None] * scores.height)
+    unexplained = scores.filter(pearson.is_null() & (reason.is_null() | (reason.str.strip_chars() == "")))
+    subsets = scores.group_by("predictor", "time").agg(pl.col("subset"))
+    no_headline = subsets.filter(~pl.col("subset").list.contains("A"))
+    where = [f"{r['predictor']} at t = {r['time']:g} ({r['subset']})" for r in unexplained.iter_rows(named=True)]
+    headless = [f"{r['predictor']} at t = {r['time']:g}" for r in no_headline.iter_rows(named=True)]
+    problems = [
+        *([f"NULL score without a reason: {', '.join(where[:5])}"] if where else []),
+        *([f"no type-A row: {', '.join(headless[:5])}"] if headless else []),
+    ]
+    reasons = reason.filter(pearson.is_null()).drop_nulls().unique().sort().to_list()
+    return CheckOutcome(
+        passed=not problems,
+        metadata={"unexplained": unexplained.height, "without_type_a": no_headline.height, "reasons": reasons},
+        description="; ".join(problems),
     )
 
 
 def predictions_reach_measured_state_point(state_points: pl.DataFrame, **_: object) -> CheckOutcome:
-    error = (state_points["predicted_cb"] - state_points["measured_cb"]).abs()
+    """|predicted − requested ⟨C_B⟩| ≤ ``STATE_POINT_TOLERANCE`` at every time the champion predicted (times where it
+    could not predict have NULL ``predicted_cb`` and are counted, not compared)."""
+    if state_points.height == 0:
+        return CheckOutcome(passed=True, description="no state point", metadata={"compared": 0})
+    error = (state_points["predicted_cb"].cast(pl.Float64) - state_points["requested_cb"].cast(pl.Float64)).abs()
+    compared = error.drop_nulls()
+    compared = compared.filter(compared.is_not_nan())
+    worst = float(compared.max()) if compared.len() else None
+    missed = worst is not None and worst > STATE_POINT_TOLERANCE
     return CheckOutcome(
-        passed=bool(error.max() <= STATE_POINT_TOLERANCE),
-        metadata={"max_abs_error": float(error.max()), "tolerance": STATE_POINT_TOLERANCE},
-        description="the iterated tGlassMLP mean misses the measured ⟨C_B⟩ (outside its training range?)"
-        if error.max() > STATE_POINT_TOLERANCE
+        passed=not missed,
+        metadata={
+            "max_abs_error": worst,
+            "tolerance": STATE_POINT_TOLERANCE,
+            "compared": compared.len(),
+            "not_predicted": state_points.height - compared.len(),
+        },
+        description="the iterated tGlassMLP mean misses the measured ⟨C_B⟩ of the particles it predicts (outside "
+        "its training range?)"
+        if missed
         else "",
     )
 
 
 SCORE_CHECKS = {
-    "pearson_in_range": Check(pearson_in_range, "Every score is a Pearson coefficient in [−1, 1].", blocking=True),
+    "pearson_in_range": Check(
+        pearson_in_range, "Every defined score is a Pearson coefficient in [−1, 1] (undefined: NULL).", blocking=True
+    ),
+    "undefined_scores_have_a_reason": Check(
+        undefined_scores_have_a_reason,
+        "Every NULL score has a reason, and every predictor a type-A row at every time.",
+        blocking=True,
+    ),
     "predictions_reach_measured_state_point": Check(
         predictions_reach_measured_state_point,
-        "The iterated tGlassMLP mean matches the measured ⟨C_B⟩ of the labels within 0.02.",
+        "The iterated tGlassMLP mean matches the measured ⟨C_B⟩ of the particles it predicts within 0.02.",
         warn_only=True,
     ),
 }

@@ -42,6 +42,7 @@ REPORT_INPUTS = (
     "transferability",
     "heterogeneity_summary",
     "four_point_structure_factor",
+    "glassbench_scores",
 )
 #: inputs the report reads only for [O]'s systems (the scale of the Fig. 4 runs); [J]'s labels enter through
 #: heterogeneity_summary
@@ -78,8 +79,8 @@ def paper_report_asset(campaign: Campaign, automation: AutomationCondition | Non
         description=(
             "One self-contained HTML page regenerating the papers' tables and figures from the warehouse and the "
             "MLflow registry: [O] Table II, §IV C correlations (mean ± SE, n, conditions judged), Fig. 1–4 analogues, "
-            "the cooling-rate study and [J]'s χ4, dynamic lengths and S4(q); each number beside the paper's value "
-            "and both scales. Same as `python -m glass_assets.report`."
+            "the cooling-rate study, [J]'s χ4, dynamic lengths and S4(q), and the GlassBench type-A scores beside the "
+            "test split; each number beside the paper's value and both scales. Same as `python -m glass_assets.report`."
         ),
     )
     def paper_report(

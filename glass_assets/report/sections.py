@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from glass_assets.plots import mean_text
 from glass_assets.report import figures, paper
 from glass_assets.report.data import ReportData, champion, quench_scale, swap_mc_scale
+from glass_assets.report.glassbench import glassbench_outside_test
 from glass_assets.report.html import ABSENT, Section, absent, figure, note, table
 from glass_assets.report.propensity_models import held_out_test, model_comparison
 from glass_assets.tracking import MLflowResource, model_name
@@ -530,4 +531,5 @@ def build_sections(data: ReportData, tracking: MLflowResource, systems: Sequence
         _guarded(held_out_test)(data, jung),
         heterogeneity(data, jung),
         four_point(data, jung),
+        _guarded(glassbench_outside_test)(data, jung),
     ]

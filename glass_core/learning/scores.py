@@ -24,16 +24,54 @@ import numpy as np
 
 from glass_core.learning.correlations import pearson
 
-__all__ = ["ConfigurationScore", "best_single_descriptor", "pearson_by_configuration"]
+__all__ = ["ConfigurationScore", "best_single_descriptor", "pearson_by_configuration", "undefined_cause"]
 
 
 @dataclass(frozen=True)
 class ConfigurationScore:
-    """Mean Pearson over ``n`` configurations and its standard error (NaN for n < 2)."""
+    """Mean Pearson over the ``n`` configurations where it is defined, its standard error (NaN for n < 2), how many
+    configurations were left out as undefined and why.
+
+    Attributes:
+        mean: mean of the per-configuration Pearson coefficients; NaN when no configuration has one.
+        stderr: s/√n (ddof = 1); NaN for n < 2.
+        n: configurations with a defined coefficient.
+        n_undefined: configurations of the subset whose coefficient is undefined (left out of the mean).
+        reason: why configurations were left out (e.g. ``"labels constant (all = 1) in 2 of 2 configurations:
+            Pearson undefined"``); ``None`` when every configuration counts.
+    """
 
     mean: float
     stderr: float
     n: int
+    n_undefined: int = 0
+    reason: str | None = None
+
+
+def undefined_cause(prediction: np.ndarray, labels: np.ndarray) -> str | None:
+    """Why the Pearson coefficient of one configuration's (n,) ``prediction`` and ``labels`` is undefined, or
+    ``None`` when it is defined: fewer than two particles, constant labels (with their value), a constant
+    prediction, or non-finite values. Mirrors the NaN cases of :func:`~glass_core.learning.correlations.pearson`."""
+    prediction, labels = np.asarray(prediction, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+    if len(labels) < 2:
+        return "fewer than two particles"
+    if not (np.all(np.isfinite(labels)) and np.all(np.isfinite(prediction))):
+        return "non-finite values"
+    if np.all(labels == labels[0]):
+        return f"labels constant (all = {labels[0]:g})"
+    if np.all(prediction == prediction[0]):
+        return "prediction constant"
+    return None if np.isfinite(pearson(prediction, labels)) else "zero variance"
+
+
+def _reason(causes: list[str], n_total: int, n_defined: int) -> str | None:
+    """One sentence for the undefined configurations: each cause with its count, and what it did to the score."""
+    if not causes:
+        return None
+    counts = {cause: causes.count(cause) for cause in dict.fromkeys(causes)}
+    plural = "s" if n_total > 1 else ""
+    parts = "; ".join(f"{cause} in {k} of {n_total} configuration{plural}" for cause, k in counts.items())
+    return f"{parts}: Pearson undefined" if n_defined == 0 else f"{parts}: left out of the mean"
 
 
 def pearson_by_configuration(
@@ -41,23 +79,30 @@ def pearson_by_configuration(
 ) -> ConfigurationScore:
     """Pearson of (n,) ``prediction`` and ``labels`` within each configuration id, averaged over configurations.
 
-    ``mask`` (n,) bool restricts the particles (e.g. type A). Configurations with a constant field or fewer
-    than two particles are skipped.
+    ``mask`` (n,) bool restricts the particles (e.g. type A). Configurations where the coefficient is undefined (a
+    constant field, fewer than two particles; :func:`undefined_cause`) are left out of the mean and counted in
+    ``n_undefined`` with the ``reason``; with none defined the mean is NaN and ``n`` is 0. A mask that selects no
+    particle gives the reason ``"no particle in the subset"``.
     """
     prediction, labels, configuration = (np.asarray(a) for a in (prediction, labels, configuration))
     if not prediction.shape == labels.shape == configuration.shape:
         raise ValueError(f"shapes differ: {prediction.shape}, {labels.shape}, {configuration.shape}")
     keep = np.ones(len(labels), bool) if mask is None else np.asarray(mask, bool)
-    values = []
-    for c in np.unique(configuration[keep]):
+    values, causes = [], []
+    ids = np.unique(configuration[keep])
+    for c in ids:
         rows = keep & (configuration == c)
-        if rows.sum() >= 2:
+        cause = undefined_cause(prediction[rows], labels[rows])
+        if cause is None:
             values.append(pearson(prediction[rows], labels[rows]))
-    values = np.array([v for v in values if np.isfinite(v)])
+        else:
+            causes.append(cause)
+    values = np.array(values, dtype=np.float64)
+    reason = _reason(causes, len(ids), values.size) if ids.size else "no particle in the subset"
     if values.size == 0:
-        return ConfigurationScore(float("nan"), float("nan"), 0)
+        return ConfigurationScore(float("nan"), float("nan"), 0, len(causes), reason)
     stderr = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size >= 2 else float("nan")
-    return ConfigurationScore(float(values.mean()), stderr, int(values.size))
+    return ConfigurationScore(float(values.mean()), stderr, int(values.size), len(causes), reason)
 
 
 def best_single_descriptor(features: np.ndarray, labels: np.ndarray) -> tuple[int, float]:
