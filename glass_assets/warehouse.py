@@ -68,12 +68,14 @@ Tables (one row per …):
     system, temperature, position (0-based index into ``features``), name ('EPOT_A_L2.0'), observable
     (DEN/EPOT/PERI/VAR), channel (A, B, C, all), length (L, σ; 0 = the particle alone).
 ``state_point_labels`` — particle of a labelled configuration at one state point (T, ⟨C_B⟩) [J].
-    system, temperature, target_cb (the state point's ⟨C_B⟩), sample, particle, type, time (where the
-    configuration-averaged ⟨C_B⟩ crosses target_cb), propensity (⟨C_B^i⟩_iso at that time; NULL without
-    bonds), propensity_half_a / _half_b (even / odd replicas; NULL for one replica).
+    system, temperature, target_cb (the state point's ⟨C_B⟩), sample, particle, type, time (where ⟨C_B⟩, averaged
+    over the configurations and the particle_type of ``state_points``, crosses target_cb), propensity (⟨C_B^i⟩_iso
+    at that time; NULL without bonds), propensity_half_a / _half_b (even / odd replicas; NULL for one replica).
 ``state_points`` — reached state point of a labelled temperature.
-    system, temperature, target_cb, time, mean_bond_breaking (mean label), n_configurations, n_replicas,
-    split_half_r (Pearson of the two replica halves), ceiling (√ of its Spearman–Brown reliability).
+    system, temperature, target_cb, time, mean_bond_breaking (mean label of the particle_type), n_configurations,
+    n_replicas, split_half_r (Pearson of the two replica halves), ceiling (√ of its Spearman–Brown reliability),
+    particle_type (the particles whose mean ⟨C_B⟩ defines the state point: 'A' by default, [J]'s type 1; older
+    rows NULL: all particles).
 ``mlp_scores`` — (model version, predictor, state point, split, particle subset).
     system, model_name (glassmlp_<system>/tglassmlp_<system>), model_version, predictor ('glassmlp',
     'tglassmlp', 'best_descriptor:<name>', 'ceiling'), temperature, target_cb, split, subset ('A'/'all'),
@@ -247,7 +249,7 @@ SCHEMA: dict[str, str] = {
     "state_points": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, time DOUBLE NOT NULL,
         mean_bond_breaking DOUBLE NOT NULL, n_configurations INTEGER NOT NULL, n_replicas INTEGER NOT NULL,
-        split_half_r DOUBLE, ceiling DOUBLE""",
+        split_half_r DOUBLE, ceiling DOUBLE, particle_type VARCHAR""",
     "mlp_scores": """
         system VARCHAR NOT NULL, model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL,
         predictor VARCHAR NOT NULL, temperature DOUBLE NOT NULL, target_cb DOUBLE NOT NULL, split VARCHAR NOT NULL,
@@ -313,6 +315,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("cooling_rate_summary", "cnn_input", "VARCHAR"),
     ("cooling_rate_summary", "n_glasses", "INTEGER"),
     ("cooling_rate_summary", "n_classified_glass", "INTEGER"),
+    ("state_points", "particle_type", "VARCHAR"),
     ("propensity_predictions", "members", "FLOAT[]"),
     ("propensity_predictions", "particle_type", "VARCHAR"),
     ("prediction_state_points", "member_state_input_cb", "DOUBLE[]"),

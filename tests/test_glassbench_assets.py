@@ -39,10 +39,9 @@ from glass_assets.propensity_registry import ChampionMissingError, example_input
 from glass_assets.tables import configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
-from glass_core.learning.glassmlp import GlassMLPEnsemble, train_glassmlp
+from glass_core.learning.glassmlp import train_glassmlp
 from glass_core.learning.mlp_data import PropensityDataset
 from glass_core.learning.mlp_settings import MLPTrainingSettings
-from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.models.systems import get_system
 from glass_core.structure.physics_descriptors import (
@@ -229,9 +228,10 @@ def _register_tiny_models(
     labels: np.ndarray,
     cb: float,
     glass_temperature: float = 0.3,
+    particle_types: tuple[int, ...] | None = None,
 ) -> tuple[str, str]:
     """A tiny tGlassMLP (state points (0.5, 0.97), (0.3, 0.99)) and a GlassMLP at (``glass_temperature``, cb), both
-    champions, on the columns ``names`` of ``features``."""
+    champions, on the columns ``names`` of ``features`` and the ``particle_types`` (None: every type)."""
     settings = MLPTrainingSettings.from_mapping(
         {
             "preset": "demo",
@@ -260,9 +260,11 @@ def _register_tiny_models(
             )
         )
     )
-    tglass = train_tglassmlp(train, train, None, settings, feature_names=names, n_types=3).ensemble
+    tglass = train_tglassmlp(train, train, None, settings, feature_names=names, n_types=3,
+                             particle_types=particle_types).ensemble
     at = (glass_temperature, cb)
-    glass = train_glassmlp(dataset(*at), dataset(*at), settings, feature_names=names, n_types=3)
+    glass = train_glassmlp(dataset(*at), dataset(*at), settings, feature_names=names, n_types=3,
+                           particle_types=particle_types)
     client = tracking.activate()
     versions = []
     for name, ensembles in (("tglassmlp_ka2d_ternary", {None: tglass}), ("glassmlp_ka2d_ternary", {at: glass})):
@@ -434,7 +436,7 @@ def test_glassbench_domain_on_the_public_cache_layout(glassbench, tmp_path, monk
     assert first["propensity"].to_list() == [1.0] * first.height  # no bond breaks before t ≈ 0.1: every label is 1
 
     # the champion: trained on the T = 0.23 structures, on a reordered subset of the grid (no EPOT_A_L1, no
-    # zero-variance column), scored on type A only (particle_types, as the tGlassMLP change will save it)
+    # zero-variance column), trained and scored on type A only (its particle_types)
     key = {"system": "ka2d_ternary", "temperature": 0.23, "ensemble": "glassbench_inherent"}
     inherent = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
     spec = DescriptorSpec(lengths=(0.0, 1.0, 2.0))
@@ -446,10 +448,9 @@ def test_glassbench_domain_on_the_public_cache_layout(glassbench, tmp_path, monk
     late = labels.filter((pl.col("temperature") == 0.23) & (pl.col("time") == 11.64))["propensity"].to_numpy()
     types = np.concatenate([inherent[s].types for s in (0, 1)])
     glass_cb = round(late.mean() - 0.012, 4)  # a GlassMLP state point within ±0.02 of t = 11.64's ⟨C_B⟩ only
-    monkeypatch.setattr(TGlassMLPEnsemble, "particle_types", (0,), raising=False)
-    monkeypatch.setattr(GlassMLPEnsemble, "particle_types", (0,), raising=False)
     tglass_version, _ = _register_tiny_models(
-        resources["mlflow_tracking"], names, full[:, columns], types, np.tile(late, 2), glass_cb, glass_temperature=0.23
+        resources["mlflow_tracking"], names, full[:, columns], types, np.tile(late, 2), glass_cb,
+        glass_temperature=0.23, particle_types=(0,),
     )
     store.replace_partition(
         {"system": "ka2d_ternary", "model_name": "tglassmlp_ka2d_ternary", "model_version": tglass_version},
@@ -507,7 +508,7 @@ def test_glassbench_domain_on_the_public_cache_layout(glassbench, tmp_path, monk
     ensembles, _ = load_champion(resources["mlflow_tracking"].activate(), "tglassmlp_ka2d_ternary")
     champion = ensembles[None]
     structure = physics_inspired_descriptors(inherent[0], TERNARY, spec)
-    model_x = structure[:, [grid.index(n) for n in champion.feature_names]]
+    model_x = structure[:, [grid.index(n) for n in champion.input_names]]  # the columns the model reads
     a = inherent[0].types == 0
     training = MLPTrainingSettings.from_mapping(resources["study"].load().propensity_learning.training)
     for time in (1.1, 11.64):
@@ -516,7 +517,7 @@ def test_glassbench_domain_on_the_public_cache_layout(glassbench, tmp_path, monk
         predicted = champion.predict(model_x[a], inherent[0].types[a], 0.23, y[a].mean(), 6, training.tolerance).mean
         tglass = at.filter(pl.col("predictor") == "tglassmlp")
         assert tglass["pearson"][0] == pytest.approx(float(np.corrcoef(predicted, y[a])[0, 1]), abs=1e-5)
-        assert tglass["target_cb"][0] == pytest.approx(y.mean())  # the state point: ⟨C_B⟩ of all particles
+        assert tglass["target_cb"][0] == pytest.approx(y[a].mean())  # the state point: ⟨C_B⟩ of the model's type A
         baseline = at.filter(pl.col("predictor").str.starts_with("best"))["pearson"][0]
         column = -structure[:, grid.index("EPOT_A_L1")]
         assert baseline == pytest.approx(_type_a_pearson(column, y, inherent[0].types), abs=1e-6)  # float32 columns

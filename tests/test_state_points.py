@@ -49,6 +49,22 @@ def test_state_point_labels_follow_the_per_particle_decay():
         assert p.ceiling == pytest.approx(1.0)
 
 
+def test_state_points_are_defined_by_the_mean_of_the_chosen_particles():
+    """[J]: ⟨C_B⟩ of a type-A model is the type-A mean. Type A decays at rate 0.1, the others at 0.4: the crossing of
+    ⟨C_B⟩_A = 0.5 is at t = ln 2 / 0.1, where the all-particle mean is far lower."""
+    times = np.linspace(0.0, 20.0, 2001)
+    types = np.repeat([0, 1], 20)
+    rates = np.where(types == 0, 0.1, 0.4)
+    bb = {s: exponential_labels(rates, times) for s in range(3)}
+    halves = {s: np.stack([v, v]) for s, v in bb.items()}
+    (point,) = state_point_labels(times, bb, halves, [0.5], {s: types == 0 for s in bb})
+    assert point.time == pytest.approx(np.log(2) / 0.1, rel=1e-3)
+    assert point.mean_bond_breaking == pytest.approx(0.5, abs=1e-3)
+    assert np.mean(point.labels[0]) < 0.4  # all particles: B has relaxed further
+    with pytest.raises(ValueError, match="none of the particles"):
+        state_point_labels(times, bb, halves, [0.5], {s: np.zeros(40, bool) for s in bb})
+
+
 def test_split_half_ceiling_is_spearman_brown():
     rng = np.random.default_rng(1)
     truth = [rng.normal(size=4000) for _ in range(3)]

@@ -325,7 +325,7 @@ def glassbench_scores(
     if unusable:
         notes.append(f"baseline descriptors {unusable} are not recomputable here: those baseline rows are skipped")
     choices = [c for c in choices if recomputable(c.name)]
-    names = [*ensembles[None].feature_names, *(n for e in (glassmlp or {}).values() for n in e.feature_names)]
+    names = [*ensembles[None].input_names, *(n for e in (glassmlp or {}).values() for n in e.input_names)]
     spec = descriptor_grid([*names, *(c.name for c in choices)], system.n_types)
     grid = spec.feature_names(system.n_types)
     tglass = ScoredModel.of(f"{tglass_name} v{version}", ensembles[None], grid, system.n_types)
@@ -338,7 +338,7 @@ def glassbench_scores(
     if not choices:
         notes.append(f"baseline skipped: {tglass_name} v{version} has no best_descriptor rows in mlp_scores")
     for data in glassbench_times(labels, features):
-        measured = data.measured_cb
+        measured = data.measured_cb_of(tglass.types)  # ⟨C_B⟩ over the champion's particle types, as its state points
         at = (temperature, measured, data.time)
         prediction, point, failure = predict_tglassmlp(tglass, data, temperature, training)
         points.append(point)

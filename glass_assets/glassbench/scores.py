@@ -268,7 +268,7 @@ class ScoredModel:
     def of(cls, label: str, ensemble: PropensityEnsemble, grid: Sequence[str], n_types: int) -> ScoredModel:
         """Raises ``ValueError`` naming ``label`` and the feature names ``grid`` lacks."""
         types = model_particle_types(ensemble, n_types)
-        columns = feature_columns(grid, ensemble.feature_names, label)
+        columns = feature_columns(grid, ensemble.input_names, label)  # the model reads its input columns
         return cls(label, ensemble, columns, types, score_subsets(types, n_types))
 
     def rows(self, types: np.ndarray) -> np.ndarray:
@@ -288,8 +288,14 @@ class GlassBenchTime:
 
     @property
     def measured_cb(self) -> float:
-        """The state point's ⟨C_B⟩: the mean label over every labelled particle (as the platform's state points)."""
-        return float(np.nanmean(self.y)) if np.isfinite(self.y).any() else float("nan")
+        """The mean label over every labelled particle (all types)."""
+        return self.measured_cb_of(None)
+
+    def measured_cb_of(self, types: Sequence[int] | None) -> float:
+        """The mean label over the labelled particles of ``types`` (None: all): the state point's ⟨C_B⟩ as the
+        platform defines it for a model of those types ([J]: type A)."""
+        y = self.y if types is None else self.y[np.isin(self.types, types)]
+        return float(np.nanmean(y)) if np.isfinite(y).any() else float("nan")
 
 
 def glassbench_times(labels: pl.DataFrame, features: dict[int, np.ndarray]) -> list[GlassBenchTime]:

@@ -30,7 +30,7 @@ from glass_core.structure.physics_descriptors import DescriptorSpec, physics_ins
 __all__ = ["DESCRIPTORS_CODE_VERSION", "STATE_POINTS_CODE_VERSION", "mlp_descriptors", "state_point_labels"]
 
 DESCRIPTORS_CODE_VERSION = "mlp-descriptors-v1"
-STATE_POINTS_CODE_VERSION = "state-points-v1"
+STATE_POINTS_CODE_VERSION = "state-points-v2"
 
 
 def mlp_descriptors(
@@ -82,7 +82,9 @@ def state_point_labels(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
     system_name, temperature = parse_partition(context.partition_key)
-    targets = list(study.load().propensity_learning.state_point_targets)
+    learning = study.load().propensity_learning
+    targets = list(learning.state_point_targets)
+    chosen, label = learning.type_indices(system_name), learning.type_label(system_name)
     store = warehouse.get()
     store.ensure_writable()
     run_key = {"system": system_name, "temperature": temperature}
@@ -105,8 +107,10 @@ def state_point_labels(
             ]
         )
         types[sample] = particles.filter(pl.col("sample") == sample).sort("particle")["type"].to_numpy()
-    points = labels_at_state_points(times, bond_breaking, halves, targets)
-    frames = state_point_rows(system_name, temperature, types, points, int(summary["n_replicas"][0]))
+    # ⟨C_B⟩ of a state point is the mean over the particle types the models learn ([J]: type A)
+    points = labels_at_state_points(times, bond_breaking, halves, targets,
+                                    {s: np.isin(t, chosen) for s, t in types.items()})
+    frames = state_point_rows(system_name, temperature, types, points, int(summary["n_replicas"][0]), label)
     results = run_state_point_checks(frames["state_point_labels"], frames["state_points"], targets)
     raise_on_blocking_failure(
         results, STATE_POINT_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
@@ -149,8 +153,8 @@ STATE_POINT_LABELS = AssetTemplate(
     group_name="propensity_learning",
     code_version=STATE_POINTS_CODE_VERSION,
     description=(
-        "Per-particle bond-breaking propensity at the times where the configuration-averaged ⟨C_B⟩ crosses the "
-        "profile's targets: [J]'s state points (T, ⟨C_B⟩), with the split-half replica ceiling "
-        "(tables `state_point_labels`, `state_points`)."
+        "Per-particle bond-breaking propensity at the times where ⟨C_B⟩, averaged over the configurations and the "
+        "profile's particle types ([J]: type A), crosses the profile's targets: [J]'s state points (T, ⟨C_B⟩), "
+        "with the split-half replica ceiling (tables `state_point_labels`, `state_points`)."
     ),
 )

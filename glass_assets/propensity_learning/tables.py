@@ -55,9 +55,11 @@ def feature_name_rows(system: str, temperature: float, names: list[str]) -> pl.D
 
 
 def state_point_rows(
-    system: str, temperature: float, types: dict[int, np.ndarray], points: list[StatePointLabels], n_replicas: int
+    system: str, temperature: float, types: dict[int, np.ndarray], points: list[StatePointLabels], n_replicas: int,
+    particle_type: str = "all",
 ) -> dict[str, pl.DataFrame]:
-    """``state_point_labels`` and ``state_points`` rows of one labelled temperature."""
+    """``state_point_labels`` and ``state_points`` rows of one labelled temperature (``particle_type``: the
+    particles whose mean ⟨C_B⟩ defines the state points)."""
     labels, summary = [], []
     for point in points:
         for sample, values in sorted(point.labels.items()):
@@ -89,6 +91,7 @@ def state_point_rows(
                 "n_replicas": n_replicas,
                 "split_half_r": None if np.isnan(point.split_half_r) else point.split_half_r,
                 "ceiling": None if np.isnan(point.ceiling) else point.ceiling,
+                "particle_type": particle_type,
             }
         )
     if not labels:

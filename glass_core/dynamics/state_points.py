@@ -2,10 +2,14 @@
 
 [J] does not label a configuration's propensity by the time t but by the state point (T, ⟨C_B⟩), where
 ⟨C_B⟩(t) is the bond-breaking correlation averaged over the particles and the configurations of one
-temperature. For each target c, the crossing time t_c solves ⟨C_B⟩(t_c) = c (ln ⟨C_B⟩ interpolated
-linearly in t between the two bracketing frames, :func:`glass_core.dynamics.propensity.relaxation_time`), and the
-label of particle i is its isoconfigurational propensity at t_c, interpolated linearly in t between the
-same frames. A target the run does not reach (⟨C_B⟩ stays above it) gives no state point.
+temperature. Which particles: those the model learns — [J] trains and reports type 1 ("the batch size is equal
+to the number of type 1 particles per configuration"), and its self-consistency compares the networks' mean
+prediction over those particles with ⟨C_B⟩, so ⟨C_B⟩ is the mean over the same particles (``particles``: a mask
+per configuration; all particles without one). For each target c, the crossing time t_c solves ⟨C_B⟩(t_c) = c
+(ln ⟨C_B⟩ interpolated linearly in t between the two bracketing frames,
+:func:`glass_core.dynamics.propensity.relaxation_time`), and the label of particle i is its isoconfigurational
+propensity at t_c, interpolated linearly in t between the same frames. A target the run does not reach (⟨C_B⟩
+stays above it) gives no state point.
 
 **Split-half ceiling.** With R replicas the label is itself a noisy estimate of the propensity. The
 averages over the even and the odd replicas, X^a and X^b, correlate by r_half (Pearson within a
@@ -85,7 +89,7 @@ class StatePointLabels:
     Attributes:
         target: the requested ⟨C_B⟩; ``time``: t where the configuration-averaged ⟨C_B⟩ crosses it.
         labels: {sample: (N,) propensity at ``time``}; ``halves``: {sample: (2, N)} split-half labels.
-        mean_bond_breaking: mean of the labels over particles and configurations (≈ target).
+        mean_bond_breaking: mean of the labels over the chosen particles and configurations (≈ target).
         split_half_r, ceiling: see :func:`split_half_ceiling`.
     """
 
@@ -103,6 +107,7 @@ def state_point_labels(
     bond_breaking: dict[int, np.ndarray],
     halves: dict[int, np.ndarray],
     targets: list[float],
+    particles: dict[int, np.ndarray] | None = None,
 ) -> list[StatePointLabels]:
     """Per-particle labels at each reached target ⟨C_B⟩ of one temperature.
 
@@ -111,16 +116,23 @@ def state_point_labels(
         bond_breaking: {sample: (F, N) ⟨C_B^i(t)⟩_iso}, NaN for particles without bonds.
         halves: {sample: (2, F, N)} even/odd-replica averages (NaN where a half is empty).
         targets: ⟨C_B⟩ values in (0, 1).
+        particles: {sample: (N,) bool} the particles whose mean is ⟨C_B⟩ (module doc; e.g. type A), which the
+            mean label and the split-half ceiling also cover; None: all particles. Labels are given for all.
     """
     if not bond_breaking:
         raise ValueError("no configurations with bond-breaking labels")
     samples = sorted(bond_breaking)
-    mean_curve = np.mean([mean_over_particles(bond_breaking[s]) for s in samples], axis=0)
+    masks = {s: None if particles is None else np.asarray(particles[s], bool) for s in samples}
+    if any(m is not None and not m.any() for m in masks.values()):
+        raise ValueError("a configuration has none of the particles that define ⟨C_B⟩")
+    mean_curve = np.mean([mean_over_particles(bond_breaking[s], masks[s]) for s in samples], axis=0)
     out = []
     for target, time in crossing_times(times, mean_curve, targets).items():
         labels = {s: labels_at_time(times, bond_breaking[s], time) for s in samples}
         split = {s: labels_at_time(times, np.moveaxis(halves[s], 0, 1), time) for s in samples}
-        r_half, ceiling = split_half_ceiling([split[s][0] for s in samples], [split[s][1] for s in samples])
-        mean = float(np.mean([np.nanmean(labels[s]) for s in samples]))
+        chosen = {s: slice(None) if masks[s] is None else masks[s] for s in samples}
+        r_half, ceiling = split_half_ceiling([split[s][0][chosen[s]] for s in samples],
+                                             [split[s][1][chosen[s]] for s in samples])
+        mean = float(np.mean([np.nanmean(labels[s][chosen[s]]) for s in samples]))
         out.append(StatePointLabels(target, time, labels, split, mean, r_half, ceiling))
     return out
