@@ -106,7 +106,7 @@ class PropensitySettings:
     of the T_G glasses reaches 1 three times later at T* than at 1.5 T* (``benchmarks/delta_clock_time.py``).
     """
 
-    n_samples: int
+    n_samples: int | dict[str, float | dict[str, float]]
     n_replicas: int
     max_time: float | dict[str, float | dict[str, float]]
     per_decade: int = 8
@@ -114,21 +114,29 @@ class PropensitySettings:
 
     def max_time_for(self, system: str, temperature: float | None = None) -> float:
         """LJ time of the replica runs of ``system`` at run ``temperature``; a missing entry raises."""
-        if not isinstance(self.max_time, dict):
-            return float(self.max_time)
-        if system not in self.max_time:
-            raise ProfileError(f"propensity.max_time has no entry for system {system!r}")
-        entry = self.max_time[system]
-        if not isinstance(entry, dict):
-            return float(entry)
-        for key, value in entry.items():
-            if key != WINDOW_DEFAULT and temperature is not None and math.isclose(float(key), temperature):
-                return float(value)
-        if WINDOW_DEFAULT in entry:
-            return float(entry[WINDOW_DEFAULT])
-        raise ProfileError(
-            f"propensity.max_time of {system!r} has no entry for T = {temperature} and no {WINDOW_DEFAULT!r}"
-        )
+        return _per_temperature(self.max_time, "max_time", system, temperature)
+
+    def samples_for(self, system: str, temperature: float | None = None) -> int:
+        """Initial configurations of the runs of ``system`` at ``temperature`` (one number, or per system and run
+        temperature like ``max_time``: a lower temperature may get fewer); a missing entry raises."""
+        return int(_per_temperature(self.n_samples, "n_samples", system, temperature))
+
+
+def _per_temperature(table: float | dict, key: str, system: str, temperature: float | None) -> float:
+    """A setting given as one number, per system, or per system and temperature with an optional ``default``."""
+    if not isinstance(table, dict):
+        return float(table)
+    if system not in table:
+        raise ProfileError(f"propensity.{key} has no entry for system {system!r}")
+    entry = table[system]
+    if not isinstance(entry, dict):
+        return float(entry)
+    for name, value in entry.items():
+        if name != WINDOW_DEFAULT and temperature is not None and math.isclose(float(name), temperature):
+            return float(value)
+    if WINDOW_DEFAULT in entry:
+        return float(entry[WINDOW_DEFAULT])
+    raise ProfileError(f"propensity.{key} of {system!r} has no entry for T = {temperature} and no {WINDOW_DEFAULT!r}")
 
 
 def _window_table(value: Any) -> float | dict[str, float | dict[str, float]]:
@@ -401,8 +409,13 @@ def _convert(kind: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise TypeError("not a boolean")
         return value
-    if kind == "float | dict[str, float | dict[str, float]]":
-        return _window_table(value)
+    if kind in ("float | dict[str, float | dict[str, float]]", "int | dict[str, float | dict[str, float]]"):
+        table = _window_table(value)
+        if kind.startswith("int") and not isinstance(table, dict):
+            if float(table) != int(table):
+                raise ValueError("not an integer")
+            return int(table)
+        return table
     if kind.startswith("tuple["):
         element = {"float": float, "int": int, "str": str}[kind[6:].split(",")[0].strip()]
         return tuple(element(v) for v in value)

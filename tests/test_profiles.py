@@ -119,3 +119,51 @@ def test_validation_and_paper_profiles_hold_the_cooling_rates():
     assert validation.quench == load_profile("demo").quench and validation.cnn == load_profile("demo").cnn
     paper = load_profile("paper").cooling_rate_study
     assert 8.33e-5 in paper.rates and paper.n_particles == 2000
+
+
+def _with_learning(tmp_path: Path, **changes: object) -> Path:
+    raw = yaml.safe_load(TINY_PROFILES.read_text())["tiny"]
+    raw["propensity_learning"].update(changes)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"p": raw}))
+    return path
+
+
+def test_the_particle_types_of_the_propensity_study_are_named_and_checked(tmp_path):
+    learning = load_profile("demo").propensity_learning
+    assert learning.type_indices("ka2d_ternary") == (0,) and learning.type_label("ka2d_ternary") == "A"  # [J]
+    every = load_profile("p", _with_learning(tmp_path, particle_types=["all"])).propensity_learning
+    assert every.type_indices("ka2d_ternary") == (0, 1, 2) and every.type_label("ka2d_ternary") == "all"
+    pair = load_profile("p", _with_learning(tmp_path, particle_types=["C", "A"])).propensity_learning
+    assert pair.type_indices("ka2d_ternary") == (0, 2) and pair.type_label("ka2d_ternary") == "A+C"
+    lacking = load_profile("p", _with_learning(tmp_path, particle_types=["D"])).propensity_learning
+    with pytest.raises(ProfileError, match=r"ka2d_ternary has no species \['D'\]"):
+        lacking.type_indices("ka2d_ternary")
+    with pytest.raises(ProfileError, match="particle_types must list distinct species names"):
+        load_profile("p", _with_learning(tmp_path, particle_types=["all", "A"]))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("distillation", "everywhere", "distillation must be one of"), ("held_out", "highest", "held_out must be one of"),
+     ("held_out", [0.5, -1], "held_out must be one of"), ("max_extrapolation_spans", 0.0, "must be positive")],
+)
+def test_bad_propensity_learning_choices_are_named(tmp_path, key, value, message):
+    with pytest.raises(ProfileError, match=message):
+        load_profile("p", _with_learning(tmp_path, **{key: value}))
+
+
+def test_held_out_temperatures_follow_the_profile_and_refuse_unlabelled_ones(tmp_path):
+    labelled = [0.7, 0.5, 0.6]
+    assert load_profile("demo").propensity_learning.held_out_temperatures(labelled) == [0.5]
+    assert load_profile("ternary_validation").propensity_learning.held_out_temperatures(labelled) == [0.5, 0.6]
+    assert load_profile("demo").propensity_learning.held_out_temperatures([0.7]) == []  # nothing to train on
+    listed = load_profile("p", _with_learning(tmp_path, held_out=[0.6, 0.45])).propensity_learning
+    with pytest.raises(ProfileError, match=r"held_out lists T = \[0.45\], which have no MD labels"):
+        listed.held_out_temperatures(labelled)
+
+
+def test_the_number_of_propensity_configurations_may_depend_on_the_temperature():
+    propensity = load_profile("ternary_validation").propensity
+    assert propensity.samples_for("ka2d_ternary", 0.45) == 8 and propensity.samples_for("ka2d_ternary", 0.6) == 16
+    assert propensity.samples_for("abm", 1.0) == 8 and load_profile("demo").propensity.samples_for("kam", 0.37) == 8

@@ -131,7 +131,7 @@ def propensity_labels(
     source = initial_structures_key(system_name, temperature)
     cnn_params = champion_params(mlflow_tracking, system_name) if system_name in CNN_SYSTEMS else None
     preferred, subsets = held_out_glass_order(store, system_name, logged_split(cnn_params) if cnn_params else None)
-    configs = _initial_configurations(store, source, settings.n_samples, preferred)
+    configs = _initial_configurations(store, source, settings.samples_for(system_name, temperature), preferred)
     used = {name: sum(subsets.get(s) == name for s in configs) for name in ("test", "validation", "train")}
     if preferred is None and system_name in CNN_SYSTEMS:
         context.log.warning("no champion CNN yet, so its split is unknown: glasses taken in stored order")
