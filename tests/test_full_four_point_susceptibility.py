@@ -4,7 +4,11 @@ an analytic model of configurational and thermal fluctuations."""
 import numpy as np
 import pytest
 
-from glass_core.dynamics.four_point_susceptibility import TooFewConfigurationsError, full_four_point_susceptibility
+from glass_core.dynamics.four_point_susceptibility import (
+    TooFewConfigurationsError,
+    four_point_susceptibility,
+    full_four_point_susceptibility,
+)
 
 
 def _halves(trajectories: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -35,6 +39,10 @@ def test_full_chi4_of_a_model_with_known_configurational_and_thermal_parts():
     assert abs(full.value - expected) < 4 * full.stderr
     assert full.thermal == pytest.approx(n * s_t**2 + s_p**2, rel=0.1)
     assert full.configurational == pytest.approx(n * s_c**2, rel=0.15)
+    assert abs(full.configurational - n * s_c**2) < 4 * full.configurational_stderr  # its bootstrap error covers it
+    # the finite-R χ4 of the replica means carries the thermal remainder (N s_t² + s_p²)/R; the R → ∞ part does not
+    chi4 = four_point_susceptibility(trajectories.mean(axis=1), n_bootstrap=50, seed=1).value
+    assert chi4 - full.configurational == pytest.approx(full.thermal / n_replicas, rel=1e-9)
 
 
 def test_full_chi4_rejects_one_replica_and_one_configuration():

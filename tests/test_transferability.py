@@ -64,7 +64,10 @@ def test_a_model_trained_without_the_lowest_temperature_recovers_it():
     requested = np.array([[t, c] for t in (0.7, 0.6, 0.5, 0.4) for c in (0.8, 0.6)])
     ensemble = train_tglassmlp(train, validation, None, SETTINGS, seed=0, requested_state_points=requested).ensemble
     assert ensemble.notes["training_temperatures"] == [0.5, 0.6, 0.7]
-    points = held_out_comparison(ensemble, held_out, ChordSettings(random_field_draws=5), n_bootstrap=200)
+    noise = 0.02 * np.random.default_rng(9).normal(size=len(held_out))  # two replica halves around the labels
+    halves = np.column_stack([held_out.labels + noise, held_out.labels - noise])
+    points = held_out_comparison(ensemble, held_out, ChordSettings(random_field_draws=5), n_bootstrap=200,
+                                 halves=halves, n_replicas=4)
     assert [(p.temperature, p.target_cb) for p in points] == [(0.4, 0.6), (0.4, 0.8)]
     for point in points:
         assert point.pearson.mean > 0.9 and point.n_configurations == 8
@@ -73,5 +76,7 @@ def test_a_model_trained_without_the_lowest_temperature_recovers_it():
         assert abs(point.achieved_cb - point.target_cb) <= SETTINGS.tolerance
         assert point.extrapolation_spans == pytest.approx((1 / 0.4 - 1 / 0.5) / (1 / 0.5 - 1 / 0.7))
         assert point.chord_md is not None and point.chord_random is not None
+        # the halves differ: their trajectory noise makes the R → ∞ χ4 smaller than that of the replica means
+        assert point.chi4_md_full.configurational < point.chi4_md.value
     with pytest.raises(ValueError, match="not held out"):
         held_out_comparison(ensemble, crafted([0.5], [0.8], 2, seed=4))

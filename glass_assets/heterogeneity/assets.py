@@ -6,7 +6,10 @@ Three assets (the large boxes, S4(q) and ξ4 live in ``large_boxes.py`` and writ
 - ``dynamic_heterogeneity`` (system × T): χ4 and χ4_norm per state point ⟨C_B⟩ from the MD labels
   (``state_point_labels``, where the temperature has MD) and from the champion's predictions on every
   swap-MC equilibrium (``propensity_predictions``); χ4(t) from the MD ``propensity`` table; the chord length
-  per state point from both, on the swap-MC equilibria's positions. The MD χ4 of the propensity is its
+  per state point from both, on the swap-MC equilibria's positions. With R ≥ 2 replicas the MD χ4 of the
+  R → ∞ propensity is written too (``chi4_configurational`` = χ4 less its thermal remainder n̄⟨σ²⟩/R, from the
+  split halves): the finite-R labels carry trajectory noise that no structural predictor can reproduce, so the
+  tGlassMLP χ4 is compared with this one. The MD χ4 of the propensity is its
   configurational part [J]. The full χ4 (thermal + configurational) of single trajectories is also written
   (observable ``chi4_full``, MD only) where the labels have R ≥ 2 replicas: the split halves (even/odd
   replica averages) give the trajectory-to-trajectory variance without storing trajectories
@@ -181,6 +184,9 @@ class _Rows:
             self.skipped.append(f"md full χ4 at {_where(**where)}: {error}")
             return
         self.add("md", "chi4_full", full.value, full.stderr, full.n_configurations, **where)
+        # the χ4 of the R → ∞ propensity: what a structural prediction (no thermal noise) is compared with
+        self.add("md", "chi4_configurational", full.configurational, full.configurational_stderr,
+                 full.n_configurations, **where)
 
     def _chord(self, source: str, positions: np.ndarray, fields: np.ndarray, box: tuple,
                target: float) -> ChordLengthEnsemble | None:
@@ -567,9 +573,12 @@ def heterogeneity_summary(
     store.ensure_writable()
     lengths = store.query("SELECT * FROM dynamic_lengths WHERE system = ? ORDER BY length, temperature", [system])
     chi4 = store.query(
-        "SELECT * FROM heterogeneity WHERE system = ? AND observable = 'chi4' AND target_cb IS NOT NULL "
-        "ORDER BY temperature, source, target_cb",
+        "SELECT * FROM heterogeneity WHERE system = ? AND observable IN ('chi4', 'chi4_configurational') "
+        "AND target_cb IS NOT NULL ORDER BY temperature, source, target_cb",
         [system],
+    ).with_columns(  # the MD χ4 of the R → ∞ propensity is its own series in the figure and the table
+        source=pl.when(pl.col("observable") == "chi4_configurational").then(pl.lit("md_configurational"))
+        .otherwise(pl.col("source"))
     )
     if lengths.height == 0 and chi4.height == 0:
         raise WarehouseError(f"no heterogeneity rows for {system}: materialize dynamic_heterogeneity first")

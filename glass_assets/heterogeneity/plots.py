@@ -15,6 +15,9 @@ STYLE = {
     "md": {"marker": "o", "linestyle": "-", "fillstyle": "full", "label": "MD"},
     "ml": {"marker": "s", "linestyle": "--", "fillstyle": "none", "label": "tGlassMLP"},
 }
+#: the χ4 panel's third series: the MD χ4 of the R → ∞ propensity (less the labels' thermal remainder)
+CHI4_STYLE = {**STYLE, "md_configurational": {"marker": "D", "linestyle": ":", "fillstyle": "full",
+                                              "label": "MD, R → ∞ (configurational)"}}
 LENGTH_PANELS = (
     ("xi4", r"$\xi_4$ (OZ fit of $S_4(q)$)"),
     ("chord", r"chord length $\ell_{ch}$"),
@@ -131,10 +134,10 @@ def _chi4_panel(axis: plt.Axes, chi4: pl.DataFrame) -> None:
     for k, temperature in enumerate(temperatures):
         colour = cmap(0.85 * k / max(len(temperatures) - 1, 1))
         label = f"T = {temperature:g}"
-        for source in ("md", "ml"):
+        for source in CHI4_STYLE:
             part = chi4.filter((pl.col("temperature") == temperature) & (pl.col("source") == source)).sort("target_cb")
             if part.height:
-                style = STYLE[source]
+                style = CHI4_STYLE[source]
                 error = part["stderr"].fill_null(0.0)
                 if "network_spread" in part.columns:
                     error = (error**2 + part["network_spread"].fill_null(0.0) ** 2).sqrt()
@@ -183,7 +186,7 @@ def summary_figure(lengths: pl.DataFrame, chi4: pl.DataFrame, title: str) -> plt
             linestyle=s["linestyle"],
             label=s["label"],
         )
-        for s in STYLE.values()
+        for s in CHI4_STYLE.values()
     ] + [plt.Line2D([], [], color="grey", lw=1.5, label="random field (ℓ_ch floor)")] + [
         plt.Line2D([], [], color=c, lw=3, label=f"⟨C_B⟩ = {t:g}") for t, c in colours.items()
     ]

@@ -258,9 +258,12 @@ def run_model_checks(checks: dict[str, Check], **tables: object) -> list[AssetCh
 # ------------------------------------------------------------------ transferability
 def _within(table: pl.DataFrame, observable: str) -> tuple[list[str], int]:
     """Held-out state points where ML and MD ``observable`` differ by more than 2 combined standard errors
-    (configurations for both, plus the spread over networks for ML); (their descriptions, points compared)."""
+    (configurations for both, plus the spread over networks for ML); (their descriptions, points compared). The MD
+    χ4 of the R → ∞ propensity ('md_configurational') is the reference where the labels have split halves."""
     ml = table.filter((pl.col("observable") == observable) & (pl.col("source") == "ml"))
-    md = table.filter((pl.col("observable") == observable) & (pl.col("source") == "md")).select(
+    candidates = table.filter((pl.col("observable") == observable) & pl.col("source").is_in(
+        ["md", "md_configurational"]) & pl.col("value").is_not_null())
+    md = candidates.sort("source", descending=True).unique(["held_out_temperature", "target_cb"], keep="first").select(
         "held_out_temperature", "target_cb", pl.col("value").alias("md"), pl.col("stderr").alias("md_stderr"))
     joined = ml.join(md, on=["held_out_temperature", "target_cb"], how="inner").filter(
         pl.col("value").is_not_null() & pl.col("md").is_not_null())

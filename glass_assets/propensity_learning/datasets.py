@@ -33,6 +33,7 @@ class StudyData:
     fingerprint: str
     particles: np.ndarray  # (n,) particle id of each labelled row
     requested_state_points: np.ndarray  # (k, 2) every (T, ⟨C_B⟩) of the campaign's temperatures × targets
+    halves: np.ndarray | None = None  # (n, 2) even/odd-replica labels of each labelled row (NaN: one replica)
 
     def lineage(self) -> dict[str, object]:
         return {
@@ -144,6 +145,9 @@ def study_data(
     configurations = [(float(t), int(s)) for t, s in keys.iter_rows()]
     ids = {key: i for i, key in enumerate(configurations)}
     labels = load_state_point_labels(store, system, labelled).filter(pl.col("propensity").is_not_null())
+    if "propensity_half_a" not in labels.columns:
+        labels = labels.with_columns(propensity_half_a=pl.lit(None, pl.Float64),
+                                     propensity_half_b=pl.lit(None, pl.Float64))
     joined = labels.join(
         descriptors.select("temperature", "sample", "particle", "features", "x", "y", "box_x", "box_y"),
         on=["temperature", "sample", "particle"],
@@ -159,5 +163,6 @@ def study_data(
     unlabelled_set = concatenate([descriptor_dataset(rows, names, ids, t) for rows, t in parts]) if parts else None
     requested = np.array([(t, c) for t in sorted(set(labelled) | set(unlabelled)) for c in targets], np.float64)
     fingerprint = _fingerprint(labelled_set.features, labelled_set.labels, labelled_set.target_cb)
+    halves = joined.select("propensity_half_a", "propensity_half_b").cast(pl.Float64).fill_null(np.nan).to_numpy()
     return StudyData(labelled_set, unlabelled_set, names, configurations, fingerprint, joined["particle"].to_numpy(),
-                     requested.reshape(-1, 2))
+                     requested.reshape(-1, 2), halves)

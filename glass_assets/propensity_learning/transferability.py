@@ -4,7 +4,8 @@ For each temperature the profile holds out (``propensity_learning.held_out``; de
 i.e. extrapolation), a tGlassMLP is trained exactly as ``tglassmlp_model`` is — same split, settings, particle
 types and distillation — on the other labelled temperatures only, and compared with the MD labels of every
 configuration of the held-out temperature (:func:`glass_core.learning.transferability.held_out_comparison`):
-Pearson per state point, χ4 and ℓ_ch predicted (per network, mean ± spread) against MD (with errors), the random-
+Pearson per state point, χ4 and ℓ_ch predicted (per network, mean ± spread) against MD (with errors; χ4 also
+of the R → ∞ propensity, the labels' thermal remainder removed with their split replica halves), the random-
 field ℓ_ch of the same particles, the ⟨C_B⟩ error of the nominal input, and how far the held-out temperature lies
 outside the training range. One MLflow run per held-out temperature (experiment ``propensity_transferability``,
 tagged ``held_out_temperature``), rows in ``transferability``, a figure of MD against the held-out prediction.
@@ -80,6 +81,9 @@ def transfer_rows(system: str, label: str, point: HeldOutStatePoint, training: l
     ]
     if point.chi4_md is not None:
         rows.append(row("chi4", "md", point.chi4_md.value, point.chi4_md.stderr))
+    if point.chi4_md_full is not None:  # the R → ∞ χ4, which a structural prediction can reach
+        rows.append(row("chi4", "md_configurational", point.chi4_md_full.configurational,
+                        point.chi4_md_full.configurational_stderr))
     if point.chord_md is not None:
         rows.append(row("chord_length", "md", point.chord_md.mean, point.chord_md.stderr))
     if point.chord_random is not None:
@@ -124,13 +128,21 @@ def _held_out_model(context: AssetExecutionContext, loaded: StudyInputs, held_ou
     )
 
 
+def _replicas(warehouse: WarehouseResource, system: str, temperature: float) -> int:
+    """R of the MD labels at ``temperature`` (``state_points``)."""
+    rows = warehouse.get().query("SELECT max(n_replicas) AS r FROM state_points WHERE system = ? AND temperature = ?",
+                                 [system, temperature])
+    return int(rows["r"][0] or 1)
+
+
 def _context_rows(warehouse: WarehouseResource, system: str, label: str) -> pl.DataFrame:
     """MD χ4 and ℓ_ch of every labelled temperature (from ``dynamic_heterogeneity``, where it ran), for the figure."""
     try:
         return warehouse.get().query(
-            "SELECT temperature, target_cb, observable, value, stderr FROM heterogeneity WHERE system = ? "
-            "AND source = 'md' AND target_cb IS NOT NULL AND particle_type = ? "
-            "AND observable IN ('chi4', 'chord_length')", [system, label])
+            "SELECT temperature, target_cb, CASE observable WHEN 'chi4_configurational' THEN 'chi4' ELSE observable "
+            "END AS observable, value, stderr FROM heterogeneity WHERE system = ? AND source = 'md' "
+            "AND target_cb IS NOT NULL AND particle_type = ? AND observable IN ('chi4_configurational', "
+            "'chord_length')", [system, label])
     except Exception:  # noqa: BLE001 - a new warehouse without the table: the figure shows the held-out points only
         return pl.DataFrame()
 
@@ -157,9 +169,13 @@ def transferability(
         context.log.info(f"held out T = {temperature}: training on {[t for t in labelled if t != temperature]}")
         result = _held_out_model(context, loaded, temperature)
         ensemble = result.ensemble
-        held = loaded.data.labelled.subset(np.isclose(loaded.data.labelled.temperature, temperature))
-        points = held_out_comparison(ensemble, held.of_types(loaded.types), chords, heterogeneity.chi4_bootstrap,
-                                     profile.base_seed, loaded.training.max_iterations, loaded.training.tolerance)
+        chosen = np.isclose(loaded.data.labelled.temperature, temperature) & np.isin(loaded.data.labelled.types,
+                                                                                      loaded.types)
+        points = held_out_comparison(
+            ensemble, loaded.data.labelled.subset(chosen), chords, heterogeneity.chi4_bootstrap, profile.base_seed,
+            loaded.training.max_iterations, loaded.training.tolerance,
+            halves=None if loaded.data.halves is None else loaded.data.halves[chosen],
+            n_replicas=_replicas(warehouse, system, temperature))
         training = ensemble.notes["training_temperatures"]
         with mlflow.start_run(experiment_id=experiment_id,
                               run_name=f"held-out-T{temperature:g}-{system}-{context.run.run_id[:8]}") as run:
@@ -176,7 +192,8 @@ def transferability(
                 rows += transfer_rows(system, label, point, training, run.info.run_id)
         context.log.info(
             "; ".join(f"⟨C_B⟩ = {p.target_cb:g}: Pearson {p.pearson.mean:.3f}, χ4 ML {p.chi4_ml.mean:.4g} vs MD "
-                      f"{p.chi4_md.value if p.chi4_md else float('nan'):.4g}" for p in points))
+                      f"{p.chi4_md.value if p.chi4_md else float('nan'):.4g} (R → ∞: "
+            f"{p.chi4_md_full.configurational if p.chi4_md_full else float('nan'):.4g})" for p in points))
     table = pl.DataFrame(rows, schema_overrides=TABLE_TYPES)
     results = run_transfer_checks(table)
     raise_on_blocking_failure(results, TRANSFER_CHECKS, context, rejected={"transferability": table},

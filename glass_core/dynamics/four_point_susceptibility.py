@@ -161,7 +161,10 @@ class FullFourPointSusceptibility:
         value: χ4_full = n̄ [Var_c(m_c) + (1 − 1/R) ⟨(a_c − b_c)²⟩ / (1/R_a + 1/R_b)].
         stderr: bootstrap standard error (resampling configurations, with their halves).
         thermal: n̄ ⟨σ²⟩, the trajectory-to-trajectory part.
-        configurational: value − thermal, the variance of the R → ∞ propensity's mean.
+        configurational: value − thermal = n̄ [Var_c(m_c) − ⟨σ²⟩/R], the χ4 of the R → ∞ propensity: the
+            χ4 of the finite-R labels less its thermal remainder n̄ ⟨σ²⟩/R. A structural predictor (no thermal
+            noise) is compared with this one.
+        configurational_stderr: its bootstrap standard error.
         n_configurations: configurations with at least one labelled particle.
         n_replicas: R.
         n_bootstrap: bootstrap resamples used.
@@ -174,6 +177,7 @@ class FullFourPointSusceptibility:
     n_configurations: int
     n_replicas: int
     n_bootstrap: int
+    configurational_stderr: float = float("nan")
 
 
 def _full_chi4(count: np.ndarray, mean: np.ndarray, diff: np.ndarray, n_replicas: int) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +224,7 @@ def full_four_point_susceptibility(
     diff = particle_mean(half_a) - particle_mean(half_b)
     value, thermal = _full_chi4(count, mean, diff, n_replicas)
     draws = np.random.default_rng(seed).integers(0, count.size, size=(n_bootstrap, count.size))
-    boot, _ = _full_chi4(count[draws], mean[draws], diff[draws], n_replicas)
+    boot, boot_thermal = _full_chi4(count[draws], mean[draws], diff[draws], n_replicas)
     return FullFourPointSusceptibility(
         value=float(value),
         stderr=float(np.std(boot, ddof=1)),
@@ -229,4 +233,5 @@ def full_four_point_susceptibility(
         n_configurations=int(count.size),
         n_replicas=int(n_replicas),
         n_bootstrap=int(n_bootstrap),
+        configurational_stderr=float(np.std(boot - boot_thermal, ddof=1)),
     )

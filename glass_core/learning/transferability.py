@@ -8,7 +8,9 @@ same configurations:
 
 - Pearson ρ of prediction and label within each configuration ([J] eq. 8), mean ± SE over configurations;
 - χ4 = (⟨Q²⟩ − ⟨Q⟩²)/N of the MD labels (bootstrap SE) and of each network's prediction, mean ± spread over the
-  networks [J] (:mod:`~glass_core.dynamics.four_point_susceptibility`);
+  networks [J] (:mod:`~glass_core.dynamics.four_point_susceptibility`); with the labels' split replica halves
+  also the MD χ4 of the R → ∞ propensity (less the thermal remainder of R replicas), the one a structural
+  prediction can reach;
 - the chord length ℓ_ch of both on the same particles ([J]'s rule, :mod:`~glass_core.dynamics.length_scales`)
   and the random-field reference of those particles;
 - the ⟨C_B⟩ error: the mean prediction at the *nominal* input (T_h, ⟨C_B⟩) minus ⟨C_B⟩, before the iteration
@@ -31,8 +33,10 @@ import torch
 
 from glass_core.dynamics.four_point_susceptibility import (
     FourPointSusceptibility,
+    FullFourPointSusceptibility,
     TooFewConfigurationsError,
     four_point_susceptibility,
+    full_four_point_susceptibility,
 )
 from glass_core.dynamics.length_scales import (
     ChordLengthEnsemble,
@@ -62,7 +66,8 @@ class ChordSettings:
 class HeldOutStatePoint:
     """One held-out state point (T_h, ⟨C_B⟩): the prediction of a network that never saw T_h against its MD.
 
-    ``chi4_md`` / ``chord_md``: of the MD labels (None when too few configurations / no chord); ``chi4_ml`` /
+    ``chi4_md`` / ``chord_md``: of the MD labels (None when too few configurations / no chord); ``chi4_md_full``:
+    the split-half estimate whose ``configurational`` part is the R → ∞ χ4 (None without halves); ``chi4_ml`` /
     ``chord_ml``: per network, mean ± spread; ``cb_error``: nominal-input mean prediction − ⟨C_B⟩ per network;
     ``achieved_cb``: the iterated prediction's mean.
     """
@@ -72,6 +77,7 @@ class HeldOutStatePoint:
     n_configurations: int
     pearson: ConfigurationScore
     chi4_md: FourPointSusceptibility | None
+    chi4_md_full: FullFourPointSusceptibility | None
     chi4_ml: NetworkSpread
     chord_md: ChordLengthEnsemble | None
     chord_ml: NetworkSpread
@@ -110,6 +116,16 @@ def _chord(positions: np.ndarray, fields: np.ndarray, box: tuple[float, float],
         return None
 
 
+def _chi4_full(md: np.ndarray, halves: tuple[np.ndarray, np.ndarray] | None, n_replicas: int, n_bootstrap: int,
+               seed: int) -> FullFourPointSusceptibility | None:
+    if halves is None or n_replicas < 2 or np.isnan(halves[0]).all():
+        return None
+    try:
+        return full_four_point_susceptibility(md, *halves, n_replicas, n_bootstrap, seed)
+    except TooFewConfigurationsError:
+        return None
+
+
 def held_out_comparison(
     ensemble: TGlassMLPEnsemble,
     held_out: PropensityDataset,
@@ -118,9 +134,12 @@ def held_out_comparison(
     seed: int = 0,
     max_iterations: int = 6,
     tolerance: float = 0.03,
+    halves: np.ndarray | None = None,
+    n_replicas: int = 1,
 ) -> list[HeldOutStatePoint]:
     """Compare ``ensemble``'s predictions with the labels of ``held_out`` (one temperature it was not trained on,
-    rows of its particle types, with positions) at each of the rows' state points (module doc)."""
+    rows of its particle types, with positions) at each of the rows' state points (module doc). ``halves`` (n, 2):
+    the labels' even/odd-replica averages of the same rows, from ``n_replicas`` replicas."""
     if held_out.labels is None or not held_out.has_positions:
         raise ValueError("the held-out rows need labels and positions")
     temperatures = np.unique(held_out.temperature)
@@ -136,13 +155,15 @@ def held_out_comparison(
     spans = extrapolation_spans(float(temperatures[0]), training) if training else float("nan")
     results = []
     for temperature, cb in held_out.state_points():
-        rows = held_out.subset(held_out.at_state_point(temperature, cb))
+        at = held_out.at_state_point(temperature, cb)
+        rows = held_out.subset(at)
         prediction = ensemble.predict(rows.features, rows.types, float(temperature), float(cb), max_iterations,
                                       tolerance)
         nominal = ensemble.forward_at_state_points(
             torch.from_numpy(rows.features), torch.from_numpy(rows.types),
             torch.tensor([[temperature, cb]], dtype=torch.float32).expand(ensemble.n_members, 2))
         positions, md = _per_configuration(rows, rows.labels.astype(np.float64))
+        split = None if halves is None else tuple(_per_configuration(rows, halves[at, k])[1] for k in (0, 1))
         members = [_per_configuration(rows, m.astype(np.float64))[1] for m in prediction.members]
         chi4_members = [c for c in (_chi4(f, n_bootstrap, seed) for f in members) if c is not None]
         chord_members = [c for c in (_chord(positions, f, box, chords) for f in members) if c is not None]
@@ -158,6 +179,7 @@ def held_out_comparison(
             n_configurations=int(len(np.unique(rows.configuration))),
             pearson=pearson_by_configuration(prediction.mean, rows.labels, rows.configuration),
             chi4_md=_chi4(md, n_bootstrap, seed),
+            chi4_md_full=_chi4_full(md, split, n_replicas, n_bootstrap, seed),
             chi4_ml=over_networks([c.value for c in chi4_members], [c.stderr for c in chi4_members]),
             chord_md=_chord(positions, md, box, chords),
             chord_ml=over_networks([c.mean for c in chord_members], [c.stderr for c in chord_members]),
