@@ -91,7 +91,10 @@ def transfer_figure(table: pl.DataFrame, context: pl.DataFrame, title: str) -> p
                 if target in colours:
                     axis.errorbar(1 / rows["temperature"].to_numpy(), rows["value"], yerr=rows["stderr"].fill_null(0),
                                   color=colours[target], marker="o", ms=4, lw=1, capsize=2)
-        for row in table.filter(pl.col("observable") == observable).iter_rows(named=True):
+        rows = table.filter(pl.col("observable") == observable)
+        if rows.filter(pl.col("source") == "md_configurational").height:  # the R → ∞ χ4 where known
+            rows = rows.filter(pl.col("source") != "md")
+        for row in rows.iter_rows(named=True):
             if row["value"] is None:
                 continue
             x = 1 / row["held_out_temperature"]
@@ -99,15 +102,19 @@ def transfer_figure(table: pl.DataFrame, context: pl.DataFrame, title: str) -> p
             if row["source"] == "ml":
                 axis.errorbar(x, row["value"], yerr=error, color=colours[row["target_cb"]], marker="s", ms=8,
                               fillstyle="none", capsize=3, lw=1.5)
-            elif row["source"] == "md":
+            elif row["source"] in ("md", "md_configurational"):
                 axis.errorbar(x, row["value"], yerr=error, color=colours[row["target_cb"]], marker="o", ms=6,
                               markeredgecolor="black", capsize=2, lw=1)
             else:
                 axis.errorbar(x, row["value"], yerr=error, color="grey", marker="_", ms=14, capsize=2)
-        axis.set_xlabel("$1/T$ (held-out temperature: open squares = tGlassMLP, ringed = MD)")
+        axis.set_xlabel("$1/T$")
         axis.set_ylabel(label)
     handles = [plt.Line2D([], [], color=c, lw=3, label=f"⟨C_B⟩ = {t:g}") for t, c in colours.items()]
-    handles.append(plt.Line2D([], [], color="grey", marker="_", ms=14, lw=0, label="random field"))
+    handles += [
+        plt.Line2D([], [], color="black", marker="o", lw=1, label="MD (χ4: R → ∞ part)"),
+        plt.Line2D([], [], color="black", marker="s", fillstyle="none", ms=8, lw=0, label="held out: tGlassMLP"),
+        plt.Line2D([], [], color="grey", marker="_", ms=14, lw=0, label="random field"),
+    ]
     axes[1].legend(handles=handles, fontsize=7)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()

@@ -40,7 +40,12 @@ from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
 from glass_core.learning.mlp_io import save_ensemble
 from glass_core.learning.tglassmlp_training import train_tglassmlp
-from glass_core.learning.transferability import ChordSettings, HeldOutStatePoint, held_out_comparison
+from glass_core.learning.transferability import (
+    ChordSettings,
+    HeldOutStatePoint,
+    held_out_comparison,
+    md_state_points,
+)
 from glass_core.models.systems import get_system
 
 __all__ = ["EXPERIMENT", "TRANSFERABILITY_CODE_VERSION", "transferability"]
@@ -128,23 +133,31 @@ def _held_out_model(context: AssetExecutionContext, loaded: StudyInputs, held_ou
     )
 
 
-def _replicas(warehouse: WarehouseResource, system: str, temperature: float) -> int:
-    """R of the MD labels at ``temperature`` (``state_points``)."""
-    rows = warehouse.get().query("SELECT max(n_replicas) AS r FROM state_points WHERE system = ? AND temperature = ?",
-                                 [system, temperature])
-    return int(rows["r"][0] or 1)
+def _replicas(warehouse: WarehouseResource, system: str) -> dict[float, int]:
+    """R of the MD labels per temperature (``state_points``)."""
+    rows = warehouse.get().query(
+        "SELECT temperature, max(n_replicas) AS r FROM state_points WHERE system = ? GROUP BY temperature", [system])
+    return {float(t): int(r) for t, r in rows.iter_rows()}
 
 
-def _context_rows(warehouse: WarehouseResource, system: str, label: str) -> pl.DataFrame:
-    """MD χ4 and ℓ_ch of every labelled temperature (from ``dynamic_heterogeneity``, where it ran), for the figure."""
-    try:
-        return warehouse.get().query(
-            "SELECT temperature, target_cb, CASE observable WHEN 'chi4_configurational' THEN 'chi4' ELSE observable "
-            "END AS observable, value, stderr FROM heterogeneity WHERE system = ? AND source = 'md' "
-            "AND target_cb IS NOT NULL AND particle_type = ? AND observable IN ('chi4_configurational', "
-            "'chord_length')", [system, label])
-    except Exception:  # noqa: BLE001 - a new warehouse without the table: the figure shows the held-out points only
-        return pl.DataFrame()
+def _context_rows(loaded: StudyInputs, chords: ChordSettings, n_bootstrap: int, seed: int,
+                  replicas: dict[float, int]) -> pl.DataFrame:
+    """MD χ4 (of the R → ∞ propensity where the halves allow) and ℓ_ch at every labelled state point of the model's
+    types, for the figure."""
+    data = loaded.data
+    chosen = np.isin(data.labelled.types, loaded.types)
+    rows = []
+    for point in md_state_points(data.labelled.subset(chosen), chords, n_bootstrap, seed,
+                                 None if data.halves is None else data.halves[chosen], replicas):
+        reachable = point.chi4_reachable
+        if reachable is not None:
+            rows.append({"temperature": point.temperature, "target_cb": point.target_cb, "observable": "chi4",
+                         "value": reachable[0], "stderr": reachable[1]})
+        if point.chord is not None:
+            rows.append({"temperature": point.temperature, "target_cb": point.target_cb,
+                         "observable": "chord_length", "value": point.chord.mean, "stderr": point.chord.stderr})
+    return pl.DataFrame(rows, schema={"temperature": pl.Float64, "target_cb": pl.Float64, "observable": pl.String,
+                                      "value": pl.Float64, "stderr": pl.Float64})
 
 
 def transferability(
@@ -164,6 +177,7 @@ def transferability(
     experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
     chords = ChordSettings(heterogeneity.chord_cell_size, heterogeneity.chord_median_over,
                            heterogeneity.chord_site_rule, heterogeneity.random_field_draws)
+    replicas = _replicas(warehouse, system)
     rows, links = [], {}
     for temperature in held_out:
         context.log.info(f"held out T = {temperature}: training on {[t for t in labelled if t != temperature]}")
@@ -175,7 +189,7 @@ def transferability(
             ensemble, loaded.data.labelled.subset(chosen), chords, heterogeneity.chi4_bootstrap, profile.base_seed,
             loaded.training.max_iterations, loaded.training.tolerance,
             halves=None if loaded.data.halves is None else loaded.data.halves[chosen],
-            n_replicas=_replicas(warehouse, system, temperature))
+            n_replicas=replicas.get(temperature, 1))
         training = ensemble.notes["training_temperatures"]
         with mlflow.start_run(experiment_id=experiment_id,
                               run_name=f"held-out-T{temperature:g}-{system}-{context.run.run_id[:8]}") as run:
@@ -199,8 +213,8 @@ def transferability(
     raise_on_blocking_failure(results, TRANSFER_CHECKS, context, rejected={"transferability": table},
                               quarantine_root=study.quarantine_root())
     written = warehouse.get().replace_partition({"system": system}, {"transferability": table})
-    figure = plots.transfer_figure(table, _context_rows(warehouse, system, label),
-                                   f"{system}, type {label}: held-out temperatures {held_out}")
+    context_rows = _context_rows(loaded, chords, heterogeneity.chi4_bootstrap, profile.base_seed, replicas)
+    figure = plots.transfer_figure(table, context_rows, f"{system}, type {label}: held-out temperatures {held_out}")
     wide = table.select("held_out_temperature", "target_cb", "observable", "source", "value", "stderr",
                         "network_spread").sort("held_out_temperature", "target_cb", "observable", "source")
     return MaterializeResult(

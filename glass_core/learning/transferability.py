@@ -49,7 +49,7 @@ from glass_core.learning.scores import ConfigurationScore, pearson_by_configurat
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 from glass_core.models.statistics import NetworkSpread, over_networks
 
-__all__ = ["ChordSettings", "HeldOutStatePoint", "held_out_comparison"]
+__all__ = ["ChordSettings", "HeldOutStatePoint", "MDStatePoint", "held_out_comparison", "md_state_points"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,57 @@ def _chi4_full(md: np.ndarray, halves: tuple[np.ndarray, np.ndarray] | None, n_r
         return None
 
 
+@dataclass(frozen=True)
+class MDStatePoint:
+    """χ4 (finite-R and, with halves, its R → ∞ part) and ℓ_ch of the MD labels of one state point."""
+
+    temperature: float
+    target_cb: float
+    chi4: FourPointSusceptibility | None
+    chi4_full: FullFourPointSusceptibility | None
+    chord: ChordLengthEnsemble | None
+
+    @property
+    def chi4_reachable(self) -> tuple[float, float] | None:
+        """(value, SE) of the χ4 a structural prediction is compared with: the R → ∞ part where known."""
+        if self.chi4_full is not None:
+            return self.chi4_full.configurational, self.chi4_full.configurational_stderr
+        return None if self.chi4 is None else (self.chi4.value, self.chi4.stderr)
+
+
+def _box(dataset: PropensityDataset) -> tuple[float, float]:
+    boxes = np.unique(dataset.box, axis=0)
+    if len(boxes) != 1:
+        raise ValueError(f"the configurations have different boxes {boxes.tolist()}")
+    return float(boxes[0, 0]), float(boxes[0, 1])
+
+
+def md_state_points(
+    labelled: PropensityDataset,
+    chords: ChordSettings = ChordSettings(),
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    halves: np.ndarray | None = None,
+    n_replicas: dict[float, int] | None = None,
+) -> list[MDStatePoint]:
+    """MD χ4 and ℓ_ch at every state point of ``labelled`` (rows with labels and positions; ``halves`` (n, 2) the
+    split replica averages of the same rows, ``n_replicas`` R per temperature): the MD side of the held-out figure
+    at every labelled temperature."""
+    if labelled.labels is None or not labelled.has_positions:
+        raise ValueError("the labelled rows need labels and positions")
+    out = []
+    for temperature, cb in labelled.state_points():
+        at = labelled.at_state_point(temperature, cb)
+        rows = labelled.subset(at)
+        positions, md = _per_configuration(rows, rows.labels.astype(np.float64))
+        split = None if halves is None else tuple(_per_configuration(rows, halves[at, k])[1] for k in (0, 1))
+        replicas = (n_replicas or {}).get(float(temperature), 1)
+        out.append(MDStatePoint(float(temperature), float(cb), _chi4(md, n_bootstrap, seed),
+                                _chi4_full(md, split, replicas, n_bootstrap, seed),
+                                _chord(positions, md, _box(rows), chords)))
+    return out
+
+
 def held_out_comparison(
     ensemble: TGlassMLPEnsemble,
     held_out: PropensityDataset,
@@ -148,10 +199,7 @@ def held_out_comparison(
     training = ensemble.notes.get("training_temperatures", [])
     if any(np.isclose(training, temperatures[0])):
         raise ValueError(f"T = {temperatures[0]} is among the model's training temperatures {training}: not held out")
-    boxes = np.unique(held_out.box, axis=0)
-    if len(boxes) != 1:
-        raise ValueError(f"the held-out configurations have different boxes {boxes.tolist()}")
-    box = (float(boxes[0, 0]), float(boxes[0, 1]))
+    box = _box(held_out)
     spans = extrapolation_spans(float(temperatures[0]), training) if training else float("nan")
     results = []
     for temperature, cb in held_out.state_points():
