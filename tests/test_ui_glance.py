@@ -18,9 +18,7 @@ from dagster import (
     DagsterInstance,
     MaterializeResult,
     RunRequest,
-    SkipReason,
     build_schedule_context,
-    instance_for_test,
 )
 
 from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
@@ -215,9 +213,10 @@ def test_the_nightly_backfill_is_a_schedule_that_lists_what_the_night_covers(tmp
     schedule = repository.get_schedule_def("nightly_backfill")
     assert schedule.cron_schedule == "15 4 * * *" and schedule.execution_timezone == "UTC"
     assert "schedule" in schedule.description.lower() and "'15 4 * * *'" in schedule.description
-    with instance_for_test() as instance:
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:  # not instance_for_test: DAGSTER_HOME stays
         sync_partitions(instance, campaign)
-        data = schedule.evaluate_tick(build_schedule_context(instance=instance, repository_def=repository))
+        with build_schedule_context(instance=instance, repository_def=repository) as context:
+            data = schedule.evaluate_tick(context)
         (request,) = data.run_requests
         assert isinstance(request, RunRequest)
         missing = request.run_config["ops"]["list_missing_partitions"]["config"]["missing"]
@@ -228,12 +227,23 @@ def test_the_nightly_backfill_is_a_schedule_that_lists_what_the_night_covers(tmp
         assert run.success and run.output_for_node("list_missing_partitions") == sum(map(len, missing.values()))
 
 
-def test_nothing_missing_is_a_skipped_tick():
-    from glass_assets.automation.schedules import missing_partitions
+def test_nothing_missing_is_a_skipped_tick_that_says_so(tmp_path, monkeypatch):
+    import glass_assets.automation.schedules as schedules
+    from glass_assets.automation.sensors import sync_partitions
+    from glass_assets.campaign import load_campaign
+    from glass_assets.definitions import build_definitions
 
-    graph = SimpleNamespace(materializable_asset_keys=[])
-    assert missing_partitions(graph, None) == {}
-    assert isinstance(SkipReason("x"), SkipReason)
+    assert schedules.missing_partitions(SimpleNamespace(materializable_asset_keys=[]), None) == {}
+    campaign_file = tmp_path / "campaign.yaml"
+    campaign_file.write_text("systems:\n  abm:\n    quench: [2.0]\n")
+    campaign = load_campaign(campaign_file)
+    repository = build_definitions(campaign).get_repository_def()
+    monkeypatch.setattr(schedules, "missing_partitions", lambda graph, instance: {})  # everything materialized
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:  # not instance_for_test: DAGSTER_HOME stays
+        sync_partitions(instance, campaign)
+        with build_schedule_context(instance=instance, repository_def=repository) as context:
+            data = repository.get_schedule_def("nightly_backfill").evaluate_tick(context)
+    assert not data.run_requests and "nothing to do" in data.skip_message
 
 
 # ---- MLflow layout of the propensity models ---------------------------------------------------------------------
