@@ -295,6 +295,10 @@ def test_mlflow_compare_shows_both_models_per_state_point(stack, chromium, reque
     links = wait_until(chromium, lambda d: _metadata_links(d), "the mlflow_run and mlflow_compare links")
     screenshot(chromium, "tglassmlp_model_asset")
     assert all(link.startswith(f"{stack.mlflow_url}/") for link in links.values()), links  # not 127.0.0.1:5000
+    # the figure MLflow serves renders inline on the asset page (Markdown under Dagster's 1000-character limit)
+    figure = wait_until(chromium, lambda d: d.execute_script(SERVED_FIGURE_SCRIPT), "the inline figure, loaded")
+    assert figure.startswith(f"{stack.mlflow_url}/get-artifact?"), figure
+    screenshot(chromium, "tglassmlp_model_inline_figure")
     runs = [r for kind in ("glassmlp", "tglassmlp") for r in stack.models.state_point_runs[kind]]
 
     chromium.get(links["compare"])
@@ -357,6 +361,15 @@ def test_the_report_compares_the_models_per_state_point(stack, chromium):
     assert not zero, zero
     chromium.execute_script("document.getElementById('model-comparison').scrollIntoView()")
     screenshot(chromium, "report_model_comparison")
+
+
+#: scrolls to the asset page's image served by MLflow; its URL once the browser has loaded it (else null)
+SERVED_FIGURE_SCRIPT = """
+const image = Array.from(document.images).find(i => i.src.includes('/get-artifact?'));
+if (!image || !image.complete || image.naturalWidth === 0) return null;
+image.scrollIntoView({block: 'center'});
+return image.src;
+"""
 
 
 def _metadata_links(driver) -> dict[str, str] | None:  # noqa: ANN001 - WebDriver
