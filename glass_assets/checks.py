@@ -28,7 +28,17 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, Failure
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    DagsterInvariantViolationError,
+    Failure,
+    MetadataValue,
+    MultiPartitionKey,
+)
 
 from glass_core.models.configuration import Configuration
 from glass_core.models.energy import potential_energy
@@ -42,8 +52,11 @@ __all__ = [
     "Check",
     "CheckOutcome",
     "check_results",
+    "Where",
     "check_specs",
     "coefficients_in_range",
+    "current_partition",
+    "figures_text",
     "lammps_energy_matches_numpy",
     "no_overlaps",
     "quarantine_folder",
@@ -93,20 +106,89 @@ def check_specs(asset_key: AssetKey, checks: Mapping[str, Check]) -> list[AssetC
 
 
 def check_results(checks: Mapping[str, Check], **tables: Any) -> list[AssetCheckResult]:
-    """Run every check on ``tables`` (each function takes the keyword arguments it needs) as Dagster results."""
+    """Run every check on ``tables`` (each function takes the keyword arguments it needs) as Dagster results.
+
+    Inside an asset run each result names where it was evaluated: its description starts with the partition
+    (``ka2d_ternary, T = 0.7 (partition ka2d_ternary|0.7): …``) and its metadata holds ``partition`` (and
+    ``system``/``temperature``), so the UI's check pages say where a check failed even where they show no partition
+    column. A failed check's description starts with ``failed:`` (or ``warning:`` for a check that only warns, which
+    Dagster's UI also labels "Failed"); one without a sentence of its own describes itself by its figures (the value
+    beside its threshold or tolerance, :func:`figures_text`).
+    """
+    where = current_partition()
     results = []
     for name, check in checks.items():
         outcome = check.function(**tables)
+        text = outcome.description or ("" if outcome.passed else figures_text(outcome.metadata))
+        if not outcome.passed:  # Dagster shows a failed WARN check as "Failed" too: say which it is
+            text = f"{'warning' if check.warn_only else 'failed'}: {text}"
+        metadata = dict(outcome.metadata)
+        if where is not None:
+            text = f"{where.text}: {text or 'passed'}"
+            metadata |= where.metadata
         results.append(
             AssetCheckResult(
                 check_name=name,
                 passed=bool(outcome.passed),
                 severity=check.severity,
-                description=outcome.description or None,
-                metadata=outcome.metadata,
+                description=text or None,
+                metadata=metadata,
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class Where:
+    """The partition an asset run checks, as a sentence and as metadata entries."""
+
+    key: str
+    system: str
+    temperature: str | None
+
+    @property
+    def text(self) -> str:
+        if self.temperature is None:
+            return f"{self.system} (partition {self.key})"
+        return f"{self.system}, T = {self.temperature} (partition {self.key})"
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        entries: dict[str, Any] = {"partition": self.key, "system": self.system}
+        if self.temperature is not None:
+            entries["temperature"] = MetadataValue.text(self.temperature)  # text: the UI plots numbers over time
+        return entries
+
+
+def current_partition() -> Where | None:
+    """The partition of the asset run now executing (Dagster's current context); None outside a run (a test
+    handing a check crafted rows) or for an unpartitioned asset."""
+    try:
+        context = AssetExecutionContext.get()
+    except DagsterInvariantViolationError:
+        return None
+    if not context.has_partition_key:
+        return None
+    key = context.partition_key
+    if isinstance(key, MultiPartitionKey):
+        dimensions = key.keys_by_dimension
+        return Where(str(key), dimensions.get("system", str(key)), dimensions.get("temperature"))
+    return Where(str(key), str(key), None)
+
+
+def figures_text(metadata: Mapping[str, Any]) -> str:
+    """The scalar figures of a check's metadata as ``name = value`` pairs (3 significant figures), in their order:
+    a check lists its measured value first and its threshold or tolerance beside it."""
+    parts = []
+    for name, value in metadata.items():
+        value = getattr(value, "value", value)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, float | np.floating):
+            parts.append(f"{name} = {float(value):.3g}")
+        elif isinstance(value, int | np.integer | str) and len(str(value)) <= 40:
+            parts.append(f"{name} = {value}")
+    return ", ".join(parts) or "see the metadata"
 
 
 class BlockingCheckFailed(Failure):
@@ -150,8 +232,15 @@ def write_quarantine(folder: Path, frames: Mapping[str, pl.DataFrame], report: M
 
 
 def _message(result: AssetCheckResult, check: Check) -> str:
-    figures = {k: getattr(v, "value", v) for k, v in result.metadata.items()}
-    return f"{result.check_name}: {result.description or check.description} {figures}"
+    """``check: description {figures}`` without the partition, which the failure message names once itself."""
+    where = current_partition()
+    text = result.description or check.description
+    if where is not None:
+        text = text.removeprefix(f"{where.text}: ")
+    text = text.removeprefix("failed: ")  # the message says "blocking check failed" already
+    hidden = set(where.metadata) if where is not None else set()
+    figures = {k: getattr(v, "value", v) for k, v in result.metadata.items() if k not in hidden}
+    return f"{result.check_name}: {text} {figures}"
 
 
 def raise_on_blocking_failure(

@@ -2,8 +2,9 @@
 
 Global policy lives here: every asset carries :func:`~glass_assets.automation.conditions.campaign_condition`
 (with the campaign's ``backfill_schedule``), ``campaign_sensor`` keeps the partitions equal to the campaign
-and ``campaign_automation`` materializes them. If the campaign file does not validate, the last campaign that
-did (kept by the sensor in ``$DAGSTER_HOME``) defines the graph, so the UI keeps working while the sensor's
+and ``campaign_automation`` materializes them; the ``nightly_backfill`` schedule shows the nightly backfill on the
+Automation page (:mod:`glass_assets.automation.schedules`). If the campaign file does not validate, the last campaign
+that did (kept by the sensor in ``$DAGSTER_HOME``) defines the graph, so the UI keeps working while the sensor's
 failed tick names the error.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from dagster import Definitions
 
 from glass_assets.automation.conditions import campaign_condition
+from glass_assets.automation.schedules import nightly_backfill
 from glass_assets.automation.sensors import campaign_automation, campaign_sensor, last_good_campaign_path
 from glass_assets.campaign import Campaign, load_campaign
 from glass_assets.cooling_rate.assets import COOLING_RATE_STUDY
@@ -70,7 +72,8 @@ TEMPLATES: tuple[AssetTemplate, ...] = (
 
 def build_definitions(campaign: Campaign) -> Definitions:
     """Assets ``<system>/<name>`` for every system and stage of ``campaign``, the ``paper_report`` over all of them,
-    the two sensors and the resources."""
+    the two sensors, the ``nightly_backfill`` schedule (with the job that lists what the night's backfill covers) and
+    the resources."""
     condition = campaign_condition(campaign.backfill_schedule)
     assets = []
     for system in campaign.systems:
@@ -78,9 +81,12 @@ def build_definitions(campaign: Campaign) -> Definitions:
         built = {t.name: t for t in TEMPLATES if t.name in names}
         assets += [template.build(system, built, condition) for template in built.values()]
     assets.append(paper_report_asset(campaign, condition))  # one for the campaign, after every system's summaries
+    schedule, plan = nightly_backfill(campaign.backfill_schedule)
     return Definitions(
         assets=assets,
         sensors=[campaign_sensor, campaign_automation(campaign.backfill_schedule)],
+        schedules=[schedule],
+        jobs=[plan],
         resources=default_resources(),
     )
 

@@ -11,6 +11,7 @@ partition key, so they are the same for every system.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from dagster import (
     MultiPartitionKey,
     PartitionMapping,
     PartitionsDefinition,
+    PreviewWarning,
     RetryPolicy,
     asset,
     materialize,
@@ -38,10 +40,22 @@ from dagster import (
 
 from glass_assets.partitions import TO_SYSTEM, system_partitions, system_temperature_partitions, temperature_partitions
 
-__all__ = ["PER_SYSTEM", "SIMULATION_RETRIES", "AssetTemplate", "Upstream", "materialize_templates"]
+__all__ = [
+    "GROUP_STAGES",
+    "PER_SYSTEM",
+    "SIMULATION_RETRIES",
+    "AssetTemplate",
+    "Upstream",
+    "materialize_templates",
+    "partitioned_checks",
+]
 
 #: partitioning of an asset that covers its system as a whole (a model, a summary)
 PER_SYSTEM = "system"
+
+#: stage → its name in a Dagster group, where the full one is too long for the UI to show uncut
+#: (``ka2d_ternary_propensity_learning`` showed as ``ka2d_ternary_pr…ensity_learning``)
+GROUP_STAGES = {"propensity_learning": "learning"}
 
 #: a killed or crashed simulation step is retried in the same run; finished samples are reused from scratch
 SIMULATION_RETRIES = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.LINEAR)
@@ -63,7 +77,9 @@ class AssetTemplate:
     """An asset body with its contract, built per system as ``<system>/<name>``.
 
     ``partitioned_by`` is the campaign stage whose temperatures partition the asset (``quench``,
-    ``swap_mc``, ``propensity``, ``large_box``, ``glassbench``) or :data:`PER_SYSTEM`.
+    ``swap_mc``, ``propensity``, ``large_box``, ``glassbench``) or :data:`PER_SYSTEM`. ``group_name`` is the
+    asset's stage of the flow (``ensembles``, ``propensity_learning``, …); the Dagster group is that stage of one
+    system, :meth:`group` (``abm_ensembles``), so the lineage view names the system of every node.
     """
 
     body: Callable[..., object]
@@ -85,6 +101,14 @@ class AssetTemplate:
     def key(self, system: str) -> AssetKey:
         return AssetKey([system, self.name])
 
+    def group(self, system: str) -> str:
+        """The Dagster group of the asset built for ``system``: ``<system>_<stage>`` (``ka2d_ternary_equilibria``).
+
+        Per system, because the node of an asset shows only the last part of its key: in a group per stage the
+        three systems' ``quenched_ensembles`` were three identical nodes side by side. A long stage name is
+        shortened (:data:`GROUP_STAGES`) so that the name fits Dagster's group sidebar and group headers uncut."""
+        return f"{system}_{GROUP_STAGES.get(self.group_name, self.group_name)}"
+
     def partitions_def(self, system: str) -> PartitionsDefinition:
         if self.partitioned_by == PER_SYSTEM:
             return system_partitions(system)
@@ -102,14 +126,16 @@ class AssetTemplate:
     def build(
         self, system: str, built: Mapping[str, AssetTemplate], automation: AutomationCondition | None
     ) -> AssetsDefinition:
-        """The Dagster asset ``<system>/<name>``."""
+        """The Dagster asset ``<system>/<name>``; its checks are partitioned as it is (:func:`partitioned_checks`)."""
+        partitions = self.partitions_def(system)
+        checks = self.check_specs(self.key(system)) if self.check_specs else None
         return asset(
             key=self.key(system),
-            partitions_def=self.partitions_def(system),
+            partitions_def=partitions,
             deps=self.deps(system, built),
-            check_specs=self.check_specs(self.key(system)) if self.check_specs else None,
+            check_specs=partitioned_checks(checks, partitions) if checks else None,
             kinds=set(self.kinds),
-            group_name=self.group_name,
+            group_name=self.group(system),
             code_version=self.code_version,
             pool=self.pool,
             retry_policy=self.retry_policy,
@@ -117,6 +143,28 @@ class AssetTemplate:
             tags={"glass/system": system, **self.tags},
             description=self.description,
         )(_no_retry_for_errors_that_recur(self.body) if self.retry_policy else self.body)
+
+
+def partitioned_checks(specs: Sequence[AssetCheckSpec], partitions: PartitionsDefinition) -> list[AssetCheckSpec]:
+    """``specs`` with the asset's partitions: each check result is then recorded for the partition it checked, and
+    the UI's check history names it (Dagster 1.13 offers partitioned checks as a preview; its warning is silenced
+    here, where the choice is made). The partition is also in every result's description and metadata
+    (:func:`glass_assets.checks.check_results`), which the UI shows whatever the check's partitioning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=PreviewWarning)
+        return [
+            AssetCheckSpec(
+                spec.name,
+                asset=spec.asset_key,
+                description=spec.description,
+                additional_deps=spec.additional_deps,
+                blocking=spec.blocking,
+                metadata=spec.metadata,
+                automation_condition=spec.automation_condition,
+                partitions_def=partitions,
+            )
+            for spec in specs
+        ]
 
 
 def _no_retry_for_errors_that_recur(body: Callable[..., object]) -> Callable[..., object]:

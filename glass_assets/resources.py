@@ -104,7 +104,8 @@ def progress_logger(log: Any, total: int, what: str) -> ProgressCallback:
 def default_resources() -> dict[str, ConfigurableResource]:
     """The platform's resources.
 
-    ``GLASS_PROFILE``, ``GLASS_PROFILES_FILE``, ``GLASS_WAREHOUSE`` and ``GLASS_SCRATCH`` override the defaults;
+    ``GLASS_PROFILE``, ``GLASS_PROFILES_FILE``, ``GLASS_WAREHOUSE``, ``GLASS_SCRATCH``, ``MLFLOW_TRACKING_URI`` and
+    ``GLASS_MLFLOW_UI_URL`` (the MLflow UI's address, default ``http://127.0.0.1:5000``) override the defaults;
     ``GLASS_LAUNCHER`` (``local`` or ``slurm``, with ``GLASS_SLURM_*`` settings) picks the launcher."""
     study: dict[str, Any] = {"profile": EnvVar("GLASS_PROFILE")} if os.environ.get("GLASS_PROFILE") else {}
     if os.environ.get("GLASS_PROFILES_FILE"):  # a study's own profiles file (tests: tiny systems)
@@ -117,11 +118,12 @@ def default_resources() -> dict[str, ConfigurableResource]:
     )
     from glass_assets.tracking import MLflowResource
 
-    tracking = (
-        MLflowResource(tracking_uri=EnvVar("MLFLOW_TRACKING_URI"))
-        if os.environ.get("MLFLOW_TRACKING_URI")
-        else (MLflowResource())
-    )
+    mlflow_settings: dict[str, Any] = {}
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        mlflow_settings["tracking_uri"] = EnvVar("MLFLOW_TRACKING_URI")
+    if os.environ.get("GLASS_MLFLOW_UI_URL"):  # the address the MLflow UI serves at, for the links in metadata
+        mlflow_settings["ui_url"] = EnvVar("GLASS_MLFLOW_UI_URL")
+    tracking = MLflowResource(**mlflow_settings)
     return {
         "study": settings,
         "simulation": configured_launcher(),

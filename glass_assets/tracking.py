@@ -9,8 +9,10 @@ version only when its selection metric is at least the current champion's; other
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import mlflow
 from dagster import ConfigurableResource
@@ -20,13 +22,24 @@ from mlflow.exceptions import MlflowException
 __all__ = ["MLflowResource", "champion_params", "load_champion", "model_name", "promote_if_not_worse"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: the experiment tag MLflow 3's UI reads to choose between its GenAI and its classic ML view
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
+#: where ``mlflow ui`` / ``mlflow server`` serves by default; ``GLASS_MLFLOW_UI_URL`` names another address
+DEFAULT_UI_URL = "http://127.0.0.1:5000"
+#: MLflow 3's UI opens an experiment in its GenAI view unless told otherwise; these runs are classic ML training
+ML_VIEW = "workflowType=machine_learning"
 
 
 class MLflowResource(ConfigurableResource):
-    """Where MLflow keeps runs (``tracking_uri``) and artifacts (``artifact_root``)."""
+    """Where MLflow keeps runs (``tracking_uri``) and artifacts (``artifact_root``), and the address of the MLflow
+    UI that serves them (``ui_url``, for the links in Dagster's metadata)."""
 
     tracking_uri: str = f"sqlite:///{REPO_ROOT / 'mlruns' / 'mlflow.db'}"
     artifact_root: str = str(REPO_ROOT / "mlruns" / "artifacts")
+    ui_url: str = DEFAULT_UI_URL
 
     def activate(self) -> MlflowClient:
         """Point the mlflow module at this store and return a client for the registry."""
@@ -40,12 +53,22 @@ class MLflowResource(ConfigurableResource):
         """The id of experiment ``name``, created with artifacts under ``artifact_root`` if new."""
         client = self.activate()
         experiment = client.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
-        return client.create_experiment(name, artifact_location=Path(self.artifact_root, name).as_uri())
+        if experiment is None:
+            experiment_id = client.create_experiment(name, artifact_location=Path(self.artifact_root, name).as_uri())
+        else:
+            experiment_id = experiment.experiment_id
+        if experiment is None or EXPERIMENT_KIND_TAG not in experiment.tags:
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+        return experiment_id
 
     def ui_link(self, experiment_id: str, run_id: str) -> str:
-        return f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs/{run_id}"
+        """The run's page in the MLflow UI at ``ui_url``, in the classic ML view."""
+        return f"{self.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}?{ML_VIEW}"
+
+    def compare_link(self, experiment_ids: list[str], run_ids: list[str]) -> str:
+        """MLflow's *Compare* page of ``run_ids`` (runs as columns, parameters and metrics as rows)."""
+        runs, experiments = quote(json.dumps(run_ids)), quote(json.dumps(sorted(set(experiment_ids))))
+        return f"{self.ui_url.rstrip('/')}/#/compare-runs?runs={runs}&experiments={experiments}&{ML_VIEW}"
 
 
 def promote_if_not_worse(client: MlflowClient, model_name: str, version: str, metric: str) -> tuple[str, float | None]:

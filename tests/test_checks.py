@@ -28,7 +28,9 @@ def test_results_carry_outcome_and_severity():
     assert not any(r.passed for r in results.values())
     assert results["hard"].severity == AssetCheckSeverity.ERROR
     assert results["soft"].severity == AssetCheckSeverity.WARN
-    assert results["plain"].description == "not positive" and results["plain"].metadata["value"].value == -1.0
+    # a failed result says whether it fails or only warns (Dagster labels both "Failed")
+    assert results["plain"].description == "failed: not positive" and results["plain"].metadata["value"].value == -1.0
+    assert results["soft"].description.startswith("warning: ")
     assert all(r.passed for r in check_results(CHECKS, value=2.0))
 
 

@@ -71,7 +71,9 @@ def test_every_asset_of_the_campaign_is_built_with_checks_and_automation():
     checks = {key.name for key in graph.get_check_keys_for_assets([AssetKey(["abm", "quenched_ensembles"])])}
     assert {"no_overlaps", "lammps_energy_matches_numpy"} <= checks
     assert {s.name for s in defs.sensors} == {"campaign_sensor", "campaign_automation"}
-    assert not defs.jobs  # the campaign runs through the automation; no job is left unused
+    assert [s.name for s in defs.schedules] == ["nightly_backfill"]  # the nightly backfill, visible as a schedule
+    # the campaign runs through the automation; the one job lists what the nightly backfill covers
+    assert [j.name for j in defs.jobs] == ["nightly_backfill_plan"]
 
 
 def test_glass_core_never_imports_dagster():

@@ -96,16 +96,16 @@ def test_glassbench_state_points_beside_the_test_split(store, tmp_path):
     undefined = row_with(html, ">0.1<", "tglassmlp_ka2d_ternary v2")
     assert ">undefined<" in undefined and REASON in undefined and ">0<" in undefined
     # beside it: v2's type-A test score nearest in ⟨C_B⟩ (0.97 at T = 0.5 for ⟨C_B⟩ = 1 and 0.991)
-    assert "0.55 ± 0.05 (n = 4) at T = 0.5, ⟨C_B⟩ = 0.97" in undefined
+    assert "0.550 ± 0.050 (n = 4) at T = 0.5, ⟨C_B⟩ = 0.97" in undefined
     one = row_with(html, ">1.1<")
-    assert "0.41 (no SE)" in one and "0.55 ± 0.05 (n = 4) at T = 0.5" in one
+    assert "0.41 (no SE)" in one and "0.550 ± 0.050 (n = 4) at T = 0.5" in one
     benchmark = row_with(html, ">158.74<")
-    assert "0.52 ± 0.04" in benchmark and ">12<" in benchmark and "0.413 ([R] GlassMLP)" in benchmark
-    assert "0.62 ± 0.02 (n = 4) at T = 0.4, ⟨C_B⟩ = 0.8" in benchmark
-    assert "0.6 ± 0.03" not in html and "0.7 ± 0.02" not in html  # type A only
-    assert "0.11 ± 0.01" not in html  # a model version not scored on GlassBench
+    assert "0.520 ± 0.040" in benchmark and ">12<" in benchmark and "0.413 ([R] GlassMLP)" in benchmark
+    assert "0.620 ± 0.020 (n = 4) at T = 0.4, ⟨C_B⟩ = 0.8" in benchmark
+    assert "0.600 ± 0.030" not in html and "0.700 ± 0.020" not in html  # type A only
+    assert "0.110 ± 0.010" not in html  # a model version not scored on GlassBench
     assert "T = 0.23: 2 structure(s), 2 time(s), N = 3, 20 replicas" in html
-    assert "0.62 ± 0.02" in row_with(html, ">0.4<", ">0.8<", "tglassmlp_ka2d_ternary v2")  # the test-split table
+    assert "0.620 ± 0.020" in row_with(html, ">0.4<", ">0.8<", "tglassmlp_ka2d_ternary v2")  # the test-split table
     assert html.count("data:image/png;base64,") == 1
     assert any("GlassBench: tGlassMLP type A at 3 state points, 1 undefined" in line for line in section.summary)
 

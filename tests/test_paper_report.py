@@ -14,6 +14,7 @@ from dagster import AssetKey, materialize
 
 from glass_assets.campaign import load_campaign
 from glass_assets.cooling_rate.assets import cooling_rate_summary
+from glass_assets.plots import value_with_error
 from glass_assets.report.assets import paper_report_asset, report_inputs
 from glass_assets.report.build import write_report
 from glass_assets.report.data import ReportData
@@ -205,7 +206,7 @@ def test_correlations_show_mean_se_n_beside_the_paper_and_the_verdicts(crafted):
     html = crafted[3].html
     row = row_with(html, "0.432 ± 0.057", "pearson")
     assert "C(Γ, Υ)" in row and ">37<" in row and ">0.552<" in row  # n and [O]'s 0.552 in the same row
-    assert ">0.355<" in row_with(html, "-0.0123 ± 0.046", "pearson")  # C(1−Θ,Υ) over all 40 glasses
+    assert ">0.355<" in row_with(html, "-0.012 ± 0.046", "pearson")  # C(1−Θ,Υ) over all 40 glasses
     assert ">pass<" in row_with(html, "C(Γ,Υ) &gt; 0")  # 0.432 > 2 × 0.057
     assert ">unresolved<" in row_with(html, "C(1−Θ,Υ) &gt; 0")  # −0.012 within 2 × 0.046
     # the scale it was measured at beside the paper's
@@ -229,7 +230,7 @@ def test_fig4_maximum_with_se_and_the_run_scale(crafted):
     assert ">9<" in row and "0.61" in row
     assert "9 glasses × 30 replicas, t ≤ 40" in row  # measured at
     assert "30 replicas, t ≤ 1.5e+06" in row  # [O]'s runs, from the paper profile
-    assert "0.4 ± 0.023" in row  # the nine per-glass maxima 0.300, 0.325 … 0.500: sd = 0.0685, SE = sd/√9
+    assert "0.400 ± 0.023" in row  # the nine per-glass maxima 0.300, 0.325 … 0.500: sd = 0.0685, SE = sd/√9
 
 
 def test_absent_sections_say_not_materialized_yet(crafted):
@@ -322,9 +323,9 @@ def test_cooling_rates_show_each_cnn_input_with_its_classified_glasses(tmp_path)
     html = cooling_rates(ReportData(store), ["abm"]).html()
 
     density = correlations.filter((pl.col("cnn_input") == "density") & (pl.col("cooling_rate") == 0.002))["value"]
-    expected = f"{density.mean():.3g} ± {density.std() / np.sqrt(3):.2g}"
+    expected = value_with_error(density.mean(), density.std() / np.sqrt(3))
     row = row_with(html, expected)
     assert "C(Γ, Υ)" in row and ">density<" in row and ">4 (3)<" in row and ">0.552<" in row
     no_cnn = correlations.filter(pl.col("cnn_input").is_null() & (pl.col("cooling_rate") == 0.002))["value"]
-    row = row_with(html, f"{no_cnn.mean():.3g} ± {no_cnn.std() / np.sqrt(4):.2g}")
+    row = row_with(html, value_with_error(no_cnn.mean(), no_cnn.std() / np.sqrt(4)))
     assert "C(1−Θ, Υ)" in row and ">—<" in row and ">4<" in row and ">0.355<" in row

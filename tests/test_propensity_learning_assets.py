@@ -2,7 +2,9 @@
 tGlassMLP in MLflow, and predictions at a temperature without MD labels."""
 
 import json
+from pathlib import Path
 
+import mlflow
 import numpy as np
 import pytest
 from dagster import DagsterInstance, MultiPartitionKey
@@ -11,7 +13,13 @@ from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.equilibria.assets import INHERENT_STRUCTURES, SWAP_MC_EQUILIBRIA
 from glass_assets.graph import materialize_templates
 from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
-from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_MODEL
+from glass_assets.propensity_learning.models import (
+    GLASSMLP_MODELS,
+    STATE_POINT_EXPERIMENT,
+    STATE_POINT_METRICS,
+    TGLASSMLP_MODEL,
+    TRAINING_METRICS,
+)
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
 from glass_assets.propensity_registry import ChampionMissingError
 from glass_assets.warehouse import Warehouse
@@ -84,12 +92,24 @@ def test_the_propensity_learning_graph(learning):
         assert json.loads(version.tags["data.partitions"]) == ["ka2d_ternary|1.0"]
         assert version.tags["dagster_run_id"] and version.tags["data.data_sha256"]
         run_data = client.get_run(version.run_id).data
-        assert "validation_pearson_mean" in run_data.metrics
-        assert any(k.startswith("test_pearson_A_T1_cb") for k in run_data.metrics)
+        # a training run has only metrics both kinds share (the compare view has no row one kind lacks)
+        assert set(run_data.metrics) == set(TRAINING_METRICS) | {"train_loss", "validation_loss"}
         assert run_data.params["particle_types"] == "A" and run_data.params["model_kind"] in name
         assert int(run_data.params["n_descriptors_used"]) < 4 * 4 * 3  # the constant L = 0 columns dropped
-    tglass_run = client.get_run(client.get_model_version_by_alias("tglassmlp_ka2d_ternary", "champion").run_id)
-    assert any(k.startswith("attention_entropy_T0.5_cb") for k in tglass_run.data.metrics)
+        # one run per state point, the same metric names for both kinds, tagged with its training run
+        state_points = client.search_runs(
+            [client.get_experiment_by_name(STATE_POINT_EXPERIMENT).experiment_id],
+            f"tags.training_run_id = '{version.run_id}'",
+        )
+        assert state_points and all(r.data.params["temperature"] == "1.0" for r in state_points)
+        assert all(set(r.data.metrics) <= set(STATE_POINT_METRICS) for r in state_points)
+        assert all("test_pearson" in r.data.metrics for r in state_points)
+    tglass_run = client.get_model_version_by_alias("tglassmlp_ka2d_ternary", "champion").run_id
+    attention = json.loads(
+        Path(mlflow.artifacts.download_artifacts(run_id=tglass_run, artifact_path="attention_by_state_point.json"))
+        .read_text()
+    )
+    assert 0.5 in [row[attention["columns"].index("temperature")] for row in attention["data"]]  # T without MD
 
     predicted = run([PROPENSITY_PREDICTIONS], _key(UNLABELLED))
     rows = store.query("SELECT * FROM propensity_predictions WHERE temperature = 0.5")

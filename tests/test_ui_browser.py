@@ -1,82 +1,49 @@
-"""The Dagster and MLflow UIs as a user sees them, in headless Chromium.
+"""The Dagster and MLflow UIs and the paper report as a user sees them, in headless Chromium.
 
-One module-scoped stack: a temporary Dagster instance (the platform's ``dagster.yaml``) whose campaign file
-wants ``abm`` quenched at T = 2.0 and 0.05 and its liquid-versus-glass stage, with ``abm/quenched_ensembles``
-materialized for real at 2.0 (LAMMPS, tiny profile) and a backfill of 0.05 launched through the webserver's
-GraphQL API; ``dagster-webserver`` on the repository's ``workspace.yaml`` with ``GLASS_CAMPAIGN`` pointing at
-that file; ``mlflow server`` on a temporary SQLite store holding one registered model with the ``champion``
-alias. Expected names come from ``build_definitions`` of that campaign (what the webserver loads) and the
-instance, never from a list written here. Screenshots of every page go to ``$GLASS_TEST_ARTIFACTS/browser`` (default
+One module-scoped stack (:func:`tests.ui_instance.running_stack`): a temporary Dagster instance (the platform's
+``dagster.yaml``) whose campaign quenches ``abm`` and ``kam`` and learns propensities of ``ka2d_ternary``, with
+``abm|2.0`` of ``abm/quenched_ensembles`` materialized for real (LAMMPS, tiny profile), a backfill of ``abm|0.05``
+launched through the webserver's GraphQL API, and a small propensity study (crafted rows; the platform's
+``state_point_labels``, ``glassmlp_models`` and ``tglassmlp_model`` on them, the paper report written);
+``dagster-webserver`` on the repository's ``workspace.yaml`` with ``GLASS_CAMPAIGN`` pointing at that campaign;
+``mlflow server`` on the SQLite store the models were logged to, whose address the links in Dagster's metadata
+carry. Expected names come from ``build_definitions`` of that campaign (what the webserver loads) and the instance,
+never from a list written here. Screenshots of every page go to ``$GLASS_TEST_ARTIFACTS/browser`` (default
 ``test-artifacts/browser``).
 """
 
 import os
+import re
 from collections import Counter
-from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import tiny_study
+from glass_assets.partitions import partition_key
+from tests.ui_instance import BACKFILL_SCHEDULE, MATERIALIZED_T, MISSING_T, QUENCH_SYSTEM, running_stack
+from tests.ui_instance import SYSTEM as MODEL_SYSTEM
 from tests.ui_stack import (
-    Service,
     browser_missing_reason,
     chromium_driver,
+    click_button,
     click_icon_button,
     click_text,
-    copy_instance_config,
+    close_assistant,
     edge_ends,
-    graphql,
+    labels_by_group,
     nearest_node,
     page_text,
     read_lineage_graph,
+    read_lineage_groups,
     read_partition_rows,
-    register_champion,
     resolve_labels,
     screenshot,
-    start_dagster_webserver,
-    start_mlflow_server,
-    wait_for_dagster,
     wait_until,
     zoom_lineage_to_fit,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.lammps]
 
-SYSTEM = "abm"
-MATERIALIZED_T, MISSING_T = "2.0", "0.05"  # abm's T_L and T_G, which its liquid_glass stage needs
-#: not the default "0 2 * * *", so the Automation page can only show it if it comes from this file
-BACKFILL_SCHEDULE = "30 3 * * *"
-CAMPAIGN = (
-    f'backfill_schedule: "{BACKFILL_SCHEDULE}"\n'
-    f"systems:\n  {SYSTEM}:\n    quench: [{MATERIALIZED_T}, {MISSING_T}]\n    liquid_glass: true\n"
-)
-QUENCH_ASSET = "quenched_ensembles"
-
-LAUNCH_BACKFILL = """
-mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
-  __typename
-  ... on LaunchBackfillSuccess { backfillId }
-  ... on PythonError { message }
-  ... on UnauthorizedError { message }
-  ... on PartitionSetNotFoundError { message }
-  ... on InvalidSubsetError { message }
-} }
-"""
-
-
-@dataclass
-class Stack:
-    dagster_url: str
-    mlflow_url: str
-    defs: object  # Definitions the webserver builds from the temporary campaign
-    campaign: object  # that Campaign
-    instance: object  # DagsterInstance on the webserver's DAGSTER_HOME
-    quench_key: object  # AssetKey abm/quenched_ensembles
-    materialized: str  # its partition key at MATERIALIZED_T
-    missing: str  # its partition key at MISSING_T
-    backfill_id: str
-    model_name: str
-    model_version: str
+SYSTEM = QUENCH_SYSTEM
 
 
 @pytest.fixture(scope="module")
@@ -94,97 +61,8 @@ def chromium():
 
 @pytest.fixture(scope="module")
 def stack(chromium, tmp_path_factory):
-    from dagster import AssetKey, DagsterInstance
-
-    from glass_assets.automation.sensors import sync_partitions
-    from glass_assets.campaign import load_campaign
-    from glass_assets.definitions import build_definitions
-    from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
-    from glass_assets.graph import materialize_templates
-    from glass_assets.partitions import partition_key
-    from glass_assets.resources import LocalProcessLauncher, WarehouseResource
-    from glass_assets.tracking import MLflowResource, model_name
-
-    base = tmp_path_factory.mktemp("ui")
-    home = base / "dagster_home"
-    copy_instance_config(home)
-    campaign_file = base / "campaign.yaml"
-    campaign_file.write_text(CAMPAIGN)
-    campaign = load_campaign(campaign_file)
-    # what the webserver builds from GLASS_CAMPAIGN at import (this process's definitions follow campaign.yaml)
-    defs = build_definitions(campaign)
-    dagster_tracking = f"sqlite:///{base / 'dagster_mlflow.db'}"
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "GLASS_CAMPAIGN": str(campaign_file),
-        "GLASS_WAREHOUSE": str(base / "warehouse.duckdb"),
-        "GLASS_SCRATCH": str(base / "scratch"),
-        "MLFLOW_TRACKING_URI": dagster_tracking,
-    }
-    services: list[Service] = []
-    instance = None
-    try:
-        # the instance's storage is created here, before the webserver opens it: two processes creating the same
-        # sqlite schema at once race on its migration table (seen on a loaded machine)
-        instance = DagsterInstance.from_config(str(home))
-        # the webserver loads the code location while the instance gets its data
-        dagster = start_dagster_webserver(env, base)
-        services.append(dagster)
-        registry_uri, registry_artifacts = f"sqlite:///{base / 'registry.db'}", base / "registry_artifacts"
-        registry_artifacts.mkdir()
-        name = model_name(SYSTEM)
-        version = register_champion(registry_uri, registry_artifacts, name)
-        mlflow = start_mlflow_server(registry_uri, registry_artifacts, base)
-        services.append(mlflow)
-
-        changes = sync_partitions(instance, campaign)  # what campaign_sensor's tick does
-        assert changes, "the campaign added no partition"
-        key = QUENCHED_ENSEMBLES.key(SYSTEM)
-        assert key in defs.resolve_asset_graph().get_all_asset_keys(), key
-        assert key == AssetKey([SYSTEM, QUENCH_ASSET])
-        materialized, missing = str(partition_key(SYSTEM, MATERIALIZED_T)), str(partition_key(SYSTEM, MISSING_T))
-        resources = {
-            "study": tiny_study(base),
-            "simulation": LocalProcessLauncher(),
-            "warehouse": WarehouseResource(path=str(base / "warehouse.duckdb")),
-            "mlflow_tracking": MLflowResource(tracking_uri=dagster_tracking, artifact_root=str(base / "artifacts")),
-        }
-        result = materialize_templates([QUENCHED_ENSEMBLES], materialized, instance, resources=resources)
-        assert result.success
-
-        wait_for_dagster(dagster)
-        mlflow.wait_for(f"{mlflow.url}/health", timeout=120)
-        launched = graphql(
-            dagster.url,
-            LAUNCH_BACKFILL,
-            {
-                "params": {
-                    "partitionNames": [missing],
-                    "assetSelection": [{"path": list(key.path)}],
-                    "title": "browser test backfill",
-                }
-            },
-        )["launchPartitionBackfill"]
-        assert launched["__typename"] == "LaunchBackfillSuccess", launched
-        yield Stack(
-            dagster.url,
-            mlflow.url,
-            defs,
-            campaign,
-            instance,
-            key,
-            materialized,
-            missing,
-            launched["backfillId"],
-            name,
-            version,
-        )
-    finally:
-        for service in reversed(services):
-            service.stop()
-        if instance is not None:
-            instance.dispose()
+    with running_stack(tmp_path_factory.mktemp("ui")) as built:
+        yield built
 
 
 def test_lineage_graph_shows_every_group_asset_and_edge(stack, chromium, request):
@@ -226,6 +104,16 @@ def test_lineage_graph_shows_every_group_asset_and_edge(stack, chromium, request
     screenshot(chromium, "lineage_expanded")
 
     assert Counter(expanded_groups) == Counter(groups)
+    # the system is visible on every node: each sits in a group named after its system, beside no namesake
+    by_group = labels_by_group(nodes, read_lineage_groups(chromium))
+    assert set(by_group) == groups, f"nodes outside every group: {by_group.get('')}"
+    for group, labels in by_group.items():
+        assert len(labels) == len(set(labels)), f"group {group} shows two nodes labelled alike: {labels}"
+    systems = {k.path[0] for k in keys if len(k.path) == 2}
+    for key in keys:
+        if len(key.path) == 2:
+            assert graph.get(key).group_name.startswith(f"{key.path[0]}_"), (key, graph.get(key).group_name)
+    assert len(systems) == 3 and Counter(k.path[-1] for k in keys)["quenched_ensembles"] == 2  # namesakes exist
     labels = [n[0] for n in nodes]
     shown = resolve_labels(labels, names)
     unknown = [label for label, name in zip(labels, shown, strict=True) if name is None]
@@ -272,21 +160,39 @@ def test_partitions_tab_lists_the_campaign_partitions_with_their_status(stack, c
     screenshot(chromium, "partitions_materialized")
 
 
-def test_automation_page_lists_both_sensors_and_the_nightly_cron(stack, chromium):
-    """The campaign sensor and the automation sensor are listed; the nightly backfill is the cron clause of the
-    assets' automation condition (no schedule), named in campaign_automation's description."""
+def test_automation_page_shows_the_nightly_backfill_as_a_schedule(stack, chromium):
+    """The campaign sensor and the automation sensor are listed, and the nightly backfill is a schedule named for
+    what it is, at the campaign's cron (UTC), found by the page's own filter for schedules; its page describes it."""
     repository = stack.defs.get_repository_def()
-    assert not repository.schedule_defs, [s.name for s in repository.schedule_defs]
-    names = {s.name for s in repository.sensor_defs}
-    assert names == {"campaign_sensor", "campaign_automation"}, names
+    sensors = {s.name for s in repository.sensor_defs}
+    assert sensors == {"campaign_sensor", "campaign_automation"}, sensors
+    (schedule,) = repository.schedule_defs
+    assert schedule.name == "nightly_backfill" and schedule.cron_schedule == BACKFILL_SCHEDULE
     assert BACKFILL_SCHEDULE in repository.get_sensor_def("campaign_automation").description
+    hour, minute = BACKFILL_SCHEDULE.split()[1], BACKFILL_SCHEDULE.split()[0]
+    when = f"{int(hour):02d}:{int(minute):02d}"  # "03:30": the page writes the cron out
 
+    names = sensors | {schedule.name}
     chromium.get(f"{stack.dagster_url}/automation")
     wait_until(chromium, lambda d: all(n in page_text(d).split("\n") for n in names), f"{sorted(names)}")
     wait_until(chromium, lambda d: not d.find_elements("css selector", "[class*=Skeleton]"), "each row's details")
+    wait_until(chromium, lambda d: f"Scheduled At {when}" in page_text(d), f"'Scheduled At {when}'")
     screenshot(chromium, "automation")
 
-    # the list shows each sensor's description only as an (i) tooltip: its page shows it as text
+    # a user looking for schedules: the filter the page offers for them lists the nightly backfill and nothing else
+    chromium.get(f"{stack.dagster_url}/automation?selection=type%3Aschedule")
+    wait_until(chromium, lambda d: schedule.name in page_text(d).split("\n"), "the schedule under type:schedule")
+    assert not sensors & set(page_text(chromium).split("\n"))
+    screenshot(chromium, "automation_schedules")
+
+    click_text(chromium, schedule.name)
+    wait_until(chromium, lambda d: f"'{BACKFILL_SCHEDULE}'" in page_text(d), f"the cron '{BACKFILL_SCHEDULE}'")
+    text = page_text(chromium)
+    assert "Nightly backfill schedule" in text and "campaign_automation" in text, text[:2000]
+    screenshot(chromium, "automation_nightly_backfill")
+
+    # the sensor's page names the cron too (the list shows descriptions only as (i) tooltips)
+    chromium.get(f"{stack.dagster_url}/automation")
     click_text(chromium, "campaign_automation")
     wait_until(chromium, lambda d: f"'{BACKFILL_SCHEDULE}'" in page_text(d), f"the cron '{BACKFILL_SCHEDULE}'")
     screenshot(chromium, "automation_campaign_automation")
@@ -307,17 +213,7 @@ def test_mlflow_registry_shows_the_champion_alias(stack, chromium):
     chromium.get(f"{stack.mlflow_url}/#/models")
     table = "[data-testid=model-list-table]"
     wait_until(chromium, lambda d: stack.model_name in d.find_element("css selector", table).text, stack.model_name)
-    # a fresh profile opens a promotional dialog and an assistant panel: close both, as a user would
-    for button in chromium.find_elements("css selector", "[role=dialog] button[aria-label=Close]"):
-        button.click()
-    wait_until(
-        chromium,
-        lambda d: not [e for e in d.find_elements("css selector", "[role=dialog]") if e.is_displayed()],
-        "the dialog closed",
-    )
-    for button in chromium.find_elements("css selector", "button[aria-label=Close]"):
-        if button.is_displayed():
-            button.click()
+    close_assistant(chromium)  # a fresh profile opens a promotional dialog and an assistant panel
     row = chromium.find_element(
         "xpath",
         f"//*[@data-testid='model-list-table']//*[text()='{stack.model_name}']/ancestor::*[contains(., 'champion')][1]",
@@ -335,3 +231,150 @@ def test_mlflow_registry_shows_the_champion_alias(stack, chromium):
     )
     screenshot(chromium, "mlflow_model")
     assert "@ champion" in row.text, row.text
+
+
+def test_a_failing_check_names_its_partition_beside_the_failing_value(stack, chromium):
+    """The warning of ``every_target_reached`` at the cold temperature: its check page shows the partition (as
+    Dagster's Partition field and in the description, with T) and the target that was not reached."""
+    models = stack.models
+    expected = str(partition_key(MODEL_SYSTEM, models.cold))
+    assert models.failing_partition == expected  # a partitioned check: the evaluation carries its partition
+    chromium.get(f"{stack.dagster_url}/assets/{MODEL_SYSTEM}/state_point_labels?view=checks")
+    click_text(chromium, models.failing_check)
+    where = f"{MODEL_SYSTEM}, T = {models.cold} (partition {expected})"
+    wait_until(chromium, lambda d: where in page_text(d), f"'{where}' on the check page")
+    text = page_text(chromium)
+    assert "Failed" in text and "stays above [0.97]" in text, text[:3000]
+    assert f"Partition\n{expected}" in text, text[:3000]  # Dagster's own Partition field, not "—"
+    screenshot(chromium, "check_failed_with_partition")
+
+    click_text(chromium, "Execution history")
+    history = "the partition in the execution history"
+    wait_until(chromium, lambda d: expected in page_text(d).split("Execution history", 1)[-1], history)
+    screenshot(chromium, "check_execution_history")
+
+
+def _compare_tables(driver) -> tuple[dict[str, list[str]], dict[str, list[str]]]:  # noqa: ANN001 - WebDriver
+    """MLflow's Compare page as (parameter row → cell texts, metric row → cell texts), one cell per run column."""
+    params = driver.execute_script(COMPARE_PARAMS_SCRIPT)
+    metrics = driver.execute_script(COMPARE_METRICS_SCRIPT)
+    return ({row[0]: row[1:] for row in params}, metrics)
+
+
+COMPARE_PARAMS_SCRIPT = """
+const rows = [];
+for (const table of document.querySelectorAll('table.mlflow-compare-run-table')) {
+  for (const tr of table.querySelectorAll('tr')) rows.push(Array.from(tr.children).map(c => c.textContent.trim()));
+}
+return rows;
+"""
+#: the metrics section is two virtualized grids (names, values); cells are placed by their style's top and left
+COMPARE_METRICS_SCRIPT = """
+const label = Array.from(document.querySelectorAll('a')).find(a => a.textContent.trim() === 'test_pearson');
+const box = label.closest('.du-bois-light-collapse-content-box');
+const [names, values] = Array.from(box.querySelectorAll('[role=grid]'));
+const byTop = {};
+for (const c of names.querySelectorAll('[role=rowgroup] > *')) byTop[c.style.top] = [c.textContent.trim(), []];
+for (const c of values.querySelectorAll('[role=rowgroup] > *')) {
+  byTop[c.style.top][1].push([parseFloat(c.style.left), c.textContent.trim()]);
+}
+const out = {};
+for (const [name, cells] of Object.values(byTop)) out[name] = cells.sort((a, b) => a[0] - b[0]).map(c => c[1]);
+return out;
+"""
+
+
+def test_mlflow_compare_shows_both_models_per_state_point(stack, chromium, request):
+    """The ``mlflow_compare`` link of ``tglassmlp_model`` (at the configured MLflow address) opens MLflow's Compare of
+    the state-point runs: per state point GlassMLP beside tGlassMLP, the same metrics for both and no empty cell."""
+    from glass_assets.propensity_learning.models import STATE_POINT_METRICS
+
+    chromium.set_window_size(2600, 1600)  # the metric grid draws only the columns in view
+    request.addfinalizer(lambda: chromium.set_window_size(1600, 1000))
+    chromium.get(f"{stack.dagster_url}/assets/{MODEL_SYSTEM}/tglassmlp_model")
+    links = wait_until(chromium, lambda d: _metadata_links(d), "the mlflow_run and mlflow_compare links")
+    screenshot(chromium, "tglassmlp_model_asset")
+    assert all(link.startswith(f"{stack.mlflow_url}/") for link in links.values()), links  # not 127.0.0.1:5000
+    # the figure MLflow serves renders inline on the asset page (Markdown under Dagster's 1000-character limit)
+    figure = wait_until(chromium, lambda d: d.execute_script(SERVED_FIGURE_SCRIPT), "the inline figure, loaded")
+    assert figure.startswith(f"{stack.mlflow_url}/get-artifact?"), figure
+    screenshot(chromium, "tglassmlp_model_inline_figure")
+    runs = [r for kind in ("glassmlp", "tglassmlp") for r in stack.models.state_point_runs[kind]]
+
+    chromium.get(links["compare"])
+    heading = f"Comparing {len(runs)} Runs"
+    wait_until(chromium, lambda d: heading in page_text(d), f"'{heading}'")
+    close_assistant(chromium)
+    wait_until(chromium, lambda d: _compare_tables(d)[1].get("test_pearson"), "the metric rows")
+    params, metrics = _compare_tables(chromium)
+    screenshot(chromium, "mlflow_compare")
+
+    kinds, points = params["model_kind"], list(zip(params["temperature"], params["target_cb"], strict=True))
+    assert len(kinds) == len(runs) and set(kinds) == {"glassmlp", "tglassmlp"}, params
+    for k in range(0, len(kinds), 2):  # per state point: GlassMLP, then tGlassMLP beside it
+        assert kinds[k : k + 2] == ["glassmlp", "tglassmlp"] and points[k] == points[k + 1], params
+    assert set(metrics) == set(STATE_POINT_METRICS), sorted(metrics)  # nothing one kind lacks
+    for name, cells in metrics.items():
+        assert len(cells) == len(runs), (name, cells)
+        assert all(re.fullmatch(r"-?\d[\d.]*(e-?\d+)?", c) for c in cells), (name, cells)  # no NaN, no "-"
+
+
+def test_the_readme_recipe_compares_per_state_point_in_three_clicks(stack, chromium):
+    """README, *Compare models in the MLflow UI*: (with *Model training* chosen once) open the experiment
+    ``propensity_learning_by_state_point``, tick the box above the table, *Compare*."""
+    from glass_assets.propensity_learning.models import STATE_POINT_EXPERIMENT
+
+    chromium.get(f"{stack.mlflow_url}/#/experiments")
+    close_assistant(chromium)
+    click_text(chromium, "Model training")  # MLflow remembers it; the platform's own links carry it
+    click_text(chromium, STATE_POINT_EXPERIMENT)  # 1
+    select_all = wait_until(
+        chromium, lambda d: d.find_element("css selector", "input[aria-label='Select all runs']"), "the runs table"
+    )
+    chromium.execute_script("arguments[0].click()", select_all)  # 2
+    screenshot(chromium, "mlflow_state_point_runs")
+    click_button(chromium, "Compare")  # 3
+    n = sum(len(r) for r in stack.models.state_point_runs.values())
+    wait_until(chromium, lambda d: f"Comparing {n} Runs" in page_text(d), f"'Comparing {n} Runs'")
+    params = wait_until(chromium, lambda d: _compare_tables(d)[0].get("model_kind"), "the parameter rows")
+    assert set(params) == {"glassmlp", "tglassmlp"}
+    screenshot(chromium, "mlflow_compare_from_the_experiment")
+
+
+def test_the_report_compares_the_models_per_state_point(stack, chromium):
+    """The paper report's [J] table: per state point the best descriptor, GlassMLP and tGlassMLP as mean ± SE with n;
+    no standard error printed as ± 0.0."""
+    chromium.get(stack.models.report.as_uri() + "#model-comparison")
+    wait_until(chromium, lambda d: d.find_elements("css selector", "#model-comparison table"), "the comparison table")
+    table = chromium.find_element("css selector", "#model-comparison table")
+    header = [th.text for th in table.find_elements("css selector", "th")]
+    assert {"T", "⟨C_B⟩", "n", "best descriptor", "GlassMLP", "tGlassMLP"} <= set(header), header
+    rows = [[td.text for td in tr.find_elements("css selector", "td")] for tr in table.find_elements("css selector",
+                                                                                                   "tbody tr")]
+    points = {(float(r[header.index("T")]), float(r[header.index("⟨C_B⟩")])) for r in rows}
+    assert len(rows) == len(points) == len(stack.models.state_point_runs["tglassmlp"]), rows
+    for row in rows:
+        for column in ("GlassMLP", "tGlassMLP"):
+            assert "±" in row[header.index(column)], row
+        assert int(row[header.index("n")]) >= 2, row
+    zero = re.findall(r"± 0\.0+(?![0-9])", page_text(chromium))  # "± 0.0", "± 0.00": a standard error shown as nil
+    assert not zero, zero
+    chromium.execute_script("document.getElementById('model-comparison').scrollIntoView()")
+    screenshot(chromium, "report_model_comparison")
+
+
+#: scrolls to the asset page's image served by MLflow; its URL once the browser has loaded it (else null)
+SERVED_FIGURE_SCRIPT = """
+const image = Array.from(document.images).find(i => i.src.includes('/get-artifact?'));
+if (!image || !image.complete || image.naturalWidth === 0) return null;
+image.scrollIntoView({block: 'center'});
+return image.src;
+"""
+
+
+def _metadata_links(driver) -> dict[str, str] | None:  # noqa: ANN001 - WebDriver
+    """The asset page's MLflow links: {"run": …, "compare": …} once both are shown."""
+    hrefs = [a.get_attribute("href") or "" for a in driver.find_elements("css selector", "a[href]")]
+    run = [h for h in hrefs if "/#/experiments/" in h and "/runs/" in h]
+    compare = [h for h in hrefs if "/#/compare-runs" in h]
+    return {"run": run[0], "compare": compare[0]} if run and compare else None

@@ -136,9 +136,10 @@ query { workspaceOrError { ... on Workspace { locationEntries {
 """
 
 
-def start_mlflow_server(tracking_uri: str, artifact_root: Path, log_dir: Path) -> Service:
-    """``mlflow server`` (one worker) on a free loopback port (returns at once; wait on ``/health``)."""
-    port = free_port()
+def start_mlflow_server(tracking_uri: str, artifact_root: Path, log_dir: Path, port: int | None = None) -> Service:
+    """``mlflow server`` (one worker) on ``port`` (default: a free loopback port); returns at once (wait on
+    ``/health``)."""
+    port = port or free_port()
     command = [
         str(BIN / "mlflow"),
         "server",
@@ -222,6 +223,33 @@ def click_text(driver: Any, text: str) -> None:
     wait_until(driver, click, f"'{text}' to click")
 
 
+def click_button(driver: Any, text: str) -> None:
+    """Click the visible button whose text is exactly ``text``, retrying while the page re-renders."""
+
+    def click(d: Any) -> bool:
+        buttons = [b for b in d.find_elements("css selector", "button") if b.is_displayed() and b.text.strip() == text]
+        buttons[0].click()
+        return True
+
+    wait_until(driver, click, f"the button '{text}'")
+
+
+def close_assistant(driver: Any) -> None:
+    """Close what MLflow 3 opens on a fresh browser profile at a local server, as a user would: a promotional dialog
+    and the *MLflow Assistant* panel (it opens once; MLflow remembers it closed)."""
+    for button in driver.find_elements("css selector", "[role=dialog] button[aria-label=Close]"):
+        if button.is_displayed():
+            button.click()
+    wait_until(
+        driver,
+        lambda d: not [e for e in d.find_elements("css selector", "[role=dialog]") if e.is_displayed()],
+        "the dialog closed",
+    )
+    for button in driver.find_elements("css selector", "button[aria-label=Close]"):
+        if button.is_displayed():
+            button.click()
+
+
 def page_text(driver: Any) -> str:
     return driver.find_element("tag name", "body").text
 
@@ -301,7 +329,7 @@ for (const f of document.querySelectorAll('foreignObject')) {
   const name = f.querySelector('[class*="AssetNode_assetName"]');
   const header = f.querySelector('[class*="ExpandedGroupNode_groupNodeHeaderBox"]');
   if (name) nodes.push([name.textContent.trim(), ...box]);
-  else if (header) groups.push(header.textContent.trim());
+  else if (header) groups.push([header.textContent.trim(), ...box]);
 }
 for (const p of document.querySelectorAll('svg path')) {
   if ((p.getAttribute('stroke') || '').startsWith('var(--color-lineage')) edges.push(p.getAttribute('d'));
@@ -334,10 +362,27 @@ def zoom_lineage_to_fit(driver: Any) -> None:
     actions.perform()
 
 
-def read_lineage_graph(driver: Any) -> tuple[list[tuple[str, float, float, float, float]], list[str], list[str]]:
+Box = tuple[str, float, float, float, float]  # (label or title, x, y, width, height) in the graph's coordinates
+
+
+def read_lineage_graph(driver: Any) -> tuple[list[Box], list[str], list[str]]:
     """(asset nodes as (label, x, y, width, height), expanded group titles, edge paths' ``d``) as rendered now."""
     nodes, groups, edges = driver.execute_script(GRAPH_SCRIPT)
-    return [tuple(n) for n in nodes], groups, edges
+    return [tuple(n) for n in nodes], [g[0] for g in groups], edges
+
+
+def read_lineage_groups(driver: Any) -> list[Box]:
+    """Expanded groups as (title, x, y, width, height): a group's box encloses its nodes."""
+    return [tuple(g) for g in driver.execute_script(GRAPH_SCRIPT)[1]]
+
+
+def labels_by_group(nodes: list[Box], groups: list[Box]) -> dict[str, list[str]]:
+    """Group title → the labels of the nodes drawn inside its box (a node outside every group: key '')."""
+    out: dict[str, list[str]] = {}
+    for label, x, y, w, h in nodes:
+        inside = [g for g in groups if g[1] <= x and x + w <= g[1] + g[3] and g[2] <= y and y + h <= g[2] + g[4]]
+        out.setdefault(inside[0][0] if inside else "", []).append(label)
+    return out
 
 
 def edge_ends(d: str) -> tuple[tuple[float, float], tuple[float, float]]:

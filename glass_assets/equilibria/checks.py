@@ -18,6 +18,8 @@ from glass_core.models.systems import ModelSystem
 
 #: Q < 1/e between successive saved samples: decorrelated (Ninarello et al., PRX 7, 021039 (2017))
 DECORRELATED_OVERLAP = float(np.exp(-1.0))
+#: the halves of a chain's production E/N agree when they differ by at most this many standard errors
+EQUILIBRATION_SIGMAS = 3.0
 
 
 def equilibrated(traces: pl.DataFrame, equilibration_sweeps: int, **_: object) -> CheckOutcome:
@@ -28,15 +30,21 @@ def equilibrated(traces: pl.DataFrame, equilibration_sweeps: int, **_: object) -
         if worst is None or comparison.z > worst[1].z:
             worst = (chain, comparison)
     chain, comparison = worst
+    passed = comparison.agrees(EQUILIBRATION_SIGMAS)
     return CheckOutcome(
-        passed=comparison.agrees(),
+        passed=passed,
         metadata={
-            "worst_chain": int(chain),
             "z": comparison.z,
+            "threshold": EQUILIBRATION_SIGMAS,
+            "worst_chain": int(chain),
             "first_half": comparison.first,
             "second_half": comparison.second,
             "standard_error": comparison.error,
         },
+        description=(
+            f"chain {int(chain)}: production E/N halves {comparison.first:.5f} and {comparison.second:.5f} differ by "
+            f"z = {comparison.z:.2f} standard errors ({'≤' if passed else '>'} threshold {EQUILIBRATION_SIGMAS:g})"
+        ),
     )
 
 

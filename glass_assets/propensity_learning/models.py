@@ -3,12 +3,25 @@
 Both train on the same split of configurations (the profile's ``training.split_fractions`` and ``seed``) and on
 the profile's particle types (``propensity_learning.particle_types``; [J]: type A), are selected on the validation
 split and scored on the test split; ``champion`` moves on the mean validation Pearson of the trained types, never
-on a test number. Their runs share metric names (``test_pearson_<subset>_<state point>``), so the MLflow compare
-view puts GlassMLP and tGlassMLP side by side per state point.
+on a test number.
+
+MLflow (experiment ``propensity_learning``) is laid out for comparing the two models:
+
+- one run per training (tag ``level = training``): parameters under the same names for both kinds whose values say
+  what differs (``model_kind``, ``n_networks``, ``networks``, ``first_loss``, the schedules, ``training_temperatures``,
+  ``held_out_temperature``, ``particle_types``, ``distillation``), and only metrics both kinds have
+  (:data:`TRAINING_METRICS`, the loss curves ``train_loss``/``validation_loss`` of the registered networks); what
+  one kind alone has (each GlassMLP network's and each distillation network's loss curve, the attention
+  diagnostics) goes to tables (``loss_history.json``, ``attention_by_state_point.json``);
+- one run per scored state point in experiment ``propensity_learning_by_state_point`` (tags ``level = state_point``
+  and ``training_run_id``) with ``model_kind``, ``temperature``, ``target_cb`` as parameters and the same metric
+  names for both kinds (:data:`STATE_POINT_METRICS`), so MLflow's *Compare* of these runs is GlassMLP against
+  tGlassMLP per state point, with no metric that one kind lacks. They are an experiment of their own, not nested
+  runs: MLflow's runs table selects a collapsed parent without its children, so "select all, Compare" on nested
+  runs compares the trainings; here it compares the state points (open the experiment, tick all, *Compare*).
 """
 
 import json
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,12 +39,12 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
 )
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Param
 
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import Check, raise_on_blocking_failure
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
-from glass_assets.plots import figure_metadata
+from glass_assets.plots import figure_metadata, served_figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import (
     GLASSMLP_CHECKS,
@@ -62,13 +75,36 @@ from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.models.systems import get_system
 
-__all__ = ["EXPERIMENT", "glassmlp_models", "tglassmlp_model"]
+__all__ = [
+    "EXPERIMENT",
+    "STATE_POINT_EXPERIMENT",
+    "STATE_POINT_METRICS",
+    "TRAINING_METRICS",
+    "glassmlp_models",
+    "side_by_side",
+    "tglassmlp_model",
+]
 
 EXPERIMENT = "propensity_learning"
+#: one run per (training, state point), for MLflow's Compare of the two model kinds per state point
+STATE_POINT_EXPERIMENT = "propensity_learning_by_state_point"
 GLASSMLP_CODE_VERSION = "glassmlp-v2"
 TGLASSMLP_CODE_VERSION = "tglassmlp-v2"
 SELECTION_METRIC = "validation_pearson_mean"
+#: metrics of a training run, the same for both kinds (with the loss curves train_loss, validation_loss)
+TRAINING_METRICS = (SELECTION_METRIC, "test_pearson_mean", "n_state_points", "n_networks_trained", "n_networks_kept")
+#: metrics of a state-point run, the same for both kinds
+STATE_POINT_METRICS = (
+    "validation_pearson",
+    "test_pearson",
+    "test_pearson_stderr",
+    "test_configurations",
+    "test_cb_error",
+    "best_descriptor_test_pearson",
+)
 PredictFn = Callable[[PropensityDataset], np.ndarray]
+#: the run's figure of MD against predicted propensity maps
+MAPS_ARTIFACT = "propensity_maps.png"
 
 
 def _state(temperature: float, cb: float) -> str:
@@ -165,26 +201,29 @@ def _baseline_scores(
     return rows
 
 
-def _metric_name(name: str) -> str:
-    """MLflow allows alphanumerics, _ - . space : / in metric names ('equal_cb=0.5' → 'equal_cb:0.5')."""
-    return re.sub(r"[^\w\-. :/]", ":", name)
-
-
-def _log_history(history: list[EpochRecord], prefix: dict[str, str]) -> None:
-    """Per-epoch train/validation losses, averaged over ensemble members, as MLflow metric histories."""
-    grouped: dict[tuple[str, int], list[EpochRecord]] = defaultdict(list)
+def _log_history(history: list[EpochRecord], final_stages: Callable[[str], bool]) -> None:
+    """The loss curves: ``train_loss``/``validation_loss`` per epoch, averaged over the networks of the stages
+    ``final_stages`` accepts (those the registered model is made of), as metric histories both kinds share; every
+    record of every network and stage as the table ``loss_history.json``."""
+    grouped: dict[int, list[EpochRecord]] = defaultdict(list)
     for record in history:
-        grouped[(prefix.get(record.stage, record.stage), record.epoch)].append(record)
+        if final_stages(record.stage):
+            grouped[record.epoch].append(record)
     now = int(time.time() * 1000)
     metrics = []
-    for (name, epoch), records in grouped.items():
+    for epoch, records in sorted(grouped.items()):
         for kind in ("train_loss", "validation_loss"):
-            value = float(np.nanmean([getattr(r, kind) for r in records]))
-            if np.isfinite(value):
-                metrics.append(Metric(_metric_name(f"{name}/{kind}"), value, now, epoch))
+            values = np.array([getattr(r, kind) for r in records], dtype=np.float64)
+            if np.isfinite(values).any():
+                metrics.append(Metric(kind, float(np.nanmean(values)), now, epoch))
     client, run_id = mlflow.MlflowClient(), mlflow.active_run().info.run_id
     for start in range(0, len(metrics), 900):
         client.log_batch(run_id, metrics=metrics[start : start + 900])
+    if history:
+        table = pl.DataFrame([{k: getattr(r, k) for k in ("stage", "member", "epoch", "loss", "learning_rate",
+                                                          "train_loss", "validation_loss", "selected")}
+                              for r in history])
+        mlflow.log_table(table.to_pandas(), "loss_history.json")
 
 
 def epoch_progress(context: AssetExecutionContext, every_seconds: float = 20.0) -> Callable[[EpochRecord], None]:
@@ -203,27 +242,108 @@ def epoch_progress(context: AssetExecutionContext, every_seconds: float = 20.0) 
     return report
 
 
-def _score_metrics(scores: list[dict[str, object]], predictor: str, label: str) -> dict[str, float]:
-    """Per-state-point Pearson metrics, and the mean validation / test Pearson of the model's own subset (the
-    selection metric: validation)."""
-    out = {}
-    for row in scores:
-        if row["predictor"] != predictor or row["pearson"] is None:
-            continue
-        out[f"{row['split']}_pearson_{row['subset']}_{_state(row['temperature'], row['target_cb'])}"] = row["pearson"]
+def _training_metrics(scores: list[dict[str, object]], predictor: str, label: str) -> dict[str, float]:
+    """The mean validation and test Pearson of the model's own subset over its state points (the selection
+    metric: validation) and the number of state points."""
+    out: dict[str, float] = {}
     for split, name in (("validation", SELECTION_METRIC), ("test", "test_pearson_mean")):
         values = [r["pearson"] for r in scores if r["predictor"] == predictor and r["split"] == split
                   and r["subset"] == label and r["pearson"] is not None]
         out[name] = float(np.nanmean(values)) if values else float("nan")
+    out["n_state_points"] = float(len({(r["temperature"], r["target_cb"]) for r in scores
+                                       if r["predictor"] == predictor}))
     return out
 
 
-def _cb_errors(dataset: PropensityDataset, prediction: np.ndarray) -> dict[str, float]:
+def _cb_errors(dataset: PropensityDataset, prediction: np.ndarray) -> dict[tuple[float, float], float]:
     """Mean prediction − requested ⟨C_B⟩ per state point of the test split."""
     return {
-        f"test_cb_error_{_state(t, c)}": float(prediction[dataset.at_state_point(t, c)].mean() - c)
+        (float(t), float(c)): float(prediction[dataset.at_state_point(t, c)].mean() - c)
         for t, c in dataset.state_points()
     }
+
+
+def _state_point_metrics(
+    scores: list[dict[str, object]], predictor: str, label: str, cb_error: float | None
+) -> dict[str, float]:
+    """:data:`STATE_POINT_METRICS` of one state point's score rows (the model's own particle subset; type A beside it,
+    ``…_A``, where the model learns several types); undefined values are left out, never logged as NaN."""
+    def row(who: Callable[[str], bool], split: str, subset: str) -> dict[str, object] | None:
+        found = [r for r in scores if who(str(r["predictor"])) and r["split"] == split and r["subset"] == subset]
+        return found[0] if found else None
+
+    out: dict[str, object] = {}
+    for subset, suffix in [(label, "")] + ([("A", "_A")] if label != "A" else []):
+        validation = row(lambda p: p == predictor, "validation", subset)
+        test = row(lambda p: p == predictor, "test", subset)
+        best = row(lambda p: p.startswith("best_descriptor"), "test", subset)
+        out[f"validation_pearson{suffix}"] = validation and validation["pearson"]
+        out[f"test_pearson{suffix}"] = test and test["pearson"]
+        out[f"test_pearson_stderr{suffix}"] = test and test["stderr"]
+        out[f"best_descriptor_test_pearson{suffix}"] = best and best["pearson"]
+        if subset == label:
+            out["test_configurations"] = test and test["n_configurations"]
+    out["test_cb_error"] = cb_error
+    return {k: float(v) for k, v in out.items() if v is not None and np.isfinite(float(v))}
+
+
+def _state_point_name(kind: str, temperature: float, cb: float) -> str:
+    """``T=0.7 cb=0.37 glassmlp``: state point first, so sorting by name puts the two models of it side by side."""
+    return f"T={temperature:g} cb={cb:g} {kind}"
+
+
+StatePointRuns = dict[tuple[float, float], str]
+
+
+def _log_state_point_runs(
+    mlflow_tracking: MLflowResource, kind: str, label: str, scores: list[dict[str, object]],
+    cb_errors: dict[tuple[float, float], float], n_networks: int, tags: dict[str, str],
+) -> StatePointRuns:
+    """One run per state point the model was scored at, in experiment :data:`STATE_POINT_EXPERIMENT`, tagged with
+    the active training run (module doc): (T, ⟨C_B⟩) → run id."""
+    client, training = mlflow.MlflowClient(), mlflow.active_run()
+    experiment_id = mlflow_tracking.experiment_id(STATE_POINT_EXPERIMENT)
+    points = sorted({(float(r["temperature"]), float(r["target_cb"])) for r in scores if r["predictor"] == kind})
+    runs = {}
+    for temperature, cb in points:
+        rows = [r for r in scores if (r["temperature"], r["target_cb"]) == (temperature, cb)]
+        run = client.create_run(experiment_id, run_name=_state_point_name(kind, temperature, cb), tags={
+            **tags, "level": "state_point", "training_run_id": training.info.run_id,
+            "training_run_name": training.info.run_name or "",
+        })
+        params = {"model_kind": kind, "temperature": temperature, "target_cb": cb, "particle_types": label,
+                  "state_point": f"T={temperature:g}, <C_B>={cb:g}", "n_networks": n_networks}
+        metrics = _state_point_metrics(rows, kind, label, cb_errors.get((temperature, cb)))
+        now = int(time.time() * 1000)
+        client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+                         params=[Param(k, str(v)) for k, v in params.items()])
+        client.set_terminated(run.info.run_id)
+        runs[(temperature, cb)] = run.info.run_id
+    mlflow.set_tag("state_point_runs", f"experiment {STATE_POINT_EXPERIMENT}: tags.training_run_id = "
+                                       f"'{training.info.run_id}'")
+    return runs
+
+
+def _comparison_runs(mlflow_tracking: MLflowResource, system: str, kind: str) -> StatePointRuns:
+    """The state-point runs of the newest training of ``kind`` for ``system``: (T, ⟨C_B⟩) → run id (none: empty)."""
+    client = mlflow_tracking.activate()
+    newest = client.search_runs(
+        [mlflow_tracking.experiment_id(EXPERIMENT)],
+        f"tags.level = 'training' and tags.model_kind = '{kind}' and tags.system = '{system}'",
+        order_by=["attributes.start_time DESC"], max_results=1,
+    )
+    if not newest:
+        return {}
+    runs = client.search_runs([mlflow_tracking.experiment_id(STATE_POINT_EXPERIMENT)],
+                              f"tags.training_run_id = '{newest[0].info.run_id}'", max_results=500)
+    return {(float(r.data.params["temperature"]), float(r.data.params["target_cb"])): r.info.run_id for r in runs}
+
+
+def side_by_side(glassmlp: StatePointRuns, tglassmlp: StatePointRuns) -> list[str]:
+    """Run ids for MLflow's *Compare*, one column per run: per state point (warmest, least relaxed first) GlassMLP
+    then tGlassMLP, so the two models of a state point stand next to each other."""
+    points = sorted(set(glassmlp) | set(tglassmlp), key=lambda p: (-p[0], -p[1]))
+    return [runs[p] for p in points for runs in (glassmlp, tglassmlp) if p in runs]
 
 
 def _map_figure(
@@ -309,10 +429,16 @@ def _result(
     figure: plt.Figure,
     extra: dict[str, object],
     checks: list[AssetCheckResult],
+    state_point_runs: StatePointRuns,
 ) -> MaterializeResult:
-    """Write the version's scores to ``mlp_scores`` and describe the materialization."""
+    """Write the version's scores to ``mlp_scores`` and describe the materialization: links to the MLflow run and
+    to MLflow's *Compare* of this training's state-point runs beside the newest ones of the other model kind."""
     system = context.partition_key
     version, alias, previous = registered
+    if name.startswith("tglassmlp"):
+        columns = side_by_side(_comparison_runs(mlflow_tracking, system, "glassmlp"), state_point_runs)
+    else:
+        columns = side_by_side(state_point_runs, _comparison_runs(mlflow_tracking, system, "tglassmlp"))
     table = pl.DataFrame(scores).with_columns(
         pl.lit(system).alias("system"), pl.lit(name).alias("model_name"), pl.lit(str(version)).alias("model_version")
     )
@@ -329,22 +455,51 @@ def _result(
             "alias": alias,
             "previous_champion_validation_pearson": previous if previous is not None else float("nan"),
             "mlflow_run": MetadataValue.url(mlflow_tracking.ui_link(experiment_id, run_id)),
+            "mlflow_compare": MetadataValue.url(
+                mlflow_tracking.compare_link([mlflow_tracking.experiment_id(STATE_POINT_EXPERIMENT)], columns)
+            ),
             "mlflow_run_id": run_id,
             "test_scores": MetadataValue.md(plots.markdown_table(test.sort("temperature", "target_cb", "subset"))),
             "rows_written": MetadataValue.json(written),
             **extra,
+            **served_figure_metadata(mlflow_tracking.ui_url, run_id, MAPS_ARTIFACT, f"{name} v{version}: MD against "
+                                     "predicted propensity"),
             **figure_metadata(figure, study.plot_path(context.asset_key.path[-1], f"{system}_maps.png")),
         },
     )
 
 
-def _common_params(study: StudyInputs, kind: str, train, validation, test) -> dict[str, object]:  # noqa: ANN001
-    """The run's parameters: the training settings and what distinguishes this run's data and model."""
+def _run_params(study: StudyInputs, kind: str, train, validation, test) -> dict[str, object]:  # noqa: ANN001
+    """The training run's parameters: the same names for both kinds, values that say what differs between them.
+
+    Settings that one kind does not use are named as such (``"not used (GlassMLP)"``) rather than logged with the
+    other kind's value, so *show diff only* in MLflow's *Compare* lists exactly what differs."""
+    training = study.training
+    glass = kind == "glassmlp"
+    labelled = sorted({float(t) for t in study.data.labelled.temperature.tolist()})
+    settings = training.to_dict()
+    shared = ("loss_weights", "correlation_shells", "shell_width", "variance_threshold", "patience", "seed",
+              "split_fractions", "threads")
+    unused = "not used (GlassMLP)"
     return {
-        **{k: json.dumps(v) if isinstance(v, list | tuple) else v for k, v in study.training.to_dict().items()},
+        **{k: json.dumps(settings[k]) if isinstance(settings[k], list) else settings[k] for k in shared},
         "model_kind": kind,
+        "n_networks": training.n_glassmlp_networks if glass else training.n_networks,
+        "networks": (f"{training.n_glassmlp_networks} per state point, one ensemble per state point" if glass else
+                     f"{training.n_networks} over all state points (self-consistent ones kept), after "
+                     f"{training.n_networks_equal_cb} per ⟨C_B⟩ to distil"),
+        "n_networks_equal_cb": unused if glass else training.n_networks_equal_cb,
+        "first_loss": "absolute error |y − ŷ|/s" if glass else "mean squared error",
+        "first_schedule": json.dumps(settings["glassmlp_schedule" if glass else "tglass_mse_schedule"]),
+        "full_loss_schedule": json.dumps(settings["glassmlp_full_loss_schedule" if glass
+                                                  else "tglass_glassmlp_schedule"]),
+        "self_consistency_tolerance": unused if glass else training.tolerance,
+        "max_iterations": unused if glass else training.max_iterations,
+        "state_input": "none (one model per state point)" if glass else "(T, ⟨C_B⟩), standardised",
         "particle_types": study.type_label,
-        "distillation": study.distillation if kind == "tglassmlp" else "none (one model per state point)",
+        "distillation": study.distillation if not glass else "none (one model per state point)",
+        "training_temperatures": json.dumps(labelled),
+        "held_out_temperature": "none",
         "n_features": len(study.data.feature_names),
         "n_train_configurations": len(np.unique(train.configuration)),
         "n_validation_configurations": len(np.unique(validation.configuration)),
@@ -372,11 +527,11 @@ def glassmlp_models(
     data, training, label = loaded.data, loaded.training, loaded.type_label
     train, validation, test = study_splits(loaded)
     experiment_id, run = _start_run(mlflow_tracking, context, "glassmlp", system)
-    ensembles, scores, history, prefix = {}, [], [], {}
+    ensembles, scores, history = {}, [], []
+    tags = {"system": system, "model_kind": "glassmlp", "profile": study.profile, "particle_types": label}
     with run:
-        mlflow.set_tags({"system": system, "model_kind": "glassmlp", "profile": study.profile,
-                         "particle_types": label})
-        mlflow.log_params(_common_params(loaded, "glassmlp", train, validation, test))
+        mlflow.set_tags({**tags, "level": "training"})
+        mlflow.log_params(_run_params(loaded, "glassmlp", train, validation, test))
         for done, (temperature, cb) in enumerate(train.state_points(), 1):
             at = [d.subset(d.at_state_point(temperature, cb)) for d in (train, validation, test)]
             ensemble = train_glassmlp(
@@ -394,17 +549,21 @@ def glassmlp_models(
                 prediction = ensemble.predict(dataset.features, dataset.types)[0]
                 scores += _scores("glassmlp", dataset, prediction, split, label)
             context.log.info(f"GlassMLP {done}/{len(train.state_points())}: T={temperature:g}, ⟨C_B⟩={cb:g}")
-        _log_history(history, prefix)
+        _log_history(history, lambda stage: True)  # every state point's ensemble is part of the registered model
         mlflow.log_params(_descriptor_params(next(iter(ensembles.values()))))
         predict_test = _glassmlp_predictor(ensembles)
         scores += _baseline_scores(train, test, data.feature_names, label)
         test_predictions = predict_test(test)
-        metrics = _score_metrics(scores, "glassmlp", label) | _cb_errors(test, test_predictions)
+        n_networks = sum(e.n_members for e in ensembles.values())
+        metrics = _training_metrics(scores, "glassmlp", label) | {"n_networks_trained": float(n_networks),
+                                                                  "n_networks_kept": float(n_networks)}
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        state_point_runs = _log_state_point_runs(mlflow_tracking, "glassmlp", label, scores,
+                                                 _cb_errors(test, test_predictions), training.n_glassmlp_networks, tags)
         checks = _checked(context, GLASSMLP_CHECKS, scores, test_predictions=test_predictions, subset=label)
         figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict_test, "GlassMLP",
                              loaded.types)
-        mlflow.log_figure(figure, "propensity_maps.png")
+        mlflow.log_figure(figure, MAPS_ARTIFACT)
         registered = _register(
             context, mlflow_tracking, ensembles, data, glassmlp_model_name(system), GLASSMLP_CODE_VERSION, system,
             loaded.types,
@@ -423,6 +582,7 @@ def glassmlp_models(
         figure,
         {"n_state_points": len(ensembles), "particle_types": label},
         checks,
+        state_point_runs,
     )
 
 
@@ -469,15 +629,6 @@ def attention_diagnostics(ensemble: TGlassMLPEnsemble, state_points: np.ndarray)
     return pl.DataFrame(rows)
 
 
-def _attention_metrics(diagnostics: pl.DataFrame) -> dict[str, float]:
-    out = {}
-    for row in diagnostics.iter_rows(named=True):
-        state = _state(row["temperature"], row["target_cb"])
-        out[f"attention_entropy_{state}"] = row["attention_entropy"]
-        out[f"attention_max_weight_{state}"] = row["attention_max_weight"]
-    return out
-
-
 def tglassmlp_model(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
@@ -490,10 +641,10 @@ def tglassmlp_model(
     if data.unlabelled is not None:
         distil = data.unlabelled.subset(np.isin(data.unlabelled.configuration, np.unique(train.configuration)))
     experiment_id, run = _start_run(mlflow_tracking, context, "tglassmlp", system)
+    tags = {"system": system, "model_kind": "tglassmlp", "profile": study.profile, "particle_types": label}
     with run:
-        mlflow.set_tags({"system": system, "model_kind": "tglassmlp", "profile": study.profile,
-                         "particle_types": label})
-        mlflow.log_params(_common_params(loaded, "tglassmlp", train, validation, test))
+        mlflow.set_tags({**tags, "level": "training"})
+        mlflow.log_params(_run_params(loaded, "tglassmlp", train, validation, test))
         context.log.info(
             f"tGlassMLP on {len(train)} training rows (types {label}), {0 if distil is None else len(distil)} rows "
             f"to distil ({loaded.distillation}); {training.n_networks} networks"
@@ -511,7 +662,7 @@ def tglassmlp_model(
             distil_unlabelled_temperatures=loaded.distillation == "every_temperature",
         )
         ensemble = result.ensemble
-        _log_history(result.history, {})
+        _log_history(result.history, lambda stage: stage == "tglassmlp")  # step 2: the registered networks
         mlflow.log_params(_descriptor_params(ensemble))
         predict = _tglassmlp_predictor(ensemble)
         scores = []
@@ -520,10 +671,11 @@ def tglassmlp_model(
         scores += _baseline_scores(train, test, data.feature_names, label)
         test_predictions = predict(test)
         diagnostics = attention_diagnostics(ensemble, data.requested_state_points)
-        metrics = _score_metrics(scores, "tglassmlp", label) | _cb_errors(test, test_predictions)
+        metrics = _training_metrics(scores, "tglassmlp", label)
         metrics |= {"n_networks_kept": float(ensemble.n_members), "n_networks_trained": float(training.n_networks)}
-        metrics |= _attention_metrics(diagnostics)
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        state_point_runs = _log_state_point_runs(mlflow_tracking, "tglassmlp", label, scores,
+                                                 _cb_errors(test, test_predictions), ensemble.n_members, tags)
         mlflow.log_table(diagnostics.to_pandas(), "attention_by_state_point.json")
         checks = _checked(
             context,
@@ -539,7 +691,7 @@ def tglassmlp_model(
         mlflow.log_dict(ensemble.notes, "training_notes.json")
         figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict, "tGlassMLP",
                              loaded.types)
-        mlflow.log_figure(figure, "propensity_maps.png")
+        mlflow.log_figure(figure, MAPS_ARTIFACT)
         registered = _register(
             context,
             mlflow_tracking,
@@ -576,6 +728,7 @@ def tglassmlp_model(
             "attention_by_state_point": MetadataValue.md(plots.markdown_table(diagnostics)),
         },
         checks,
+        state_point_runs,
     )
 
 

@@ -224,6 +224,7 @@ def transferability(
             "particle_type": label,
             "comparison": MetadataValue.md(markdown_table(wide)),
             "mlflow_runs": MetadataValue.json(links),
+            **{f"mlflow_run {name}": MetadataValue.url(link) for name, link in links.items()},  # clickable
             "rows_written": MetadataValue.json(written),
             **figure_metadata(figure, study.plot_path("transferability", f"{system}.png")),
         },

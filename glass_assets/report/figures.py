@@ -20,6 +20,7 @@ from glass_core.models.statistics import sample_mean  # noqa: E402
 
 __all__ = [
     "PAIR_LABELS",
+    "temperature_colours",
     "cooling_rate_figure",
     "correlation_violins",
     "dynamics_figure",
@@ -111,6 +112,15 @@ def dynamics_figure(curves: pl.DataFrame, maxima: pl.DataFrame | None, paper: fl
     return png(fig)
 
 
+def temperature_colours(temperatures: list[float]) -> dict[float, tuple[float, float, float, float]]:
+    """One colour per temperature, the coldest darkest: plasma from 0 (dark violet) to 0.8 (orange), never its pale
+    yellow end. χ4 grows as T falls, so the largest curve is the darkest, never the faintest (a default colour cycle
+    drew it in grey)."""
+    ordered = sorted(set(temperatures))
+    cmap = plt.get_cmap("plasma")
+    return {t: cmap(0.8 * k / max(len(ordered) - 1, 1)) for k, t in enumerate(ordered)}
+
+
 LENGTHS = (("xi4", "ξ4 (OZ fit of S4(q))"), ("chord", "chord length ℓ_ch"), ("attention", "attention length ⟨L⟩"))
 
 
@@ -145,15 +155,16 @@ def heterogeneity_figure(lengths: pl.DataFrame | None, chi4: pl.DataFrame | None
         axis.set_title(label, fontsize=9)
     right = axes[1][1]
     if chi4 is not None:
-        for k, ((temperature, source), rows) in enumerate(
-            chi4.sort("temperature", "target_cb").group_by(["temperature", "source"], maintain_order=True)
+        shades = temperature_colours(chi4["temperature"].to_list())
+        for (temperature, source), rows in chi4.sort("temperature", "target_cb").group_by(
+            ["temperature", "source"], maintain_order=True
         ):
             right.errorbar(
                 rows["target_cb"],
                 rows["value"],
                 yerr=rows["stderr"].fill_null(0.0),
                 **_style(source),
-                color=f"C{k // 2}",
+                color=shades[temperature],
                 ms=4,
                 capsize=2,
                 lw=0.8,

@@ -205,7 +205,8 @@ def glassbench_outside_test(data: ReportData, systems: Sequence[str]) -> Section
                 )
             )
         else:
-            section.add(absent(f"test-split scores of the model versions {models.rows()} (asset tglassmlp_model)"))
+            section.add(absent(f"test-split scores of the model versions {models.rows()} "
+                               f"(asset {system}/tglassmlp_model)"))
         section.add(
             figure(
                 _figure(scores, test, f"{system}: type-A Pearson, GlassBench and test split"),

@@ -62,7 +62,9 @@ def _comparison_rows(scores: pl.DataFrame, ceilings: pl.DataFrame | None, subset
             beats = best.height == 0 or best["pearson"][0] is None or tglass["pearson"][0] > best["pearson"][0]
             verdict = ("holds" if gap >= -CLAIM_MARGIN and beats else "fails") + f" (Δ = {gap:+.3f})"
         label = best["predictor"][0].removeprefix("best_descriptor:") if best.height else "—"
-        rows.append([temperature, cb, f"{label}: {_cell(best)}", _cell(glass), _cell(tglass), ceiling, verdict])
+        counts = sorted({int(n) for n in group["n_configurations"].drop_nulls().to_list()})
+        n = "—" if not counts else str(counts[0]) if len(counts) == 1 else "/".join(map(str, counts))
+        rows.append([temperature, cb, n, f"{label}: {_cell(best)}", _cell(glass), _cell(tglass), ceiling, verdict])
     return rows
 
 
@@ -73,16 +75,17 @@ def model_comparison(data: ReportData, systems: Sequence[str]) -> Section:
         section.add(f"<h3>{system}</h3>")
         scores = _latest_scores(data, system)
         if scores is None or scores.filter(pl.col("predictor") == "tglassmlp").height == 0:
-            section.add(absent(f"mlp_scores of {system} (assets {system}/glassmlp_models, tglassmlp_model)"))
+            section.add(absent(f"mlp_scores of {system} (assets {system}/glassmlp_models, {system}/tglassmlp_model)"))
             continue
         section.present = True
         subset = "A" if "A" in set(scores["subset"].to_list()) else scores["subset"][0]
         ceilings = data.rows("state_points", system)
         section.add(note(
-            f"Test split, particles of type {subset} ([J] reports type A); Pearson mean ± SE over test configurations "
-            f"(n). The ceiling is the split-half reliability of the MD labels (what finite replicas allow). [J]'s "
-            f"claim per state point: tGlassMLP within {CLAIM_MARGIN} of GlassMLP and above the best descriptor."))
-        section.add(table(["T", "⟨C_B⟩", "best descriptor", "GlassMLP", "tGlassMLP", "ceiling", "[J]'s claim"],
+            f"Test split, particles of type {subset} ([J] reports type A); Pearson mean ± SE over the n test "
+            "configurations of the state point. The ceiling is the split-half reliability of the MD labels (what "
+            f"finite replicas allow). [J]'s claim per state point: tGlassMLP within {CLAIM_MARGIN} of GlassMLP and "
+            "above the best descriptor."))
+        section.add(table(["T", "⟨C_B⟩", "n", "best descriptor", "GlassMLP", "tGlassMLP", "ceiling", "[J]'s claim"],
                           _comparison_rows(scores, ceilings, subset)))
         verdicts = [r[-1] for r in _comparison_rows(scores, ceilings, subset)]
         held = sum(v.startswith("holds") for v in verdicts)

@@ -368,7 +368,8 @@ def cooling_rates(data: ReportData, systems: Sequence[str]) -> Section:
     for system in systems:
         summary = data.rows("cooling_rate_summary", system, order="pair DESC, cnn_input, method, cooling_rate DESC")
         if summary is None:
-            section.add(f"<h3>{system}</h3>", absent(f"cooling_rate_summary of {system} (asset cooling_rate_study)"))
+            where = f"asset {system}/cooling_rate_study, campaign stage cooling_rate_study: true"
+            section.add(f"<h3>{system}</h3>", absent(f"cooling_rate_summary of {system} ({where})"))
             continue
         section.present = True
         section.add(f"<h3>{system}</h3>")
