@@ -107,5 +107,6 @@ def test_the_propensity_learning_graph(learning):
         "predictions_finite",
         "predictions_reach_requested_state_point",
         "state_input_within_training_range",
+        "warehouse_holds_recorded_rows",
     }
     assert reached  # at least one MD state point was reached by the tiny run

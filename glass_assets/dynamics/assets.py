@@ -225,6 +225,7 @@ def propensity_labels(
 
 PROPENSITY_LABELS = AssetTemplate(
     body=propensity_labels,
+    profile_settings=("base_seed", "propensity"),
     partitioned_by="propensity",
     upstream=(Upstream("quenched_ensembles", "all"), Upstream("swap_mc_equilibria"), Upstream("cnn_classifier")),
     check_specs=propensity_check_specs,

@@ -601,6 +601,7 @@ def heterogeneity_summary(
 
 DYNAMIC_HETEROGENEITY = AssetTemplate(
     body=dynamic_heterogeneity,
+    profile_settings=("base_seed", "heterogeneity", "propensity_learning"),
     partitioned_by="swap_mc",
     upstream=(
         Upstream("propensity_predictions"),
@@ -624,6 +625,7 @@ DYNAMIC_HETEROGENEITY = AssetTemplate(
 
 ATTENTION_LENGTHS = AssetTemplate(
     body=attention_lengths,
+    profile_settings=("heterogeneity.attention_aggregate", "propensity_learning.state_point_targets"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("tglassmlp_model"), Upstream("propensity_predictions")),
     check_specs=attention_check_specs,

@@ -468,6 +468,7 @@ def four_point_structure_factor(
 
 LARGE_BOX_EQUILIBRIA = AssetTemplate(
     body=large_box_equilibria,
+    profile_settings=("base_seed", "large_box", "swap_mc", "inherent_structures.force_tolerance"),
     partitioned_by="large_box",
     upstream=(Upstream("swap_mc_equilibria"),),
     check_specs=large_box_check_specs,
@@ -486,6 +487,7 @@ LARGE_BOX_EQUILIBRIA = AssetTemplate(
 
 FOUR_POINT_STRUCTURE_FACTOR = AssetTemplate(
     body=four_point_structure_factor,
+    profile_settings=("large_box", "propensity_learning"),
     partitioned_by="large_box",
     upstream=(Upstream("large_box_equilibria"), Upstream("tglassmlp_model")),
     check_specs=s4_check_specs,
