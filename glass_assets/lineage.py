@@ -151,7 +151,7 @@ def guard_inputs(
     compared otherwise."""
     instance: DagsterInstance = context.instance
     where = f"{write.asset} {write.partition or ''}".strip()
-    sources = [Source(f"this run of {where}", profile.name, write.settings)]
+    sources: list[Source] = []
     problems: list[str] = []
     records = store.row_set_records() if store.path.exists() else {}
     for up in template.upstream:
@@ -184,6 +184,7 @@ def guard_inputs(
             metadata={"damaged_inputs": MetadataValue.json(problems)},
             allow_retries=False,
         )
+    sources.append(Source(f"this run of {where}", profile.name, write.settings))  # last: input pairs named first
     conflicts = find_conflicts(sources, profile.provenance.allow_mixed)
     if conflicts:
         raise Failure(

@@ -56,6 +56,7 @@ __all__ = [
     "audit_partition",
     "combined_digest",
     "find_conflicts",
+    "mixed_settings",
     "profile_settings",
     "record_model",
     "settings_digests",
@@ -343,3 +344,30 @@ def group_sources(records: Iterable[Mapping[str, Any]]) -> Iterator[Source]:
         tables = ", ".join(sorted({m["table_name"] for m in members}))
         settings = json.loads(members[0]["settings"])
         yield Source(f"{asset} {partition} ({tables})", members[0]["profile"], settings)
+
+
+def mixed_settings(
+    records: Iterable[Mapping[str, Any]], systems: Iterable[str] | None = None, allow_mixed: Iterable[str] = ()
+) -> list[str]:
+    """Conflicts between the row sets a whole-warehouse reader (the paper report) combines: per system, the latest
+    write of every (asset, partition) — earlier model versions' rows stay in the warehouse as history — must agree
+    on every setting they share."""
+    latest: dict[tuple[str, str], int] = {}
+    rows = [r for r in records if r.get("asset") and r.get("settings")]
+    for r in rows:
+        group = (r["asset"], r["partition_key"] or "-")
+        latest[group] = max(latest.get(group, 0), int(r["write_seq"]))
+    runs = {
+        (r["asset"], r["partition_key"] or "-"): r["run_id"]
+        for r in rows
+        if int(r["write_seq"]) == latest[(r["asset"], r["partition_key"] or "-")]
+    }
+    current = [r for r in rows if r["run_id"] == runs[(r["asset"], r["partition_key"] or "-")]]
+    wanted = set(systems) if systems is not None else None
+    conflicts = []
+    for system in sorted({r["asset"].split("/")[0] for r in current}):
+        if wanted is not None and system not in wanted:
+            continue
+        sources = list(group_sources(r for r in current if r["asset"].split("/")[0] == system))
+        conflicts += find_conflicts(sources, allow_mixed)
+    return conflicts

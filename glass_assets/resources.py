@@ -104,7 +104,8 @@ def progress_logger(log: Any, total: int, what: str) -> ProgressCallback:
 def default_resources() -> dict[str, ConfigurableResource]:
     """The platform's resources.
 
-    ``GLASS_PROFILE``, ``GLASS_PROFILES_FILE``, ``GLASS_WAREHOUSE`` and ``GLASS_SCRATCH`` override the defaults;
+    ``GLASS_PROFILE``, ``GLASS_PROFILES_FILE``, ``GLASS_WAREHOUSE``, ``GLASS_SCRATCH``, ``MLFLOW_TRACKING_URI`` and
+    ``GLASS_MLFLOW_ARTIFACTS`` override the defaults;
     ``GLASS_LAUNCHER`` (``local`` or ``slurm``, with ``GLASS_SLURM_*`` settings) picks the launcher."""
     study: dict[str, Any] = {"profile": EnvVar("GLASS_PROFILE")} if os.environ.get("GLASS_PROFILE") else {}
     if os.environ.get("GLASS_PROFILES_FILE"):  # a study's own profiles file (tests: tiny systems)
@@ -117,14 +118,30 @@ def default_resources() -> dict[str, ConfigurableResource]:
     )
     from glass_assets.tracking import MLflowResource
 
-    tracking = (
-        MLflowResource(tracking_uri=EnvVar("MLFLOW_TRACKING_URI"))
-        if os.environ.get("MLFLOW_TRACKING_URI")
-        else (MLflowResource())
-    )
+    tracking_settings: dict[str, Any] = {}
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        tracking_settings["tracking_uri"] = EnvVar("MLFLOW_TRACKING_URI")
+    if os.environ.get("GLASS_MLFLOW_ARTIFACTS"):  # where a temporary registry's artifacts go (tests)
+        tracking_settings["artifact_root"] = EnvVar("GLASS_MLFLOW_ARTIFACTS")
+    tracking = MLflowResource(**tracking_settings)
     return {
         "study": settings,
         "simulation": configured_launcher(),
         "warehouse": warehouse,
         "mlflow_tracking": tracking,
     }
+
+
+def audit_resources() -> tuple[WarehouseResource, Any]:
+    """The warehouse and the MLflow tracking resources as :func:`default_resources` configures them, with the
+    environment read now (for code outside a run, e.g. the demo runner's audit)."""
+    from glass_assets.tracking import MLflowResource
+
+    path = os.environ.get("GLASS_WAREHOUSE")
+    warehouse = WarehouseResource(path=path) if path else WarehouseResource()
+    tracking: dict[str, str] = {}
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        tracking["tracking_uri"] = os.environ["MLFLOW_TRACKING_URI"]
+    if os.environ.get("GLASS_MLFLOW_ARTIFACTS"):
+        tracking["artifact_root"] = os.environ["GLASS_MLFLOW_ARTIFACTS"]
+    return warehouse, MLflowResource(**tracking)

@@ -14,8 +14,9 @@ the latest materialization of every partition the campaign wants that recorded i
 A failing partition is **reported** as a failed evaluation of the asset's check ``warehouse_holds_recorded_rows``
 (partition, table and figures in its description and metadata; a passed evaluation once it is back), and
 **requested** again: one run of that asset and partition (run key ``heal:<asset>:<partition>:<record id>``, tag
-``glass/heal``), once no ancestor asset of it is damaged or in progress. Its downstream assets then follow through
-the campaign automation (an updated input), in graph order. A deleted warehouse therefore leads to the roots (the
+``glass/heal``), once no ancestor asset of it is damaged or in progress — unless one of its inputs was materialized
+since its record, in which case the campaign automation requests it ("an input was updated"). Its downstream assets
+follow through the automation the same way, in graph order. A deleted warehouse therefore leads to the roots (the
 quenches, the swap-MC equilibria) being requested, and the automation recomputes the rest; with the same seeds the
 tables end identical. A heal run that fails is not requested again for the same record (the check stays failed and
 says so): a fault that recurs needs a person.
@@ -123,8 +124,22 @@ def _busy_keys(instance: DagsterInstance) -> set[AssetKey]:
     return busy
 
 
+def _updated_inputs(instance: DagsterInstance, graph: Any, key: AssetKey, partition: str, since: int) -> list[str]:
+    """The input partitions of ``key``/``partition`` materialized after the record ``since`` (storage id): the
+    campaign automation requests the partition for them anyway ("an input was updated")."""
+    with partition_loading_context(dynamic_partitions_store=instance):
+        parents = graph.get_parents_partitions(key, partition).parent_partitions
+    newer = []
+    for parent in parents:
+        record = latest_materialization(instance, parent.asset_key, parent.partition_key)
+        if record is not None and record.storage_id > since:
+            newer.append(f"{parent.asset_key.to_user_string()} {parent.partition_key or ''}".strip())
+    return newer
+
+
 def heal_requests(instance: DagsterInstance, graph: Any, audit: PartitionAudit) -> tuple[list[RunRequest], list[str]]:
-    """Runs for the damaged partitions that no damaged or busy ancestor holds back; notes on those held back."""
+    """Runs for the damaged partitions that no damaged or busy ancestor holds back, and that the automation will
+    not request anyway (an input updated since their record); notes on the others."""
     damaged = audit.damaged()
     busy = _busy_keys(instance)
     requests, notes = [], []
@@ -135,6 +150,11 @@ def heal_requests(instance: DagsterInstance, graph: Any, audit: PartitionAudit) 
             notes.append(f"{key.to_user_string()} waits for {', '.join(blockers) or 'its own run in progress'}")
             continue
         for partition, (storage_id, _) in partitions.items():
+            updated = _updated_inputs(instance, graph, key, partition, storage_id)
+            if updated:
+                notes.append(f"{key.to_user_string()} {partition}: the automation recomputes it ({', '.join(updated)} "
+                             "updated since)")
+                continue
             heal = f"{key.to_user_string()}|{partition}|{storage_id}"
             failed = instance.get_runs(RunsFilter(tags={HEAL_TAG: heal}, statuses=[DagsterRunStatus.FAILURE]), limit=1)
             if failed:
