@@ -9,15 +9,17 @@ Named points (each a call of :func:`fault_point` in the code that reaches it):
 
 Two ways to arm them, both through the environment of the step process:
 
-``GLASS_FAULT_KILL=<point>:<marker file>[:run]``
-    SIGKILL this process (with ``:run``, first its parent, the run worker) the first time ``<point>`` is reached,
-    creating the marker file first; once the marker exists the point is inert.
+``GLASS_FAULT_KILL=<point>:<marker file>[:run][,<point>:<marker file>…]``
+    SIGKILL this process (with ``:run``, first its parent, the run worker that started the step) the first time
+    ``<point>`` is reached, creating the marker file first; once the marker exists the point is inert.
 ``GLASS_FAULT_PLAN=<plan.json>``
-    A bounded random injector for a whole campaign: ``{"points": {"simulation": 0.3, ...}, "max_faults": 6,
-    "deadline": <unix time>, "seed": 1, "log": "<faults.jsonl>"}``. At each visit of a listed point, under an
-    exclusive lock on the log, a draw seeded by (seed, visit number) decides with the point's probability whether to
-    kill; at most ``max_faults`` kills, none after ``deadline``. Every kill is a line of the log (point, pid, time,
-    visit) written before the SIGKILL, so a test counts exactly the faults it injected.
+    A bounded random injector for a whole campaign: ``{"points": {"simulation": {"probability": 0.3, "max": 2},
+    …}, "max_per_run": 2, "deadline": <unix time>, "seed": 1, "log": "<faults.jsonl>"}``. At the k-th visit of a
+    listed point, under an exclusive lock, a draw seeded by (seed, point, k) decides with the point's probability
+    whether to kill; at most ``max`` kills per point, at most ``max_per_run`` per run worker (the step's parent, so
+    no step is killed more often than its retry policy allows), none after ``deadline``. Every kill is a line of
+    the log (point, pid, run worker, time, visit) written and synced before the SIGKILL, so a test counts exactly
+    the faults it injected.
 """
 
 from __future__ import annotations
@@ -39,10 +41,10 @@ POINTS = ("simulation", "warehouse_write", "mlflow_registration")
 
 def fault_point(name: str) -> None:
     """Kill this process here if :data:`FAULT_ENV` or :data:`FAULT_PLAN_ENV` says so; otherwise do nothing."""
-    point, _, rest = os.environ.get(FAULT_ENV, "").partition(":")
-    if point == name and rest:
+    for entry in filter(None, os.environ.get(FAULT_ENV, "").split(",")):
+        point, _, rest = entry.partition(":")
         marker, _, scope = rest.partition(":")
-        if not os.path.exists(marker):
+        if point == name and marker and not os.path.exists(marker):
             Path(marker).touch()
             _kill(scope == "run")
     plan = os.environ.get(FAULT_PLAN_ENV)
@@ -58,22 +60,28 @@ def _kill(run_worker_too: bool) -> None:
 
 def _planned(name: str, plan_path: Path) -> None:
     plan = json.loads(plan_path.read_text())
-    probability = float(plan.get("points", {}).get(name, 0.0))
-    if probability <= 0 or time.time() > float(plan.get("deadline", float("inf"))):
+    point = plan.get("points", {}).get(name)
+    if not point or time.time() > float(plan.get("deadline", float("inf"))):
         return
     log = Path(plan["log"])
-    visits = log.with_suffix(".visits")
+    counters = log.with_suffix(".visits.json")
     with open(log.with_suffix(".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        visit = int(visits.read_text() or 0) + 1 if visits.exists() else 1
-        visits.write_text(str(visit))
+        visits = json.loads(counters.read_text()) if counters.exists() else {}
+        visit = visits.get(name, 0) + 1
+        visits[name] = visit
+        counters.write_text(json.dumps(visits))
         kills = injected_faults(log)
-        if len(kills) >= int(plan.get("max_faults", 0)):
+        run_worker = os.getppid()
+        if (
+            sum(k["point"] == name for k in kills) >= int(point.get("max", 1))
+            or sum(k["run_worker"] == run_worker for k in kills) >= int(plan.get("max_per_run", 2))
+            or random.Random(f"{plan.get('seed', 0)}:{name}:{visit}").random() >= float(point["probability"])
+        ):
             return
-        if random.Random(f"{plan.get('seed', 0)}:{visit}").random() >= probability:
-            return
+        record = {"point": name, "pid": os.getpid(), "run_worker": run_worker, "time": time.time(), "visit": visit}
         with open(log, "a") as handle:
-            handle.write(json.dumps({"point": name, "pid": os.getpid(), "time": time.time(), "visit": visit}) + "\n")
+            handle.write(json.dumps(record) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
     _kill(False)
