@@ -68,6 +68,9 @@ def measure(dagster_yaml: Path, timeout: float, folder: Path) -> dict:
         killed_at = marker.stat().st_mtime
         runs = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
         run_id = runs[-1].run_id if runs else None
+        info = instance.event_log_storage.get_concurrency_info("simulation")
+        print(f"at the kill: run {run_id}; simulation pool limit {info.slot_count}, claimed "
+              f"{[(c.run_id[:8], c.step_key) for c in info.claimed_slots]}")
         held = True
         while time.time() - killed_at < timeout:
             claimed = instance.event_log_storage.get_concurrency_info("simulation").claimed_slots

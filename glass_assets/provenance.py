@@ -128,6 +128,10 @@ def profile_settings(profile: Profile, system: str) -> dict[str, Any]:
     return values
 
 
+#: settings that change what a check says, never a number of the rows: left out of the digests
+CHECK_ONLY_SETTINGS = frozenset({"propensity.tau_alpha_beyond_window"})
+
+
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(_plain(value), sort_keys=True).encode()).hexdigest()[:12]
 
@@ -137,7 +141,10 @@ def _selected(paths: Iterable[str]) -> list[str]:
     unknown = {w for w in wanted if w not in known and not any(k.startswith(w + ".") for k in known)}
     if unknown:
         raise ValueError(f"unknown profile setting(s) {sorted(unknown)}; known: {known}")
-    return [k for k in known if k in wanted or any(k.startswith(w + ".") for w in wanted)]
+    return [
+        k for k in known
+        if (k in wanted or any(k.startswith(w + ".") for w in wanted)) and k not in CHECK_ONLY_SETTINGS
+    ]
 
 
 def settings_digests(profile: Profile, system: str, paths: Iterable[str]) -> dict[str, str]:

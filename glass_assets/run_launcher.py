@@ -1,17 +1,18 @@
 """The run launcher of the platform's instance: Dagster's default launcher, plus a health check of its run workers.
 
-Dagster's ``DefaultRunLauncher`` starts each run in a worker process on this machine but cannot tell run monitoring
-whether that process is alive (``supports_check_run_worker_health`` is false). A run whose worker was killed
-(``kill -9``, the out-of-memory killer, a crash of the code server) therefore stays STARTED until
-``max_runtime_seconds`` (12 h here) — and keeps the ``simulation`` pool slot its step had claimed, so every other
-simulation waits: measured 300 s and counting, with nothing to free it even after the run is failed, because
-``free_slots_after_run_end_seconds`` was unset (``benchmarks/pool_slot_release.py``).
+Dagster's ``DefaultRunLauncher`` starts each run in a worker process, a child of the code server, and cannot tell
+run monitoring whether that process is alive (``supports_check_run_worker_health`` is false). When a worker is
+killed (``kill -9``, the out-of-memory killer) the code server notices and fails the run; when the code server dies
+with it (a crash of the daemon's process tree, a node reboot), nothing does, and the run stays STARTED until
+``max_runtime_seconds`` (12 h here). Either way the pool slot its step had claimed stayed claimed
+(``benchmarks/pool_slot_release.py``: still held 60 s after the kill, the run already FAILURE), because nothing frees
+the slots of a run that has ended unless ``run_monitoring.free_slots_after_run_end_seconds`` is set.
 
-:class:`HealthCheckedRunLauncher` answers the health check from the worker's pid, which the worker reports itself
-("Started process for run (pid: N)"): alive (and started before that report, so not a reused pid) → RUNNING; gone
-or a zombie → FAILED, and the run's pool slots are freed at once. Run monitoring polls every
-``run_monitoring.poll_interval_seconds`` (``dagster_home/dagster.yaml``), so a killed run's slot is held at most one
-monitoring interval; monitoring then fails the run and ``run_retries`` launches it again.
+``dagster_home/dagster.yaml`` now sets that (1 s), and :class:`HealthCheckedRunLauncher` answers the health check
+from the worker's pid, which the worker reports itself ("Started process for run (pid: N)"): alive (and started
+before that report, so not a reused pid) → RUNNING; gone or a zombie → FAILED, and the run's pool slots are freed at
+once. Run monitoring passes every ``run_monitoring.poll_interval_seconds``, so a killed run's slot is held at most
+one monitoring interval; the run is failed and ``run_retries`` launches it again.
 """
 
 from __future__ import annotations
