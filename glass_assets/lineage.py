@@ -168,7 +168,7 @@ def guard_inputs(
                 continue
             label = f"{key.to_user_string()} {partition}"
             problems += [f"{label}: {finding}" for finding in audit_partition(
-                store, row_sets, recorded_models(metadata), registry=registry, deep=True
+                store, row_sets, recorded_models(metadata), registry=registry, deep=True, records=records
             )]
             present = [records[(r["table"], r["key"])] for r in row_sets if (r["table"], r["key"]) in records]
             if present and present[0].get("settings"):

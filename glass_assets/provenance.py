@@ -272,15 +272,20 @@ def audit_partition(
     *,
     registry: Any = None,
     deep: bool = True,
+    records: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> list[Finding]:
     """What differs between a partition's recorded ``row_sets`` (and ``models``) and the warehouse (and the MLflow
     ``registry`` client, if given). Empty: the partition is intact.
 
     Every row set must still have its ``row_sets`` record with the recorded digest, and as many rows as were written;
     ``deep`` also recomputes the rows' content digest. Without a warehouse file every row set is missing.
+    ``records``: the warehouse's ``row_sets`` records already read (read here otherwise).
     """
     findings: list[Finding] = []
-    current = store.row_set_records() if store.path.exists() else {}
+    if records is not None:
+        current = records
+    else:
+        current = store.row_set_records() if store.path.exists() else {}
     for recorded in row_sets:
         what = f"{recorded['table']} {recorded['key']}"
         record = current.get((recorded["table"], recorded["key"]))
@@ -294,7 +299,7 @@ def audit_partition(
                 f"recorded digest {recorded['digest']}",
             ))
             continue
-        rows, digest = store.row_set_content(recorded["table"], json.loads(recorded["key"]), deep=deep)
+        rows, digest = store.row_set_content(recorded["table"], json.loads(recorded["key"]), deep=deep, records=current)
         if rows != recorded["rows"]:
             findings.append(Finding("incomplete", what, f"{rows} of the {recorded['rows']} rows written are left"))
         elif deep and digest is not None and digest != recorded["digest"]:

@@ -539,17 +539,25 @@ class Warehouse:
             return {}
         return {(r["table_name"], r["row_key"]): r for r in frame.iter_rows(named=True)}
 
-    def row_set_content(self, table: str, key: PartitionKey, deep: bool = True) -> tuple[int, str | None]:
+    def row_set_content(
+        self,
+        table: str,
+        key: PartitionKey,
+        deep: bool = True,
+        records: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
+    ) -> tuple[int, str | None]:
         """(row count, content digest or ``None`` unless ``deep``) of the rows written under ``key`` into ``table``.
 
         Rows another row set wrote later under an overlapping key (e.g. GlassBench scores stored under a model
-        version whose scores a training wrote first) belong to that row set and are left out."""
+        version whose scores a training wrote first) belong to that row set and are left out. ``records``: the
+        :meth:`row_set_records` already read (read here otherwise)."""
         text = row_key(key)
-        records = [r for (t, _), r in self.row_set_records().items() if t == table]
-        own = next((r for r in records if r["row_key"] == text), None)
+        every = records if records is not None else self.row_set_records()
+        same_table = [r for (t, _), r in every.items() if t == table]
+        own = next((r for r in same_table if r["row_key"] == text), None)
         later = [
             json.loads(r["row_key"])
-            for r in records
+            for r in same_table
             if own is not None and r["write_seq"] > own["write_seq"] and _overlapping(json.loads(r["row_key"]), key)
         ]
         where = " AND ".join(f"{column} = ?" for column in key)

@@ -102,6 +102,7 @@ def audit_instance(
             row_sets = recorded_row_sets(metadata)
             if row_sets is not None:
                 recorded.append((key, partition, record.storage_id, row_sets, recorded_models(metadata)))
+    records = store.row_set_records() if store.path.exists() else {}
     total = sum(int(r["rows"]) for *_, row_sets, _ in recorded for r in row_sets) or 1
     start, position = deep_offset % total, 0
     window = [(start, start + deep_rows), (start - total, start + deep_rows - total)]  # the second: wrapped around
@@ -109,7 +110,7 @@ def audit_instance(
         size = sum(int(r["rows"]) for r in row_sets)
         deep = any(position < end and position + max(size, 1) > begin for begin, end in window)
         position += size
-        findings = audit_partition(store, row_sets, models, registry=registry, deep=deep)
+        findings = audit_partition(store, row_sets, models, registry=registry, deep=deep, records=records)
         audit.setdefault(key, {})[partition] = (storage_id, findings)
     return audit, (start + deep_rows) % total
 
