@@ -1,11 +1,12 @@
 """The platform's Dagster definitions, built from the campaign file: per system, the assets its stages run.
 
 Global policy lives here: every asset carries :func:`~glass_assets.automation.conditions.campaign_condition`
-(with the campaign's ``backfill_schedule``), ``campaign_sensor`` keeps the partitions equal to the campaign
-and ``campaign_automation`` materializes them; the ``nightly_backfill`` schedule shows the nightly backfill on the
-Automation page (:mod:`glass_assets.automation.schedules`). If the campaign file does not validate, the last campaign
-that did (kept by the sensor in ``$DAGSTER_HOME``) defines the graph, so the UI keeps working while the sensor's
-failed tick names the error.
+(with the campaign's ``backfill_schedule``) and a code version with the digest of the profile settings it depends
+on, ``campaign_sensor`` keeps the partitions equal to the campaign, ``campaign_automation`` materializes them,
+``warehouse_audit`` requests again the partitions whose rows left the warehouse, and the ``nightly_backfill`` schedule
+shows the nightly backfill on the Automation page (:mod:`glass_assets.automation.schedules`). If the campaign file does
+not validate, the last campaign that did (kept by the sensor in ``$DAGSTER_HOME``) defines the graph, so the UI keeps
+working while the sensor's failed tick names the error.
 """
 
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from dagster import Definitions
 
+from glass_assets.automation.audit import warehouse_audit
 from glass_assets.automation.conditions import campaign_condition
 from glass_assets.automation.schedules import nightly_backfill
 from glass_assets.automation.sensors import campaign_automation, campaign_sensor, last_good_campaign_path
@@ -33,6 +35,7 @@ from glass_assets.liquid_glass.assets import (
     INDICATOR_CORRELATIONS,
     STRUCTURAL_DESCRIPTORS,
 )
+from glass_assets.profiles import Profile, configured_profile
 from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
 from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_MODEL
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
@@ -70,21 +73,27 @@ TEMPLATES: tuple[AssetTemplate, ...] = (
 )
 
 
-def build_definitions(campaign: Campaign) -> Definitions:
+def build_definitions(campaign: Campaign, profile: Profile | None = None) -> Definitions:
     """Assets ``<system>/<name>`` for every system and stage of ``campaign``, the ``paper_report`` over all of them,
-    the two sensors, the ``nightly_backfill`` schedule (with the job that lists what the night's backfill covers) and
-    the resources."""
+    the three sensors, the ``nightly_backfill`` schedule (with the job that lists what the night's backfill covers) and
+    the resources.
+
+    ``profile`` (default: :func:`~glass_assets.profiles.configured_profile`, i.e. ``GLASS_PROFILE`` of
+    ``GLASS_PROFILES_FILE``, validated with every other profile of that file) sets each asset's code version
+    suffix, the digest of the settings it depends on; an unknown profile or a file that fails validation raises
+    here, naming the file, the profile and the key, so no code location loads and nothing is requested."""
+    profile = profile or configured_profile()
     condition = campaign_condition(campaign.backfill_schedule)
     assets = []
     for system in campaign.systems:
         names = campaign.asset_names(system)
         built = {t.name: t for t in TEMPLATES if t.name in names}
-        assets += [template.build(system, built, condition) for template in built.values()]
+        assets += [template.build(system, built, condition, profile) for template in built.values()]
     assets.append(paper_report_asset(campaign, condition))  # one for the campaign, after every system's summaries
     schedule, plan = nightly_backfill(campaign.backfill_schedule)
     return Definitions(
         assets=assets,
-        sensors=[campaign_sensor, campaign_automation(campaign.backfill_schedule)],
+        sensors=[campaign_sensor, campaign_automation(campaign.backfill_schedule), warehouse_audit],
         schedules=[schedule],
         jobs=[plan],
         resources=default_resources(),

@@ -1,12 +1,13 @@
 """Run the campaign end to end against the project's Dagster instance, no server needed.
 
-``python -m glass_assets.demo`` does in one process what the daemon does with the two sensors: it makes
-the temperature partitions equal to the campaign file (``campaign_sensor``), evaluates every asset's
-automation condition (``campaign_automation``, :mod:`glass_assets.automation.conditions`), executes what
-is requested, in graph order, and evaluates again until nothing more is due (quenches first, then the
-studies they unlock). The runs, materializations, checks and plots are stored in ``dagster_home/`` and
-show in the Dagster UI (``dagster dev`` with ``DAGSTER_HOME=dagster_home``) as if the daemon had launched
-them.
+``python -m glass_assets.demo`` does in one process what the daemon does with the three sensors: it makes
+the temperature partitions equal to the campaign file (``campaign_sensor``), audits the stored partitions against
+the warehouse and the registry (``warehouse_audit``), evaluates every asset's automation condition
+(``campaign_automation``, :mod:`glass_assets.automation.conditions`), executes what is requested, in graph order,
+and evaluates again until nothing more is due (quenches first, then the studies they unlock). An unknown profile
+or a profiles file that fails validation stops it before anything is requested (exit status 2). The runs,
+materializations, checks and plots are stored in ``dagster_home/`` and show in the Dagster UI (``dagster dev``
+with ``DAGSTER_HOME=dagster_home``) as if the daemon had launched them.
 """
 
 import argparse
@@ -79,6 +80,68 @@ def _execute(defs, instance, keys: list, partition: str | None, counter: str) ->
     return outcome.success
 
 
+def heal(defs, instance, log=print) -> list[tuple]:  # noqa: ANN001 - Dagster objects
+    """What ``warehouse_audit`` would request now: (asset key, partition) of stored partitions whose rows or model
+    versions are no longer as recorded and that no damaged or running ancestor holds back."""
+    from glass_assets.automation.audit import audit_instance, heal_requests
+    from glass_assets.resources import audit_resources
+
+    warehouse, tracking = audit_resources()
+    graph = defs.resolve_asset_graph()
+    audit, _ = audit_instance(instance, graph, warehouse.get(), tracking.activate(), deep_rows=10**12)
+    requests, _ = heal_requests(instance, graph, audit)
+    for key, partitions in audit.damaged().items():
+        for partition, (_, findings) in partitions.items():
+            log(f"{key.to_user_string()} {partition} is not in the warehouse as recorded: "
+                + "; ".join(str(f) for f in findings))
+    return [(request.asset_selection[0], request.partition_key) for request in requests]
+
+
+def run_campaign(defs, instance, log=print, max_rounds: int = 50) -> tuple[int, int]:  # noqa: ANN001 - Dagster
+    """Evaluate the audit and the automation and execute what they request, in graph order, until nothing is due;
+    (runs, failed runs)."""
+    from dagster import evaluate_automation_conditions
+
+    graph = defs.resolve_asset_graph()
+    order = {key: n for n, key in enumerate(graph.toposorted_asset_keys)}
+    cursor, runs_done, failed = None, 0, 0
+    for _ in range(max_rounds):
+        result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        cursor = result.cursor
+        due = heal(defs, instance, log) + [
+            (key, partition) for key in graph.get_all_asset_keys() for partition in result.get_requested_partitions(key)
+        ]
+        due = sorted(set(due), key=lambda kp: (order[kp[0]], str(kp[1])))
+        if not due:
+            log("campaign complete: no asset is due")
+            break
+        # one run per partition of assets that share their partitions, as the daemon launches them
+        runs: dict[tuple[int, str], list] = {}
+        for key, partition in due:
+            runs.setdefault(
+                (id(graph.get(key).partitions_def), None if partition is None else str(partition)), []
+            ).append(key)
+        for number, (partition, keys) in enumerate(_graph_order(graph, runs), 1):
+            failed += not _execute(defs, instance, keys, partition, f"{number}/{len(runs)}")
+            runs_done += 1
+    return runs_done, failed
+
+
+def _graph_order(graph, runs: dict) -> list[tuple[str | None, list]]:  # noqa: ANN001 - a Dagster asset graph
+    """The runs, each after every run that holds one of its keys' ancestors (a backfill's order)."""
+    pending = [(partition, keys) for (_, partition), keys in runs.items()]
+    ordered = []
+    while pending:
+        for index, (_, keys) in enumerate(pending):
+            ancestors = set().union(*(graph.get_ancestor_asset_keys(k) for k in keys)) - set(keys)
+            if not any(ancestors & set(other) for i, (_, other) in enumerate(pending) if i != index):
+                break
+        else:
+            index = 0
+        ordered.append(pending.pop(index))
+    return ordered
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaign", type=Path, help="campaign file (default: campaign.yaml)")
@@ -89,7 +152,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
-    from dagster import DagsterInstance, evaluate_automation_conditions
+    from glass_assets.profiles import ProfileError, configured_profile
+
+    try:  # before anything is requested or written
+        profile = configured_profile()
+    except ProfileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    from dagster import DagsterInstance
 
     from glass_assets.automation.sensors import sync_partitions
     from glass_assets.campaign import load_campaign
@@ -98,35 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("dagster.automation_condition_tester").setLevel(logging.WARNING)
     instance = DagsterInstance.get()
     started = time.perf_counter()
+    print(f"profile {profile.name} ({profile.path})")
     for run_id in release_abandoned_runs(instance):
         print(f"run {run_id} of a demo that was killed: marked failed, its pool slots freed")
     for change in sync_partitions(instance, load_campaign()):
         print(change)
-    graph = defs.resolve_asset_graph()
-    order = {key: n for n, key in enumerate(graph.toposorted_asset_keys)}
-    cursor, failed = None, 0
-    for _ in range(50):
-        result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
-        cursor = result.cursor
-        due = sorted(
-            (
-                (key, partition)
-                for key in graph.get_all_asset_keys()
-                for partition in result.get_requested_partitions(key)
-            ),
-            key=lambda kp: (order[kp[0]], str(kp[1])),
-        )
-        if not due:
-            print("campaign complete: no asset is due")
-            break
-        # one run per partition of assets that share their partitions, as the daemon launches them
-        runs: dict[tuple[int, str], list] = {}
-        for key, partition in due:
-            runs.setdefault(
-                (id(graph.get(key).partitions_def), None if partition is None else str(partition)), []
-            ).append(key)
-        for number, ((_, partition), keys) in enumerate(runs.items(), 1):
-            failed += not _execute(defs, instance, keys, partition, f"{number}/{len(runs)}")
+    _, failed = run_campaign(defs, instance)
     print(
         f"demo finished in {time.perf_counter() - started:.0f} s; {failed} failed runs. "
         f"Open the UI with: DAGSTER_HOME={os.environ['DAGSTER_HOME']} .venv/bin/dagster dev -w workspace.yaml"

@@ -1,8 +1,8 @@
 """The asset graph: each asset is written once and built for every system whose campaign entry runs it.
 
 An :class:`AssetTemplate` holds an asset's body and its contract (partitioning, upstream assets, checks,
-kinds, code version, pool, retry policy); :meth:`AssetTemplate.build` turns it into the Dagster asset
-``<system>/<name>`` with the system's own partitions (:mod:`glass_assets.partitions`), its declared
+kinds, code version, pool, retry policy, the profile settings it reads); :meth:`AssetTemplate.build` turns it into
+the Dagster asset ``<system>/<name>`` with the system's own partitions (:mod:`glass_assets.partitions`), its declared
 dependencies on the other assets built for that system, and the campaign's automation condition
 (:mod:`glass_assets.automation.conditions`). The bodies read their (system, temperature) from the
 partition key, so they are the same for every system.
@@ -11,6 +11,7 @@ partition key, so they are the same for every system.
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +39,15 @@ from dagster import (
     materialize,
 )
 
+from glass_assets import lineage
 from glass_assets.partitions import TO_SYSTEM, system_partitions, system_temperature_partitions, temperature_partitions
+from glass_assets.profiles import Profile
 
 __all__ = [
     "GROUP_STAGES",
     "PER_SYSTEM",
     "SIMULATION_RETRIES",
+    "STEP_RETRIES",
     "AssetTemplate",
     "Upstream",
     "materialize_templates",
@@ -59,6 +63,8 @@ GROUP_STAGES = {"propensity_learning": "learning"}
 
 #: a killed or crashed simulation step is retried in the same run; finished samples are reused from scratch
 SIMULATION_RETRIES = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.LINEAR)
+#: every other step killed from outside (SIGKILL, out of memory) is retried too; its own errors are not
+STEP_RETRIES = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.LINEAR)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,9 @@ class AssetTemplate:
     pool: str | None = None
     retry_policy: RetryPolicy | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: the profile settings the body reads (``section`` or ``section.key``); with the upstream assets' they are in the
+    #: code version and every row set's provenance (:mod:`glass_assets.lineage`)
+    profile_settings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -124,25 +133,37 @@ class AssetTemplate:
         return deps
 
     def build(
-        self, system: str, built: Mapping[str, AssetTemplate], automation: AutomationCondition | None
+        self,
+        system: str,
+        built: Mapping[str, AssetTemplate],
+        automation: AutomationCondition | None,
+        profile: Profile | None = None,
     ) -> AssetsDefinition:
-        """The Dagster asset ``<system>/<name>``; its checks are partitioned as it is (:func:`partitioned_checks`)."""
+        """The Dagster asset ``<system>/<name>``; its checks, the warehouse audit's among them
+        (:func:`glass_assets.lineage.check_spec`), are partitioned as it is (:func:`partitioned_checks`); with
+        ``profile``, its code version carries the digest of the settings it depends on
+        (:func:`glass_assets.lineage.code_version`)."""
+        key = self.key(system)
         partitions = self.partitions_def(system)
-        checks = self.check_specs(self.key(system)) if self.check_specs else None
+        checks = [*(self.check_specs(key) if self.check_specs else [])]
+        if "study" in inspect.signature(self.body).parameters:  # provenance is recorded from the study's profile
+            checks.append(lineage.check_spec(key))
+        checks = partitioned_checks(checks, partitions) if partitions else checks
+        body = lineage.instrument(self.body, self, system, built)
         return asset(
             key=self.key(system),
             partitions_def=partitions,
             deps=self.deps(system, built),
-            check_specs=partitioned_checks(checks, partitions) if checks else None,
+            check_specs=checks,
             kinds=set(self.kinds),
             group_name=self.group(system),
-            code_version=self.code_version,
+            code_version=lineage.code_version(self, system, built, profile),
             pool=self.pool,
-            retry_policy=self.retry_policy,
+            retry_policy=self.retry_policy or STEP_RETRIES,
             automation_condition=automation,
             tags={"glass/system": system, **self.tags},
             description=self.description,
-        )(_no_retry_for_errors_that_recur(self.body) if self.retry_policy else self.body)
+        )(_no_retry_for_errors_that_recur(body))
 
 
 def partitioned_checks(specs: Sequence[AssetCheckSpec], partitions: PartitionsDefinition) -> list[AssetCheckSpec]:

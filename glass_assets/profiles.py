@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 import yaml
 
 from glass_core.learning.cnn import HEADS
-from glass_core.models.systems import get_system
+from glass_core.models.systems import SYSTEMS, get_system
 from glass_core.simulation.quench import QuenchProtocol
 from glass_core.structure.gridding import INPUT_KINDS
 
@@ -27,9 +28,13 @@ __all__ = [
     "ProfileError",
     "PropensityLearningSettings",
     "PropensitySettings",
+    "ProvenanceSettings",
     "QuenchSettings",
     "SwapMCSettings",
+    "configured_profile",
     "load_profile",
+    "setting_paths",
+    "validate_profiles_file",
 ]
 
 PROFILES_FILE = Path(__file__).with_name("profiles.yaml")
@@ -92,9 +97,9 @@ class DescriptorSettings:
 
 
 WINDOW_DEFAULT = "default"
+"""Key of a per-temperature ``propensity.max_time`` mapping that covers the temperatures it does not list."""
 DISTILLATION_CHOICES = ("labelled_temperatures", "every_temperature", "none")
 HELD_OUT_CHOICES = ("lowest", "all_below_highest", "none")
-"""Key of a per-temperature ``propensity.max_time`` mapping that covers the temperatures it does not list."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,16 @@ class PropensitySettings:
     max_time: float | dict[str, float | dict[str, float]]
     per_decade: int = 8
     ensemble: str = "nvt"
+    #: run temperatures (per system: ``true`` for all, or a list) whose window the profile knows to end before τ_α
+    tau_alpha_beyond_window: dict[str, bool | tuple[float, ...]] = dataclasses.field(default_factory=dict)
+
+    def window_ends_before_tau_alpha(self, system: str, temperature: float) -> bool:
+        """Whether the profile declares that the window of ``system`` at run ``temperature`` ends before τ_α (so
+        ⟨C_B⟩ staying above 1/e is what this profile measures, not a finding)."""
+        entry = self.tau_alpha_beyond_window.get(system, False)
+        if isinstance(entry, bool):
+            return entry
+        return any(math.isclose(temperature, t) for t in entry)
 
     def max_time_for(self, system: str, temperature: float | None = None) -> float:
         """LJ time of the replica runs of ``system`` at run ``temperature``; a missing entry raises."""
@@ -364,6 +379,19 @@ class CoolingRateStudySettings:
         return list(zip(self.rates, self.glasses_per_rate, strict=True))
 
 
+@dataclass(frozen=True)
+class ProvenanceSettings:
+    """Which profile settings may differ between the rows one stage combines.
+
+    Every warehouse row set records the digest of each setting it was computed with
+    (:mod:`glass_assets.provenance`); a stage that would combine rows whose digests differ (training on several
+    temperatures, χ4 over configurations, the paper report) refuses, naming both. ``allow_mixed`` lists the
+    settings (``section`` or ``section.key``, e.g. ``propensity.n_samples``) whose mix is intended.
+    """
+
+    allow_mixed: tuple[str, ...] = ()
+
+
 class ProfileError(ValueError):
     """A profile is unknown, lacks a section a stage needs, or has a key of the wrong name or type."""
 
@@ -394,9 +422,51 @@ def _section(profile: str, name: str, cls: type[Section], raw: Any) -> Section:
         except (TypeError, ValueError) as error:
             raise ProfileError(f"profile {profile!r}: {name}.{key} = {value!r} is not a valid {kind}") from error
     try:
-        return cls(**values)
+        section = cls(**values)
     except ValueError as error:  # a section's own check of its values (``__post_init__``)
         raise ProfileError(f"profile {profile!r}: {error}") from error
+    for key, value in values.items():  # then what every section shares: counts ≥ 1, times > 0
+        _check_number(profile, f"{name}.{key}", fields[key].type, value)
+    return section
+
+
+#: integer settings that may be 0; every other count (samples, replicas, chains, sweeps, epochs, …) must be ≥ 1
+ZERO_ALLOWED_INTS = frozenset({"equilibration_sweeps", "seed", "base_seed"})
+#: float settings that may be 0; every other time, rate, length, width or tolerance must be > 0
+ZERO_ALLOWED_FLOATS = frozenset({"dropout", "weight_decay", "equilibration_time", "hold_time", "swap_probability"})
+
+
+def _check_number(profile: str, path: str, kind: str, value: Any) -> None:
+    """Counts ≥ 1, times, rates and lengths > 0 (those of :data:`ZERO_ALLOWED_INTS`/``_FLOATS`` ≥ 0), all finite;
+    a bad value raises naming ``path`` (``section.key``)."""
+    key = path.rsplit(".", 1)[-1]
+
+    def bad(why: str) -> ProfileError:
+        return ProfileError(f"profile {profile!r}: {path} = {value!r} {why}")
+
+    if kind == "int":
+        floor = 0 if key in ZERO_ALLOWED_INTS else 1
+        if value < floor:
+            raise bad(f"must be ≥ {floor}")
+    elif kind == "float":
+        if not math.isfinite(value):
+            raise bad("must be finite")
+        if value < 0 or (value == 0 and key not in ZERO_ALLOWED_FLOATS):
+            raise bad("must be ≥ 0" if key in ZERO_ALLOWED_FLOATS else "must be > 0")
+    elif kind.startswith("tuple[int"):
+        if any(v < 1 for v in value):
+            raise bad("must hold counts ≥ 1")
+    elif kind.startswith("tuple[float"):
+        if any(not math.isfinite(v) or v < 0 for v in value):
+            raise bad("must hold finite values ≥ 0")
+    elif kind.endswith("dict[str, float | dict[str, float]]"):
+        numbers = [value] if not isinstance(value, dict) else [
+            v for entry in value.values() for v in (entry.values() if isinstance(entry, dict) else [entry])
+        ]
+        if any(not math.isfinite(v) or v <= 0 for v in numbers):
+            raise bad("must hold finite values > 0")
+        if kind.startswith("int") and any(float(v) != int(v) for v in numbers):
+            raise bad("must hold whole numbers")
 
 
 def _convert(kind: str, value: Any) -> Any:
@@ -419,6 +489,13 @@ def _convert(kind: str, value: Any) -> Any:
     if kind.startswith("tuple["):
         element = {"float": float, "int": int, "str": str}[kind[6:].split(",")[0].strip()]
         return tuple(element(v) for v in value)
+    if kind == "dict[str, bool | tuple[float, ...]]":  # per system: true, or a list of temperatures
+        if not isinstance(value, dict):
+            raise TypeError("not a mapping system → true or a list of temperatures")
+        return {
+            str(system): entry if isinstance(entry, bool) else tuple(float(t) for t in entry)
+            for system, entry in value.items()
+        }
     return value
 
 
@@ -440,6 +517,8 @@ class Profile:
     heterogeneity: HeterogeneitySettings = HeterogeneitySettings()
     large_box_settings: LargeBoxSettings | None = None
     cooling_rate_study_settings: CoolingRateStudySettings | None = None
+    provenance: ProvenanceSettings = ProvenanceSettings()
+    path: Path = PROFILES_FILE
 
     def _required(self, section: str, value: Section | None) -> Section:
         if value is None:
@@ -475,58 +554,191 @@ class Profile:
         return self._required("cooling_rate_study", self.cooling_rate_study_settings)
 
 
+#: the profile sections a profiles file may hold (besides ``description`` and ``base_seed``)
+SECTIONS: dict[str, type] = {
+    "descriptors": DescriptorSettings,
+    "cnn": CNNSettings,
+    "propensity": PropensitySettings,
+    "swap_mc": SwapMCSettings,
+    "inherent_structures": InherentStructureSettings,
+    "propensity_learning": PropensityLearningSettings,
+    "heterogeneity": HeterogeneitySettings,
+    "large_box": LargeBoxSettings,
+    "cooling_rate_study": CoolingRateStudySettings,
+    "provenance": ProvenanceSettings,
+}
+QUENCH_KEYS = ("n_samples", "n_particles", "protocol")
+
+
+def setting_paths() -> list[str]:
+    """Every setting a profile can hold, as ``section.key`` (``base_seed`` alone): what a row set's provenance
+    records and what ``provenance.allow_mixed`` may name."""
+    paths = ["base_seed", *(f"quench.{key}" for key in QUENCH_KEYS)]
+    for section, cls in SECTIONS.items():
+        if section != "provenance":
+            paths += [f"{section}.{f.name}" for f in dataclasses.fields(cls)]
+    return paths
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        profiles = yaml.safe_load(Path(path).read_text())
+    except OSError as error:
+        raise ProfileError(f"cannot read the profiles file {path}: {error}") from error
+    except yaml.YAMLError as error:
+        raise ProfileError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise ProfileError(f"{path} must map profile names to their settings")
+    return profiles
+
+
 def load_profile(name: str, path: Path = PROFILES_FILE) -> Profile:
-    """The profile called ``name`` from ``path``; a clear error for an unknown or malformed one."""
-    profiles = yaml.safe_load(path.read_text())
+    """The profile called ``name`` from ``path``; a clear error, naming the file, the profile and the key, for an
+    unknown or malformed one (a negative count, a zero time step, an unknown key, a window shorter than one MD step,
+    a species or system the platform lacks)."""
+    path = Path(path)
+    profiles = _read(path)
     if name not in profiles:
         raise ProfileError(f"unknown profile {name!r} in {path}; known: {', '.join(profiles)}")
-    raw = profiles[name]
-    known = {
-        "description",
-        "base_seed",
-        "quench",
-        "descriptors",
-        "cnn",
-        "propensity",
-        "swap_mc",
-        "inherent_structures",
-        "propensity_learning",
-        "heterogeneity",
-        "large_box",
-        "cooling_rate_study",
-    }
+    try:
+        return _build(name, profiles[name], path)
+    except ProfileError as error:
+        message = str(error)
+        raise ProfileError(message if str(path) in message else f"{path}: {message}") from error
+
+
+def validate_profiles_file(path: Path = PROFILES_FILE) -> list[str]:
+    """Load every profile of ``path`` (the first error raises, naming file, profile and key); their names."""
+    names = list(_read(Path(path)))
+    for name in names:
+        load_profile(name, Path(path))
+    return names
+
+
+def configured_profile() -> Profile:
+    """The profile the platform runs with: ``GLASS_PROFILE`` (default ``demo``) of ``GLASS_PROFILES_FILE`` (default
+    the shipped ``profiles.yaml``), after every profile of that file validated. Definitions load and every entry
+    point call it, so a bad profile stops them before anything is requested or written."""
+    path = Path(os.environ.get("GLASS_PROFILES_FILE") or PROFILES_FILE)
+    validate_profiles_file(path)
+    return load_profile(os.environ.get("GLASS_PROFILE") or "demo", path)
+
+
+def _build(name: str, raw: dict[str, Any], path: Path) -> Profile:
+    known = {"description", "base_seed", "quench", *SECTIONS}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise ProfileError(f"profile {name!r} in {path}: unknown section(s) {unknown}; known: {sorted(known)}")
-    try:
-        quench = raw["quench"]
-        for system in quench["n_particles"]:
-            get_system(system)
-        settings = QuenchSettings(
-            n_samples=int(quench["n_samples"]),
-            n_particles={k: int(v) for k, v in quench["n_particles"].items()},
-            protocol=QuenchProtocol(**quench["protocol"]),
+        raise ProfileError(f"profile {name!r}: unknown section(s) {unknown}; known: {sorted(known)}")
+    quench = raw.get("quench")
+    if not isinstance(quench, dict):
+        raise ProfileError(f"profile {name!r}: section 'quench' is missing or not a mapping")
+    unknown = sorted(set(quench) - set(QUENCH_KEYS))
+    missing = [key for key in QUENCH_KEYS if key not in quench]
+    if unknown or missing:
+        raise ProfileError(
+            f"profile {name!r}: " + (f"unknown key(s) {unknown} in 'quench'; " if unknown else "")
+            + (f"'quench' needs key(s) {missing}" if missing else f"known: {list(QUENCH_KEYS)}")
         )
-        base_seed = int(raw["base_seed"])
-    except (KeyError, TypeError) as error:
-        raise ProfileError(f"profile {name!r} in {path} is malformed: {error!r}") from error
+    n_samples = _integer(name, "quench.n_samples", quench["n_samples"])
+    base_seed = _integer(name, "base_seed", raw.get("base_seed"))
+    if not isinstance(quench["n_particles"], dict):
+        raise ProfileError(f"profile {name!r}: quench.n_particles must map systems to box sizes")
+    n_particles = {}
+    for system, count in quench["n_particles"].items():
+        _known_system(name, "quench.n_particles", system)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 2:
+            raise ProfileError(f"profile {name!r}: quench.n_particles.{system} = {count!r} must be a count ≥ 2")
+        n_particles[str(system)] = count
+    protocol = quench["protocol"]
+    fields = {f.name for f in dataclasses.fields(QuenchProtocol)}
+    if not isinstance(protocol, dict) or set(protocol) - fields:
+        extra = sorted(set(protocol) - fields) if isinstance(protocol, dict) else protocol
+        raise ProfileError(f"profile {name!r}: unknown key(s) {extra} in 'quench.protocol'; known: {sorted(fields)}")
+    for key, value in protocol.items():
+        if key in ("thermo_interval",):
+            _check_number(name, f"quench.protocol.{key}", "int", value)
+        elif key != "pair_style" and value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ProfileError(f"profile {name!r}: quench.protocol.{key} = {value!r} is not a number")
+            _check_number(name, f"quench.protocol.{key}", "float", float(value))
+    try:
+        settings = QuenchSettings(n_samples=n_samples, n_particles=n_particles, protocol=QuenchProtocol(**protocol))
+    except (TypeError, ValueError) as error:
+        raise ProfileError(f"profile {name!r}: quench.protocol: {error}") from error
 
-    def optional(section: str, cls: type[Section]) -> Section | None:
-        return _section(name, section, cls, raw[section]) if section in raw else None
+    sections = {section: _section(name, section, cls, raw[section]) for section, cls in SECTIONS.items()
+                if section in raw}
+    propensity = sections.get("propensity")
+    if propensity is not None:
+        _check_windows(name, propensity)
+    learning = sections.get("propensity_learning")
+    if learning is not None:
+        from glass_core.learning.mlp_settings import MLPSettingsError, MLPTrainingSettings
 
+        try:
+            MLPTrainingSettings.from_mapping(learning.training)
+        except (MLPSettingsError, TypeError, ValueError) as error:
+            raise ProfileError(f"profile {name!r}: propensity_learning.training: {error}") from error
+    provenance = sections.get("provenance", ProvenanceSettings())
+    paths = setting_paths()
+    for entry in provenance.allow_mixed:
+        if entry not in paths and entry not in {p.split(".")[0] for p in paths}:
+            raise ProfileError(f"profile {name!r}: provenance.allow_mixed names {entry!r}, which is no setting; "
+                               f"known: sections or section.key, e.g. {paths[:3]}")
     return Profile(
         name,
         raw.get("description", ""),
         base_seed,
         settings,
         raw,
-        descriptors=optional("descriptors", DescriptorSettings) or DescriptorSettings(),
-        cnn_settings=optional("cnn", CNNSettings),
-        propensity_settings=optional("propensity", PropensitySettings),
-        swap_mc_settings=optional("swap_mc", SwapMCSettings),
-        inherent_structures=optional("inherent_structures", InherentStructureSettings) or InherentStructureSettings(),
-        propensity_learning_settings=optional("propensity_learning", PropensityLearningSettings),
-        heterogeneity=optional("heterogeneity", HeterogeneitySettings) or HeterogeneitySettings(),
-        large_box_settings=optional("large_box", LargeBoxSettings),
-        cooling_rate_study_settings=optional("cooling_rate_study", CoolingRateStudySettings),
+        descriptors=sections.get("descriptors") or DescriptorSettings(),
+        cnn_settings=sections.get("cnn"),
+        propensity_settings=propensity,
+        swap_mc_settings=sections.get("swap_mc"),
+        inherent_structures=sections.get("inherent_structures") or InherentStructureSettings(),
+        propensity_learning_settings=learning,
+        heterogeneity=sections.get("heterogeneity") or HeterogeneitySettings(),
+        large_box_settings=sections.get("large_box"),
+        cooling_rate_study_settings=sections.get("cooling_rate_study"),
+        provenance=provenance,
+        path=path,
     )
+
+
+def _integer(profile: str, key: str, value: object) -> int:
+    try:
+        number = _convert("int", value)
+    except (TypeError, ValueError) as error:
+        raise ProfileError(f"profile {profile!r}: {key} = {value!r} is not an integer") from error
+    _check_number(profile, key, "int", number)
+    return number
+
+
+def _known_system(profile: str, key: str, system: object) -> None:
+    try:
+        get_system(str(system))
+    except (KeyError, ValueError) as error:
+        raise ProfileError(f"profile {profile!r}: {key} names system {system!r}, which the platform lacks") from error
+
+
+def _check_windows(profile: str, settings: PropensitySettings) -> None:
+    """Per-system tables name known systems, and every replica window lasts at least one MD step (one frame)."""
+    for key in ("max_time", "n_samples", "tau_alpha_beyond_window"):
+        table = getattr(settings, key)
+        for system in table if isinstance(table, dict) else []:
+            _known_system(profile, f"propensity.{key}", system)
+    table = settings.max_time
+    entries = table.items() if isinstance(table, dict) else [(None, table)]
+    for system, entry in entries:
+        systems = [system] if system is not None else list(SYSTEMS)
+        windows = entry.items() if isinstance(entry, dict) else [(WINDOW_DEFAULT, entry)]
+        for where, window in windows:
+            for name in systems:
+                step = get_system(name).md_timestep
+                if window < step:
+                    at = f".{system}" if system else ""
+                    at += f".{where}" if isinstance(entry, dict) else ""
+                    raise ProfileError(
+                        f"profile {profile!r}: propensity.max_time{at} = {window!r} is shorter than one frame (the "
+                        f"MD step of {name}, {step})"
+                    )

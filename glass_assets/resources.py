@@ -105,7 +105,8 @@ def default_resources() -> dict[str, ConfigurableResource]:
     """The platform's resources.
 
     ``GLASS_PROFILE``, ``GLASS_PROFILES_FILE``, ``GLASS_WAREHOUSE``, ``GLASS_SCRATCH``, ``MLFLOW_TRACKING_URI`` and
-    ``GLASS_MLFLOW_UI_URL`` (the MLflow UI's address, default ``http://127.0.0.1:5000``) override the defaults;
+    ``GLASS_MLFLOW_UI_URL`` (the MLflow UI's address, default ``http://127.0.0.1:5000``) and ``GLASS_MLFLOW_ARTIFACTS``
+    override the defaults;
     ``GLASS_LAUNCHER`` (``local`` or ``slurm``, with ``GLASS_SLURM_*`` settings) picks the launcher."""
     study: dict[str, Any] = {"profile": EnvVar("GLASS_PROFILE")} if os.environ.get("GLASS_PROFILE") else {}
     if os.environ.get("GLASS_PROFILES_FILE"):  # a study's own profiles file (tests: tiny systems)
@@ -123,6 +124,8 @@ def default_resources() -> dict[str, ConfigurableResource]:
         mlflow_settings["tracking_uri"] = EnvVar("MLFLOW_TRACKING_URI")
     if os.environ.get("GLASS_MLFLOW_UI_URL"):  # the address the MLflow UI serves at, for the links in metadata
         mlflow_settings["ui_url"] = EnvVar("GLASS_MLFLOW_UI_URL")
+    if os.environ.get("GLASS_MLFLOW_ARTIFACTS"):  # where a temporary registry's artifacts go (tests)
+        mlflow_settings["artifact_root"] = EnvVar("GLASS_MLFLOW_ARTIFACTS")
     tracking = MLflowResource(**mlflow_settings)
     return {
         "study": settings,
@@ -130,3 +133,18 @@ def default_resources() -> dict[str, ConfigurableResource]:
         "warehouse": warehouse,
         "mlflow_tracking": tracking,
     }
+
+
+def audit_resources() -> tuple[WarehouseResource, Any]:
+    """The warehouse and the MLflow tracking resources as :func:`default_resources` configures them, with the
+    environment read now (for code outside a run, e.g. the demo runner's audit)."""
+    from glass_assets.tracking import MLflowResource
+
+    path = os.environ.get("GLASS_WAREHOUSE")
+    warehouse = WarehouseResource(path=path) if path else WarehouseResource()
+    tracking: dict[str, str] = {}
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        tracking["tracking_uri"] = os.environ["MLFLOW_TRACKING_URI"]
+    if os.environ.get("GLASS_MLFLOW_ARTIFACTS"):
+        tracking["artifact_root"] = os.environ["GLASS_MLFLOW_ARTIFACTS"]
+    return warehouse, MLflowResource(**tracking)

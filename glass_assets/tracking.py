@@ -19,6 +19,9 @@ from dagster import ConfigurableResource
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from glass_assets.faults import fault_point
+from glass_assets.provenance import record_model
+
 __all__ = ["MLflowResource", "champion_params", "load_champion", "model_name", "promote_if_not_worse"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +83,8 @@ def promote_if_not_worse(client: MlflowClient, model_name: str, version: str, me
     """
     if metric.startswith("test"):
         raise ValueError(f"refusing to choose the champion on {metric!r}: select on validation data, report test")
+    record_model(client, model_name, version)  # provenance: the step's profile and settings on the version
+    fault_point("mlflow_registration")  # crash tests: a version registered, no alias yet
     new_value = _run_metric(client, client.get_model_version(model_name, version).run_id, metric)
     try:
         champion = client.get_model_version_by_alias(model_name, "champion")

@@ -152,6 +152,12 @@ Tables (one row per …):
     for a Grad-CAM pair; NULL otherwise), method ('pearson'/'spearman'), value (C of the coarse-grained (ξ)
     normalised fields of that glass; NULL for a constant field). A Grad-CAM pair has rows only for the glasses the
     CNN classifies as glass.
+``row_sets`` — one per (table, partition key) of rows written by :meth:`Warehouse.replace_partitions`, in the same
+    transaction: table_name, row_key (the key's columns and values as JSON), asset and partition_key (the Dagster
+    asset and partition that wrote them; NULL outside an asset step), n_rows, data_digest (count and order-free sum
+    of DuckDB row hashes over the columns that are data, :data:`glass_assets.provenance.VOLATILE_COLUMNS` left out),
+    hash_method, profile (name), settings_digest and settings (JSON ``section.key`` → digest of each profile setting
+    the rows depend on), run_id, code_version, write_seq (order of writes), written_at.
 ``cooling_rate_summary`` — (cooling rate, pair, CNN input, method) of a system's ``cooling_rate_correlations``.
     system, cooling_rate, pair, cnn_input, method, n_particles, temperature (T_G), mean, stderr (sd/√n, ddof = 1;
     NULL for n = 1), std, n (glasses with a defined value), n_undefined, n_glasses (glasses quenched at the rate),
@@ -164,15 +170,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
-import signal
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-__all__ = ["SCHEMA", "PartitionKey", "Warehouse", "WarehouseError", "ensemble_key"]
+from glass_assets.faults import FAULT_ENV, fault_point
+from glass_assets.provenance import VOLATILE_COLUMNS, active_write, row_key
+
+__all__ = ["FAULT_ENV", "SCHEMA", "PartitionKey", "Warehouse", "WarehouseError", "ensemble_key"]
 
 
 SCHEMA: dict[str, str] = {
@@ -302,7 +311,15 @@ SCHEMA: dict[str, str] = {
         n INTEGER NOT NULL, n_undefined INTEGER NOT NULL, paper_value DOUBLE, paper_cooling_rate DOUBLE,
         energy_per_particle DOUBLE NOT NULL, energy_stderr DOUBLE, cnn_input VARCHAR, n_glasses INTEGER,
         n_classified_glass INTEGER""",
+    "row_sets": """
+        table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL, asset VARCHAR, partition_key VARCHAR,
+        n_rows BIGINT NOT NULL, data_digest VARCHAR NOT NULL, hash_method VARCHAR NOT NULL, profile VARCHAR,
+        settings_digest VARCHAR, settings VARCHAR, run_id VARCHAR, code_version VARCHAR,
+        write_seq BIGINT NOT NULL, written_at TIMESTAMP DEFAULT current_timestamp""",
 }
+
+#: tables of provenance, not data: not written through :meth:`Warehouse.replace_partitions`, not digested
+BOOKKEEPING_TABLES = frozenset({"row_sets"})
 
 
 #: columns added to a table after its first release: warehouses made before gain them (NULL in old rows)
@@ -343,21 +360,22 @@ NAN_TO_NULL_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-#: ``GLASS_FAULT_KILL=<point>:<marker file>`` kills this process with SIGKILL at ``<point>`` once (while the marker
-#: file does not exist; it is created first), so the crash tests can kill a step at a chosen moment
-FAULT_ENV = "GLASS_FAULT_KILL"
-
-
-def fault_point(name: str) -> None:
-    """Fault injection for the crash tests (:data:`FAULT_ENV`); does nothing unless that variable names ``name``."""
-    point, _, marker = os.environ.get(FAULT_ENV, "").partition(":")
-    if point == name and marker and not os.path.exists(marker):
-        Path(marker).touch()
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened, written or read."""
+
+
+#: how :attr:`row_sets.data_digest` is computed (DuckDB's row hash may change between DuckDB releases)
+HASH_METHOD = f"duckdb-{duckdb.__version__}:count+sum(hash(data columns))"
+
+
+def _format_digest(rows: int, total: str | int) -> str:
+    """``<rows>:<16 hex digits>``: the row count and the sum of row hashes modulo 2⁶⁴."""
+    return f"{int(rows)}:{int(total) % 2**64:016x}"
+
+
+def _overlapping(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
+    """Whether two partition keys can match one row: equal on every column both name."""
+    return all(a[c] == b[c] for c in set(a) & set(b))
 
 
 PartitionKey = Mapping[str, object]  # column → value, e.g. {"system": "abm", "temperature": 0.05, ...}
@@ -442,6 +460,7 @@ class Warehouse:
                         raise WarehouseError(f"{table}: rows outside partition {dict(key)} in column {column}")
         self.ensure_writable()
         written: dict[str, int] = {}
+        recorded: list[dict[str, object]] = []
         with self._locked(exclusive=True), self._connect(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -455,12 +474,113 @@ class Warehouse:
                             con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
                             con.unregister("incoming")
                         written[table] = written.get(table, 0) + frame.height
+                        recorded.append(self._record_row_set(con, table, key))
                 fault_point("warehouse_write")  # rows deleted and inserted, transaction not committed
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        context = active_write()
+        if context is not None:
+            context.row_sets.extend(recorded)
         return written
+
+    @staticmethod
+    def _digest_expression(con: duckdb.DuckDBPyConnection, table: str) -> str:
+        """SQL of the row set digest: row count and the sum of DuckDB row hashes of the data columns (order-free)."""
+        columns = [
+            row[0]
+            for row in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+            if row[0] not in VOLATILE_COLUMNS
+        ]
+        return f"count(*), coalesce(sum(hash({', '.join(columns)})), 0)::VARCHAR"
+
+    def _record_row_set(self, con: duckdb.DuckDBPyConnection, table: str, key: PartitionKey) -> dict[str, object]:
+        """Write the ``row_sets`` record of the rows just written under ``key`` (inside the write's transaction)."""
+        where = " AND ".join(f"{column} = ?" for column in key)
+        rows, total = con.execute(
+            f"SELECT {self._digest_expression(con, table)} FROM {table} WHERE {where}", list(key.values())
+        ).fetchone()
+        digest = _format_digest(rows, total)
+        text = row_key(key)
+        context = active_write()
+        (sequence,) = con.execute("SELECT coalesce(max(write_seq), 0) + 1 FROM row_sets").fetchone()
+        con.execute("DELETE FROM row_sets WHERE table_name = ? AND row_key = ?", [table, text])
+        con.execute(
+            "INSERT INTO row_sets (table_name, row_key, asset, partition_key, n_rows, data_digest, hash_method, "
+            "profile, settings_digest, settings, run_id, code_version, write_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                table,
+                text,
+                context.asset if context else None,
+                context.partition if context else None,
+                rows,
+                digest,
+                HASH_METHOD,
+                context.profile if context else None,
+                context.digest if context else None,
+                json.dumps(context.settings, sort_keys=True) if context else None,
+                context.run_id if context else None,
+                context.code_version if context else None,
+                sequence,
+            ],
+        )
+        return {"table": table, "key": text, "rows": int(rows), "digest": digest}
+
+    def row_set_records(self) -> dict[tuple[str, str], dict[str, object]]:
+        """Every ``row_sets`` record, by (table, row key); empty for a warehouse without the table."""
+        try:
+            frame = self.query("SELECT * FROM row_sets")
+        except (WarehouseError, duckdb.CatalogException):
+            return {}
+        return {(r["table_name"], r["row_key"]): r for r in frame.iter_rows(named=True)}
+
+    def row_set_content(
+        self,
+        table: str,
+        key: PartitionKey,
+        deep: bool = True,
+        records: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
+    ) -> tuple[int, str | None]:
+        """(row count, content digest or ``None`` unless ``deep``) of the rows written under ``key`` into ``table``.
+
+        Rows another row set wrote later under an overlapping key (e.g. GlassBench scores stored under a model
+        version whose scores a training wrote first) belong to that row set and are left out. ``records``: the
+        :meth:`row_set_records` already read (read here otherwise)."""
+        text = row_key(key)
+        every = records if records is not None else self.row_set_records()
+        same_table = [r for (t, _), r in every.items() if t == table]
+        own = next((r for r in same_table if r["row_key"] == text), None)
+        later = [
+            json.loads(r["row_key"])
+            for r in same_table
+            if own is not None and r["write_seq"] > own["write_seq"] and _overlapping(json.loads(r["row_key"]), key)
+        ]
+        where = " AND ".join(f"{column} = ?" for column in key)
+        parameters = list(key.values())
+        for other in later:
+            where += " AND NOT (" + " AND ".join(f"{column} IS NOT DISTINCT FROM ?" for column in other) + ")"
+            parameters += list(other.values())
+        with self._locked(exclusive=False), self._connect(read_only=True) as con:
+            expression = self._digest_expression(con, table) if deep else "count(*), NULL"
+            rows, total = con.execute(f"SELECT {expression} FROM {table} WHERE {where}", parameters).fetchone()
+        return int(rows), (_format_digest(rows, total) if deep else None)
+
+    def table_digests(self, tables: Sequence[str] | None = None) -> dict[str, str]:
+        """Content digest of each data table as a whole (row count and order-free hash of its data columns): equal
+        digests ⇔ equal rows up to order, run ids, timings and model version numbers."""
+        with self._locked(exclusive=False), self._connect(read_only=True) as con:
+            present = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            digests = {}
+            for table in tables or [t for t in SCHEMA if t not in BOOKKEEPING_TABLES]:
+                if table in present:
+                    rows, total = con.execute(f"SELECT {self._digest_expression(con, table)} FROM {table}").fetchone()
+                    digests[table] = _format_digest(rows, total)
+        return digests
 
     # ------------------------------------------------------------------ reads
     def query(self, sql: str, parameters: list | None = None) -> pl.DataFrame:

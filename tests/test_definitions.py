@@ -15,7 +15,9 @@ SNAPSHOT = ROOT / "tests" / "snapshots" / "asset_graph.json"
 
 def graph_snapshot(definitions) -> dict:
     """What the asset graph promises: per asset its partitions, upstream assets with their partition mappings,
-    checks, group, code version, pool, retries and automation condition; the sensors."""
+    checks, group, code version (the logic version; the profile digest after ``+profile.`` is data, so a profile edit
+    does not change the snapshot, but its presence is recorded), pool, retries and automation condition; the
+    sensors."""
     graph = definitions.resolve_asset_graph()
     assets = {}
     for key in sorted(graph.get_all_asset_keys()):
@@ -34,7 +36,8 @@ def graph_snapshot(definitions) -> dict:
             },
             "checks": sorted(check.name for check in node.check_keys),
             "group": node.group_name,
-            "code_version": node.code_version,
+            "code_version": (node.code_version or "").split("+profile.")[0],
+            "profile_digest_in_code_version": "+profile." in (node.code_version or ""),
             "pools": sorted(node.pools or []),
             "retries": node.backfill_policy is None
             and getattr(definitions.resolve_assets_def(key).op.retry_policy, "max_retries", 0),
@@ -70,7 +73,7 @@ def test_every_asset_of_the_campaign_is_built_with_checks_and_automation():
     assert all(graph.get(key).automation_condition is not None for key in graph.get_all_asset_keys())
     checks = {key.name for key in graph.get_check_keys_for_assets([AssetKey(["abm", "quenched_ensembles"])])}
     assert {"no_overlaps", "lammps_energy_matches_numpy"} <= checks
-    assert {s.name for s in defs.sensors} == {"campaign_sensor", "campaign_automation"}
+    assert {s.name for s in defs.sensors} == {"campaign_sensor", "campaign_automation", "warehouse_audit"}
     assert [s.name for s in defs.schedules] == ["nightly_backfill"]  # the nightly backfill, visible as a schedule
     # the campaign runs through the automation; the one job lists what the nightly backfill covers
     assert [j.name for j in defs.jobs] == ["nightly_backfill_plan"]

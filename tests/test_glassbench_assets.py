@@ -35,7 +35,7 @@ from glass_assets.glassbench.scores import (
     score_subsets,
 )
 from glass_assets.graph import materialize_templates
-from glass_assets.propensity_registry import ChampionMissingError, example_input, load_champion, log_ensembles
+from glass_assets.propensity_registry import example_input, load_champion, log_ensembles
 from glass_assets.tables import configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
@@ -285,7 +285,7 @@ def test_glassbench_scores_of_registered_models(glassbench, tmp_path):
     assert materialize_templates(
         [GLASSBENCH_SAMPLES], instance=instance, resources=resources, partition_key=PARTITION
     ).success
-    with pytest.raises(ChampionMissingError, match="no champion of tglassmlp_ka2d_ternary"):
+    with pytest.raises(Failure, match="ChampionMissingError: the registry has no champion of tglassmlp_ka2d_ternary"):
         materialize_templates([GLASSBENCH_SCORES], instance=instance, resources=resources, partition_key=PARTITION)
 
     key = {"system": "ka2d_ternary", "temperature": 0.3, "ensemble": "glassbench_inherent"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
-from dagster import DagsterInstance, MultiPartitionKey
+from dagster import DagsterInstance, Failure, MultiPartitionKey
 
 from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.equilibria.assets import INHERENT_STRUCTURES, SWAP_MC_EQUILIBRIA
@@ -21,7 +21,6 @@ from glass_assets.propensity_learning.models import (
     TRAINING_METRICS,
 )
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
-from glass_assets.propensity_registry import ChampionMissingError
 from glass_assets.warehouse import Warehouse
 from glass_core.models.systems import get_system
 
@@ -59,7 +58,7 @@ def test_the_propensity_learning_graph(learning):
     for t in (LABELLED, UNLABELLED):
         run([SWAP_MC_EQUILIBRIA, INHERENT_STRUCTURES], _key(t))
         run([MLP_DESCRIPTORS], _key(t))
-    with pytest.raises(ChampionMissingError, match="no champion of tglassmlp_ka2d_ternary"):
+    with pytest.raises(Failure, match="ChampionMissingError: the registry has no champion of tglassmlp_ka2d_ternary"):
         materialize_templates(
             [PROPENSITY_PREDICTIONS], instance=instance, resources=resources, partition_key=_key(UNLABELLED)
         )
@@ -127,5 +126,6 @@ def test_the_propensity_learning_graph(learning):
         "predictions_finite",
         "predictions_reach_requested_state_point",
         "state_input_within_training_range",
+        "warehouse_holds_recorded_rows",
     }
     assert reached  # at least one MD state point was reached by the tiny run

@@ -31,7 +31,8 @@ def test_materialization_writes_rows_and_passes_checks(tiny_resources):
     result = run_partition(tiny_resources, "kam", "0.4")
     assert result.success
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-    assert len(checks) == 5 and all(checks.values()), checks
+    # the five physics checks and the provenance check (rows recorded as written)
+    assert len(checks) == 6 and all(checks.values()) and checks["warehouse_holds_recorded_rows"], checks
     metadata = result.asset_materializations_for_node("kam__quenched_ensembles")[0].metadata
     assert metadata["n_samples"].value == 3 and metadata["lammps_steps_per_second"].value > 0
     assert "plot" in metadata

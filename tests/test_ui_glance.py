@@ -140,16 +140,16 @@ def test_outside_a_run_a_check_result_is_what_the_check_says():
     assert results["finite"].description is None and "partition" not in results["finite"].metadata
 
 
-def test_the_equilibration_check_states_z_beside_its_threshold():
-    from glass_assets.equilibria.checks import EQUILIBRATION_SIGMAS, equilibrated
+def test_the_equilibration_check_states_its_p_value_beside_its_threshold():
+    from glass_assets.equilibria.checks import EQUILIBRATION_ALPHA, equilibrated
 
     rng = np.random.default_rng(1)
     drifting = np.concatenate([rng.normal(-2.0, 0.001, 200), rng.normal(-2.1, 0.001, 200)])
     traces = pl.DataFrame({"chain": 0, "sweep": np.arange(400), "energy_per_particle": drifting})
     outcome = equilibrated(traces, equilibration_sweeps=-1)
-    assert not outcome.passed and outcome.metadata["threshold"] == EQUILIBRATION_SIGMAS
-    assert f"> threshold {EQUILIBRATION_SIGMAS:g}" in outcome.description
-    assert f"z = {outcome.metadata['z']:.2f}" in outcome.description
+    assert not outcome.passed and outcome.metadata["threshold"] == EQUILIBRATION_ALPHA  # one chain: α itself
+    assert f"< threshold {EQUILIBRATION_ALPHA:.3g}" in outcome.description
+    assert f"p = {outcome.metadata['p_value']:.2g}" in outcome.description
 
 
 # ---- the lineage ------------------------------------------------------------------------------------------------

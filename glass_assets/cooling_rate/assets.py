@@ -467,6 +467,7 @@ def _summary_metadata(summary: pl.DataFrame) -> dict[str, object]:
 
 COOLING_RATE_STUDY = AssetTemplate(
     body=cooling_rate_study,
+    profile_settings=("base_seed", "cooling_rate_study", "quench.protocol", "cnn", "descriptors"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("quenched_ensembles"),),
     check_specs=cooling_rate_check_specs,

@@ -166,7 +166,10 @@ def propensity_labels(
     labels = {item["sample"]: PropensityLabels.load(path) for item, path in zip(items, paths, strict=True)}
     run_key = {"system": system_name, "temperature": temperature}
     frames = label_tables(labels, source, run_key)
-    checks = run_propensity_checks(frames["propensity"], frames["propensity_summary"], params["n_replicas"])
+    checks = run_propensity_checks(
+        frames["propensity"], frames["propensity_summary"], params["n_replicas"],
+        window_ends_before_tau_alpha=settings.window_ends_before_tau_alpha(system_name, temperature),
+    )
     raise_on_blocking_failure(
         checks, PROPENSITY_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
     )
@@ -225,6 +228,7 @@ def propensity_labels(
 
 PROPENSITY_LABELS = AssetTemplate(
     body=propensity_labels,
+    profile_settings=("base_seed", "propensity"),
     partitioned_by="propensity",
     upstream=(Upstream("quenched_ensembles", "all"), Upstream("swap_mc_equilibria"), Upstream("cnn_classifier")),
     check_specs=propensity_check_specs,

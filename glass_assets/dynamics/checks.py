@@ -76,19 +76,27 @@ def replica_count_as_configured(summary: pl.DataFrame, n_replicas: int, **_: obj
     return CheckOutcome(passed=counts == [n_replicas], metadata={"configured": n_replicas, "found": str(counts)})
 
 
-def tau_alpha_found(summary: pl.DataFrame, **_: object) -> CheckOutcome:
-    """τ_α of the ensemble mean ⟨C_B⟩; fails (a warning) when ⟨C_B⟩ stays above 1/e: τ_α beyond the run."""
+def tau_alpha_found(summary: pl.DataFrame, window_ends_before_tau_alpha: bool = False, **_: object) -> CheckOutcome:
+    """τ_α of the ensemble mean ⟨C_B⟩ within the run. Where ⟨C_B⟩ stays above 1/e it is a warning — unless the
+    profile declares that this partition's window ends before τ_α (``propensity.tau_alpha_beyond_window``): then
+    "τ_α beyond this profile's window" is what the partition measures, reported as metadata, not a warning."""
     curve = _mean_curve(summary)
     tau = relaxation_time(curve["time"].to_numpy(), curve["mean_bond_breaking"].to_numpy())
-    return CheckOutcome(
-        passed=tau is not None,
-        metadata={
-            "tau_alpha": tau if tau is not None else float("nan"),
-            "run_time": float(curve["time"].max()),
-            "last_mean_bond_breaking": float(curve["mean_bond_breaking"][-1]),
-        },
-        description="" if tau is not None else "⟨C_B⟩ stays above 1/e: τ_α lies beyond the run",
-    )
+    metadata = {
+        "tau_alpha": tau if tau is not None else float("nan"),
+        "run_time": float(curve["time"].max()),
+        "last_mean_bond_breaking": float(curve["mean_bond_breaking"][-1]),
+        "window_declared_short": window_ends_before_tau_alpha,
+    }
+    if tau is not None:
+        note = " (the profile declares this window short of τ_α: that declaration can go)" if (
+            window_ends_before_tau_alpha) else ""
+        return CheckOutcome(passed=True, metadata=metadata, description=f"τ_α = {tau:.4g} within the run{note}")
+    beyond = f"⟨C_B⟩ = {metadata['last_mean_bond_breaking']:.3f} > 1/e at t = {metadata['run_time']:g}"
+    if window_ends_before_tau_alpha:
+        return CheckOutcome(passed=True, metadata=metadata,
+                            description=f"τ_α beyond this profile's window, as the profile declares: {beyond}")
+    return CheckOutcome(passed=False, metadata=metadata, description=f"τ_α lies beyond the run: {beyond}")
 
 
 PROPENSITY_CHECKS = {
@@ -103,7 +111,10 @@ PROPENSITY_CHECKS = {
         replica_count_as_configured, "Every configuration has the configured number of replicas.", blocking=True
     ),
     "tau_alpha_found": Check(
-        tau_alpha_found, "τ_α (⟨C_B⟩ = 1/e) is reached within the run, else flagged.", warn_only=True
+        tau_alpha_found,
+        "τ_α (⟨C_B⟩ = 1/e) is reached within the run, else flagged — unless the profile declares the window short "
+        "of τ_α for this partition (propensity.tau_alpha_beyond_window), when it is reported, not flagged.",
+        warn_only=True,
     ),
 }
 
@@ -112,8 +123,13 @@ def propensity_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
     return check_specs(asset_key, PROPENSITY_CHECKS)
 
 
-def run_propensity_checks(labels: pl.DataFrame, summary: pl.DataFrame, n_replicas: int) -> list[AssetCheckResult]:
-    return check_results(PROPENSITY_CHECKS, labels=labels, summary=summary, n_replicas=n_replicas)
+def run_propensity_checks(
+    labels: pl.DataFrame, summary: pl.DataFrame, n_replicas: int, window_ends_before_tau_alpha: bool = False
+) -> list[AssetCheckResult]:
+    return check_results(
+        PROPENSITY_CHECKS, labels=labels, summary=summary, n_replicas=n_replicas,
+        window_ends_before_tau_alpha=window_ends_before_tau_alpha,
+    )
 
 
 # ------------------------------------------------------------------------------- grad_cam_dynamics
@@ -139,15 +155,43 @@ def cage_clock_valid(curves: pl.DataFrame, **_: object) -> CheckOutcome:
 
 
 def correlation_reaches_paper(curves: pl.DataFrame, paper_maximum: float | None, **_: object) -> CheckOutcome:
-    """The maximum of the mean C(Γ, 1 − Δ) over δ is positive (and at least half of [O]'s, where it has one)."""
-    mean = curves.filter(pl.col("frame") > 0).group_by(["temperature", "frame"]).agg(pl.col("correlation").mean())
-    best = mean["correlation"].drop_nans().max()
+    """Where the window reaches [O]'s δ ≈ 1 (mean cage clock δ ≥ 1 at some frame of a run temperature), the maximum
+    of the mean C(Γ, 1 − Δ) over δ is positive and at least half of [O]'s. A window that ends before δ = 1 measures
+    the cage plateau, not [O]'s maximum: that is reported (δ reached, the maximum so far), not compared."""
+    mean = (
+        curves.filter(pl.col("frame") > 0)
+        .group_by(["temperature", "frame"])
+        .agg(pl.col("correlation").mean(), pl.col("cage_clock").mean())
+    )
+    reached = mean.group_by("temperature").agg(pl.col("cage_clock").max().alias("delta"))
+    compared = sorted(float(t) for t, d in reached.iter_rows() if d is not None and d >= 1.0)
+    best_all = mean["correlation"].drop_nans().max()
+    best = mean.filter(pl.col("temperature").is_in(compared))["correlation"].drop_nans().max()
     best = float(best) if best is not None else float("nan")
     floor = 0.5 * paper_maximum if paper_maximum is not None else 0.0
+    delta = {f"{t:g}": float(d) for t, d in reached.iter_rows()}
+    metadata = {
+        "max_mean_correlation": best,
+        "max_mean_correlation_any_window": float(best_all) if best_all is not None else float("nan"),
+        "paper_maximum": paper_maximum or float("nan"),
+        "floor": floor,
+        "max_cage_clock_by_temperature": delta,
+        "temperatures_compared": compared,
+    }
+    if not compared:
+        return CheckOutcome(
+            passed=True,
+            metadata=metadata,
+            description=(
+                f"no window reaches [O]'s δ ≈ 1 (largest mean δ per T: {delta}): C(Γ, 1 − Δ) here is a cage-plateau "
+                f"number (max {metadata['max_mean_correlation_any_window']:.3f}), not compared with [O]'s "
+                f"{paper_maximum}"
+            ),
+        )
     return CheckOutcome(
         passed=bool(np.isfinite(best) and best > floor),
-        metadata={"max_mean_correlation": best, "paper_maximum": paper_maximum or float("nan"), "floor": floor},
-        description=f"max C(Γ, 1 − Δ) = {best:.3f}, paper ≈ {paper_maximum}",
+        metadata=metadata,
+        description=f"max C(Γ, 1 − Δ) = {best:.3f} at T = {compared} (δ ≥ 1 reached), paper ≈ {paper_maximum}",
     )
 
 
@@ -160,7 +204,8 @@ GRAD_CAM_DYNAMICS_CHECKS = {
     ),
     "correlation_reaches_paper": Check(
         correlation_reaches_paper,
-        "Maximum mean C(Γ, 1 − Δ) over δ positive, and ≥ half the paper's (0.61 ABM, 0.68 KAM).",
+        "Where the window reaches δ ≈ 1, the maximum mean C(Γ, 1 − Δ) over δ is positive and ≥ half the paper's "
+        "(0.61 ABM, 0.68 KAM); a window ending before δ = 1 is reported, not compared.",
         warn_only=True,
     ),
 }

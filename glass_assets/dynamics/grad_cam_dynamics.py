@@ -202,6 +202,7 @@ MAXIMA_COLUMNS = ("system", "temperature", "sample", "frame", "time", "cage_cloc
 
 GRAD_CAM_DYNAMICS = AssetTemplate(
     body=grad_cam_dynamics,
+    profile_settings=("descriptors",),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("cnn_classifier"), Upstream("propensity_labels")),
     check_specs=grad_cam_dynamics_check_specs,

@@ -138,6 +138,7 @@ def quenched_ensembles(
 
 QUENCHED_ENSEMBLES = AssetTemplate(
     body=quenched_ensembles,
+    profile_settings=("base_seed", "quench"),
     partitioned_by="quench",
     check_specs=ensemble_check_specs,
     kinds=frozenset({"lammps", "duckdb"}),

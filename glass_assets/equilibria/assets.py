@@ -206,6 +206,7 @@ def inherent_structures(
 
 SWAP_MC_EQUILIBRIA = AssetTemplate(
     body=swap_mc_equilibria,
+    profile_settings=("base_seed", "swap_mc"),
     partitioned_by="swap_mc",
     check_specs=swap_mc_check_specs,
     kinds=frozenset({"numba", "duckdb"}),
@@ -223,6 +224,7 @@ SWAP_MC_EQUILIBRIA = AssetTemplate(
 
 INHERENT_STRUCTURES = AssetTemplate(
     body=inherent_structures,
+    profile_settings=("inherent_structures.force_tolerance",),
     partitioned_by="swap_mc",
     upstream=(Upstream("swap_mc_equilibria"),),
     check_specs=inherent_check_specs,

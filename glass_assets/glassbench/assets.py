@@ -417,6 +417,7 @@ def glassbench_scores(
 
 GLASSBENCH_SAMPLES = AssetTemplate(
     body=glassbench_samples,
+    profile_settings=("inherent_structures.force_tolerance",),
     partitioned_by="glassbench",
     check_specs=sample_check_specs,
     kinds=frozenset({"lammps", "duckdb"}),
@@ -435,6 +436,7 @@ GLASSBENCH_SAMPLES = AssetTemplate(
 
 GLASSBENCH_SCORES = AssetTemplate(
     body=glassbench_scores,
+    profile_settings=("propensity_learning.training",),
     partitioned_by="glassbench",
     upstream=(Upstream("glassbench_samples"), Upstream("tglassmlp_model")),
     check_specs=score_check_specs,

@@ -44,6 +44,7 @@ from glass_assets.heterogeneity.checks import (
     run_dynamic_checks,
     run_summary_checks,
     summary_check_specs,
+    unresolved_xi4,
 )
 from glass_assets.partitions import (
     parse_partition,
@@ -583,7 +584,8 @@ def heterogeneity_summary(
     if lengths.height == 0 and chi4.height == 0:
         raise WarehouseError(f"no heterogeneity rows for {system}: materialize dynamic_heterogeneity first")
     temperatures = sorted(set(lengths["temperature"].to_list()) | set(chi4["temperature"].to_list()))
-    results = run_summary_checks(lengths, temperatures)
+    large_boxes = sorted(float(t) for s, t in load_campaign().for_stage("large_box") if s == system)
+    results = run_summary_checks(lengths, temperatures, large_boxes)
     types = sorted({t for t in lengths["particle_type"].to_list() + chi4["particle_type"].to_list() if t})
     subset = f", particle type {'/'.join(types)}" if types else ""
     figure = plots.summary_figure(lengths, chi4, f"{system}: dynamic heterogeneity and its length scales{subset}")
@@ -594,6 +596,7 @@ def heterogeneity_summary(
             "summary": MetadataValue.md(markdown_table(wide)) if wide.height else "no rows",
             "temperatures": MetadataValue.json(temperatures),
             "lengths": MetadataValue.json(sorted(set(lengths["length"].to_list()))),
+            "xi4_unresolved": MetadataValue.json(unresolved_xi4(lengths)),
             **figure_metadata(figure, study.plot_path("heterogeneity_summary", f"{system}.png")),
         },
     )
@@ -601,6 +604,7 @@ def heterogeneity_summary(
 
 DYNAMIC_HETEROGENEITY = AssetTemplate(
     body=dynamic_heterogeneity,
+    profile_settings=("base_seed", "heterogeneity", "propensity_learning"),
     partitioned_by="swap_mc",
     upstream=(
         Upstream("propensity_predictions"),
@@ -624,6 +628,7 @@ DYNAMIC_HETEROGENEITY = AssetTemplate(
 
 ATTENTION_LENGTHS = AssetTemplate(
     body=attention_lengths,
+    profile_settings=("heterogeneity.attention_aggregate", "propensity_learning.state_point_targets"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("tglassmlp_model"), Upstream("propensity_predictions")),
     check_specs=attention_check_specs,

@@ -248,10 +248,14 @@ def large_box_equilibria(
         rejected={f"{group}_{table}": frame for group, tables in frames.items() for table, frame in tables.items()},
         quarantine_root=study.quarantine_root(),
     )
-    written = store.replace_partition({"system": system_name, "temperature": temperature}, frames["traces"])
-    written |= {f"{LARGE_SWAP_MC}:{k}": v for k, v in store.replace_partition(swap_key, frames["swap"]).items()}
-    written |= {
-        f"{LARGE_INHERENT}:{k}": v for k, v in store.replace_partition(inherent_key, frames["inherent"]).items()
+    traces_key = {"system": system_name, "temperature": temperature}
+    store.replace_partitions(  # one transaction: the traces and both ensembles, or none of them
+        [(traces_key, frames["traces"]), (swap_key, frames["swap"]), (inherent_key, frames["inherent"])]
+    )
+    written = {
+        **{k: f.height for k, f in frames["traces"].items()},
+        **{f"{LARGE_SWAP_MC}:{k}": f.height for k, f in frames["swap"].items()},
+        **{f"{LARGE_INHERENT}:{k}": f.height for k, f in frames["inherent"].items()},
     }
     shutil.rmtree(scratch, ignore_errors=True)
     figure = overlap_trace_figure(
@@ -442,8 +446,10 @@ def four_point_structure_factor(
     results = run_s4_checks(frames["s4"], frames["lengths"])
     raise_on_blocking_failure(results, S4_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root())
     partition = {"system": system_name, "temperature": temperature}
-    written = store.replace_partition(partition, {"four_point_structure_factor": frames["s4"]})
-    written |= store.replace_partition({**partition, "length": "xi4"}, {"dynamic_lengths": frames["lengths"]})
+    written = store.replace_partitions(  # one transaction: S4(q) and its ξ4 rows together
+        [(partition, {"four_point_structure_factor": frames["s4"]}),
+         ({**partition, "length": "xi4"}, {"dynamic_lengths": frames["lengths"]})]
+    )
     figure = s4_figure(frames["s4"], fits, f"{system_name}, T = {temperature}: {len(samples)} boxes of N = {n}")
     table = frames["lengths"].select("target_cb", "value", "stderr", "fit_q_min", "fit_q_max", "resolved", "reason")
     return MaterializeResult(
@@ -468,6 +474,7 @@ def four_point_structure_factor(
 
 LARGE_BOX_EQUILIBRIA = AssetTemplate(
     body=large_box_equilibria,
+    profile_settings=("base_seed", "large_box", "swap_mc", "inherent_structures.force_tolerance"),
     partitioned_by="large_box",
     upstream=(Upstream("swap_mc_equilibria"),),
     check_specs=large_box_check_specs,
@@ -486,6 +493,7 @@ LARGE_BOX_EQUILIBRIA = AssetTemplate(
 
 FOUR_POINT_STRUCTURE_FACTOR = AssetTemplate(
     body=four_point_structure_factor,
+    profile_settings=("large_box", "propensity_learning"),
     partitioned_by="large_box",
     upstream=(Upstream("large_box_equilibria"), Upstream("tglassmlp_model")),
     check_specs=s4_check_specs,

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from glass_assets.faults import fault_point
 from glass_assets.launchers.base import (
     WORKER_MODULE,
     ProgressCallback,
@@ -114,4 +115,6 @@ class LocalProcessLauncher(SimulationLauncher):
                 failures.append(event)
             if on_event:
                 on_event(event)
+            if event.get("event") == "item_done":
+                fault_point("simulation")  # crash tests: the step dies here, its workers' items half done
         return failures

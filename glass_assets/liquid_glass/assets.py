@@ -510,6 +510,7 @@ def correlation_summary(table: pl.DataFrame, system: str) -> pl.DataFrame:
 
 STRUCTURAL_DESCRIPTORS = AssetTemplate(
     body=structural_descriptors,
+    profile_settings=("descriptors.coarse_graining_length",),
     partitioned_by="quench",
     upstream=(Upstream("quenched_ensembles"),),
     check_specs=descriptor_check_specs,
@@ -525,6 +526,7 @@ STRUCTURAL_DESCRIPTORS = AssetTemplate(
 
 CNN_CLASSIFIER = AssetTemplate(
     body=cnn_classifier,
+    profile_settings=("cnn",),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("quenched_ensembles"),),
     check_specs=cnn_check_specs,
@@ -542,6 +544,7 @@ CNN_CLASSIFIER = AssetTemplate(
 
 GRAD_CAM_SCORES = AssetTemplate(
     body=grad_cam_scores,
+    profile_settings=("cnn", "descriptors.coarse_graining_length"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("cnn_classifier"), Upstream("structural_descriptors")),
     check_specs=grad_cam_check_specs,

@@ -130,6 +130,7 @@ def state_point_labels(
 
 MLP_DESCRIPTORS = AssetTemplate(
     body=mlp_descriptors,
+    profile_settings=("propensity_learning.descriptor_lengths",),
     partitioned_by="swap_mc",
     upstream=(Upstream("inherent_structures"),),
     check_specs=descriptor_check_specs,
@@ -146,6 +147,7 @@ MLP_DESCRIPTORS = AssetTemplate(
 
 STATE_POINT_LABELS = AssetTemplate(
     body=state_point_labels,
+    profile_settings=("propensity_learning.state_point_targets", "propensity_learning.particle_types"),
     partitioned_by="propensity",
     upstream=(Upstream("propensity_labels"),),
     check_specs=state_point_check_specs,

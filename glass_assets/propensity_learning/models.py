@@ -734,6 +734,7 @@ def tglassmlp_model(
 
 GLASSMLP_MODELS = AssetTemplate(
     body=glassmlp_models,
+    profile_settings=("base_seed", "propensity_learning"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
     check_specs=partial(model_check_specs, checks=GLASSMLP_CHECKS),
@@ -750,6 +751,7 @@ GLASSMLP_MODELS = AssetTemplate(
 
 TGLASSMLP_MODEL = AssetTemplate(
     body=tglassmlp_model,
+    profile_settings=("base_seed", "propensity_learning"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
     check_specs=partial(model_check_specs, checks=TGLASSMLP_CHECKS),

@@ -157,6 +157,7 @@ def propensity_predictions(
 
 PROPENSITY_PREDICTIONS = AssetTemplate(
     body=propensity_predictions,
+    profile_settings=("propensity_learning",),
     partitioned_by="swap_mc",
     upstream=(Upstream("tglassmlp_model"), Upstream("mlp_descriptors")),
     check_specs=prediction_check_specs,

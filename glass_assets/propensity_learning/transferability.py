@@ -233,6 +233,7 @@ def transferability(
 
 TRANSFERABILITY = AssetTemplate(
     body=transferability,
+    profile_settings=("base_seed", "propensity_learning", "heterogeneity"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
     check_specs=transfer_check_specs,

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from glass_assets.campaign import load_campaign
+from glass_assets.profiles import configured_profile
 from glass_assets.report.assets import report_path
 from glass_assets.report.build import report_systems, write_report
 from glass_assets.report.data import ReportData
@@ -29,6 +30,7 @@ def _campaign_systems() -> list[str]:
 
 def main(argv: list[str] | None = None) -> Path:
     """Parse the arguments, write the report, print its path and which sections have data."""
+    profile = configured_profile()  # an unknown profile or a bad profiles file stops here, naming file and key
     resources = default_resources()
     parser = argparse.ArgumentParser(prog="python -m glass_assets.report", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=report_path(resources["study"]), help="HTML file to write")
@@ -40,7 +42,10 @@ def main(argv: list[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     store = Warehouse(args.warehouse)
     systems = args.systems or report_systems(ReportData(store), _campaign_systems())
-    report = write_report(args.out.resolve(), store, MLflowResource(tracking_uri=args.tracking_uri), systems)
+    report = write_report(
+        args.out.resolve(), store, MLflowResource(tracking_uri=args.tracking_uri), systems,
+        allow_mixed=profile.provenance.allow_mixed,
+    )
     print(report.path)
     for section in report.sections:
         print(f"  {'with data' if section.present else 'not materialized yet':>21}  {section.title}")

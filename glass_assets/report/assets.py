@@ -91,7 +91,10 @@ def paper_report_asset(campaign: Campaign, automation: AutomationCondition | Non
     ) -> MaterializeResult:
         store = warehouse.get()
         path = report_path(study).resolve()
-        report = write_report(path, store, mlflow_tracking, report_systems(ReportData(store), systems))
+        report = write_report(
+            path, store, mlflow_tracking, report_systems(ReportData(store), systems),
+            allow_mixed=study.load().provenance.allow_mixed,
+        )
         context.log.info(f"paper report written to {path}: {len(report.present)}/{len(report.sections)} sections")
         return MaterializeResult(
             metadata={

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from glass_assets.provenance import MixedSettingsError, mixed_settings
 from glass_assets.report.data import ReportData
 from glass_assets.report.html import ABSENT, Section, page
 from glass_assets.report.sections import build_sections
@@ -63,8 +64,22 @@ def build_report(store: Warehouse, tracking: MLflowResource, systems: Sequence[s
     return page(TITLE, intro, sections), sections
 
 
-def write_report(path: Path, store: Warehouse, tracking: MLflowResource, systems: Sequence[str]) -> Report:
-    """Build the report and write it to ``path`` atomically (a reader never sees half a page)."""
+def write_report(
+    path: Path, store: Warehouse, tracking: MLflowResource, systems: Sequence[str], allow_mixed: Sequence[str] = ()
+) -> Report:
+    """Build the report and write it to ``path`` atomically (a reader never sees half a page).
+
+    Refuses (:class:`~glass_assets.provenance.MixedSettingsError`, nothing written) when the warehouse's row sets of
+    one system were computed with different profile settings (:func:`~glass_assets.provenance.mixed_settings`),
+    unless ``allow_mixed`` (the profile's ``provenance.allow_mixed``) covers them."""
+    if store.path.exists():
+        conflicts = mixed_settings(store.row_set_records().values(), systems, allow_mixed)
+        if conflicts:
+            raise MixedSettingsError(
+                f"the paper report would combine rows computed with different profile settings (warehouse "
+                f"{store.path}): " + "; ".join(conflicts) + ". Rematerialize the stale assets, or list the settings "
+                "under provenance.allow_mixed of the profile if the mix is intended."
+            )
     html, sections = build_report(store, tracking, systems)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, html)
