@@ -59,7 +59,8 @@ def equilibrated(traces: pl.DataFrame, equilibration_sweeps: int, **_: object) -
     if drifting:
         description = (
             f"production E/N drifts in chain(s) {drifting}: chain {worst} first half {test.first:.5f}, second half "
-            f"{test.second:.5f} (t = {test.t:.2f}, ν = {test.dof:.1f}, p = {test.p_value:.2g} < threshold {per_chain:.3g})"
+            f"{test.second:.5f} (t = {test.t:.2f}, ν = {test.dof:.1f}, "
+            f"p = {test.p_value:.2g} < threshold {per_chain:.3g})"
         )
     elif unjudged:
         description = (
