@@ -217,7 +217,27 @@ def train_study_cnns(
                     **split_parameters(cnn),
                 }
             )
-            trained = train_with_settings(images, labels, split, cnn)
+            def progress(record, kind=kind, cnn=cnn) -> None:  # noqa: ANN001 - glass_core.learning.cnn.EpochRecord
+                if record.epoch % 10 == 0 or record.epoch == cnn.epochs:
+                    context.log.info(
+                        f"study CNN {kind}: epoch {record.epoch}/{cnn.epochs}, loss {record.train_loss:.4f}, "
+                        f"train accuracy {record.train_accuracy:.3f}, validation accuracy "
+                        f"{record.validation_accuracy:.3f}"
+                    )
+                    mlflow.log_metrics(
+                        {
+                            k: v
+                            for k, v in (
+                                ("train_loss", record.train_loss),
+                                ("train_accuracy", record.train_accuracy),
+                                ("validation_accuracy_epoch", record.validation_accuracy),
+                            )
+                            if np.isfinite(v)
+                        },
+                        step=record.epoch,
+                    )
+
+            trained = train_with_settings(images, labels, split, cnn, progress)
             validation = evaluate(trained.model, images[split.validation], labels[split.validation])
             test = evaluate(trained.model, images[split.test], labels[split.test])
             accuracies = split_accuracies(validation, "validation") | split_accuracies(test, "test")

@@ -495,7 +495,10 @@ def indicator_correlations(
     for result in conditions:
         metadata[f"condition {result.condition.text}"] = result.verdict
     if particles is not None and particles.height == first.height:
-        maps = plots.particle_maps(particles, first, f"{system} glass, sample {int(first['sample'][0])}")
+        title = f"{system} glass, sample {int(first['sample'][0])}"
+        if not classifier.resolved:
+            title += " — Γ of an unresolved classifier: no Grad-CAM finding"
+        maps = plots.particle_maps(particles, first, title)
         metadata.update(
             {
                 f"maps_{k}": v
