@@ -19,7 +19,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: the demo process that executes a run in process: if it is gone, the run is too
 DEMO_PID_TAG = "glass/demo_pid"
 #: metadata the demo prints as text: the classifier gate's verdict on the CNN behind the Grad-CAM numbers
-GATE_KEYS = ("classifier_status", "grad_cam_finding", "grad_cam_finding_density", "grad_cam_finding_per_type")
+GATE_KEYS = (
+    "classifier",
+    "classifier_status",
+    "grad_cam_finding",
+    "grad_cam_finding_density",
+    "grad_cam_finding_per_type",
+)
 
 
 def _process_alive(pid: int) -> bool:
@@ -74,7 +80,7 @@ def _execute(defs, instance, keys: list, partition: str | None, counter: str) ->
             shown = {
                 k: round(v.value, 3)
                 for k, v in event.metadata.items()
-                if k.startswith(("validation_accuracy", "test_accuracy", "glass_pearson", "pearson_rate"))
+                if k.startswith(("validation_", "test_", "glass_pearson", "pearson_rate"))
                 and not k.endswith(("_wilson_low", "_wilson_high"))
                 and isinstance(v.value, int | float)
             }

@@ -287,7 +287,8 @@ def cnn_classifier(
     return MaterializeResult(
         check_results=checks,
         metadata={
-            **{k: float(v) for k, v in fractions.items() if not k.endswith(("_stderr", "_wilson_low", "_wilson_high"))},
+            # every accuracy with its binomial SE and its n (the Wilson intervals are in the `accuracies` table)
+            **{k: float(v) for k, v in metrics.items() if not k.endswith(("_wilson_low", "_wilson_high"))},
             "accuracies": MetadataValue.md(plots.accuracy_markdown(accuracies, cfg.gate)),
             **classifier.metadata(),
             "confusion_matrix": MetadataValue.md(plots.confusion_markdown(test.confusion)),
