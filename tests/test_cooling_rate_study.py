@@ -274,6 +274,16 @@ def test_cnn_correlations_of_every_glass_come_from_the_logged_network(tmp_path, 
     no_cnn = summary.filter(pl.col("cnn_input").is_null())
     assert set(no_cnn["pair"]) == {PAIR} and set(no_cnn["n"]) == {3}  # C(1−Θ,Υ) over every glass
 
+    # run again (the glasses are stored): the same networks are reused from MLflow, not trained again
+    again = materialize_templates([COOLING_RATE_STUDY], "abm", instance=instance, resources=resources)
+    repeated = again.asset_materializations_for_node("abm__cooling_rate_study")[0].metadata["study_cnns"].value
+    assert {k: v["mlflow_run_id"] for k, v in repeated.items()} == {k: v["mlflow_run_id"] for k, v in cnns.items()}
+    order = ["cnn_input", "cooling_rate", "sample", "pair", "method"]
+    rerun = store.query("SELECT * FROM cooling_rate_correlations").sort(order, nulls_last=True)
+    assert rerun.equals(correlations.sort(order, nulls_last=True))
+    experiment = resources["mlflow_tracking"].experiment_id("cooling_rate_study_cnn")
+    assert len(mlflow.search_runs([experiment])) == 2  # one per input kind, logged once
+
     # each CNN's accuracies with n, binomial SE and Wilson interval, and the gate's verdict on every row built on it
     accuracies = store.query("SELECT * FROM cooling_rate_cnns")
     for kind, logged in cnns.items():

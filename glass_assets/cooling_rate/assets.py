@@ -18,12 +18,15 @@ accuracy k/n carries its binomial SE and Wilson interval (2 SE) in MLflow and in
 whose Wilson lower end is below the profile's ``cnn.gate_accuracy`` still gives its rows, marked
 ``classifier_unresolved`` (``paper_value`` NULL), a WARN names its accuracy and n, and the table and plot show
 "no Grad-CAM finding" in place of its means: none of them stands beside [O]'s values. The validation split is
-checked against the gate before any CNN is trained or any glass quenched.
+checked against the gate before any CNN is trained or any glass quenched. A study that is run again (more glasses, a
+resumed run) reuses a CNN logged with the same data, settings and code (MLflow tag ``study_cnn_key``) instead of
+training it again, as it reuses the stored glasses.
 
 [O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -36,6 +39,7 @@ import numpy as np
 import polars as pl
 import torch
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from glass_assets.checks import raise_on_blocking_failure
@@ -44,6 +48,7 @@ from glass_assets.cnn_split import (
     accuracy_metrics,
     gridding_for,
     labelled_configurations,
+    logged_accuracy,
     split_accuracies,
     split_parameters,
     train_with_settings,
@@ -57,11 +62,11 @@ from glass_assets.cooling_rate.checks import (
 )
 from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata, stderr_metadata
-from glass_assets.profiles import Profile
+from glass_assets.profiles import CNNSettings, Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, particle_rows, sample_row
 from glass_assets.tracking import MLflowResource
-from glass_assets.versioning import COOLING_RATE_CODE_VERSION, code_version_tag
+from glass_assets.versioning import CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
 from glass_core.learning.cnn import GLASS, LIQUID, GlassCNN, deterministic_split, evaluate
@@ -189,16 +194,38 @@ def train_study_cnns(
             f"study's glasses hold N = {study_n}: Grad-CAM reads boxes unlike those it was trained on ([O] trains and "
             "explains at one size; the validation profile quenches the stage at the study's N)"
         )
-    mlflow_tracking.activate()
+    client = mlflow_tracking.activate()
     experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
+    digest = configurations_digest(configs)
     cnns = []
     for kind in kinds:
         cnn = dataclasses.replace(profile.cnn, input_kind=kind, head="gap")
         gridding = gridding_for(system, cnn)
+        key = study_cnn_key(system, cnn, digest)
+        logged = _logged_study_cnn(client, experiment_id, key)
+        if logged is not None:  # the same network: the training is deterministic for its data, settings and code
+            model, accuracies, run_id = logged
+            classifier = GatedClassifier(accuracies["validation"], cnn.gate, f"study CNN {kind}")
+            context.log.info(
+                f"study CNN {kind}: reusing MLflow run {run_id}, trained on the same configurations with the same "
+                f"settings and code: validation accuracy {accuracies['validation'].text()}"
+            )
+            if not classifier.resolved:
+                context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
+            box = float(configs[0].box[0])
+            cnns.append(StudyCNN(kind, model, gridding, box, accuracies, classifier, run_id, configs[0].n_particles))
+            continue
         images = gridding.images(configs)
         started = time.perf_counter()
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"{system}-{kind}-{context.run.run_id[:8]}") as run:
-            mlflow.set_tags({"system": system, "profile": profile.name, "dagster_run_id": context.run.run_id})
+            mlflow.set_tags(
+                {
+                    "system": system,
+                    "profile": profile.name,
+                    "dagster_run_id": context.run.run_id,
+                    STUDY_CNN_KEY_TAG: key,
+                }
+            )
             mlflow.log_params(
                 {
                     "input_kind": kind,
@@ -269,6 +296,54 @@ def train_study_cnns(
             )
         )
     return cnns
+
+
+#: MLflow tag of a study CNN's run: what determines the trained network (:func:`study_cnn_key`)
+STUDY_CNN_KEY_TAG = "study_cnn_key"
+#: the accuracies a study CNN logs, read back when its run is reused
+ACCURACY_KEYS = tuple(f"{subset}{label}" for subset in ("validation", "test") for label in ("", "_liquid", "_glass"))
+
+
+def configurations_digest(configs: list[Configuration]) -> str:
+    """sha256 of the configurations a CNN trains, validates and tests on, in order: positions, types and box."""
+    digest = hashlib.sha256()
+    for config in configs:
+        for array in (config.positions, config.types, np.asarray(config.box)):
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def study_cnn_key(system: str, cnn: CNNSettings, digest: str) -> str:
+    """Identity of a trained study CNN: its data (:func:`configurations_digest`), every ``cnn`` setting (input kind,
+    head, network, optimisation, split, seed) and the code versions. Training is deterministic for these, so a
+    run logged under the same key holds the same network and a resumed study reuses it instead of training again."""
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cnn).items()}
+    identity = {
+        "system": system,
+        "settings": settings,
+        "data": digest,
+        "code": [CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION],
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _logged_study_cnn(
+    client: MlflowClient, experiment_id: str, key: str
+) -> tuple[GlassCNN, dict[str, Accuracy], str] | None:
+    """(model, accuracies, run id) of the newest finished study-CNN run with ``key``, if its counts were logged."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.{STUDY_CNN_KEY_TAG} = '{key}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    run = runs[0]
+    accuracies = {name: logged_accuracy(run.data.metrics, run.data.params, name) for name in ACCURACY_KEYS}
+    if accuracies["validation"].n == 0:
+        return None
+    return mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model"), accuracies, run.info.run_id
 
 
 def study_cnn_rows(system: str, cnns: list[StudyCNN]) -> pl.DataFrame:
