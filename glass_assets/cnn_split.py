@@ -7,27 +7,46 @@ reads them back); assets that evaluate the CNN on other data of the same glasses
 dynamics) recompute the split here, so they can keep to the glasses the network never saw. Likewise the
 gridding (grid, kernel width, input kind) is logged with the run and rebuilt by :func:`logged_gridding`, so
 Grad-CAM feeds the champion the kind of image it was trained on.
+
+Accuracies travel with their n: :func:`split_accuracies` turns an evaluation into k-of-n
+:class:`glass_core.models.statistics.Accuracy` per subset and class, :func:`accuracy_metrics` writes each as the
+MLflow metrics ``<name>`` (k/n), ``<name>_stderr`` (binomial), ``<name>_wilson_low``/``_high`` (2 SE) and its
+count (``validation_n``, ``validation_n_glass``, …), and :func:`logged_accuracy` reads one back, so the classifier
+gate (:mod:`glass_core.learning.classifier_gate`) can judge a registered CNN from its run.
 """
 
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from dagster import MetadataValue
 
+from glass_assets.checks import CheckOutcome
 from glass_assets.profiles import CNNSettings
 from glass_assets.tables import QUENCHED, configurations
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
+from glass_core.learning.classifier_gate import (
+    CLASSIFIER_RESOLVED,
+    ClassifierGate,
+    ClassifierStatus,
+    no_finding_text,
+)
 from glass_core.learning.cnn import (
     GLASS,
     LIQUID,
     CNNArchitecture,
     DataSplit,
     EpochRecord,
+    Evaluation,
     TrainingResult,
     deterministic_split,
     train_classifier,
 )
 from glass_core.models.configuration import Configuration
+from glass_core.models.statistics import Accuracy
 from glass_core.models.systems import SYSTEMS, get_system
 from glass_core.structure.gridding import Gridding
 
@@ -135,6 +154,7 @@ def train_with_settings(
         standardise=cnn.standardise,
         augment=cnn.augment,
         on_epoch=on_epoch,
+        validate_every=cnn.validate_every,
     )
 
 
@@ -168,3 +188,126 @@ def held_out_glass_order(
         return None, {}  # the split is keyed on both ensembles: unknown until the liquid one exists
     subsets = cnn_subsets(ids, *split)
     return held_out_first(ids["glass"], subsets), subsets
+
+
+CLASS_NAMES = {LIQUID: "liquid", GLASS: "glass"}
+
+
+def split_accuracies(evaluation: Evaluation, subset: str) -> dict[str, Accuracy]:
+    """``<subset>`` (both classes) and ``<subset>_liquid``, ``<subset>_glass`` → k-of-n accuracy, from the
+    evaluation's confusion matrix (rows = true class)."""
+    confusion = evaluation.confusion
+    out = {subset: Accuracy(int(confusion.trace()), int(confusion.sum()))}
+    for label, name in CLASS_NAMES.items():
+        out[f"{subset}_{name}"] = Accuracy(int(confusion[label, label]), int(confusion[label].sum()))
+    return out
+
+
+def _count_name(key: str) -> str:
+    """``validation`` → ``validation_n``; ``validation_glass`` → ``validation_n_glass``."""
+    subset, _, label = key.partition("_")
+    return f"{subset}_n" + (f"_{label}" if label else "")
+
+
+def accuracy_metrics(accuracies: Mapping[str, Accuracy]) -> dict[str, float]:
+    """MLflow metrics of k-of-n accuracies keyed ``validation``, ``validation_glass``, …: ``validation_accuracy``
+    (k/n), ``…_stderr`` (√(p(1 − p)/n)), ``…_wilson_low``/``…_wilson_high`` (2 SE), and the count
+    ``validation_n`` / ``validation_n_glass`` (an accuracy of n = 0 logs only its count)."""
+    metrics: dict[str, float] = {}
+    for key, accuracy in accuracies.items():
+        subset, _, label = key.partition("_")
+        name = f"{subset}_accuracy" + (f"_{label}" if label else "")
+        metrics[_count_name(key)] = float(accuracy.n)
+        if accuracy.n == 0:
+            continue
+        low, high = accuracy.interval()
+        metrics |= {
+            name: accuracy.value,
+            f"{name}_stderr": float(accuracy.stderr or 0.0),
+            f"{name}_wilson_low": low,
+            f"{name}_wilson_high": high,
+        }
+    return metrics
+
+
+def logged_accuracy(metrics: Mapping[str, float], params: Mapping[str, str], key: str = "validation") -> Accuracy:
+    """The k-of-n accuracy ``key`` (``validation``, ``test_glass``, …) of a logged CNN run.
+
+    Runs logged before the counts were metrics have ``n_validation``/``n_test`` parameters (images of both
+    classes) only: their overall accuracy is recovered from it, a per-class one is 0 of 0 (unknown).
+    """
+    subset, _, label = key.partition("_")
+    name = f"{subset}_accuracy" + (f"_{label}" if label else "")
+    value = metrics.get(name)
+    count = metrics.get(_count_name(key))
+    if count is None and not label:
+        count = params.get(f"n_{subset}")
+    if value is None or count is None or not math.isfinite(float(value)):
+        return Accuracy(0, 0)
+    return Accuracy.from_fraction(float(value), int(float(count)))
+
+
+@dataclass(frozen=True)
+class GatedClassifier:
+    """A CNN's validation accuracy judged by the profile's classifier gate (``cnn.gate_accuracy``).
+
+    Everything built on its Grad-CAM carries :attr:`status`; when it is not resolved, summaries say
+    :meth:`no_finding` instead of presenting the correlations beside [O]'s values.
+    """
+
+    accuracy: Accuracy
+    gate: ClassifierGate
+    name: str = "CNN"
+
+    @property
+    def status(self) -> ClassifierStatus:
+        return self.gate.status(self.accuracy)
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == CLASSIFIER_RESOLVED
+
+    def describe(self) -> str:
+        """``"<name>: validation accuracy 0.625 ± 0.17 (n = 8; Wilson 0.30–0.87) — NOT resolved above …"``."""
+        return f"{self.name}: {self.gate.describe(self.accuracy)}"
+
+    def no_finding(self) -> str:
+        """``"classifier at chance: no Grad-CAM finding (validation accuracy …, gate 0.95)"``."""
+        return no_finding_text(self.accuracy, self.gate.threshold)
+
+    def metadata(self) -> dict[str, Any]:
+        """Dagster metadata: status, the validation accuracy with n, SE and Wilson interval, the gate."""
+        low, high = self.accuracy.interval(self.gate.z)
+        defined = self.accuracy.n > 0
+        return {
+            "classifier_status": self.status,
+            "classifier": self.describe(),
+            "classifier_validation_accuracy": self.accuracy.value if defined else float("nan"),
+            "classifier_validation_n": self.accuracy.n,
+            "classifier_validation_stderr": (
+                MetadataValue.float(self.accuracy.stderr) if defined else MetadataValue.null()
+            ),
+            "classifier_validation_wilson": f"{low:.3f}–{high:.3f}",
+            "gate_accuracy": self.gate.threshold,
+        }
+
+
+def champion_gate(
+    cnn: CNNSettings, params: Mapping[str, str], metrics: Mapping[str, float], name: str = "CNN"
+) -> GatedClassifier:
+    """The champion's logged validation accuracy (k of n) judged by the profile's gate."""
+    return GatedClassifier(logged_accuracy(metrics, params, "validation"), cnn.gate, name)
+
+
+def classifier_resolved(classifier: GatedClassifier, **_: object) -> CheckOutcome:
+    """The CNN behind the Grad-CAM rows has its validation accuracy resolved above the gate (a warning)."""
+    return CheckOutcome(
+        passed=classifier.resolved,
+        metadata={
+            "validation_accuracy": classifier.accuracy.value if classifier.accuracy.n else float("nan"),
+            "n": classifier.accuracy.n,
+            "wilson_low": classifier.accuracy.interval(classifier.gate.z)[0],
+            "gate_accuracy": classifier.gate.threshold,
+        },
+        description="" if classifier.resolved else f"{classifier.describe()}: {classifier.no_finding()}",
+    )

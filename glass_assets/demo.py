@@ -19,6 +19,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: the demo process that executes a run in process: if it is gone, the run is too
 DEMO_PID_TAG = "glass/demo_pid"
+#: metadata the demo prints as text: the classifier gate's verdict on the CNN behind the Grad-CAM numbers
+GATE_KEYS = (
+    "classifier",
+    "classifier_status",
+    "grad_cam_finding",
+    "grad_cam_finding_density",
+    "grad_cam_finding_per_type",
+)
 
 
 def _process_alive(pid: int) -> bool:
@@ -73,8 +81,12 @@ def _execute(defs, instance, keys: list, partition: str | None, counter: str) ->
             shown = {
                 k: round(v.value, 3)
                 for k, v in event.metadata.items()
-                if k.startswith(("test_accuracy", "glass_pearson", "pearson_rate")) and isinstance(v.value, int | float)
+                if k.startswith(("validation_", "test_", "glass_pearson", "pearson_rate"))
+                and not k.endswith(("_wilson_low", "_wilson_high"))
+                and isinstance(v.value, int | float)
             }
+            # the classifier gate's verdict: a Grad-CAM correlation of an unresolved CNN is no finding
+            shown |= {k: v.value for k, v in event.metadata.items() if k in GATE_KEYS and isinstance(v.value, str)}
             if shown:
                 print(f"    {key.to_user_string()}: {shown}", flush=True)
     return outcome.success

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from glass_core.learning.classifier_gate import ClassifierGate, GateError
 from glass_core.learning.cnn import HEADS
 from glass_core.models.systems import SYSTEMS, get_system
 from glass_core.simulation.quench import QuenchProtocol
@@ -60,6 +61,12 @@ class CNNSettings:
     (one channel per species). ``head``: ``fc`` ([O]: flatten + dense layers, no pooling) or ``gap`` (global
     average pooling first, translation-invariant; [O] excludes it). The defaults are [O]'s. The ``champion``
     alias moves on the validation accuracy, so ``split_fractions`` must leave a validation subset.
+
+    ``gate_accuracy`` a ∈ (0.5, 1] and ``min_validation_per_class``: the classifier gate
+    (:class:`glass_core.learning.classifier_gate.ClassifierGate`). Grad-CAM findings are results only from a CNN
+    whose validation accuracy has its Wilson lower end (2 SE) ≥ a; no champion is chosen on fewer than
+    ``min_validation_per_class`` validation images of a class, and a validation split too small to ever pass
+    the gate (< ⌈4a/(1 − a)⌉ images: 76 at a = 0.95) is refused before training.
     """
 
     grid: int
@@ -78,8 +85,27 @@ class CNNSettings:
     weight_decay: float = 0.0
     standardise: bool = False  # per-channel input mean/std of the training images, stored in the model
     augment: bool = False  # random whole-pixel periodic translations and the 8 symmetries of the square
+    validate_every: int = 1  # validation pass after every k-th epoch (and the last)
+    gate_accuracy: float = 0.95  # Grad-CAM findings need the validation accuracy resolved (Wilson, 2 SE) ≥ this
+    min_validation_per_class: int = 20  # no champion is chosen on fewer validation images of a class
+
+    @property
+    def gate(self) -> ClassifierGate:
+        """The classifier gate of these settings, naming them as a user writes them in ``profiles.yaml``."""
+        return ClassifierGate(
+            self.gate_accuracy,
+            self.min_validation_per_class,
+            setting="cnn.gate_accuracy",
+            size_setting="cnn.min_validation_per_class",
+        )
 
     def __post_init__(self) -> None:
+        if self.validate_every < 1:
+            raise ValueError(f"cnn.validate_every must be at least 1, got {self.validate_every}")
+        try:
+            self.gate  # noqa: B018 - validates gate_accuracy and min_validation_per_class
+        except GateError as error:
+            raise ValueError(str(error)) from error
         if self.input_kind not in INPUT_KINDS:
             raise ValueError(f"cnn.input_kind must be one of {list(INPUT_KINDS)}, got {self.input_kind!r}")
         if self.head not in HEADS:

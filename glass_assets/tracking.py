@@ -4,7 +4,11 @@ The tracking store is a SQLite database (the registry needs a database store) wi
 both under ``mlruns/``. Model versions are promoted with aliases, not stages: ``champion`` moves to a new
 version only when its selection metric is at least the current champion's; otherwise the new version becomes
 ``challenger``. The selection metric is measured on validation data; a test metric (name starting with
-``test``) is refused, so test data are reported and never used to choose a model.
+``test``) is refused, so test data are reported and never used to choose a model. With ``min_per_class`` the
+choice also needs a validation split of at least that many images of each class (the run's
+``validation_n_liquid`` / ``validation_n_glass`` metrics): a smaller one is refused, and a champion chosen on
+a smaller one (or before the counts were logged) is no incumbent, so a version with a large enough split takes
+the alias whatever the old accuracy was.
 """
 
 from __future__ import annotations
@@ -22,7 +26,14 @@ from mlflow.exceptions import MlflowException
 from glass_assets.faults import fault_point
 from glass_assets.provenance import record_model
 
-__all__ = ["MLflowResource", "champion_params", "load_champion", "model_name", "promote_if_not_worse"]
+__all__ = [
+    "MLflowResource",
+    "champion_metrics",
+    "champion_params",
+    "load_champion",
+    "model_name",
+    "promote_if_not_worse",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: the experiment tag MLflow 3's UI reads to choose between its GenAI and its classic ML view
@@ -74,26 +85,57 @@ class MLflowResource(ConfigurableResource):
         return f"{self.ui_url.rstrip('/')}/#/compare-runs?runs={runs}&experiments={experiments}&{ML_VIEW}"
 
 
-def promote_if_not_worse(client: MlflowClient, model_name: str, version: str, metric: str) -> tuple[str, float | None]:
+#: run metrics holding the validation images of each class (logged by the CNN assets)
+VALIDATION_COUNTS = ("validation_n_liquid", "validation_n_glass")
+
+
+def promote_if_not_worse(
+    client: MlflowClient, model_name: str, version: str, metric: str, min_per_class: int | None = None
+) -> tuple[str, float | None]:
     """Give ``version`` the ``champion`` alias if its run's ``metric`` ≥ the champion's; else ``challenger``.
 
     Returns the alias given and the previous champion's metric (None when there was no champion). A test
     metric is refused: choosing on test data would make the test score a biased estimate of the chosen
-    model's accuracy.
+    model's accuracy. With ``min_per_class``, a run whose validation split holds fewer images of a class is
+    refused (no alias is set), and a champion chosen on such a split is replaced.
     """
     if metric.startswith("test"):
         raise ValueError(f"refusing to choose the champion on {metric!r}: select on validation data, report test")
     record_model(client, model_name, version)  # provenance: the step's profile and settings on the version
     fault_point("mlflow_registration")  # crash tests: a version registered, no alias yet
-    new_value = _run_metric(client, client.get_model_version(model_name, version).run_id, metric)
+    new_run = client.get_model_version(model_name, version).run_id
+    if min_per_class is not None:
+        counts = _validation_counts(client, new_run)
+        if counts is None or min(counts) < min_per_class:
+            raise ValueError(
+                f"refusing to choose the champion of {model_name} on version {version}: its validation split holds "
+                f"{_counts_text(counts)}, fewer than cnn.min_validation_per_class = {min_per_class} of each class"
+            )
+    new_value = _run_metric(client, new_run, metric)
     try:
         champion = client.get_model_version_by_alias(model_name, "champion")
     except MlflowException:
         champion = None
     old_value = _run_metric(client, champion.run_id, metric) if champion else None
-    alias = "champion" if old_value is None or new_value >= old_value else "challenger"
+    incumbent = champion is not None
+    if champion is not None and min_per_class is not None:
+        old_counts = _validation_counts(client, champion.run_id)
+        incumbent = old_counts is not None and min(old_counts) >= min_per_class
+    alias = "champion" if not incumbent or old_value is None or new_value >= old_value else "challenger"
     client.set_registered_model_alias(model_name, alias, version)
     return alias, old_value
+
+
+def _validation_counts(client: MlflowClient, run_id: str) -> tuple[int, int] | None:
+    """(liquid, glass) validation images of a run; ``None`` if it did not log them."""
+    metrics = client.get_run(run_id).data.metrics
+    if not all(name in metrics for name in VALIDATION_COUNTS):
+        return None
+    return int(metrics[VALIDATION_COUNTS[0]]), int(metrics[VALIDATION_COUNTS[1]])
+
+
+def _counts_text(counts: tuple[int, int] | None) -> str:
+    return "no logged counts" if counts is None else f"{counts[0]} liquid and {counts[1]} glass images"
 
 
 def _run_metric(client: MlflowClient, run_id: str, metric: str) -> float:
@@ -125,3 +167,10 @@ def champion_params(tracking: MLflowResource, system: str) -> dict[str, str] | N
     except MlflowException:
         return None
     return client.get_run(version.run_id).data.params
+
+
+def champion_metrics(tracking: MLflowResource, system: str) -> dict[str, float]:
+    """The logged metrics (last values) of the ``champion`` CNN's run: accuracies, their counts and intervals."""
+    client = tracking.activate()
+    version = client.get_model_version_by_alias(model_name(system), "champion")
+    return dict(client.get_run(version.run_id).data.metrics)

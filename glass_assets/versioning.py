@@ -27,12 +27,13 @@ QUENCH_CODE_VERSION = "quench-v1"
 SWAP_MC_CODE_VERSION = "swap-mc-v1"
 INHERENT_CODE_VERSION = "inherent-v1"
 DESCRIPTORS_CODE_VERSION = "descriptors-v1"
-CNN_CODE_VERSION = "cnn-v2"  # v2: input kind (density / per_type) from the profile; champion on validation
-GRAD_CAM_CODE_VERSION = "grad-cam-v1"
-CORRELATIONS_CODE_VERSION = "correlations-v2"  # v2: C(1−Θ,Υ) on every configuration, summaries ± SE
+CNN_CODE_VERSION = "cnn-v3"  # v2: input kind (density / per_type) from the profile; champion on validation
+# v3: accuracies with n, binomial SE and Wilson interval; classifier gate; champion only on a large enough split
+GRAD_CAM_CODE_VERSION = "grad-cam-v2"  # v2: rows marked with the classifier gate's verdict
+CORRELATIONS_CODE_VERSION = "correlations-v3"  # v2: C(1−Θ,Υ) on every configuration, summaries ± SE; v3: gated
 PROPENSITY_CODE_VERSION = "propensity-v3"  # v2: abm/kam glasses from the CNN test split first; v3: split halves
-GRAD_CAM_DYNAMICS_CODE_VERSION = "grad-cam-dynamics-v2"  # v2: training glasses left out, curve ± SE, maxima
-COOLING_RATE_CODE_VERSION = "cooling-rate-v2"  # v2: C(Γ,·) per CNN input; stored glasses reused
+GRAD_CAM_DYNAMICS_CODE_VERSION = "grad-cam-dynamics-v3"  # v2: training glasses left out, curve ± SE; v3: gated
+COOLING_RATE_CODE_VERSION = "cooling-rate-v3"  # v2: C(Γ,·) per CNN input; stored glasses reused; v3: gated CNNs
 
 
 @functools.cache

@@ -26,16 +26,21 @@ Tables (one row per …):
     voronoi_area_cg and one_minus_theta_cg (coarse-grained with ξ = 3, min–max normalised to [0, 1]).
 ``grad_cam`` — particle of a correctly classified test configuration.
     system, temperature, ensemble, sample, particle, label ('liquid'/'glass', the Grad-CAM class),
-    gamma (Γ, raw), gamma_cg (coarse-grained, normalised), model_name, model_version.
+    gamma (Γ, raw), gamma_cg (coarse-grained, normalised), model_name, model_version, classifier_status
+    ('resolved' or 'classifier_unresolved': whether the CNN's validation accuracy is resolved above the profile's
+    ``cnn.gate_accuracy``, ``glass_core.learning.classifier_gate``; NULL in rows written before the gate),
+    classifier_accuracy and classifier_n (that CNN's validation accuracy k/n and n, as logged in MLflow).
 ``indicator_correlations`` — (configuration, field pair, method).
     system, temperature, ensemble, sample, label, pair ('gamma~upsilon', 'gamma~one_minus_theta',
     'one_minus_theta~upsilon'), method ('pearson'/'spearman'), value (NULL where a field is constant),
     model_version (the CNN behind Γ; NULL for 'one_minus_theta~upsilon', which needs no CNN and covers every
-    configuration of the T_G and T_L ensembles, not only the CNN's test configurations).
+    configuration of the T_G and T_L ensembles, not only the CNN's test configurations), classifier_status (of
+    the CNN behind Γ, as in ``grad_cam``; NULL for the pair without Γ).
 ``indicator_correlation_summary`` — (class, field pair, method) of a system's ``indicator_correlations``.
     system, label, pair, method, subset ('test': correctly classified CNN test configurations; 'all': every
     configuration), mean, stderr (sd/√n, sd with ddof = 1; NULL for n = 1), std (NULL for n = 1), n
-    (configurations with a defined value), n_undefined, model_version (NULL for 'all').
+    (configurations with a defined value), n_undefined, model_version (NULL for 'all'), classifier_status (as in
+    ``indicator_correlations``: a Γ row of an unresolved classifier is kept for diagnosis, never a finding).
 ``propensity`` — (particle, frame) of an isoconfigurational ensemble.
     system, temperature (the run temperature), ensemble and source_temperature (where the initial
     structure comes from), sample, particle, frame, time, crsd (Δ_i, cage-relative squared displacement),
@@ -53,14 +58,15 @@ Tables (one row per …):
 ``grad_cam_dynamics`` — (glass, run temperature, frame).
     system, temperature (run), sample, frame, time, cage_clock (δ of that glass), correlation
     (Pearson C(Γ, 1 − Δ), both coarse-grained and normalised; NULL, never NaN, where Δ is constant: frame 0),
-    in_training (false: glasses the CNN trained on are left out; older rows may hold true), model_version.
-    Only correctly classified glasses outside the CNN's training split.
+    in_training (false: glasses the CNN trained on are left out; older rows may hold true), model_version,
+    classifier_status (as in ``grad_cam``). Only correctly classified glasses outside the CNN's training split.
 ``grad_cam_dynamics_curve`` — (run temperature, frame): the mean [O] Fig. 4 curve over the glasses.
     system, temperature, frame, time, cage_clock (mean δ), correlation (mean C(Γ, 1 − Δ)), stderr (sd/√n,
-    ddof = 1; NULL for n = 1), n (glasses with a defined value), model_version. Frame 0 is left out.
+    ddof = 1; NULL for n = 1), n (glasses with a defined value), model_version, classifier_status. Frame 0 is
+    left out.
 ``grad_cam_dynamics_maxima`` — (glass, run temperature): max over frames of that glass's C(Γ, 1 − Δ).
     system, temperature, sample, frame, time, cage_clock (δ where it is reached), correlation (the maximum),
-    model_version.
+    model_version, classifier_status.
 ``mlp_descriptors`` — particle of a configuration: the physics-inspired descriptors of [J] (wide, as a list).
     system, temperature, ensemble ('inherent': computed on inherent structures), sample, particle, type,
     features (FLOAT[M], unstandardised; the column order is ``mlp_feature_names``).
@@ -150,8 +156,9 @@ Tables (one row per …):
     ``particles`` row of ensemble 'quenched_rate_<rate>' at T_G), pair ('one_minus_theta~upsilon', or the Grad-CAM
     pairs 'gamma~upsilon', 'gamma~one_minus_theta'), cnn_input (the study CNN's input kind, 'density'/'per_type',
     for a Grad-CAM pair; NULL otherwise), method ('pearson'/'spearman'), value (C of the coarse-grained (ξ)
-    normalised fields of that glass; NULL for a constant field). A Grad-CAM pair has rows only for the glasses the
-    CNN classifies as glass.
+    normalised fields of that glass; NULL for a constant field), classifier_status (of that CNN, see
+    ``cooling_rate_cnns``; NULL for the pair without Γ). A Grad-CAM pair has rows only for the glasses the CNN
+    classifies as glass.
 ``row_sets`` — one per (table, partition key) of rows written by :meth:`Warehouse.replace_partitions`, in the same
     transaction: table_name, row_key (the key's columns and values as JSON), asset and partition_key (the Dagster
     asset and partition that wrote them; NULL outside an asset step), n_rows, data_digest (count and order-free sum
@@ -162,8 +169,13 @@ Tables (one row per …):
     system, cooling_rate, pair, cnn_input, method, n_particles, temperature (T_G), mean, stderr (sd/√n, ddof = 1;
     NULL for n = 1), std, n (glasses with a defined value), n_undefined, n_glasses (glasses quenched at the rate),
     n_classified_glass (of those, classified as glass by the CNN; NULL without a CNN), paper_value ([O]'s mean over
-    its glasses, NULL where [O] gives none), paper_cooling_rate ([O]: 8.33e-5), energy_per_particle (mean E/N of the
-    glasses, LAMMPS) and energy_stderr.
+    its glasses, NULL where [O] gives none and for a Grad-CAM row of an unresolved classifier), paper_cooling_rate
+    ([O]: 8.33e-5), energy_per_particle (mean E/N of the glasses, LAMMPS) and energy_stderr, classifier_status.
+``cooling_rate_cnns`` — (CNN input, subset) of the cooling-rate study's CNNs: how well each classifies.
+    system, cnn_input, subset ('validation', 'test', and per class 'validation_liquid', …), n_particles (of its
+    training box), accuracy (k/n), n, n_correct, stderr (binomial √(p(1 − p)/n)), wilson_low, wilson_high (Wilson
+    score interval at 2 SE), gate_accuracy (the profile's threshold), classifier_status (of the CNN, from its
+    validation accuracy), mlflow_run_id.
 """
 
 from __future__ import annotations
@@ -208,15 +220,16 @@ SCHEMA: dict[str, str] = {
     "grad_cam": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         sample INTEGER NOT NULL, particle INTEGER NOT NULL, label VARCHAR NOT NULL,
-        gamma DOUBLE NOT NULL, gamma_cg DOUBLE NOT NULL, model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL""",
+        gamma DOUBLE NOT NULL, gamma_cg DOUBLE NOT NULL, model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL,
+        classifier_status VARCHAR, classifier_accuracy DOUBLE, classifier_n INTEGER""",
     "indicator_correlations": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         sample INTEGER NOT NULL, label VARCHAR NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
-        value DOUBLE, model_version VARCHAR""",
+        value DOUBLE, model_version VARCHAR, classifier_status VARCHAR""",
     "indicator_correlation_summary": """
         system VARCHAR NOT NULL, label VARCHAR NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
         subset VARCHAR NOT NULL, mean DOUBLE, stderr DOUBLE, std DOUBLE, n INTEGER NOT NULL,
-        n_undefined INTEGER NOT NULL, model_version VARCHAR""",
+        n_undefined INTEGER NOT NULL, model_version VARCHAR, classifier_status VARCHAR""",
     "propensity": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL,
         source_temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, particle INTEGER NOT NULL,
@@ -236,15 +249,15 @@ SCHEMA: dict[str, str] = {
     "grad_cam_dynamics": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL,
         time DOUBLE NOT NULL, cage_clock DOUBLE NOT NULL, correlation DOUBLE, in_training BOOLEAN NOT NULL,
-        model_version VARCHAR NOT NULL""",
+        model_version VARCHAR NOT NULL, classifier_status VARCHAR""",
     "grad_cam_dynamics_curve": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, frame INTEGER NOT NULL, time DOUBLE NOT NULL,
         cage_clock DOUBLE NOT NULL, correlation DOUBLE, stderr DOUBLE, n INTEGER NOT NULL,
-        model_version VARCHAR NOT NULL""",
+        model_version VARCHAR NOT NULL, classifier_status VARCHAR""",
     "grad_cam_dynamics_maxima": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, sample INTEGER NOT NULL, frame INTEGER NOT NULL,
         time DOUBLE NOT NULL, cage_clock DOUBLE NOT NULL, correlation DOUBLE NOT NULL,
-        model_version VARCHAR NOT NULL""",
+        model_version VARCHAR NOT NULL, classifier_status VARCHAR""",
     "mlp_descriptors": """
         system VARCHAR NOT NULL, temperature DOUBLE NOT NULL, ensemble VARCHAR NOT NULL, sample INTEGER NOT NULL,
         particle INTEGER NOT NULL, type TINYINT NOT NULL, features FLOAT[] NOT NULL""",
@@ -304,13 +317,18 @@ SCHEMA: dict[str, str] = {
         extrapolation_spans DOUBLE, training_temperatures VARCHAR NOT NULL, mlflow_run_id VARCHAR""",
     "cooling_rate_correlations": """
         system VARCHAR NOT NULL, cooling_rate DOUBLE NOT NULL, sample INTEGER NOT NULL, pair VARCHAR NOT NULL,
-        method VARCHAR NOT NULL, value DOUBLE, cnn_input VARCHAR""",
+        method VARCHAR NOT NULL, value DOUBLE, cnn_input VARCHAR, classifier_status VARCHAR""",
     "cooling_rate_summary": """
         system VARCHAR NOT NULL, cooling_rate DOUBLE NOT NULL, pair VARCHAR NOT NULL, method VARCHAR NOT NULL,
         n_particles INTEGER NOT NULL, temperature DOUBLE NOT NULL, mean DOUBLE, stderr DOUBLE, std DOUBLE,
         n INTEGER NOT NULL, n_undefined INTEGER NOT NULL, paper_value DOUBLE, paper_cooling_rate DOUBLE,
         energy_per_particle DOUBLE NOT NULL, energy_stderr DOUBLE, cnn_input VARCHAR, n_glasses INTEGER,
-        n_classified_glass INTEGER""",
+        n_classified_glass INTEGER, classifier_status VARCHAR""",
+    "cooling_rate_cnns": """
+        system VARCHAR NOT NULL, cnn_input VARCHAR NOT NULL, subset VARCHAR NOT NULL, n_particles INTEGER NOT NULL,
+        accuracy DOUBLE, n INTEGER NOT NULL, n_correct INTEGER NOT NULL, stderr DOUBLE, wilson_low DOUBLE NOT NULL,
+        wilson_high DOUBLE NOT NULL, gate_accuracy DOUBLE NOT NULL, classifier_status VARCHAR NOT NULL,
+        mlflow_run_id VARCHAR""",
     "row_sets": """
         table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL, asset VARCHAR, partition_key VARCHAR,
         n_rows BIGINT NOT NULL, data_digest VARCHAR NOT NULL, hash_method VARCHAR NOT NULL, profile VARCHAR,
@@ -347,6 +365,17 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("attention_distributions", "particle_type", "VARCHAR"),
     ("four_point_structure_factor", "particle_type", "VARCHAR"),
     ("four_point_structure_factor", "network_spread", "DOUBLE"),
+    # the classifier gate: whether the CNN behind a Grad-CAM row is resolved above cnn.gate_accuracy
+    ("grad_cam", "classifier_status", "VARCHAR"),
+    ("grad_cam", "classifier_accuracy", "DOUBLE"),
+    ("grad_cam", "classifier_n", "INTEGER"),
+    ("indicator_correlations", "classifier_status", "VARCHAR"),
+    ("indicator_correlation_summary", "classifier_status", "VARCHAR"),
+    ("grad_cam_dynamics", "classifier_status", "VARCHAR"),
+    ("grad_cam_dynamics_curve", "classifier_status", "VARCHAR"),
+    ("grad_cam_dynamics_maxima", "classifier_status", "VARCHAR"),
+    ("cooling_rate_correlations", "classifier_status", "VARCHAR"),
+    ("cooling_rate_summary", "classifier_status", "VARCHAR"),
 )
 
 #: columns that were NOT NULL in an earlier release and may now hold NULL (warehouses made before are relaxed)
@@ -604,6 +633,7 @@ class Warehouse:
             "prediction_state_points": "target_cb",
             "mlp_scores": "predictor, temperature, target_cb, split, subset",
             "glassbench_labels": "time, sample, particle",
+            "cooling_rate_cnns": "cnn_input, subset",
         }.get(table, "sample, particle")
         if table == "indicator_correlations":
             order = "sample, pair, method"

@@ -220,8 +220,8 @@ def test_cnn_failing_a_blocking_check_registers_no_model(tmp_path, monkeypatch, 
     from glass_assets.tracking import MLflowResource
 
     store = Warehouse(tmp_path / "w.duckdb")
-    _store_lattice_ensemble(store, "abm", 2.0, 6, seed=2)
-    _store_lattice_ensemble(store, "abm", 0.05, 6, seed=3)
+    _store_lattice_ensemble(store, "abm", 2.0, 8, seed=2)
+    _store_lattice_ensemble(store, "abm", 0.05, 8, seed=3)
     tracking = MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "a"))
     resources = {
         "study": tiny_study(tmp_path, "tiny_cnn"),

@@ -119,6 +119,24 @@ def test_training_separates_two_textures_and_is_deterministic():
     np.testing.assert_allclose(evaluation.probabilities.sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_validation_every_kth_epoch_leaves_the_training_unchanged():
+    """validate_every only skips validation passes (NaN between, always the last epoch); the trained weights and the
+    training losses are those of validating every epoch (validation draws no random numbers)."""
+    images, labels = stripes(24, grid=12, seed=0)
+    split = deterministic_split(np.arange(len(labels)), fractions=(0.75, 0.25, 0.0), seed=0)
+    kwargs = {"epochs": 5, "lr": 1e-2, "batch_size": 8, "seed": 7, "architecture": SMALL}
+    every = train_classifier(images, labels, split, **kwargs)
+    sparse = train_classifier(images, labels, split, validate_every=2, **kwargs)
+    assert [np.isnan(r.validation_accuracy) for r in sparse.history] == [True, False, True, False, False]
+    assert [r.validation_accuracy for r in sparse.history][1::2] == [r.validation_accuracy for r in every.history][1::2]
+    assert sparse.history[-1].validation_loss == every.history[-1].validation_loss
+    assert [r.train_loss for r in sparse.history] == [r.train_loss for r in every.history]
+    for p, q in zip(every.model.parameters(), sparse.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+    with pytest.raises(ValueError, match="validate_every must be at least 1"):
+        train_classifier(images, labels, split, validate_every=0, **kwargs)
+
+
 def test_evaluate_counts_errors_per_class():
     class Constant(torch.nn.Module):
         """Always predicts glass."""

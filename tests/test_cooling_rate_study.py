@@ -8,11 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
-from dagster import DagsterInstance, MultiPartitionKey
+from dagster import DagsterInstance, Failure, MultiPartitionKey
 
 import glass_assets.cooling_rate.assets as cooling_rate_assets
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import no_overlaps
+from glass_assets.cnn_split import GatedClassifier
 from glass_assets.cooling_rate.assets import (
     COOLING_RATE_STUDY,
     PAIR,
@@ -26,13 +27,15 @@ from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.graph import materialize_templates
 from glass_assets.launchers.base import result_paths
 from glass_assets.resources import LocalProcessLauncher, SimulationLauncher, StudySettings, WarehouseResource
-from glass_assets.tables import configurations
+from glass_assets.tables import configurations, particle_rows, sample_row
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED, ClassifierGate
 from glass_core.learning.cnn import GLASS, GlassCNN
 from glass_core.learning.correlations import pearson, spearman
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
+from glass_core.models.statistics import Accuracy
 from glass_core.models.systems import get_system
 from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
@@ -201,7 +204,9 @@ def test_the_stage_belongs_to_quench_systems(tmp_path):
 
 def test_gridding_at_a_larger_box_keeps_the_pixel_size():
     gridding = Gridding(2, grid=16, width=0.4, input_kind="density")
-    cnn = StudyCNN("density", GlassCNN(1, 16, head="gap"), gridding, 8.0, 1.0, 1.0, "run")
+    accuracy = Accuracy(6, 6)
+    classifier = GatedClassifier(accuracy, ClassifierGate(0.6, 3))
+    cnn = StudyCNN("density", GlassCNN(1, 16, head="gap"), gridding, 8.0, {"validation": accuracy}, classifier, "run")
     assert gridding_at_box(cnn, 8.0) == gridding
     larger = gridding_at_box(cnn, 12.0)
     assert larger.grid == 24 and larger.width == 0.4 and larger.input_kind == "density"
@@ -269,6 +274,36 @@ def test_cnn_correlations_of_every_glass_come_from_the_logged_network(tmp_path, 
     no_cnn = summary.filter(pl.col("cnn_input").is_null())
     assert set(no_cnn["pair"]) == {PAIR} and set(no_cnn["n"]) == {3}  # C(1−Θ,Υ) over every glass
 
+    # run again (the glasses are stored): the same networks are reused from MLflow, not trained again
+    again = materialize_templates([COOLING_RATE_STUDY], "abm", instance=instance, resources=resources)
+    repeated = again.asset_materializations_for_node("abm__cooling_rate_study")[0].metadata["study_cnns"].value
+    assert {k: v["mlflow_run_id"] for k, v in repeated.items()} == {k: v["mlflow_run_id"] for k, v in cnns.items()}
+    order = ["cnn_input", "cooling_rate", "sample", "pair", "method"]
+    rerun = store.query("SELECT * FROM cooling_rate_correlations").sort(order, nulls_last=True)
+    assert rerun.equals(correlations.sort(order, nulls_last=True))
+    experiment = resources["mlflow_tracking"].experiment_id("cooling_rate_study_cnn")
+    assert len(mlflow.search_runs([experiment])) == 2  # one per input kind, logged once
+
+    # each CNN's accuracies with n, binomial SE and Wilson interval, and the gate's verdict on every row built on it
+    accuracies = store.query("SELECT * FROM cooling_rate_cnns")
+    for kind, logged in cnns.items():
+        rows = {r["subset"]: r for r in accuracies.filter(pl.col("cnn_input") == kind).iter_rows(named=True)}
+        validation = rows["validation"]
+        assert validation["n"] == 6 and validation["n_particles"] == 64  # 3 runs of the quench stage
+        fraction = Accuracy(validation["n_correct"], 6)
+        assert validation["stderr"] == pytest.approx(fraction.stderr)
+        assert (validation["wilson_low"], validation["wilson_high"]) == pytest.approx(fraction.interval())
+        status = validation["classifier_status"]
+        assert status == ("resolved" if fraction.resolved_above(0.6) else CLASSIFIER_UNRESOLVED)
+        assert logged["classifier_status"] == status and rows["validation_glass"]["n"] == 3
+        assert set(correlations.filter(pl.col("cnn_input") == kind)["classifier_status"]) <= {status}
+        marked = summary.filter(pl.col("cnn_input") == kind)
+        assert set(marked["classifier_status"]) == {status}
+        if status == CLASSIFIER_UNRESOLVED:  # no [O] value beside a correlation that is no finding
+            assert marked["paper_value"].null_count() == marked.height
+            assert f"pearson_gamma~upsilon_{kind}_rate_2" not in metadata
+            assert "no Grad-CAM finding" in metadata[f"grad_cam_finding_{kind}"].value
+
 
 class Recording(LocalProcessLauncher):
     """The local launcher, recording which glasses it was asked to quench."""
@@ -298,3 +333,39 @@ def test_more_glasses_per_rate_quench_only_the_new_ones(cooling_resources):
         "SELECT cooling_rate_seeds.* FROM samples cooling_rate_seeds WHERE ensemble LIKE 'quenched_rate_%'"
     )
     assert samples.height == 6 and samples["seed"].n_unique() == 6
+
+
+def test_the_study_cnns_refuse_a_validation_split_too_small_for_the_gate(tmp_path, one_torch_thread):
+    """Bad input fails before any CNN is trained or glass quenched: nothing is logged or written."""
+    base = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cooling_cnn"]
+    profiles = tmp_path / "strict.yaml"
+    profiles.write_text(yaml.safe_dump({"strict": {**base, "cnn": {**base["cnn"], "gate_accuracy": 0.95}}}))
+    tracking = MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "a"))
+    store = Warehouse(tmp_path / "w.duckdb")
+    system = get_system("abm")
+    rng = np.random.default_rng(1)
+    for phase in ("liquid", "glass"):  # 8 crafted runs per phase, as the quench stage of tiny_cooling_cnn
+        key = ensemble_key("abm", system.temperatures[phase], "quenched")
+        configs = {s: jittered_lattice(system, 8, rng, jitter=0.1) for s in range(8)}
+        store.replace_partition(
+            key,
+            {
+                "samples": pl.DataFrame([sample_row(key, s, s, c.n_particles, c.box, 0.0) for s, c in configs.items()]),
+                "particles": pl.concat([particle_rows(key, s, c.positions, c.types) for s, c in configs.items()]),
+            },
+        )
+    resources = {
+        "study": StudySettings(profile="strict", profiles_file=str(profiles), scratch_dir=str(tmp_path / "s")),
+        "simulation": Recording(),
+        "warehouse": WarehouseResource(path=str(store.path)),
+        "mlflow_tracking": tracking,
+    }
+    Recording.asked = []
+    # the simulation asset turns errors into a Failure that is not retried (the same bad input would recur)
+    with pytest.raises(Failure, match=r"GateError: .* holds 6 images, too few for cnn.gate_accuracy = 0.95"):
+        materialize_templates([COOLING_RATE_STUDY], "abm", resources=resources)
+    assert Recording.asked == []  # no glass quenched
+    assert tracking.activate().get_experiment_by_name("cooling_rate_study_cnn") is None  # no CNN logged
+    assert "cooling_rate_summary" not in set(store.query("SHOW TABLES")["name"]) or store.query(
+        "SELECT count(*) n FROM cooling_rate_summary"
+    )["n"][0] == 0

@@ -25,8 +25,9 @@ SAMPLES = list(range(6))
 SPLIT = (0.5, 0.17, 0.33)
 
 
-def always_glass_champion(tracking: MLflowResource) -> None:
-    """Register a small random CNN whose output bias makes every image a glass, as ``champion``."""
+def always_glass_champion(tracking: MLflowResource, validation: tuple[int, int] | None = None) -> None:
+    """Register a small random CNN whose output bias makes every image a glass, as ``champion``; with
+    ``validation`` = (correct, n) its run logs that validation accuracy (else none: accuracy unknown)."""
     torch.manual_seed(3)
     model = GlassCNN(2, 16, conv_channels=(4, 4, 4), hidden=8, dropout=0.0)
     with torch.no_grad():
@@ -34,6 +35,8 @@ def always_glass_champion(tracking: MLflowResource) -> None:
     client = tracking.activate()
     with mlflow.start_run(experiment_id=tracking.experiment_id("crafted")) as run:
         mlflow.log_params({"grid": 16, "kernel_width": 0.4, "split_seed": 0, "split_fractions": json.dumps(SPLIT)})
+        if validation is not None:
+            mlflow.log_metrics({"validation_accuracy": validation[0] / validation[1], "validation_n": validation[1]})
         logged = mlflow.pytorch.log_model(model, name="model", serialization_format="pickle")
     version = mlflow.register_model(logged.model_uri, model_name("abm")).version
     client.set_registered_model_alias(model_name("abm"), "champion", version)
@@ -47,7 +50,7 @@ def crafted_labels(rng: np.random.Generator, n: int, n_frames: int = 5) -> Prope
 
 
 @pytest.fixture
-def crafted_warehouse(tmp_path, one_torch_thread):
+def crafted_warehouse(tmp_path, one_torch_thread, request):
     store = Warehouse(tmp_path / "w.duckdb")
     system = get_system("abm")
     rng = np.random.default_rng(5)
@@ -69,7 +72,7 @@ def crafted_warehouse(tmp_path, one_torch_thread):
         {"system": "abm", "temperature": 1.0}, label_tables(labels, glass_key, {"system": "abm", "temperature": 1.0})
     )
     tracking = MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "a"))
-    always_glass_champion(tracking)
+    always_glass_champion(tracking, getattr(request, "param", None))
     return store, {
         "study": StudySettings(scratch_dir=str(tmp_path / "s")),
         "warehouse": WarehouseResource(path=str(store.path)),
@@ -115,3 +118,23 @@ def test_training_glasses_never_enter_and_nan_is_null(crafted_warehouse):
     assert metadata["max_correlation"].value == pytest.approx(best["correlation"])
     assert metadata["max_correlation_stderr"].value == pytest.approx(best["stderr"])
     assert "mean of per-glass maxima" in metadata["per_glass_maxima"].value
+    # the champion logged no validation accuracy: its Γ is no finding, marked, and set beside no [O] maximum
+    assert metadata["classifier_status"].value == "classifier_unresolved"
+    assert "no Grad-CAM finding" in metadata["grad_cam_finding"].value
+    assert np.isnan(metadata["paper_max_correlation"].value)
+    for table in ("grad_cam_dynamics", "grad_cam_dynamics_curve", "grad_cam_dynamics_maxima"):
+        statuses = store.query(f"SELECT DISTINCT classifier_status FROM {table}")["classifier_status"].to_list()
+        assert statuses == ["classifier_unresolved"], table
+
+
+@pytest.mark.parametrize("crafted_warehouse", [(80, 80)], indirect=True)
+def test_a_resolved_champion_is_compared_with_the_paper(crafted_warehouse):
+    """80 of 80 validation images: Wilson lower end 0.952 ≥ 0.95 (the default gate), so [O]'s maximum stands beside
+    the curve and the rows are marked resolved."""
+    store, resources = crafted_warehouse
+    result = materialize_templates([GRAD_CAM_DYNAMICS], resources=resources, partition_key="abm")
+    metadata = result.asset_materializations_for_node("abm__grad_cam_dynamics")[0].metadata
+    assert metadata["classifier_status"].value == "resolved" and metadata["paper_max_correlation"].value == 0.61
+    assert store.query("SELECT DISTINCT classifier_status FROM grad_cam_dynamics")["classifier_status"].to_list() == [
+        "resolved"
+    ]

@@ -1,6 +1,7 @@
 """The liquid-versus-glass graph: registry alias rule (validation chooses), the CNN asset on crafted ensembles,
 correlations on a crafted case, a tiny end-to-end run."""
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,9 @@ from glass_assets.resources import LocalProcessLauncher, StudySettings, Warehous
 from glass_assets.tables import QUENCHED, particle_rows, sample_row
 from glass_assets.tracking import MLflowResource, load_champion, model_name, promote_if_not_worse
 from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_core.learning.classifier_gate import CLASSIFIER_RESOLVED, CLASSIFIER_UNRESOLVED
 from glass_core.learning.cnn import deterministic_split
+from glass_core.models.statistics import Accuracy
 from glass_core.models.systems import get_system
 from tests.conftest import TINY_PROFILES, jittered_lattice
 
@@ -76,6 +79,39 @@ def test_champion_follows_validation_accuracy_when_test_accuracy_disagrees(track
     assert client.get_model_version_by_alias("cnn", "champion").version == v3  # the refusal moved nothing
 
 
+def register_counted_run(tracking, name, validation_accuracy, per_class):
+    """A run with its validation accuracy and the images of each class it was measured on."""
+    import mlflow
+
+    client = tracking.activate()
+    with mlflow.start_run(experiment_id=tracking.experiment_id("alias-test")) as run:
+        mlflow.log_metrics(
+            {
+                "validation_accuracy": validation_accuracy,
+                "validation_n_liquid": per_class,
+                "validation_n_glass": per_class,
+            }
+        )
+    client.create_registered_model(name) if not client.search_registered_models(f"name='{name}'") else None
+    return client, client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id).version
+
+
+def test_champion_selection_refuses_a_validation_split_below_the_minimum(tracking):
+    """No champion is chosen on 4 + 4 validation images; one chosen on a small split (or before the counts were
+    logged) is no incumbent: a version measured on ≥ 20 images per class replaces it, even at lower accuracy."""
+    client, small = register_counted_run(tracking, "cnn", validation_accuracy=1.0, per_class=4)
+    with pytest.raises(ValueError, match=r"4 liquid and 4 glass images, fewer than cnn.min_validation_per_class = 20"):
+        promote_if_not_worse(client, "cnn", small, SELECTION_METRIC, min_per_class=20)
+    assert client.get_registered_model("cnn").aliases == {}  # the refusal set no alias
+    _, old = register_run(tracking, "cnn", validation_accuracy=0.95)  # no counts logged: an old champion
+    assert promote_if_not_worse(client, "cnn", old, SELECTION_METRIC) == ("champion", None)
+    _, resolved = register_counted_run(tracking, "cnn", validation_accuracy=0.80, per_class=20)
+    assert promote_if_not_worse(client, "cnn", resolved, SELECTION_METRIC, min_per_class=20) == ("champion", 0.95)
+    _, worse = register_counted_run(tracking, "cnn", validation_accuracy=0.70, per_class=25)
+    assert promote_if_not_worse(client, "cnn", worse, SELECTION_METRIC, min_per_class=20)[0] == "challenger"
+    assert client.get_model_version_by_alias("cnn", "champion").version == resolved
+
+
 def labelled_ensembles(store: Warehouse, n_samples: int = 6) -> None:
     """Crafted ABM "quenches" without MD: a liquid (T_L) snapshot is a strongly jittered lattice, a glass (T_G)
     one a weakly jittered lattice, 64 particles each, for sample ids 0 … n_samples − 1 of both phases."""
@@ -112,7 +148,7 @@ def cnn_profiles(tmp_path) -> Path:
 
 def test_cnn_classifier_logs_its_input_head_and_split_and_chooses_on_validation(tmp_path, tracking, one_torch_thread):
     store = Warehouse(tmp_path / "w.duckdb")
-    labelled_ensembles(store)
+    labelled_ensembles(store, n_samples=8)
     profiles = cnn_profiles(tmp_path)
     client = MlflowClient(tracking.tracking_uri, tracking.tracking_uri)
     logged = []
@@ -128,10 +164,20 @@ def test_cnn_classifier_logs_its_input_head_and_split_and_chooses_on_validation(
         run = client.get_run(metadata["mlflow_run_id"].value)
         params, metrics = run.data.params, run.data.metrics
         assert (params["input_kind"], params["head"], params["n_channels"]) == (kind, head, str(channels))
-        # 6 quench runs, fractions 0.5 / 0.17 / 0.33 → 3 / 1 / 2 runs, each with its liquid and its glass
-        assert (params["n_train"], params["n_validation"], params["n_test"]) == ("6", "2", "4")
+        # 8 quench runs, fractions 0.25 / 0.375 / 0.375 → 2 / 3 / 3 runs, each with its liquid and its glass
+        assert (params["n_train"], params["n_validation"], params["n_test"]) == ("4", "6", "6")
         assert params["selection_metric"] == "validation_accuracy"
         assert {"validation_accuracy", "test_accuracy"} <= metrics.keys()
+        # every accuracy with its n, binomial SE and Wilson interval
+        assert (metrics["validation_n"], metrics["validation_n_glass"], metrics["test_n_liquid"]) == (6, 3, 3)
+        p = metrics["validation_accuracy"]
+        assert metrics["validation_accuracy_stderr"] == pytest.approx(np.sqrt(p * (1 - p) / 6))
+        low, high = Accuracy.from_fraction(p, 6).interval()
+        assert (metrics["validation_accuracy_wilson_low"], metrics["validation_accuracy_wilson_high"]) == (
+            pytest.approx(low),
+            pytest.approx(high),
+        )
+        assert run.data.tags["classifier_status"] == metadata["classifier_status"].value
         assert metadata["input_kind"].value == kind and metadata["head"].value == head
         gridding = logged_gridding("abm", params)
         assert (gridding.input_kind, gridding.n_channels) == (kind, channels)
@@ -189,6 +235,10 @@ def test_correlations_on_a_crafted_case(tmp_path):
                     "gamma_cg": 2 * upsilon + 1,
                     "model_name": ["m"] * n,
                     "model_version": ["1"] * n,
+                    # a CNN resolved above the gate: 80 of 80 validation images (Wilson lower end 0.952)
+                    "classifier_status": ["resolved"] * n,
+                    "classifier_accuracy": [1.0] * n,
+                    "classifier_n": [80] * n,
                 }
             )
         },
@@ -274,9 +324,10 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
     assert materialize_templates([PROPENSITY_LABELS], instance=instance, resources=resources, partition_key=run).success
     # the glasses run are the ones the CNN was tested on, never trained on
     ids = sorted(store.query("SELECT DISTINCT sample FROM samples WHERE system = 'abm'")["sample"].to_list())
-    held_out = {ids[i] for i in deterministic_split(np.asarray(ids), (0.5, 0.17, 0.33), 0).test}
-    assert len(held_out) == 2
-    assert set(store.query("SELECT DISTINCT sample FROM propensity")["sample"].to_list()) == held_out
+    held_out = {ids[i] for i in deterministic_split(np.asarray(ids), (0.25, 0.375, 0.375), 0).test}
+    assert len(held_out) == 3
+    run_glasses = set(store.query("SELECT DISTINCT sample FROM propensity")["sample"].to_list())
+    assert len(run_glasses) == 2 and run_glasses <= held_out
     outcome = materialize_templates(
         [GRAD_CAM_DYNAMICS], instance=instance, resources=resources, partition_key="abm", raise_on_error=False
     )
@@ -290,3 +341,170 @@ def test_liquid_glass_graph_end_to_end(tmp_path, tracking):
         said = ("propensity glasses is usable", "C(Γ, 1 − Δ): no defined coefficient")
         assert any(reason in m for m in messages for reason in said), messages
         assert store.query("SELECT count(*) AS n FROM grad_cam_dynamics")["n"][0] == 0  # nothing published
+
+
+def gated_profile(tmp_path, name: str, **cnn_changes) -> StudySettings:
+    """The tiny CNN profile with other ``cnn`` settings (the gate among them), as a study resource."""
+    base = yaml.safe_load(TINY_PROFILES.read_text())["tiny_cnn"]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({name: {**base, "cnn": {**base["cnn"], **cnn_changes}}}))
+    return StudySettings(profile=name, profiles_file=str(path), scratch_dir=str(tmp_path / "s"))
+
+
+def test_a_validation_split_too_small_for_the_gate_trains_and_registers_nothing(tmp_path, tracking):
+    store = Warehouse(tmp_path / "w.duckdb")
+    labelled_ensembles(store, n_samples=8)  # 3 validation runs: 6 images
+    client = MlflowClient(tracking.tracking_uri, tracking.tracking_uri)
+    for name, changes, message in (
+        ("per_class", {"min_validation_per_class": 20}, "fewer than cnn.min_validation_per_class = 20"),
+        ("threshold", {"gate_accuracy": 0.95}, r"holds 6 images, too few for cnn.gate_accuracy = 0.95"),
+    ):
+        resources = {
+            "study": gated_profile(tmp_path, name, **changes),
+            "warehouse": WarehouseResource(path=str(store.path)),
+            "mlflow_tracking": tracking,
+        }
+        with pytest.raises(ValueError, match=message):
+            materialize_templates([CNN_CLASSIFIER], "abm", resources=resources)
+    assert client.search_registered_models() == []  # nothing registered
+    assert client.get_experiment_by_name("liquid_vs_glass_cnn") is None  # no MLflow run was even started
+
+
+def shuffled(monkeypatch, module) -> None:
+    """Make ``module``'s liquid/glass data carry shuffled labels (a fixed permutation): no network can learn them."""
+    real = module.labelled_configurations
+
+    def shuffled_labels(store, system):  # noqa: ANN001, ANN202
+        configs, labels, samples, keys = real(store, system)
+        return configs, np.random.default_rng(3).permutation(labels), samples, keys
+
+    monkeypatch.setattr(module, "labelled_configurations", shuffled_labels)
+
+
+def _warnings(instance, result) -> list[str]:
+    return [r.user_message for r in instance.all_logs(result.run_id) if r.level == logging.WARNING]
+
+
+def test_a_classifier_trained_on_shuffled_labels_is_gated(tmp_path, tracking, monkeypatch, one_torch_thread):
+    """[O]'s chain on a network that cannot classify: its Grad-CAM rows and the correlations built on them are
+    written marked ``classifier_unresolved``, each asset warns with the accuracy and n, the summary says "no
+    Grad-CAM finding" instead of the Γ means, no [O] condition on Γ is judged, and no Γ mean is published."""
+    import glass_assets.liquid_glass.assets as liquid_glass
+
+    store = Warehouse(tmp_path / "w.duckdb")
+    labelled_ensembles(store, n_samples=40)  # separable ensembles; the labels are shuffled below
+    _store_descriptors(store)
+    shuffled(monkeypatch, liquid_glass)
+    resources = {
+        # 12 / 20 / 8 runs: 40 validation images, enough for a perfect score to resolve 0.9 (36)
+        "study": gated_profile(
+            tmp_path, "gated", gate_accuracy=0.9, min_validation_per_class=5, split_fractions=[0.3, 0.5, 0.2]
+        ),
+        "warehouse": WarehouseResource(path=str(store.path)),
+        "mlflow_tracking": tracking,
+    }
+    instance = DagsterInstance.ephemeral()
+    result = materialize_templates(
+        [CNN_CLASSIFIER, GRAD_CAM_SCORES, INDICATOR_CORRELATIONS], "abm", instance=instance, resources=resources
+    )
+    assert result.success
+    cnn = result.asset_materializations_for_node("abm__cnn_classifier")[0].metadata
+    assert cnn["classifier_status"].value == CLASSIFIER_UNRESOLVED and cnn["classifier_validation_n"].value == 40
+    accuracy = cnn["classifier_validation_accuracy"].value
+    assert Accuracy.from_fraction(accuracy, 40).interval()[0] < 0.9
+
+    # every asset of the chain warns, naming the accuracy and n
+    warnings = _warnings(instance, result)
+    assert len([w for w in warnings if "no Grad-CAM finding" in w and "n = 40" in w]) == 3, warnings
+    checks = {(c.asset_key.to_user_string(), c.check_name): c for c in result.get_asset_check_evaluations()}
+    for key, name in (
+        ("abm/cnn_classifier", "validation_accuracy_resolved"),
+        ("abm/grad_cam_scores", "classifier_resolved"),
+        ("abm/indicator_correlations", "classifier_resolved"),
+    ):
+        assert not checks[(key, name)].passed and checks[(key, name)].severity.value == "WARN"
+        assert "no Grad-CAM finding" in checks[(key, name)].description
+
+    # the rows are written, marked
+    assert set(store.query("SELECT DISTINCT classifier_status FROM grad_cam")["classifier_status"]) == {
+        CLASSIFIER_UNRESOLVED
+    }
+    rows = store.query("SELECT pair, classifier_status FROM indicator_correlations")
+    gamma = rows.filter(pl.col("pair").str.starts_with("gamma"))
+    assert gamma.height > 0 and set(gamma["classifier_status"]) == {CLASSIFIER_UNRESOLVED}
+    assert rows.filter(pl.col("pair") == "one_minus_theta~upsilon")["classifier_status"].null_count() > 0
+    summary = store.query("SELECT pair, classifier_status FROM indicator_correlation_summary WHERE pair LIKE 'gamma%'")
+    assert set(summary["classifier_status"]) == {CLASSIFIER_UNRESOLVED}
+
+    # … and no summary presents them as a finding
+    correlations = result.asset_materializations_for_node("abm__indicator_correlations")[0].metadata
+    assert "no Grad-CAM finding" in correlations["summary"].value
+    assert "no Grad-CAM finding" in correlations["grad_cam_finding"].value
+    assert not any(key.startswith("glass_pearson_gamma") for key in correlations)
+    assert correlations["condition C(Γ,Υ) > 0"].value == "classifier unresolved"
+    assert correlations["condition C(1−Θ,Υ) > 0"].value in ("pass", "fail", "unresolved")  # needs no CNN
+    # [O]'s Γ means (0.552, 0.403) stand beside no Γ row
+    assert "0.552" not in correlations["summary"].value and "0.403" not in correlations["summary"].value
+
+
+def test_a_classifier_that_classifies_passes_the_gate(tmp_path, tracking, one_torch_thread):
+    """The control: the same ensembles with their true labels (lattice jitter 0.03 against 0.35) are classified
+    perfectly, the gate passes, and nothing is marked or warned."""
+    store = Warehouse(tmp_path / "w.duckdb")
+    labelled_ensembles(store, n_samples=40)
+    _store_descriptors(store)
+    resources = {
+        "study": gated_profile(
+            tmp_path,
+            "control",
+            gate_accuracy=0.9,
+            min_validation_per_class=5,
+            split_fractions=[0.3, 0.5, 0.2],
+            epochs=15,
+        ),
+        "warehouse": WarehouseResource(path=str(store.path)),
+        "mlflow_tracking": tracking,
+    }
+    instance = DagsterInstance.ephemeral()
+    result = materialize_templates(
+        [CNN_CLASSIFIER, GRAD_CAM_SCORES, INDICATOR_CORRELATIONS], "abm", instance=instance, resources=resources
+    )
+    assert result.success
+    cnn = result.asset_materializations_for_node("abm__cnn_classifier")[0].metadata
+    assert cnn["classifier_validation_accuracy"].value == 1.0 and cnn["classifier_status"].value == CLASSIFIER_RESOLVED
+    assert not [w for w in _warnings(instance, result) if "Grad-CAM finding" in w]
+    assert set(store.query("SELECT DISTINCT classifier_status FROM grad_cam")["classifier_status"]) == {
+        CLASSIFIER_RESOLVED
+    }
+    correlations = result.asset_materializations_for_node("abm__indicator_correlations")[0].metadata
+    assert "no Grad-CAM finding" not in correlations["summary"].value
+    assert "glass_pearson_gamma~upsilon" in correlations
+
+
+def _store_descriptors(store: Warehouse) -> None:
+    """Structural descriptors of every crafted configuration (what indicator_correlations joins Γ with)."""
+    from glass_assets.tables import configurations
+    from glass_core.structure.indicators import structural_indicators
+
+    system = get_system("abm")
+    for phase in ("liquid", "glass"):
+        key = ensemble_key("abm", system.temperatures[phase], QUENCHED)
+        configs = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
+        frames = []
+        for sample, config in configs.items():
+            fields = structural_indicators(config, system, 3.0)
+            n = config.n_particles
+            frames.append(
+                pl.DataFrame(
+                    {
+                        **{k: [v] * n for k, v in key.items()},
+                        "sample": [sample] * n,
+                        "particle": np.arange(n, dtype=np.int32),
+                        "voronoi_area": fields.voronoi_area,
+                        "tong_tanaka": fields.tong_tanaka,
+                        "voronoi_area_cg": fields.voronoi_area_cg,
+                        "one_minus_theta_cg": fields.one_minus_theta_cg,
+                    }
+                )
+            )
+        store.replace_partition(key, {"descriptors": pl.concat(frames)})

@@ -30,7 +30,7 @@ N_PARTICLES = 16
 PROTOCOL = json.dumps({"cooling_rate": 0.002, "t_high": 4.0})
 
 
-def summary_row(label: str, pair: str, mean: float, stderr: float, n: int) -> dict:
+def summary_row(label: str, pair: str, mean: float, stderr: float, n: int, status: str = "resolved") -> dict:
     return {
         "system": "abm",
         "label": label,
@@ -43,6 +43,7 @@ def summary_row(label: str, pair: str, mean: float, stderr: float, n: int) -> di
         "n": n,
         "n_undefined": 0,
         "model_version": "3" if "gamma" in pair else None,
+        "classifier_status": status if "gamma" in pair else None,
     }
 
 
@@ -55,8 +56,9 @@ def write_quenched(store: Warehouse, rng: np.random.Generator) -> None:
         store.replace_partition(key, {"samples": pl.DataFrame(rows), "particles": pl.concat(particles)})
 
 
-def write_liquid_glass(store: Warehouse, rng: np.random.Generator) -> None:
-    """Grad-CAM and descriptors of glass 0, per-configuration correlations and their summary."""
+def write_liquid_glass(store: Warehouse, rng: np.random.Generator, status: str = "resolved") -> None:
+    """Grad-CAM and descriptors of glass 0, per-configuration correlations and their summary; ``status``: the
+    classifier gate's verdict on the CNN behind Γ."""
     key = ensemble_key("abm", 0.05, "quenched")
     fields = {name: rng.uniform(0, 1, N_PARTICLES) for name in ("voronoi_area_cg", "one_minus_theta_cg", "gamma")}
     particle = np.arange(N_PARTICLES, dtype=np.int32)
@@ -81,6 +83,7 @@ def write_liquid_glass(store: Warehouse, rng: np.random.Generator) -> None:
             "gamma_cg": fields["gamma"],
             "model_name": [model_name("abm")] * N_PARTICLES,
             "model_version": ["3"] * N_PARTICLES,
+            "classifier_status": [status] * N_PARTICLES,
         }
     )
     store.replace_partition(key, {"descriptors": descriptors})
@@ -96,6 +99,7 @@ def write_liquid_glass(store: Warehouse, rng: np.random.Generator) -> None:
                 "method": "pearson",
                 "value": float(v),
                 "model_version": "3",
+                "classifier_status": status if pair.startswith("gamma") else None,
             }
             for s in range(5)
             for pair, v in zip(("gamma~upsilon", "one_minus_theta~upsilon"), rng.uniform(-1, 1, 2), strict=True)
@@ -103,10 +107,10 @@ def write_liquid_glass(store: Warehouse, rng: np.random.Generator) -> None:
     )
     summary = pl.DataFrame(
         [
-            summary_row("glass", "gamma~upsilon", 0.4321, 0.0567, 37),  # > 2 SE: pass
-            summary_row("glass", "gamma~one_minus_theta", 0.2468, 0.0135, 37),
+            summary_row("glass", "gamma~upsilon", 0.4321, 0.0567, 37, status),  # > 2 SE: pass
+            summary_row("glass", "gamma~one_minus_theta", 0.2468, 0.0135, 37, status),
             summary_row("glass", "one_minus_theta~upsilon", -0.0123, 0.0456, 40),  # within 2 SE: unresolved
-            summary_row("liquid", "gamma~upsilon", -0.1111, 0.0222, 35),
+            summary_row("liquid", "gamma~upsilon", -0.1111, 0.0222, 35, status),
         ]
     )
     store.replace_partition(
@@ -129,6 +133,7 @@ def write_dynamics(store: Warehouse) -> None:
             "stderr": [0.03, 0.02, 0.0211, 0.02],
             "n": [9] * 4,
             "model_version": "3",
+            "classifier_status": "resolved",
         }
     )
     maxima = pl.DataFrame(
@@ -141,6 +146,7 @@ def write_dynamics(store: Warehouse) -> None:
             "cage_clock": 0.8,
             "correlation": np.linspace(0.3, 0.5, 9),
             "model_version": "3",
+            "classifier_status": "resolved",
         }
     )
     summary = pl.DataFrame(
@@ -162,17 +168,24 @@ def write_dynamics(store: Warehouse) -> None:
     store.replace_partition({"system": "abm", "temperature": 1.0}, {"propensity_summary": summary})
 
 
-def register_champion(tracking: MLflowResource) -> None:
-    """A champion version of glass_cnn_abm whose run holds [O]-style parameters and metrics (no model file)."""
+def register_champion(tracking: MLflowResource, validation: tuple[int, int] = (78, 80), gate: float = 0.9) -> None:
+    """A champion version of glass_cnn_abm whose run holds [O]-style parameters and metrics (no model file):
+    ``validation`` = (correct, n) of 80 validation images, 46 of 48 test images (22/24 glass, 24/24 liquid),
+    the gate it ran under. 78 of 80 has its Wilson lower end at 0.91: resolved above 0.9."""
     client = tracking.activate()
     with mlflow.start_run(experiment_id=tracking.experiment_id("liquid_vs_glass_cnn")) as run:
-        mlflow.log_params({"input_kind": "density", "head": "fc", "n_train": 6, "n_validation": 2, "n_test": 2})
+        split = {"n_train": 60, "n_validation": 80, "n_test": 48}
+        mlflow.log_params({"input_kind": "density", "head": "fc", **split, "gate_accuracy": gate})
         mlflow.log_metrics(
             {
-                "validation_accuracy": 0.975,
-                "test_accuracy": 0.9583,
-                "test_accuracy_glass": 0.9167,
+                "validation_accuracy": validation[0] / validation[1],
+                "validation_n": validation[1],
+                "test_accuracy": 46 / 48,
+                "test_n": 48,
+                "test_accuracy_glass": 22 / 24,
+                "test_n_glass": 24,
                 "test_accuracy_liquid": 1.0,
+                "test_n_liquid": 24,
             }
         )
         mlflow.set_tag("profile", "validation")
@@ -219,7 +232,16 @@ def test_correlations_show_mean_se_n_beside_the_paper_and_the_verdicts(crafted):
 
 def test_table_ii_reads_the_champion_beside_the_paper(crafted):
     row = row_with(crafted[3].html, "glass_cnn_abm v1")
-    for text in (">0.975<", ">0.958<", ">0.917<", "density / fc", "validation", ">1.000 / 1.000<", "2000"):
+    for text in (
+        "0.975 ± 0.02 (n = 80; Wilson 0.91–0.99)",  # 78/80: √(0.975·0.025/80) = 0.017
+        "0.958 ± 0.03 (n = 48;",
+        "0.917 ± 0.06 (n = 24;",
+        "density / fc",
+        "validation",
+        ">1.000 / 1.000<",
+        "2000",
+        "0.9: resolved",
+    ):
         assert text in row, text
     kam = row_with(crafted[3].html, "no champion glass_cnn_kam")
     assert ABSENT in kam and ">1.000 / 0.998<" in kam
@@ -297,8 +319,9 @@ def test_the_asset_depends_on_the_campaigns_summaries_and_links_the_page(crafted
     assert AssetKey("paper_report") == result.asset_materializations_for_node("paper_report")[0].asset_key
 
 
-def test_cooling_rates_show_each_cnn_input_with_its_classified_glasses(tmp_path):
-    """C(1−Θ,Υ) over every glass; C(Γ,Υ) per CNN input over the glasses that CNN classified as glass."""
+def cooling_rate_rows(status: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Crafted cooling-rate correlations (4 glasses a rate, 3 classified as glass by the density CNN) and their summary
+    with the density CNN's gate verdict ``status``."""
     rng = np.random.default_rng(5)
     rows = [
         {
@@ -309,15 +332,22 @@ def test_cooling_rates_show_each_cnn_input_with_its_classified_glasses(tmp_path)
             "cnn_input": kind,
             "method": "pearson",
             "value": float(v),
+            "classifier_status": None if kind is None else status,
         }
         for rate in (0.02, 0.002)
         for pair, kind, count in (("one_minus_theta~upsilon", None, 4), ("gamma~upsilon", "density", 3))
         for s, v in enumerate(rng.uniform(-0.5, 0.5, count))
     ]
-    correlations = pl.DataFrame(rows, schema_overrides={"cnn_input": pl.String})
+    correlations = pl.DataFrame(rows, schema_overrides={"cnn_input": pl.String, "classifier_status": pl.String})
     energies = {0.02: [-3.0, -3.1, -3.2, -3.1], 0.002: [-3.2, -3.3, -3.2, -3.3]}
     classified = {0.02: {"density": 3}, 0.002: {"density": 3}}
-    summary = cooling_rate_summary(correlations, energies, "abm", 2000, 0.05, classified)
+    summary = cooling_rate_summary(correlations, energies, "abm", 2000, 0.05, classified, {"density": status})
+    return correlations, summary
+
+
+def test_cooling_rates_show_each_cnn_input_with_its_classified_glasses(tmp_path):
+    """C(1−Θ,Υ) over every glass; C(Γ,Υ) per CNN input over the glasses that CNN classified as glass."""
+    correlations, summary = cooling_rate_rows("resolved")
     store = Warehouse(tmp_path / "w.duckdb")
     store.replace_partition({"system": "abm"}, {"cooling_rate_summary": summary})
     html = cooling_rates(ReportData(store), ["abm"]).html()
@@ -329,3 +359,62 @@ def test_cooling_rates_show_each_cnn_input_with_its_classified_glasses(tmp_path)
     no_cnn = correlations.filter(pl.col("cnn_input").is_null() & (pl.col("cooling_rate") == 0.002))["value"]
     row = row_with(html, value_with_error(no_cnn.mean(), no_cnn.std() / np.sqrt(4)))
     assert "C(1−Θ, Υ)" in row and ">—<" in row and ">4<" in row and ">0.355<" in row
+
+
+def test_cooling_rates_of_an_unresolved_cnn_are_no_finding(tmp_path):
+    """The density CNN at 0.625 on 80 validation images: its C(Γ,Υ) rows say "no Grad-CAM finding", stand beside no
+    [O] value, and its accuracy is shown with n and its interval; C(1−Θ,Υ) is reported as before."""
+    correlations, summary = cooling_rate_rows("classifier_unresolved")
+    assert summary.filter(pl.col("cnn_input") == "density")["paper_value"].null_count() == 2  # no [O] beside them
+    cnns = pl.DataFrame(
+        [
+            {
+                "system": "abm",
+                "cnn_input": "density",
+                "subset": "validation",
+                "n_particles": 2000,
+                "accuracy": 0.625,
+                "n": 80,
+                "n_correct": 50,
+                "stderr": float(np.sqrt(0.625 * 0.375 / 80)),
+                "wilson_low": 0.51,
+                "wilson_high": 0.73,
+                "gate_accuracy": 0.95,
+                "classifier_status": "classifier_unresolved",
+                "mlflow_run_id": "r",
+            }
+        ]
+    )
+    store = Warehouse(tmp_path / "w.duckdb")
+    store.replace_partition({"system": "abm"}, {"cooling_rate_summary": summary, "cooling_rate_cnns": cnns})
+    section = cooling_rates(ReportData(store), ["abm"])
+    html = section.html()
+    density = correlations.filter((pl.col("cnn_input") == "density") & (pl.col("cooling_rate") == 0.002))["value"]
+    assert f"{density.mean():.3g} ± {density.std() / np.sqrt(3):.2g}" not in html
+    rows = [r for r in re.findall(r"<tr>.*?</tr>", html, flags=re.S) if ">density<" in r and "C(Γ, Υ)" in r]
+    assert len(rows) == 2 and all("no Grad-CAM finding" in r and "0.552" not in r for r in rows)
+    # the table recomputes SE and interval from k of n: 50/80 → SE 0.054, Wilson [0.51, 0.72]
+    assert "0.625 ± 0.05 (n = 80; Wilson 0.51–0.72)" in row_with(html, ">validation<")
+    assert any("classifier below the gate: no Grad-CAM finding" in line for line in section.summary)
+    no_cnn = correlations.filter(pl.col("cnn_input").is_null() & (pl.col("cooling_rate") == 0.002))["value"]
+    assert ">0.355<" in row_with(html, f"{no_cnn.mean():.3g} ± {no_cnn.std() / np.sqrt(4):.2g}")
+
+
+def test_an_unresolved_champion_gives_no_grad_cam_finding_in_the_report(tmp_path):
+    """[O] §IV C and Fig. 3 from a champion at chance (5 of 8 validation images): the Γ rows say "no Grad-CAM
+    finding" and stand beside no [O] value, its conditions are not judged, C(1−Θ,Υ) is reported as usual."""
+    store = Warehouse(tmp_path / "warehouse.duckdb")
+    rng = np.random.default_rng(7)
+    write_quenched(store, rng)
+    write_liquid_glass(store, rng, status="classifier_unresolved")
+    tracking = MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "a"))
+    register_champion(tracking, validation=(5, 8), gate=0.95)
+    report = write_report(tmp_path / "report.html", store, tracking, ["abm"])
+    html = report.html
+    assert "0.432 ± 0.057" not in html  # the Γ mean is no finding
+    gamma = row_with(html, "no Grad-CAM finding (classifier unresolved)", ">glass<", "C(Γ, Υ)")
+    assert ">0.552<" not in gamma
+    assert ">classifier unresolved<" in row_with(html, "C(Γ,Υ) &gt; 0")
+    assert ">0.355<" in row_with(html, "-0.0123 ± 0.046", "pearson")  # C(1−Θ,Υ) needs no CNN
+    assert "classifier at chance: no Grad-CAM finding (validation accuracy 0.625 ± 0.17 (n = 8" in html
+    assert "0.95: classifier_unresolved" in row_with(html, "glass_cnn_abm v1")

@@ -2,10 +2,14 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from glass_assets.profiles import PROFILES_FILE, ProfileError, load_profile
+from glass_core.learning.classifier_gate import GateError
+from glass_core.learning.cnn import deterministic_split
+from glass_core.models.systems import get_system
 from tests.conftest import TINY_PROFILES
 
 
@@ -22,7 +26,8 @@ def test_sections_are_typed():
     window = profile.propensity.max_time_for
     assert window("kam", 0.37) == 100.0 and window("abm", 1.5) == 100.0
     assert profile.swap_mc.n_chains == 2 and isinstance(profile.swap_mc.swap_probability, float)
-    assert profile.cnn.split_fractions == (0.6, 0.1, 0.3) and isinstance(profile.cnn.conv_channels, tuple)
+    assert profile.cnn.split_fractions == (0.3, 0.5, 0.2) and isinstance(profile.cnn.conv_channels, tuple)
+    assert profile.cnn.gate_accuracy == 0.95 and profile.cnn.min_validation_per_class == 20
     assert profile.inherent_structures.force_tolerance == 1e-8
     tiny = load_profile("tiny_cnn", TINY_PROFILES)
     assert tiny.propensity.max_time_for("abm") == 3.0
@@ -115,8 +120,14 @@ def test_validation_and_paper_profiles_hold_the_cooling_rates():
     validation = load_profile("validation")
     study = dict(validation.cooling_rate_study.plan())
     assert validation.cooling_rate_study.n_particles == 2000
-    assert study[2e-2] >= 20 and study[2e-3] >= 20 and study[2e-4] >= 1
-    assert validation.quench == load_profile("demo").quench and validation.cnn == load_profile("demo").cnn
+    assert study[2e-2] >= 20 and study[2e-3] >= 10 and study[2e-4] >= 2
+    # the study CNNs train at the study's box ([O]'s N = 2000), on the quench stage of the same profile, with the
+    # demo's pixel (0.23 σ): the grid grows with the box
+    assert validation.quench.particles_for("abm") == validation.cooling_rate_study.n_particles
+    demo = load_profile("demo").cnn
+    side = {n: (n / get_system("abm").density) ** 0.5 for n in (256, 2000)}
+    assert validation.cnn.grid / side[2000] == pytest.approx(demo.grid / side[256], rel=0.01)
+    assert validation.cnn.kernel_width == demo.kernel_width and validation.cnn.input_kind == demo.input_kind
     paper = load_profile("paper").cooling_rate_study
     assert 8.33e-5 in paper.rates and paper.n_particles == 2000
 
@@ -167,3 +178,38 @@ def test_the_number_of_propensity_configurations_may_depend_on_the_temperature()
     propensity = load_profile("ternary_validation").propensity
     assert propensity.samples_for("ka2d_ternary", 0.45) == 8 and propensity.samples_for("ka2d_ternary", 0.6) == 16
     assert propensity.samples_for("abm", 1.0) == 8 and load_profile("demo").propensity.samples_for("kam", 0.37) == 8
+
+
+def test_the_classifier_gate_settings_are_validated_and_named(tmp_path):
+    cnn = yaml.safe_load(TINY_PROFILES.read_text())["tiny"]["cnn"]
+    for threshold in (0.5, 0.3, 1.2):
+        with pytest.raises(ProfileError, match=rf"cnn.gate_accuracy = {threshold} is outside \(0.5, 1\]"):
+            load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "gate_accuracy": threshold}))
+    with pytest.raises(ProfileError, match="cnn.min_validation_per_class = 0 must be at least 1"):
+        load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "min_validation_per_class": 0}))
+    with pytest.raises(ProfileError, match="cnn.validate_every must be at least 1"):
+        load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "validate_every": 0}))
+    gate = load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "gate_accuracy": 0.9})).cnn.gate
+    assert gate.threshold == 0.9 and gate.minimum_validation_size == 36
+    # 1 is inside (0.5, 1] but no finite validation split resolves it: the split check names it
+    perfect = load_profile("bad", bad_profile(tmp_path, cnn={**cnn, "gate_accuracy": 1.0})).cnn.gate
+    with pytest.raises(GateError, match="cnn.gate_accuracy = 1 cannot be resolved by any finite validation split"):
+        perfect.check_split(1000, 1000)
+
+
+def test_an_unknown_cnn_input_of_the_study_is_named(tmp_path):
+    good = {"n_particles": 64, "rates": [2.0], "glasses_per_rate": [2]}
+    with pytest.raises(ProfileError, match=r"cooling_rate_study.cnn_inputs must be distinct entries of .*'pixels'"):
+        load_profile("bad", bad_profile(tmp_path, cooling_rate_study={**good, "cnn_inputs": ["density", "pixels"]}))
+
+
+@pytest.mark.parametrize("name", ["demo", "validation", "paper"])
+def test_each_shipped_profile_can_choose_a_champion_and_pass_its_gate(name):
+    """The profile's quench runs, split by its fractions (each run gives a liquid and a glass image), leave a
+    validation split that satisfies the classifier gate: ≥ min_validation_per_class per class and enough images for
+    a perfect score to be resolved above gate_accuracy."""
+    profile = load_profile(name)
+    split = deterministic_split(np.arange(profile.quench.n_samples), profile.cnn.split_fractions, profile.cnn.seed)
+    per_class = len(split.validation)
+    profile.cnn.gate.check_split(per_class, per_class)  # raises if too small
+    assert 2 * per_class >= profile.cnn.gate.minimum_validation_size

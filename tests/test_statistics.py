@@ -7,12 +7,16 @@ import pytest
 
 from glass_core.learning.correlations import OYAMA_GLASS_CONDITIONS, curve_maximum, evaluate_conditions
 from glass_core.models.statistics import (
+    Accuracy,
     Estimate,
     SampleMean,
     absolute_difference,
+    binomial_stderr,
     difference,
     judge,
+    minimum_resolving_size,
     sample_mean,
+    wilson_interval,
 )
 
 
@@ -102,3 +106,38 @@ def test_quantities_over_networks_give_mean_and_spread_and_zero_spread_for_ident
     varied = over_networks([1.0, 2.0, float("nan"), 3.0])
     assert varied.n_networks == 3 and varied.spread == pytest.approx(1.0) and np.isnan(varied.stderr)
     assert over_networks([4.0]).spread == 0.0 and over_networks([]).n_networks == 0
+
+
+# ------------------------------------------------------------------------------------------ accuracies
+def test_binomial_standard_error_of_a_known_accuracy():
+    # 5 of 8: p = 0.625, SE = √(0.625 · 0.375 / 8) = 0.1711…; 19 of 24: √(19·5/24³)
+    assert binomial_stderr(5, 8) == pytest.approx(math.sqrt(0.625 * 0.375 / 8), rel=1e-12)
+    assert binomial_stderr(5, 8) == pytest.approx(0.17116, abs=1e-5)
+    assert binomial_stderr(19, 24) == pytest.approx(math.sqrt(19 * 5 / 24**3), rel=1e-12)
+    assert binomial_stderr(8, 8) == 0.0 and binomial_stderr(0, 0) is None
+    accuracy = Accuracy(5, 8)
+    assert accuracy.value == 0.625 and accuracy.stderr == pytest.approx(0.17116, abs=1e-5)
+    assert accuracy.text() == "0.625 ± 0.17 (n = 8; Wilson 0.30–0.87)"
+    with pytest.raises(ValueError, match="0 ≤ correct ≤ n"):
+        Accuracy(9, 8)
+
+
+def test_wilson_interval_against_its_formula_and_its_limits():
+    # 5 of 8 at z = 2: centre (p + z²/2n)/(1 + z²/n) = 0.875/1.5, half = 2√(p(1−p)/8 + 4/256)/1.5
+    centre, half = (0.625 + 0.25) / 1.5, 2 * math.sqrt(0.625 * 0.375 / 8 + 4 / 256) / 1.5
+    assert wilson_interval(5, 8) == pytest.approx((centre - half, centre + half), rel=1e-12)
+    assert wilson_interval(5, 8, z=1.96)[0] > wilson_interval(5, 8)[0]  # fewer SE: narrower
+    low, high = wilson_interval(8, 8)  # a perfect score: lower end n/(n + z²), upper end 1
+    assert low == pytest.approx(8 / 12) and high == 1.0
+    assert wilson_interval(0, 8)[0] == 0.0 and wilson_interval(0, 8)[1] == pytest.approx(4 / 12)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_the_smallest_set_that_can_resolve_a_threshold():
+    # a perfect score on n images has Wilson lower end n/(n + 4) at z = 2: ≥ a needs n ≥ 4a/(1 − a)
+    assert minimum_resolving_size(0.95) == 76
+    assert minimum_resolving_size(0.9) == 36
+    assert Accuracy(76, 76).resolved_above(0.95) and not Accuracy(75, 75).resolved_above(0.95)
+    assert not Accuracy(75, 76).resolved_above(0.95)  # one error on the smallest set already fails
+    with pytest.raises(ValueError, match="no finite number of images"):
+        minimum_resolving_size(1.0)

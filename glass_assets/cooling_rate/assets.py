@@ -13,10 +13,20 @@ rate with the same pixel size as in training (the grid grows with the box; the p
 size-independent, [O]'s flatten head would not be) and, on the glasses it classifies as glass, correlated as
 ``indicator_correlations`` does. No glass of the study is ever a training image, so all of them count.
 
+The classifier gate [O]: Grad-CAM findings come only from a CNN that classifies. Each study CNN's validation
+accuracy k/n carries its binomial SE and Wilson interval (2 SE) in MLflow and in ``cooling_rate_cnns``; a CNN
+whose Wilson lower end is below the profile's ``cnn.gate_accuracy`` still gives its rows, marked
+``classifier_unresolved`` (``paper_value`` NULL), a WARN names its accuracy and n, and the table and plot show
+"no Grad-CAM finding" in place of its means: none of them stands beside [O]'s values. The validation split is
+checked against the gate before any CNN is trained or any glass quenched. A study that is run again (more glasses, a
+resumed run) reuses a CNN logged with the same data, settings and code (MLflow tag ``study_cnn_key``) instead of
+training it again, as it reuses the stored glasses.
+
 [O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -25,13 +35,24 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import polars as pl
 import torch
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.cnn_split import gridding_for, labelled_configurations, split_parameters, train_with_settings
+from glass_assets.cnn_split import (
+    GatedClassifier,
+    accuracy_metrics,
+    gridding_for,
+    labelled_configurations,
+    logged_accuracy,
+    split_accuracies,
+    split_parameters,
+    train_with_settings,
+)
 from glass_assets.cooling_rate import plots
 from glass_assets.cooling_rate.checks import (
     COOLING_RATE_CHECKS,
@@ -41,18 +62,19 @@ from glass_assets.cooling_rate.checks import (
 )
 from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata, stderr_metadata
-from glass_assets.profiles import Profile
+from glass_assets.profiles import CNNSettings, Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, particle_rows, sample_row
 from glass_assets.tracking import MLflowResource
-from glass_assets.versioning import COOLING_RATE_CODE_VERSION, code_version_tag
+from glass_assets.versioning import CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import Warehouse, ensemble_key
-from glass_core.learning.cnn import GLASS, GlassCNN, deterministic_split, evaluate
+from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
+from glass_core.learning.cnn import GLASS, LIQUID, GlassCNN, deterministic_split, evaluate
 from glass_core.learning.correlations import OYAMA_COOLING_RATE, OYAMA_GLASS_MEANS, pair_correlations
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
 from glass_core.models.seeds import derive_seed
-from glass_core.models.statistics import sample_mean
+from glass_core.models.statistics import Accuracy, sample_mean
 from glass_core.models.systems import ModelSystem, get_system
 from glass_core.simulation.quench import QuenchProtocol, QuenchResult, hold_mean_temperature
 from glass_core.structure.gridding import Gridding
@@ -88,15 +110,26 @@ def glass_correlations(config: Configuration, system: ModelSystem, xi: float) ->
 
 @dataclasses.dataclass(frozen=True)
 class StudyCNN:
-    """A liquid/glass CNN of one input kind trained for the study, with the gridding of its training box."""
+    """A liquid/glass CNN of one input kind trained for the study, with the gridding of its training box, its
+    accuracies (k of n per subset and class: ``validation``, ``validation_glass``, ``test``, …) and the gate's
+    verdict on its validation accuracy."""
 
     input_kind: str
     model: GlassCNN
     gridding: Gridding
     box_length: float
-    validation_accuracy: float
-    test_accuracy: float
+    accuracies: dict[str, Accuracy]
+    classifier: GatedClassifier
     run_id: str
+    n_particles: int = 0
+
+    @property
+    def validation_accuracy(self) -> float:
+        return self.accuracies["validation"].value
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.accuracies["test"].value
 
 
 def gridding_at_box(cnn: StudyCNN, box_length: float) -> Gridding:
@@ -144,16 +177,55 @@ def train_study_cnns(
         return []
     torch.set_num_threads(os.cpu_count() or 1)
     configs, labels, samples, _ = labelled_configurations(store, system)
-    mlflow_tracking.activate()
+    split = deterministic_split(samples, profile.cnn.split_fractions, profile.cnn.seed)
+    # bad input stops here, before any CNN is trained or glass quenched: a validation split that cannot pass the gate
+    profile.cnn.gate.check_split(
+        int(np.sum(labels[split.validation] == LIQUID)),
+        int(np.sum(labels[split.validation] == GLASS)),
+        where=(
+            f"the study CNNs' validation split ({len(set(samples.tolist()))} quench runs of {system}, N = "
+            f"{configs[0].n_particles}, cnn.split_fractions {list(profile.cnn.split_fractions)})"
+        ),
+    )
+    study_n = profile.cooling_rate_study.n_particles
+    if configs[0].n_particles != study_n:
+        context.log.warning(
+            f"the study CNNs train on the quench stage's N = {configs[0].n_particles} configurations of {system}, the "
+            f"study's glasses hold N = {study_n}: Grad-CAM reads boxes unlike those it was trained on ([O] trains and "
+            "explains at one size; the validation profile quenches the stage at the study's N)"
+        )
+    client = mlflow_tracking.activate()
     experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
+    digest = configurations_digest(configs)
     cnns = []
     for kind in kinds:
         cnn = dataclasses.replace(profile.cnn, input_kind=kind, head="gap")
         gridding = gridding_for(system, cnn)
+        key = study_cnn_key(system, cnn, digest)
+        logged = _logged_study_cnn(client, experiment_id, key)
+        if logged is not None:  # the same network: the training is deterministic for its data, settings and code
+            model, accuracies, run_id = logged
+            classifier = GatedClassifier(accuracies["validation"], cnn.gate, f"study CNN {kind}")
+            context.log.info(
+                f"study CNN {kind}: reusing MLflow run {run_id}, trained on the same configurations with the same "
+                f"settings and code: validation accuracy {accuracies['validation'].text()}"
+            )
+            if not classifier.resolved:
+                context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
+            box = float(configs[0].box[0])
+            cnns.append(StudyCNN(kind, model, gridding, box, accuracies, classifier, run_id, configs[0].n_particles))
+            continue
         images = gridding.images(configs)
-        split = deterministic_split(samples, cnn.split_fractions, cnn.seed)
+        started = time.perf_counter()
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"{system}-{kind}-{context.run.run_id[:8]}") as run:
-            mlflow.set_tags({"system": system, "profile": profile.name, "dagster_run_id": context.run.run_id})
+            mlflow.set_tags(
+                {
+                    "system": system,
+                    "profile": profile.name,
+                    "dagster_run_id": context.run.run_id,
+                    STUDY_CNN_KEY_TAG: key,
+                }
+            )
             mlflow.log_params(
                 {
                     "input_kind": kind,
@@ -161,32 +233,148 @@ def train_study_cnns(
                     "grid": cnn.grid,
                     "kernel_width": cnn.kernel_width,
                     "epochs": cnn.epochs,
+                    "batch_size": cnn.batch_size,
+                    "learning_rate": cnn.learning_rate,
+                    "validate_every": cnn.validate_every,
                     "n_particles": configs[0].n_particles,
+                    "n_train": len(split.train),
+                    "n_validation": len(split.validation),
+                    "n_test": len(split.test),
+                    "gate_accuracy": cnn.gate_accuracy,
                     **split_parameters(cnn),
                 }
             )
-            trained = train_with_settings(images, labels, split, cnn)
+            def progress(record, kind=kind, cnn=cnn) -> None:  # noqa: ANN001 - glass_core.learning.cnn.EpochRecord
+                if record.epoch % 10 == 0 or record.epoch == cnn.epochs:
+                    context.log.info(
+                        f"study CNN {kind}: epoch {record.epoch}/{cnn.epochs}, loss {record.train_loss:.4f}, "
+                        f"train accuracy {record.train_accuracy:.3f}, validation accuracy "
+                        f"{record.validation_accuracy:.3f}"
+                    )
+                    mlflow.log_metrics(
+                        {
+                            k: v
+                            for k, v in (
+                                ("train_loss", record.train_loss),
+                                ("train_accuracy", record.train_accuracy),
+                                ("validation_accuracy_epoch", record.validation_accuracy),
+                            )
+                            if np.isfinite(v)
+                        },
+                        step=record.epoch,
+                    )
+
+            trained = train_with_settings(images, labels, split, cnn, progress)
             validation = evaluate(trained.model, images[split.validation], labels[split.validation])
             test = evaluate(trained.model, images[split.test], labels[split.test])
-            mlflow.log_metrics({"validation_accuracy": validation.accuracy, "test_accuracy": test.accuracy})
+            accuracies = split_accuracies(validation, "validation") | split_accuracies(test, "test")
+            classifier = GatedClassifier(accuracies["validation"], cnn.gate, f"study CNN {kind}")
+            seconds = time.perf_counter() - started
+            mlflow.log_metrics(
+                accuracy_metrics(accuracies) | {"classifier_resolved": float(classifier.resolved), "seconds": seconds}
+            )
+            mlflow.set_tag("classifier_status", classifier.status)
             example = images[split.test[:2]]
             signature = infer_signature(example, trained.model(torch.from_numpy(example)).detach().numpy())
             mlflow.pytorch.log_model(trained.model, name="model", signature=signature, serialization_format="pickle")
         context.log.info(
-            f"study CNN {kind}: validation accuracy {validation.accuracy:.3f}, test accuracy {test.accuracy:.3f}"
+            f"study CNN {kind} (N = {configs[0].n_particles}, {len(split.train)} training images, {seconds:.0f} s): "
+            f"validation accuracy {accuracies['validation'].text()}, test accuracy {accuracies['test'].text()}"
         )
+        if not classifier.resolved:
+            context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
         cnns.append(
             StudyCNN(
                 kind,
                 trained.model,
                 gridding,
                 float(configs[0].box[0]),
-                validation.accuracy,
-                test.accuracy,
+                accuracies,
+                classifier,
                 run.info.run_id,
+                configs[0].n_particles,
             )
         )
     return cnns
+
+
+#: MLflow tag of a study CNN's run: what determines the trained network (:func:`study_cnn_key`)
+STUDY_CNN_KEY_TAG = "study_cnn_key"
+#: the accuracies a study CNN logs, read back when its run is reused
+ACCURACY_KEYS = tuple(f"{subset}{label}" for subset in ("validation", "test") for label in ("", "_liquid", "_glass"))
+
+
+def configurations_digest(configs: list[Configuration]) -> str:
+    """sha256 of the configurations a CNN trains, validates and tests on, in order: positions, types and box."""
+    digest = hashlib.sha256()
+    for config in configs:
+        for array in (config.positions, config.types, np.asarray(config.box)):
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def study_cnn_key(system: str, cnn: CNNSettings, digest: str) -> str:
+    """Identity of a trained study CNN: its data (:func:`configurations_digest`), every ``cnn`` setting (input kind,
+    head, network, optimisation, split, seed) and the code versions. Training is deterministic for these, so a
+    run logged under the same key holds the same network and a resumed study reuses it instead of training again."""
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cnn).items()}
+    identity = {
+        "system": system,
+        "settings": settings,
+        "data": digest,
+        "code": [CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION],
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _logged_study_cnn(
+    client: MlflowClient, experiment_id: str, key: str
+) -> tuple[GlassCNN, dict[str, Accuracy], str] | None:
+    """(model, accuracies, run id) of the newest finished study-CNN run with ``key``, if its counts were logged."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.{STUDY_CNN_KEY_TAG} = '{key}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    run = runs[0]
+    accuracies = {name: logged_accuracy(run.data.metrics, run.data.params, name) for name in ACCURACY_KEYS}
+    if accuracies["validation"].n == 0:
+        return None
+    return mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model"), accuracies, run.info.run_id
+
+
+def study_cnn_rows(system: str, cnns: list[StudyCNN]) -> pl.DataFrame:
+    """Rows of ``cooling_rate_cnns``: each study CNN's accuracy per subset and class, k of n, binomial SE and Wilson
+    interval (2 SE), with the gate and its verdict."""
+    rows = []
+    for cnn in cnns:
+        for subset, accuracy in cnn.accuracies.items():
+            low, high = accuracy.interval(cnn.classifier.gate.z)
+            rows.append(
+                {
+                    "system": system,
+                    "cnn_input": cnn.input_kind,
+                    "subset": subset,
+                    "n_particles": cnn.n_particles,
+                    "accuracy": accuracy.value if accuracy.n else None,
+                    "n": accuracy.n,
+                    "n_correct": accuracy.correct,
+                    "stderr": accuracy.stderr,
+                    "wilson_low": low,
+                    "wilson_high": high,
+                    "gate_accuracy": cnn.classifier.gate.threshold,
+                    "classifier_status": cnn.classifier.status,
+                    "mlflow_run_id": cnn.run_id,
+                }
+            )
+    schema = {"accuracy": pl.Float64, "stderr": pl.Float64, "n_particles": pl.Int32, "n": pl.Int32}
+    schema |= {"n_correct": pl.Int32, "mlflow_run_id": pl.String}
+    if not rows:
+        return pl.DataFrame(schema={"system": pl.String, "cnn_input": pl.String, "subset": pl.String, **schema})
+    return pl.DataFrame(rows, schema_overrides=schema)
 
 
 def _stored_glasses(
@@ -313,7 +501,15 @@ def _correlation_rows(
         per_glass = cnn_glass_correlations(cnn, configs, indicators, xi)
         classified[cnn.input_kind] = sum(values is not None for values in per_glass.values())
         rows += [
-            {**base, "sample": sample, "pair": pair, "cnn_input": cnn.input_kind, "method": method, "value": value}
+            {
+                **base,
+                "sample": sample,
+                "pair": pair,
+                "cnn_input": cnn.input_kind,
+                "method": method,
+                "value": value,
+                "classifier_status": cnn.classifier.status,
+            }
             for sample, values in per_glass.items()
             if values is not None
             for (pair, method), value in values.items()
@@ -328,18 +524,24 @@ def cooling_rate_summary(
     n_particles: int,
     temperature: float,
     classified: Mapping[float, Mapping[str, int]] | None = None,
+    statuses: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """Rows of ``cooling_rate_summary``: per (rate, pair, CNN input, method) mean ± SE, sd and n over the glasses,
     [O]'s value (Pearson only), the glasses' mean E/N ± SE, the number of glasses at the rate and, for a CNN pair,
-    how many of them the CNN classified as glass (only those have a C(Γ, ·))."""
+    how many of them the CNN classified as glass (only those have a C(Γ, ·)) and the CNN's ``classifier_status``
+    (``statuses``: input kind → status). A Grad-CAM row of an unresolved CNN gets no paper value: it is no
+    finding to set beside [O]."""
     paper = OYAMA_GLASS_MEANS.get(system, {})
     classified = classified or {}
+    statuses = statuses or {}
     rows = []
     for (rate, pair, cnn_input, method), group in correlations.group_by(
         ["cooling_rate", "pair", "cnn_input", "method"]
     ):
         mean = sample_mean(group["value"].to_list())
         energy = sample_mean(energies[rate])
+        status = None if cnn_input is None else statuses.get(cnn_input)
+        finding = status != CLASSIFIER_UNRESOLVED
         rows.append(
             {
                 "system": system,
@@ -356,14 +558,16 @@ def cooling_rate_summary(
                 "std": mean.std,
                 "n": mean.n,
                 "n_undefined": mean.n_undefined,
-                "paper_value": paper.get(pair) if method == "pearson" else None,
+                "paper_value": paper.get(pair) if method == "pearson" and finding else None,
                 "paper_cooling_rate": OYAMA_COOLING_RATE,
                 "energy_per_particle": energy.mean,
                 "energy_stderr": energy.stderr,
+                "classifier_status": status,
             }
         )
     schema = {"mean": pl.Float64, "stderr": pl.Float64, "std": pl.Float64, "paper_value": pl.Float64}
     schema |= {"energy_stderr": pl.Float64, "cnn_input": pl.String, "n_classified_glass": pl.Int64}
+    schema |= {"classifier_status": pl.String}
     return (
         pl.DataFrame(rows, schema_overrides=schema)
         .with_columns(pl.col("mean").fill_nan(None))
@@ -401,13 +605,22 @@ def cooling_rate_study(
         rate_rows, classified[rate] = _correlation_rows(system_name, rate, configs, xi, cnns)
         rows += rate_rows
 
-    correlations = pl.DataFrame(rows, schema_overrides={"value": pl.Float64, "cnn_input": pl.String}).with_columns(
-        pl.col("value").fill_nan(None)
-    )
+    correlations = pl.DataFrame(
+        rows, schema_overrides={"value": pl.Float64, "cnn_input": pl.String, "classifier_status": pl.String}
+    ).with_columns(pl.col("value").fill_nan(None))
+    if "classifier_status" not in correlations.columns:  # no CNN: C(1−Θ,Υ) only
+        correlations = correlations.with_columns(pl.lit(None, dtype=pl.String).alias("classifier_status"))
     energies = {rate: g.samples["energy_per_particle"].to_list() for rate, g in glasses.items()}
-    summary = cooling_rate_summary(correlations, energies, system_name, settings.n_particles, temperature, classified)
-    checks = run_cooling_rate_checks(system, glasses, correlations)
-    tables = {"cooling_rate_correlations": correlations, "cooling_rate_summary": summary}
+    statuses = {c.input_kind: c.classifier.status for c in cnns}
+    summary = cooling_rate_summary(
+        correlations, energies, system_name, settings.n_particles, temperature, classified, statuses
+    )
+    checks = run_cooling_rate_checks(system, glasses, correlations, [c.classifier for c in cnns])
+    tables = {
+        "cooling_rate_correlations": correlations,
+        "cooling_rate_summary": summary,
+        "cooling_rate_cnns": study_cnn_rows(system_name, cnns),
+    }
     rejected = {**tables, **{f"{t}_{k['ensemble']}": f for k, e in frames for t, f in e.items()}}
     raise_on_blocking_failure(
         checks, COOLING_RATE_CHECKS, context, rejected=rejected, quarantine_root=study.quarantine_root()
@@ -428,14 +641,24 @@ def cooling_rate_study(
             "study_cnns": MetadataValue.json(
                 {
                     c.input_kind: {
-                        "validation_accuracy": c.validation_accuracy,
-                        "test_accuracy": c.test_accuracy,
+                        "validation_accuracy": c.accuracies["validation"].text(),
+                        "test_accuracy": c.accuracies["test"].text(),
+                        "classifier_status": c.classifier.status,
+                        "gate_accuracy": c.classifier.gate.threshold,
+                        "n_particles": c.n_particles,
                         "mlflow_run_id": c.run_id,
                         "glasses_classified_as_glass": {f"{r:g}": classified[r][c.input_kind] for r in classified},
                     }
                     for c in cnns
                 }
             ),
+            "cnn_accuracies": MetadataValue.md(plots.cnn_markdown(study_cnn_rows(system_name, cnns))),
+            **{
+                f"grad_cam_finding_{c.input_kind}": "resolved classifier"
+                if c.classifier.resolved
+                else c.classifier.no_finding()
+                for c in cnns
+            },
             "wall_seconds": time.perf_counter() - started,
             "code_version": code_version_tag(COOLING_RATE_CODE_VERSION),
             **figure_metadata(
@@ -454,9 +677,11 @@ def cooling_rate_study(
 
 def _summary_metadata(summary: pl.DataFrame) -> dict[str, object]:
     """``pearson_rate_<γ>`` (C(1−Θ,Υ)), ``pearson_<pair>_<input>_rate_<γ>`` (the CNN pairs), each with ``…_stderr``
-    (null for n = 1) and ``…_n``."""
+    (null for n = 1) and ``…_n``; the CNN pairs of an unresolved classifier are no finding and are left out."""
     metadata: dict[str, object] = {}
     for row in summary.filter(pl.col("method") == "pearson").iter_rows(named=True):
+        if row.get("classifier_status") == CLASSIFIER_UNRESOLVED:
+            continue
         prefix = "pearson" if row["cnn_input"] is None else f"pearson_{row['pair']}_{row['cnn_input']}"
         name = f"{prefix}_rate_{row['cooling_rate']:g}"
         metadata[name] = float("nan") if row["mean"] is None else float(row["mean"])

@@ -4,7 +4,8 @@ Blocking: at every cooling rate no two particles closer than 0.7 σ_ij and the L
 glass equal to the numpy energy of the same pair potential (rel. 1e-8) — the checks every quenched ensemble
 passes (:mod:`glass_assets.checks`) — and every defined Pearson/Spearman C(1−Θ,Υ) in [−1, 1].
 Warning: slower cooling anneals deeper, so the mean energy per particle must not rise significantly (by
-more than 2 SE) from a faster to a slower rate.
+more than 2 SE) from a faster to a slower rate. Warning: every study CNN's validation accuracy is resolved above the
+classifier gate (``cnn.gate_accuracy``, Wilson lower end at 2 SE); the C(Γ,·) of one that is not are no finding.
 """
 
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from glass_assets.checks import (
     lammps_energy_matches_numpy,
     no_overlaps,
 )
+from glass_assets.cnn_split import GatedClassifier
 from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import RESOLUTION, difference, sample_mean
 from glass_core.models.systems import ModelSystem
@@ -78,6 +80,16 @@ def slower_cooling_not_higher_energy(glasses: Mapping[float, RateGlasses], **_: 
     )
 
 
+def study_cnns_resolved(classifiers: list[GatedClassifier], **_: object) -> CheckOutcome:
+    """Every study CNN's validation accuracy is resolved above the gate (none trained: nothing to judge)."""
+    unresolved = [c for c in classifiers if not c.resolved]
+    return CheckOutcome(
+        passed=not unresolved,
+        metadata={c.name: f"{c.accuracy.text()} ({c.status}, gate {c.gate.threshold:g})" for c in classifiers},
+        description="; ".join(f"{c.describe()}: {c.no_finding()}" for c in unresolved),
+    )
+
+
 COOLING_RATE_CHECKS = {
     "no_overlaps": Check(
         at_every_rate(no_overlaps), "No two particles closer than 0.7 σ_ij, at every rate.", blocking=True
@@ -95,6 +107,11 @@ COOLING_RATE_CHECKS = {
         "Mean E/N does not rise by more than 2 SE from a faster to a slower rate.",
         warn_only=True,
     ),
+    "study_cnns_resolved": Check(
+        study_cnns_resolved,
+        "Every study CNN's validation accuracy is resolved above cnn.gate_accuracy: else its C(Γ,·) are no finding.",
+        warn_only=True,
+    ),
 }
 
 
@@ -103,6 +120,15 @@ def cooling_rate_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
 
 
 def run_cooling_rate_checks(
-    system: ModelSystem, glasses: Mapping[float, RateGlasses], correlations: pl.DataFrame
+    system: ModelSystem,
+    glasses: Mapping[float, RateGlasses],
+    correlations: pl.DataFrame,
+    classifiers: list[GatedClassifier] | None = None,
 ) -> list[AssetCheckResult]:
-    return check_results(COOLING_RATE_CHECKS, system=system, glasses=glasses, correlations=correlations)
+    return check_results(
+        COOLING_RATE_CHECKS,
+        system=system,
+        glasses=glasses,
+        correlations=correlations,
+        classifiers=classifiers or [],
+    )

@@ -4,13 +4,24 @@ Glasses the champion CNN trained on never enter: only correctly classified glass
 test splits do. Per frame the mean curve over them carries its standard error and n; each glass's own
 maximum over δ (what [O] reports, from one configuration) is stored and drawn as a distribution beside the
 maximum of the mean curve.
+
+The classifier gate: Γ explains a decision only if the CNN makes one. The champion's logged validation accuracy
+(k of n) is judged by the profile's ``cnn.gate_accuracy`` (Wilson lower end at 2 SE,
+:mod:`glass_core.learning.classifier_gate`); below it the rows are written marked ``classifier_unresolved``, a
+WARN names the accuracy and n, and the metadata, plots and checks make no comparison with [O]'s maximum.
 """
 
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.cnn_split import cnn_subsets, logged_gridding, logged_split, quench_sample_ids_by_phase
+from glass_assets.cnn_split import (
+    champion_gate,
+    cnn_subsets,
+    logged_gridding,
+    logged_split,
+    quench_sample_ids_by_phase,
+)
 from glass_assets.dynamics import plots
 from glass_assets.dynamics.checks import (
     GRAD_CAM_DYNAMICS_CHECKS,
@@ -21,7 +32,7 @@ from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import configurations
-from glass_assets.tracking import MLflowResource, load_champion, model_name
+from glass_assets.tracking import MLflowResource, champion_metrics, load_champion, model_name
 from glass_assets.versioning import GRAD_CAM_DYNAMICS_CODE_VERSION
 from glass_assets.warehouse import WarehouseError
 from glass_core.learning.cnn import GLASS
@@ -45,13 +56,19 @@ def grad_cam_dynamics(
     if labels.height == 0:
         raise WarehouseError(f"no propensity labels for {system}: materialize propensity_labels first")
     model, params, version = load_champion(mlflow_tracking, system)
+    profile = study.load()
+    classifier = champion_gate(
+        profile.cnn, params, champion_metrics(mlflow_tracking, system), f"{model_name(system)} v{version}"
+    )
+    if not classifier.resolved:
+        context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
     gridding = logged_gridding(system, params)
     source_t = float(labels["source_temperature"][0])
     source = {"system": system, "temperature": source_t, "ensemble": str(labels["ensemble"][0])}
     configs = configurations(store.read_partition("samples", source), store.read_partition("particles", source))
     samples = sorted(set(labels["sample"].to_list()))
     cam = grad_cam_particles(model, [configs[s] for s in samples], gridding, target_class=GLASS)
-    xi = study.load().coarse_graining_length
+    xi = profile.coarse_graining_length
     gamma = {s: normalised_coarse_grained(configs[s], cam.scores[k], xi) for k, s in enumerate(samples)}
     correct = {s for k, s in enumerate(samples) if cam.cam.predictions[k] == GLASS}
     subsets = cnn_subsets(
@@ -85,6 +102,7 @@ def grad_cam_dynamics(
                     "correlation": float(curve[k]),
                     "in_training": False,
                     "model_version": str(version),
+                    "classifier_status": classifier.status,
                 }
             )
     if not rows:
@@ -96,7 +114,7 @@ def grad_cam_dynamics(
     table = pl.DataFrame(rows).with_columns(pl.col("correlation").fill_nan(None))
     curves = mean_curves(table)
     maxima = per_glass_maxima(table)
-    checks = run_grad_cam_dynamics_checks(table, PAPER_MAXIMUM.get(system))
+    checks = run_grad_cam_dynamics_checks(table, PAPER_MAXIMUM.get(system), classifier)
     raise_on_blocking_failure(
         checks,
         GRAD_CAM_DYNAMICS_CHECKS,
@@ -113,8 +131,12 @@ def grad_cam_dynamics(
         raise ValueError(f"C(Γ, 1−Δ) is undefined at every frame of {system} (Δ or Γ constant): no curve to report")
     best = defined.sort("correlation", descending=True).row(0, named=True)
     maxima_by_t = {t: sample_mean(group["correlation"].to_list()) for (t,), group in maxima.group_by(["temperature"])}
-    paper = PAPER_MAXIMUM.get(system)
-    figure = plots.correlation_against_clock(curves, maxima, paper, f"{system}: Grad-CAM vs dynamics")
+    # [O]'s maximum stands beside a curve only when the classifier behind Γ is resolved above the gate
+    paper = PAPER_MAXIMUM.get(system) if classifier.resolved else None
+    title = f"{system}: Grad-CAM vs dynamics"
+    if not classifier.resolved:
+        title += " — classifier unresolved: no Grad-CAM finding"
+    figure = plots.correlation_against_clock(curves, maxima, paper, title)
     metadata = {
         "max_correlation": float(best["correlation"]),
         "max_correlation_stderr": stderr_metadata(best["stderr"]),
@@ -122,7 +144,12 @@ def grad_cam_dynamics(
         "at_cage_clock_delta": float(best["cage_clock"]),
         "at_temperature": float(best["temperature"]),
         "paper_max_correlation": paper if paper is not None else float("nan"),
-        "per_glass_maxima": MetadataValue.md(plots.maxima_markdown(best, maxima_by_t, paper)),
+        "per_glass_maxima": MetadataValue.md(
+            ("" if classifier.resolved else f"**{classifier.no_finding()}**\n\n")
+            + plots.maxima_markdown(best, maxima_by_t, paper)
+        ),
+        **classifier.metadata(),
+        "grad_cam_finding": "resolved classifier" if classifier.resolved else classifier.no_finding(),
         "max_cage_clock_reached": float(curves["cage_clock"].max()),
         "n_glasses": len(kept),
         "n_training_glasses_left_out": len(correct & trained_on),
@@ -154,7 +181,8 @@ def grad_cam_dynamics(
     )
     context.log.info(
         f"max of the mean C(Γ,1−Δ) = {best['correlation']:.3f} ± {best['stderr'] or float('nan'):.3f} "
-        f"(n = {best['n']}) at δ = {best['cage_clock']:.2f} (paper, one glass: {paper})"
+        f"(n = {best['n']}) at δ = {best['cage_clock']:.2f} "
+        + (f"(paper, one glass: {paper})" if classifier.resolved else f"— {classifier.no_finding()}")
     )
     return MaterializeResult(check_results=checks, metadata=metadata)
 
@@ -177,9 +205,10 @@ def mean_curves(table: pl.DataFrame) -> pl.DataFrame:
                 "stderr": mean.stderr,
                 "n": mean.n,
                 "model_version": group["model_version"][0],
+                "classifier_status": group["classifier_status"][0] if "classifier_status" in group.columns else None,
             }
         )
-    schema = {"correlation": pl.Float64, "stderr": pl.Float64, "frame": pl.Int32}
+    schema = {"correlation": pl.Float64, "stderr": pl.Float64, "frame": pl.Int32, "classifier_status": pl.String}
     return pl.DataFrame(rows, schema_overrides=schema).sort(["temperature", "frame"])
 
 
@@ -197,7 +226,17 @@ def per_glass_maxima(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-MAXIMA_COLUMNS = ("system", "temperature", "sample", "frame", "time", "cage_clock", "correlation", "model_version")
+MAXIMA_COLUMNS = (
+    "system",
+    "temperature",
+    "sample",
+    "frame",
+    "time",
+    "cage_clock",
+    "correlation",
+    "model_version",
+    "classifier_status",
+)
 
 
 GRAD_CAM_DYNAMICS = AssetTemplate(

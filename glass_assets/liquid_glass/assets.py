@@ -18,10 +18,14 @@ from mlflow.models import infer_signature
 
 from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.cnn_split import (
+    GatedClassifier,
+    accuracy_metrics,
+    champion_gate,
     gridding_for,
     labelled_configurations,
     logged_gridding,
     logged_split,
+    split_accuracies,
     split_parameters,
     train_with_settings,
 )
@@ -47,7 +51,13 @@ from glass_assets.partitions import (
 from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import QUENCHED, configurations
-from glass_assets.tracking import MLflowResource, load_champion, model_name, promote_if_not_worse
+from glass_assets.tracking import (
+    MLflowResource,
+    champion_metrics,
+    load_champion,
+    model_name,
+    promote_if_not_worse,
+)
 from glass_assets.versioning import (
     CNN_CODE_VERSION,
     CORRELATIONS_CODE_VERSION,
@@ -70,7 +80,7 @@ from glass_core.learning.correlations import (
     summarise_correlations,
 )
 from glass_core.learning.grad_cam import grad_cam_particles
-from glass_core.models.statistics import SampleMean, sample_mean
+from glass_core.models.statistics import Accuracy, SampleMean
 from glass_core.models.systems import get_system
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
 
@@ -157,6 +167,17 @@ def cnn_classifier(
             f"cnn.split_fractions {list(cfg.split_fractions)} leave no validation glasses among "
             f"{len(set(samples.tolist()))} quench runs: the champion is chosen on validation accuracy"
         )
+    # bad input stops here, before any training, MLflow run or model version: a split that cannot choose a
+    # champion or ever pass the classifier gate
+    validation_labels = labels[split.validation]
+    cfg.gate.check_split(
+        int(np.sum(validation_labels == LIQUID)),
+        int(np.sum(validation_labels == GLASS)),
+        where=(
+            f"the validation split of {system} ({len(set(samples.tolist()))} quench runs, cnn.split_fractions "
+            f"{list(cfg.split_fractions)})"
+        ),
+    )
     client = mlflow_tracking.activate()
     experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
     temps = get_system(system).temperatures
@@ -189,6 +210,7 @@ def cnn_classifier(
                 "weight_decay": cfg.weight_decay,
                 "standardise": cfg.standardise,
                 "augment": cfg.augment,
+                "validate_every": cfg.validate_every,
                 "n_particles": configs[0].n_particles,
                 "t_liquid": temps["liquid"],
                 "t_glass": temps["glass"],
@@ -196,19 +218,20 @@ def cnn_classifier(
                 "n_validation": len(split.validation),
                 "n_test": len(split.test),
                 "selection_metric": SELECTION_METRIC,
+                "gate_accuracy": cfg.gate_accuracy,
+                "min_validation_per_class": cfg.min_validation_per_class,
             }
         )
 
         def on_epoch(record) -> None:  # noqa: ANN001 - glass_core.learning.cnn.EpochRecord
-            mlflow.log_metrics(
-                {
-                    "train_loss": record.train_loss,
-                    "train_accuracy": record.train_accuracy,
-                    "validation_loss": record.validation_loss,
-                    "validation_accuracy": record.validation_accuracy,
-                },
-                step=record.epoch,
-            )
+            values = {
+                "train_loss": record.train_loss,
+                "train_accuracy": record.train_accuracy,
+                "validation_loss": record.validation_loss,
+                "validation_accuracy": record.validation_accuracy,
+            }
+            # epochs without a validation pass (cnn.validate_every) log the training metrics only
+            mlflow.log_metrics({k: v for k, v in values.items() if np.isfinite(v)}, step=record.epoch)
             if record.epoch % 10 == 0 or record.epoch == cfg.epochs:
                 context.log.info(
                     f"epoch {record.epoch}/{cfg.epochs}: loss {record.train_loss:.4f}, "
@@ -219,19 +242,18 @@ def cnn_classifier(
         # the final model on both held-out subsets; only validation chooses the champion
         validation = evaluate(trained.model, images[split.validation], labels[split.validation])
         test = evaluate(trained.model, images[split.test], labels[split.test])
-        metrics = {
-            "validation_accuracy": validation.accuracy,
-            "validation_accuracy_liquid": float(validation.per_class_accuracy[LIQUID]),
-            "validation_accuracy_glass": float(validation.per_class_accuracy[GLASS]),
-            "test_accuracy": test.accuracy,
-            "test_accuracy_liquid": float(test.per_class_accuracy[LIQUID]),
-            "test_accuracy_glass": float(test.per_class_accuracy[GLASS]),
-        }
+        accuracies = split_accuracies(validation, "validation") | split_accuracies(test, "test")
+        classifier = GatedClassifier(accuracies["validation"], cfg.gate, f"{system} CNN")
+        # every accuracy with its n, binomial SE and Wilson interval (2 SE); the gate's verdict as a 0/1 metric
+        metrics = accuracy_metrics(accuracies) | {"classifier_resolved": float(classifier.resolved)}
         mlflow.log_metrics(metrics, step=cfg.epochs)
+        mlflow.set_tag("classifier_status", classifier.status)
+        fractions = {k: v for k, v in metrics.items() if k.startswith(("validation_accuracy", "test_accuracy"))}
         checks = run_cnn_checks(
             trained.history,
-            metrics,
+            fractions,
             {"train": labels[split.train], "validation": labels[split.validation], "test": labels[split.test]},
+            classifier,
         )
         # before the model is logged and registered: a rejected network never becomes a model version
         raise_on_blocking_failure(checks, CNN_CHECKS, context)
@@ -248,15 +270,27 @@ def cnn_classifier(
             trained.model, name="model", signature=signature, input_example=example, serialization_format="pickle"
         )
         version = mlflow.register_model(logged.model_uri, model_name(system)).version
-        alias, previous = promote_if_not_worse(client, model_name(system), version, SELECTION_METRIC)
+        client.set_model_version_tag(model_name(system), version, "classifier_status", classifier.status)
+        client.set_model_version_tag(
+            model_name(system), version, "validation_accuracy", accuracies["validation"].text()
+        )
+        alias, previous = promote_if_not_worse(
+            client, model_name(system), version, SELECTION_METRIC, min_per_class=cfg.min_validation_per_class
+        )
     context.log.info(
         f"{model_name(system)} v{version} ({cfg.input_kind} input, {cfg.head} head): validation accuracy "
-        f"{validation.accuracy:.3f} → alias {alias}; test accuracy {test.accuracy:.3f} (reported, not used to choose)"
+        f"{accuracies['validation'].text()} → alias {alias}; test accuracy {accuracies['test'].text()} (reported, "
+        "not used to choose)"
     )
+    if not classifier.resolved:
+        context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
     return MaterializeResult(
         check_results=checks,
         metadata={
-            **{k: float(v) for k, v in metrics.items()},
+            # every accuracy with its binomial SE and its n (the Wilson intervals are in the `accuracies` table)
+            **{k: float(v) for k, v in metrics.items() if not k.endswith(("_wilson_low", "_wilson_high"))},
+            "accuracies": MetadataValue.md(plots.accuracy_markdown(accuracies, cfg.gate)),
+            **classifier.metadata(),
             "confusion_matrix": MetadataValue.md(plots.confusion_markdown(test.confusion)),
             "mlflow_run": MetadataValue.url(mlflow_tracking.ui_link(experiment_id, run.info.run_id)),
             "mlflow_run_id": run.info.run_id,
@@ -279,18 +313,25 @@ def grad_cam_scores(
 ) -> MaterializeResult:
     system = context.partition_key
     model, params, version = load_champion(mlflow_tracking, system)
+    profile = study.load()
+    # the gate of this profile on the champion's logged validation accuracy: below it Γ is kept, marked, no finding
+    classifier = champion_gate(
+        profile.cnn, params, champion_metrics(mlflow_tracking, system), f"{model_name(system)} v{version}"
+    )
+    if not classifier.resolved:
+        context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
     configs, labels, samples, keys = labelled_configurations(warehouse.get(), system)
     gridding = logged_gridding(system, params)
     fractions, seed = logged_split(params)
     split = deterministic_split(samples, fractions, seed)
-    xi = study.load().coarse_graining_length
+    xi = profile.coarse_graining_length
     started = time.perf_counter()
     rows, accuracy = [], {}
     for label in (GLASS, LIQUID):
         chosen = [i for i in split.test if labels[i] == label]
         result = grad_cam_particles(model, [configs[i] for i in chosen], gridding, target_class=label)
         correct = [k for k, i in enumerate(chosen) if result.cam.predictions[k] == label]
-        accuracy[LABELS[label]] = sample_mean([float(result.cam.predictions[k] == label) for k in range(len(chosen))])
+        accuracy[LABELS[label]] = Accuracy.of(result.cam.predictions, [label] * len(chosen))
         for k in correct:
             i = chosen[k]
             config, gamma = configs[i], result.scores[k]
@@ -309,6 +350,9 @@ def grad_cam_scores(
                         "gamma_cg": normalised_coarse_grained(config, gamma, xi),
                         "model_name": [model_name(system)] * n,
                         "model_version": [str(version)] * n,
+                        "classifier_status": [classifier.status] * n,
+                        "classifier_accuracy": [classifier.accuracy.value] * n,
+                        "classifier_n": [classifier.accuracy.n] * n,
                     }
                 )
             )
@@ -316,7 +360,7 @@ def grad_cam_scores(
         raise ValueError(f"the champion {model_name(system)} v{version} classifies no test configuration correctly")
     table = pl.concat(rows)
     seconds = time.perf_counter() - started
-    checks = run_grad_cam_checks(table)
+    checks = run_grad_cam_checks(table, classifier)
     raise_on_blocking_failure(
         checks, GRAD_CAM_CHECKS, context, rejected={"grad_cam": table}, quarantine_root=study.quarantine_root()
     )
@@ -326,16 +370,18 @@ def grad_cam_scores(
         check_results=checks,
         metadata={
             "model": f"{model_name(system)} v{version}",
+            **classifier.metadata(),
             "rows_written": MetadataValue.json(written),
             "n_glass_configurations": glass_row["sample"].n_unique(),
             "n_liquid_configurations": table.filter(pl.col("label") == "liquid")["sample"].n_unique(),
             **{
                 f"test_accuracy_{name}{suffix}": value
-                for name, mean in accuracy.items()
+                for name, fraction in accuracy.items()
                 for suffix, value in (
-                    ("", float(mean.mean)),
-                    ("_stderr", stderr_metadata(mean.stderr)),
-                    ("_n", mean.n),
+                    ("", float(fraction.value)),
+                    ("_stderr", stderr_metadata(fraction.stderr)),  # binomial √(p(1 − p)/n)
+                    ("_n", fraction.n),
+                    ("_wilson", "{:.3f}–{:.3f}".format(*fraction.interval())),
                 )
             },
             "seconds_per_configuration": seconds / max(len(split.test), 1),
@@ -349,13 +395,18 @@ def indicator_correlations(
     system = context.partition_key
     store = warehouse.get()
     fields = store.query(
-        "SELECT g.temperature, g.sample, g.particle, g.label, g.gamma_cg, g.model_version, d.voronoi_area_cg, "
+        "SELECT g.temperature, g.sample, g.particle, g.label, g.gamma_cg, g.model_version, g.classifier_accuracy, "
+        "g.classifier_n, "
+        "d.voronoi_area_cg, "
         "d.one_minus_theta_cg FROM grad_cam g JOIN descriptors d USING (system, temperature, ensemble, sample, "
         "particle) WHERE g.system = ? ORDER BY g.temperature, g.sample, g.particle",
         [system],
     )
     if fields.height == 0:
         raise WarehouseError(f"no Grad-CAM scores joined with descriptors for {system}: materialize them first")
+    classifier = _grad_cam_classifier(study, system, fields)
+    if not classifier.resolved:
+        context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
     rows = []
     cnn_pairs = {name: pair for name, pair in PAIRS.items() if "gamma_cg" in pair}
     for (temperature, sample, label, version), group in fields.group_by(
@@ -363,7 +414,7 @@ def indicator_correlations(
     ):
         values = pair_correlations({name: group[name].to_numpy() for name in FIELDS}, cnn_pairs)
         rows += [
-            _correlation_row(system, temperature, sample, label, pair, method, version, value)
+            _correlation_row(system, temperature, sample, label, pair, method, version, value, classifier.status)
             for (pair, method), value in values.items()
         ]
     # C(1−Θ, Υ) needs no CNN: every configuration of the T_G and T_L ensembles, not only the test ones
@@ -376,11 +427,11 @@ def indicator_correlations(
                 _correlation_row(system, temperature, sample, label, pair, method, None, value)
                 for (pair, method), value in values.items()
             ]
-    table = pl.DataFrame(rows, schema_overrides={"model_version": pl.String, "value": pl.Float64}).with_columns(
-        pl.col("value").fill_nan(None)
-    )
+    table = pl.DataFrame(
+        rows, schema_overrides={"model_version": pl.String, "value": pl.Float64, "classifier_status": pl.String}
+    ).with_columns(pl.col("value").fill_nan(None))
     summary = correlation_summary(table, system)
-    checks = run_correlation_checks(table)
+    checks = run_correlation_checks(table, classifier)
     raise_on_blocking_failure(
         checks,
         CORRELATION_CHECKS,
@@ -401,10 +452,13 @@ def indicator_correlations(
         )
         for row in summary.filter((pl.col("label") == "glass") & (pl.col("method") == "pearson")).iter_rows(named=True)
     }
-    conditions = evaluate_conditions(OYAMA_GLASS_CONDITIONS.get(system, ()), glass_means)
-    violin = plots.correlation_violins(
-        table.filter(pl.col("method") == "pearson"), summary, f"{system}: Pearson per configuration"
-    )
+    # Grad-CAM means of a classifier below the gate are no finding: not judged, not drawn, not beside [O]
+    unresolved = frozenset() if classifier.resolved else frozenset(cnn_pairs)
+    conditions = evaluate_conditions(OYAMA_GLASS_CONDITIONS.get(system, ()), glass_means, unresolved)
+    title = f"{system}: Pearson per configuration"
+    if unresolved:
+        title += " (Grad-CAM pairs left out: classifier unresolved)"
+    violin = plots.correlation_violins(table.filter(pl.col("method") == "pearson"), summary, title, unresolved)
     example = fields.filter(pl.col("label") == "glass")
     first = example.filter(pl.col("sample") == example["sample"][0]) if example.height else fields.head(0)
     particles = (
@@ -418,8 +472,14 @@ def indicator_correlations(
     )
     metadata = {
         "rows_written": MetadataValue.json(written),
-        "summary": MetadataValue.md(plots.correlation_summary_markdown(summary, system, PAPER_ABM_GLASS)),
+        "summary": MetadataValue.md(
+            plots.correlation_summary_markdown(
+                summary, system, PAPER_ABM_GLASS, None if classifier.resolved else classifier.no_finding()
+            )
+        ),
         "paper_conditions": MetadataValue.md(plots.conditions_markdown(conditions, glass_means, system)),
+        **classifier.metadata(),
+        "grad_cam_finding": "resolved classifier" if classifier.resolved else classifier.no_finding(),
         **{
             f"violins_{k}": v
             for k, v in figure_metadata(
@@ -428,13 +488,18 @@ def indicator_correlations(
         },
     }
     for pair, mean in glass_means.items():
+        if pair in unresolved:  # no finding: the numbers stay in the warehouse, marked, for diagnosis only
+            continue
         metadata[f"glass_pearson_{pair}"] = float(mean.mean)
         metadata[f"glass_pearson_{pair}_stderr"] = stderr_metadata(mean.stderr)
         metadata[f"glass_pearson_{pair}_n"] = mean.n
     for result in conditions:
         metadata[f"condition {result.condition.text}"] = result.verdict
     if particles is not None and particles.height == first.height:
-        maps = plots.particle_maps(particles, first, f"{system} glass, sample {int(first['sample'][0])}")
+        title = f"{system} glass, sample {int(first['sample'][0])}"
+        if not classifier.resolved:
+            title += " — Γ of an unresolved classifier: no Grad-CAM finding"
+        maps = plots.particle_maps(particles, first, title)
         metadata.update(
             {
                 f"maps_{k}": v
@@ -452,6 +517,18 @@ def _phase_temperatures(system: str) -> list[tuple[float, str]]:
     return [(float(temps["glass"]), "glass"), (float(temps["liquid"]), "liquid")]
 
 
+def _grad_cam_classifier(study: StudySettings, system: str, fields: pl.DataFrame) -> GatedClassifier:
+    """This profile's gate on the CNN behind the stored Grad-CAM rows: its validation accuracy and n travel with
+    the rows (``grad_cam.classifier_accuracy``, ``classifier_n``); rows written before the gate have none and
+    count as unresolved (accuracy unknown)."""
+    versions = fields["model_version"].unique().sort().to_list()
+    if len(versions) != 1:
+        raise WarehouseError(f"grad_cam of {system} mixes CNN versions {versions}: materialize grad_cam_scores again")
+    value, n = fields["classifier_accuracy"][0], fields["classifier_n"][0]
+    accuracy = Accuracy(0, 0) if value is None or n is None else Accuracy.from_fraction(float(value), int(n))
+    return GatedClassifier(accuracy, study.load().cnn.gate, f"{model_name(system)} v{versions[0]}")
+
+
 def _correlation_row(
     system: str,
     temperature: float,
@@ -461,6 +538,7 @@ def _correlation_row(
     method: str,
     version: str | None,
     value: float,
+    classifier_status: str | None = None,
 ) -> dict[str, object]:
     return {
         "system": system,
@@ -472,6 +550,7 @@ def _correlation_row(
         "method": method,
         "model_version": version,
         "value": float(value),
+        "classifier_status": classifier_status,
     }
 
 
@@ -485,6 +564,7 @@ def correlation_summary(table: pl.DataFrame, system: str) -> pl.DataFrame:
     for (label, pair, method), group in table.group_by(["label", "pair", "method"]):
         mean = summarise_correlations(group["value"].to_list())
         versions = group["model_version"].drop_nulls().unique().sort().to_list()
+        statuses = group["classifier_status"].drop_nulls().unique().sort().to_list()
         rows.append(
             {
                 "system": system,
@@ -498,9 +578,16 @@ def correlation_summary(table: pl.DataFrame, system: str) -> pl.DataFrame:
                 "n": mean.n,
                 "n_undefined": mean.n_undefined,
                 "model_version": ",".join(versions) if versions else None,
+                "classifier_status": ",".join(statuses) if statuses else None,
             }
         )
-    schema = {"mean": pl.Float64, "stderr": pl.Float64, "std": pl.Float64, "model_version": pl.String}
+    schema = {
+        "mean": pl.Float64,
+        "stderr": pl.Float64,
+        "std": pl.Float64,
+        "model_version": pl.String,
+        "classifier_status": pl.String,
+    }
     return (
         pl.DataFrame(rows, schema_overrides=schema)
         .with_columns(pl.col("mean").fill_nan(None))

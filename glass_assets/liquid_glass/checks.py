@@ -10,7 +10,12 @@ accuracy at chance level is a warning.
 ``grad_cam_scores``: Γ_i = M⁻¹(ReLU(Σ_m α_m A^m))(r_i) is finite and ≥ 0; its coarse-grained normalised form
 spans [0, 1] per configuration (min 0, max 1, or all 0 for a constant field).
 ``indicator_correlations``: Pearson and Spearman coefficients lie in [−1, 1] where defined; [O]'s positive glass
-correlations (ABM: C(Γ,Υ) = 0.55, C(Γ,1−Θ) = 0.40, C(1−Θ,Υ) = 0.36) are a warning only.
+correlations (ABM: C(Γ,Υ) = 0.55, C(Γ,1−Θ) = 0.40, C(1−Θ,Υ) = 0.36) are a warning only, judged on the Grad-CAM
+pairs only when their classifier is resolved.
+The classifier gate (:mod:`glass_core.learning.classifier_gate`): ``cnn_classifier``, ``grad_cam_scores`` and
+``indicator_correlations`` each warn when the CNN's validation accuracy (k of n) does not have its Wilson lower
+end (2 SE) at ``cnn.gate_accuracy`` or above: its Grad-CAM is kept, marked ``classifier_unresolved``, and is no
+finding.
 
 [O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
 """
@@ -20,6 +25,8 @@ import polars as pl
 from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from glass_assets.checks import Check, CheckOutcome, check_results, check_specs, coefficients_in_range
+from glass_assets.cnn_split import GatedClassifier, classifier_resolved
+from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
 from glass_core.learning.cnn import GLASS, LIQUID, EpochRecord
 from glass_core.learning.correlations import OYAMA_GLASS_CONDITIONS, evaluate_conditions
 from glass_core.models.statistics import sample_mean
@@ -205,6 +212,12 @@ CNN_CHECKS = {
     "training_loss_finite": Check(training_loss_finite, "Training loss finite at every epoch.", blocking=True),
     "training_loss_decreased": Check(training_loss_decreased, "Training loss of the last epoch below the first."),
     "better_than_chance": Check(better_than_chance, "Test accuracy above 0.5 ([O]: ≈ 1).", warn_only=True),
+    "validation_accuracy_resolved": Check(
+        classifier_resolved,
+        "Validation accuracy resolved above cnn.gate_accuracy (Wilson lower end, 2 SE): else its Grad-CAM is no "
+        "finding.",
+        warn_only=True,
+    ),
 }
 
 
@@ -213,9 +226,12 @@ def cnn_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
 
 
 def run_cnn_checks(
-    history: list[EpochRecord], metrics: dict[str, float], split_labels: dict[str, np.ndarray]
+    history: list[EpochRecord],
+    metrics: dict[str, float],
+    split_labels: dict[str, np.ndarray],
+    classifier: GatedClassifier,
 ) -> list[AssetCheckResult]:
-    return check_results(CNN_CHECKS, history=history, metrics=metrics, split_labels=split_labels)
+    return check_results(CNN_CHECKS, history=history, metrics=metrics, split_labels=split_labels, classifier=classifier)
 
 
 # ------------------------------------------------------------------------------ grad_cam_scores
@@ -271,6 +287,11 @@ GRAD_CAM_CHECKS = {
     "both_classes_explained": Check(
         both_classes_explained, "Glasses and liquids each have correctly classified test maps.", warn_only=True
     ),
+    "classifier_resolved": Check(
+        classifier_resolved,
+        "The champion CNN's validation accuracy is resolved above cnn.gate_accuracy: else Γ is no finding.",
+        warn_only=True,
+    ),
 }
 
 
@@ -278,8 +299,8 @@ def grad_cam_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
     return check_specs(asset_key, GRAD_CAM_CHECKS)
 
 
-def run_grad_cam_checks(grad_cam: pl.DataFrame) -> list[AssetCheckResult]:
-    return check_results(GRAD_CAM_CHECKS, grad_cam=grad_cam)
+def run_grad_cam_checks(grad_cam: pl.DataFrame, classifier: GatedClassifier) -> list[AssetCheckResult]:
+    return check_results(GRAD_CAM_CHECKS, grad_cam=grad_cam, classifier=classifier)
 
 
 # ------------------------------------------------------------------------------ indicator_correlations
@@ -295,8 +316,11 @@ def glass_correlations_positive(correlations: pl.DataFrame, **_: object) -> Chec
     D < −2 SE). ``unresolved`` (|D| ≤ 2 SE: too few glasses to tell at this profile's size) is reported as metadata.
 
     The check used to require every ABM and KAM mean to be positive: for KAM that contradicts [O] itself, and a mean
-    within its noise is not a finding."""
-    glass = correlations.filter((pl.col("label") == "glass") & (pl.col("method") == "pearson"))
+    within its noise is not a finding. Grad-CAM pairs of an unresolved classifier are no finding and are left out."""
+    findings = correlations.filter(
+        pl.col("classifier_status").is_null() | (pl.col("classifier_status") != CLASSIFIER_UNRESOLVED)
+    ) if "classifier_status" in correlations.columns else correlations
+    glass = findings.filter((pl.col("label") == "glass") & (pl.col("method") == "pearson"))
     system = str(correlations["system"][0]) if correlations.height else ""
     means = {
         str(pair): sample_mean(rows["value"].cast(pl.Float64).fill_nan(None).to_list())
@@ -334,6 +358,11 @@ CORRELATION_CHECKS = {
         "two magnitude orderings) not contradicted by more than 2 SE; unresolved ones are reported, not flagged.",
         warn_only=True,
     ),
+    "classifier_resolved": Check(
+        classifier_resolved,
+        "The CNN behind C(Γ,·) has its validation accuracy resolved above cnn.gate_accuracy: else no finding.",
+        warn_only=True,
+    ),
 }
 
 
@@ -341,5 +370,5 @@ def correlation_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
     return check_specs(asset_key, CORRELATION_CHECKS)
 
 
-def run_correlation_checks(correlations: pl.DataFrame) -> list[AssetCheckResult]:
-    return check_results(CORRELATION_CHECKS, correlations=correlations)
+def run_correlation_checks(correlations: pl.DataFrame, classifier: GatedClassifier) -> list[AssetCheckResult]:
+    return check_results(CORRELATION_CHECKS, correlations=correlations, classifier=classifier)

@@ -10,8 +10,9 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from glass_assets.plots import field_maps, markdown_table, mean_text  # noqa: E402
+from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED, ClassifierGate  # noqa: E402
 from glass_core.learning.correlations import ConditionResult  # noqa: E402
-from glass_core.models.statistics import SampleMean  # noqa: E402
+from glass_core.models.statistics import Accuracy, SampleMean  # noqa: E402
 
 PAIR_LABELS = {"gamma~upsilon": "C(Γ, Υ)", "gamma~one_minus_theta": "C(Γ, 1−Θ)", "one_minus_theta~upsilon": "C(1−Θ, Υ)"}
 
@@ -42,14 +43,55 @@ def confusion_markdown(confusion: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def correlation_summary_markdown(summary: pl.DataFrame, system: str, paper_abm_glass: dict[str, float]) -> str:
+def accuracy_markdown(accuracies: dict[str, Accuracy], gate: ClassifierGate) -> str:
+    """Every accuracy of a CNN with n, binomial SE and Wilson interval (2 SE), and the gate's verdict."""
+    rows = [
+        {
+            "subset": key.replace("_", " "),
+            "accuracy": accuracy.value if accuracy.n else None,
+            "± SE": accuracy.stderr,
+            "n": accuracy.n,
+            "Wilson (2 SE)": "{:.3f}–{:.3f}".format(*accuracy.interval(gate.z)) if accuracy.n else "—",
+        }
+        for key, accuracy in accuracies.items()
+    ]
+    frame = pl.DataFrame(rows, schema_overrides={"accuracy": pl.Float64, "± SE": pl.Float64})
+    verdict = gate.describe(accuracies["validation"])
+    return markdown_table(frame) + (
+        f"\n\n{verdict}. SE = √(p(1 − p)/n) (binomial); Wilson score interval at 2 SE. Grad-CAM findings need the "
+        f"Wilson lower end of the validation accuracy ≥ cnn.gate_accuracy = {gate.threshold:g}."
+    )
+
+
+def _unresolved(row: dict) -> bool:
+    return row.get("classifier_status") == CLASSIFIER_UNRESOLVED
+
+
+def correlation_summary_markdown(
+    summary: pl.DataFrame, system: str, paper_abm_glass: dict[str, float], no_finding: str | None = None
+) -> str:
     """Mean ± SE (ddof = 1) and n per (class, pair, method), next to [O]'s ABM glass values and KAM signs.
 
-    ``summary``: rows of ``indicator_correlation_summary``; ``subset`` says which configurations.
+    ``summary``: rows of ``indicator_correlation_summary``; ``subset`` says which configurations. A Grad-CAM row
+    of an unresolved classifier (``classifier_status``) shows ``no_finding`` instead of its mean and no paper value.
     """
     rows = []
     for row in summary.iter_rows(named=True):
         paper = ""
+        if _unresolved(row):
+            rows.append(
+                {
+                    "class": row["label"],
+                    "pair": PAIR_LABELS[row["pair"]],
+                    "method": row["method"],
+                    "glasses": row["subset"],
+                    "mean ± SE": "no Grad-CAM finding (classifier unresolved)",
+                    "sd": None,
+                    "n": row["n"],
+                    "paper": "",
+                }
+            )
+            continue
         if row["label"] == "glass" and row["method"] == "pearson":
             if system == "abm":
                 paper = f"{paper_abm_glass[row['pair']]:.3f}"
@@ -72,7 +114,8 @@ def correlation_summary_markdown(summary: pl.DataFrame, system: str, paper_abm_g
         "test configurations; `all`: every configuration of the ensemble (C(1−Θ,Υ) needs no CNN). [O]: 600 "
         "glasses at N = 2000."
     )
-    return markdown_table(pl.DataFrame(rows, schema_overrides={"sd": pl.Float64})) + note
+    head = f"**{no_finding}**\n\n" if no_finding else ""
+    return head + markdown_table(pl.DataFrame(rows, schema_overrides={"sd": pl.Float64})) + note
 
 
 def conditions_markdown(results: list[ConditionResult], means: dict[str, SampleMean], system: str) -> str:
@@ -105,12 +148,21 @@ def conditions_markdown(results: list[ConditionResult], means: dict[str, SampleM
     )
 
 
-def correlation_violins(pearson: pl.DataFrame, summary: pl.DataFrame, title: str) -> plt.Figure:
+def correlation_violins(
+    pearson: pl.DataFrame, summary: pl.DataFrame, title: str, unresolved_pairs: frozenset[str] = frozenset()
+) -> plt.Figure:
     """Distributions of per-configuration correlations, glass and liquid side by side [O Fig. 3], with the
-    mean ± SE (black bar) and n of each."""
+    mean ± SE (black bar) and n of each. A pair of ``unresolved_pairs`` (Grad-CAM of a classifier below the gate)
+    is not drawn: its slot says "no Grad-CAM finding"."""
     figure, axis = plt.subplots(figsize=(7.5, 3.8))
     positions, data, colours, ticks = [], [], [], []
     for k, pair in enumerate(PAIR_LABELS):
+        if pair in unresolved_pairs:
+            axis.annotate(
+                "no Grad-CAM finding\n(classifier unresolved)", (k, 0.0), ha="center", va="center", fontsize=7
+            )
+            ticks.append(PAIR_LABELS[pair])
+            continue
         for offset, (label, colour) in zip(
             (-0.18, 0.18), (("glass", "tab:blue"), ("liquid", "tab:orange")), strict=True
         ):

@@ -46,13 +46,22 @@ def indicator_maps(fields: pl.DataFrame, title: str) -> bytes:
 
 
 def correlation_violins(
-    pearson: pl.DataFrame, summary: pl.DataFrame | None, paper: dict[str, float], title: str
+    pearson: pl.DataFrame,
+    summary: pl.DataFrame | None,
+    paper: dict[str, float],
+    title: str,
+    unresolved_pairs: frozenset[str] = frozenset(),
 ) -> bytes:
     """[O] Fig. 3: per-configuration Pearson coefficients, glass and liquid side by side (violin + points), with
-    the stored mean ± SE (black) and n; [O]'s glass means as red crosses where it gives them."""
+    the stored mean ± SE (black) and n; [O]'s glass means as red crosses where it gives them. A pair of
+    ``unresolved_pairs`` (Grad-CAM of a classifier below the gate) is not drawn: its slot says "no Grad-CAM
+    finding", and no [O] value stands there."""
     fig, axis = plt.subplots(figsize=(7.5, 3.8))
     rng = np.random.default_rng(0)
     for k, pair in enumerate(PAIR_LABELS):
+        if pair in unresolved_pairs:
+            axis.annotate("no Grad-CAM finding\n(classifier unresolved)", (k, 0.0), ha="center", fontsize=7)
+            continue
         for label, colour, offset in CLASSES:
             values = pearson.filter((pl.col("pair") == pair) & (pl.col("label") == label))["value"].drop_nulls()
             values = values.drop_nans().to_numpy()
@@ -222,10 +231,20 @@ def s4_figure(s4: pl.DataFrame, title: str) -> bytes:
 
 def cooling_rate_figure(summary: pl.DataFrame, title: str) -> bytes:
     """Pearson C against the quench's cooling rate (mean ± SE over glasses), one line per (pair, CNN input); [O]'s
-    value and cooling rate as a red cross where the rows carry them."""
+    value and cooling rate as a red cross where the rows carry them. Grad-CAM lines of a CNN not resolved above the
+    classifier gate (``classifier_status``) are left out: they are no finding."""
     fig, axis = plt.subplots(figsize=(6.0, 4.0))
     if "cnn_input" not in summary.columns:  # rows written before the study had CNNs
         summary = summary.with_columns(pl.lit(None, dtype=pl.String).alias("cnn_input"))
+    if "classifier_status" not in summary.columns:  # rows written before the classifier gate
+        summary = summary.with_columns(pl.lit(None, dtype=pl.String).alias("classifier_status"))
+    left_out = summary.filter(
+        pl.col("cnn_input").is_not_null() & (pl.col("classifier_status") != "resolved").fill_null(True)
+    )
+    summary = summary.filter(pl.col("cnn_input").is_null() | (pl.col("classifier_status") == "resolved"))
+    if left_out.height:
+        inputs = ", ".join(sorted(set(left_out["cnn_input"].to_list())))
+        title += f"\n({inputs} CNN left out: classifier unresolved, no Grad-CAM finding)"
     pearson = summary.filter(pl.col("method") == "pearson").sort("cooling_rate")
     for (pair, cnn_input), rows in pearson.group_by(["pair", "cnn_input"], maintain_order=True):
         axis.errorbar(

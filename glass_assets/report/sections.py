@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 from mlflow.exceptions import MlflowException
 
+from glass_assets.cnn_split import logged_accuracy
 from glass_assets.plots import mean_text
 from glass_assets.report import figures, paper
 from glass_assets.report.data import ReportData, champion, quench_scale, swap_mc_scale
@@ -25,8 +26,9 @@ from glass_assets.report.html import ABSENT, Section, absent, figure, note, tabl
 from glass_assets.report.propensity_models import held_out_test, model_comparison
 from glass_assets.tracking import MLflowResource, model_name
 from glass_assets.warehouse import WarehouseError
+from glass_core.learning.classifier_gate import CLASSIFIER_RESOLVED, ClassifierGate, no_finding_text
 from glass_core.learning.correlations import evaluate_conditions
-from glass_core.models.statistics import SampleMean, sample_mean
+from glass_core.models.statistics import Accuracy, SampleMean, sample_mean
 from glass_core.models.systems import get_system
 
 __all__ = ["build_sections", "oyama_systems"]
@@ -75,6 +77,7 @@ def table_ii(data: ReportData, tracking: MLflowResource, systems: Sequence[str])
         "test accuracy glass",
         "test accuracy liquid",
         "test accuracy (all)",
+        "classifier gate",
         PAPER,
         "paper scale",
     ]
@@ -88,14 +91,17 @@ def table_ii(data: ReportData, tracking: MLflowResource, systems: Sequence[str])
                 [
                     system,
                     paper_absent(f"no champion {model_name(system)}"),
-                    *["—"] * 7,
+                    *["—"] * 8,
                     paper_text,
                     paper.oyama_scale(system),
                 ]
             )
             continue
-        p, m = found.params, found.metric
+        p = found.params
         split = f"train/validation/test {p.get('n_train', '?')}/{p.get('n_validation', '?')}/{p.get('n_test', '?')}"
+        accuracies = {key: logged_accuracy(found.metrics, p, key) for key in ACCURACIES}
+        gate = ClassifierGate(float(p.get("gate_accuracy", ClassifierGate.threshold)))
+        verdict = gate.status(accuracies["validation"])
         rows.append(
             [
                 system,
@@ -103,22 +109,26 @@ def table_ii(data: ReportData, tracking: MLflowResource, systems: Sequence[str])
                 found.tags.get("profile", "—"),
                 f"{p.get('input_kind', '—')} / {p.get('head', '—')}",
                 f"{quench_scale(data, system).text()}; {split}",
-                *(_accuracy(m(name)) for name in ACCURACIES),
+                *(_accuracy(accuracies[key]) for key in ACCURACIES),
+                f"{gate.threshold:g}: {verdict}",
                 paper_text,
                 paper.oyama_scale(system),
             ]
         )
         section.present = True
+        finding = "" if verdict == CLASSIFIER_RESOLVED else f" — {no_finding_text(accuracies['validation'])}"
         section.summary.append(
-            f"- {system} CNN v{found.version}: validation accuracy {_num(m('validation_accuracy'))}, test accuracy "
-            f"{_num(m('test_accuracy'))} ([O]: {paper_text} glass / liquid)"
+            f"- {system} CNN v{found.version}: validation accuracy {accuracies['validation'].text()}, test accuracy "
+            f"{accuracies['test'].text()} ([O]: {paper_text} glass / liquid){finding}"
         )
     section.add(table(columns, rows, [PAPER, "paper scale"]))
     section.add(
         note(
-            f"Paper: {paper.TABLE_II_SOURCE}, glass / liquid. The champion is chosen on validation accuracy; "
-            "test accuracy is reported, never used to choose. Accuracies are fractions of the test "
-            "configurations (n test above)."
+            f"Paper: {paper.TABLE_II_SOURCE}, glass / liquid, on 600 + 600 test images. The champion is chosen on "
+            "validation accuracy; test accuracy is reported, never used to choose. Each accuracy is k/n ± its "
+            "binomial SE √(p(1 − p)/n), with n and the Wilson score interval at 2 SE. Classifier gate: Grad-CAM "
+            "findings are results only when the Wilson lower end of the validation accuracy reaches the gate "
+            "(the run's cnn.gate_accuracy; 'classifier_unresolved' otherwise)."
         )
     )
     if not section.present:
@@ -135,16 +145,22 @@ def value_text(value: float | None, error: float | None) -> str:
     return mean_text(value, error, 1)
 
 
-ACCURACIES = ("validation_accuracy", "test_accuracy_glass", "test_accuracy_liquid", "test_accuracy")
+ACCURACIES = ("validation", "test_glass", "test_liquid", "test")
 
 
-def _accuracy(value: float | None) -> str:
-    """An accuracy as [O] prints them (three decimals); ``—`` if the run did not log it."""
-    return "—" if value is None else f"{value:.3f}"
+def _accuracy(accuracy: Accuracy) -> str:
+    """An accuracy as [O] prints them (three decimals) with its binomial SE, n and Wilson interval; ``—`` if the
+    run did not log it."""
+    return "—" if accuracy.n == 0 else accuracy.text()
 
 
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g}"
+def _is_finding(row: dict) -> bool:
+    """A correlation row is a finding unless it is built on Γ of a classifier not resolved above the gate (rows
+    written before the gate carry no status and count as unresolved)."""
+    return "gamma" not in row["pair"] or row.get("classifier_status") == CLASSIFIER_RESOLVED
+
+
+NO_FINDING_CELL = "no Grad-CAM finding (classifier unresolved)"
 
 
 def _glass_means(summary: pl.DataFrame) -> dict[str, SampleMean]:
@@ -166,8 +182,17 @@ def _paper_correlation(system: str, label: str, pair: str, method: str) -> str:
     return "—"
 
 
+def _no_finding(tracking: MLflowResource, system: str) -> str:
+    """ "classifier at chance: no Grad-CAM finding (validation accuracy …)" for the system's champion CNN."""
+    found = champion(tracking, system)
+    if found is None:
+        return no_finding_text()
+    gate = float(found.params.get("gate_accuracy", ClassifierGate.threshold))
+    return no_finding_text(logged_accuracy(found.metrics, found.params, "validation"), gate)
+
+
 @_guarded
-def correlations(data: ReportData, systems: Sequence[str]) -> Section:
+def correlations(data: ReportData, tracking: MLflowResource, systems: Sequence[str]) -> Section:
     """[O] §IV C: indicator correlations, mean ± SE and n, and [O]'s conditions judged."""
     section = Section("[O] §IV C: indicator correlations", "correlations")
     for system in systems:
@@ -178,24 +203,28 @@ def correlations(data: ReportData, systems: Sequence[str]) -> Section:
             continue
         section.present = True
         section.add(_scale_note(data, system, summary))
+        unresolved = frozenset(r["pair"] for r in summary.iter_rows(named=True) if not _is_finding(r))
+        if unresolved:
+            section.add(note(f"{system}: {_no_finding(tracking, system)}", "error"))
+            section.summary.append(f"- {system}: {_no_finding(tracking, system)}")
         rows = [
             [
                 r["label"],
                 figures.PAIR_LABELS.get(r["pair"], r["pair"]),
                 r["method"],
                 r["subset"],
-                mean_text(r["mean"], r["stderr"], r["n"]),
+                mean_text(r["mean"], r["stderr"], r["n"]) if _is_finding(r) else NO_FINDING_CELL,
                 r["n"],
                 r["n_undefined"],
-                r["std"],
-                _paper_correlation(system, r["label"], r["pair"], r["method"]),
+                r["std"] if _is_finding(r) else None,
+                _paper_correlation(system, r["label"], r["pair"], r["method"]) if _is_finding(r) else "—",
             ]
             for r in summary.iter_rows(named=True)
         ]
         columns = ["class", "pair", "method", "configurations", "mean ± SE", "n", "undefined", "sd", PAPER]
         section.add(table(columns, rows, [PAPER]))
         means = _glass_means(summary)
-        results = evaluate_conditions(paper.OYAMA_GLASS_CONDITIONS.get(system, ()), means)
+        results = evaluate_conditions(paper.OYAMA_GLASS_CONDITIONS.get(system, ()), means, unresolved)
         if results:
             section.add(
                 table(
@@ -214,7 +243,8 @@ def correlations(data: ReportData, systems: Sequence[str]) -> Section:
             "configurations: 'test' = correctly classified CNN test configurations (the pairs with Γ); "
             "'all' = every configuration of the T_G / T_L ensemble (C(1−Θ,Υ) needs no CNN). A condition "
             "D > 0 passes if D > 2 SE, fails if D < −2 SE, else is unresolved (SEs combined as independent; "
-            "C(·,Θ) = −C(·,1−Θ))."
+            "C(·,Θ) = −C(·,1−Θ)). Γ rows of a CNN below the classifier gate are no finding: no mean, no paper value, "
+            "conditions on them not judged ('classifier unresolved')."
         )
     )
     return section
@@ -235,7 +265,8 @@ def indicator_maps(data: ReportData, systems: Sequence[str]) -> Section:
     section = Section("[O] Figs. 1–2: indicator maps of one glass", "indicator-maps")
     for system in systems:
         fields = data.query(
-            "SELECT g.sample, g.gamma_cg, d.voronoi_area_cg, d.one_minus_theta_cg, p.x, p.y, g.model_version "
+            "SELECT g.sample, g.gamma_cg, d.voronoi_area_cg, d.one_minus_theta_cg, p.x, p.y, g.model_version, "
+            "g.classifier_status "
             "FROM grad_cam g JOIN descriptors d USING (system, temperature, ensemble, sample, particle) "
             "JOIN particles p USING (system, temperature, ensemble, sample, particle) "
             "WHERE g.system = ? AND g.label = 'glass' AND g.sample = "
@@ -252,6 +283,8 @@ def indicator_maps(data: ReportData, systems: Sequence[str]) -> Section:
             f"{system} glass, sample {sample}, N = {fields.height}: Γ of {model_name(system)} v{version} (class "
             f"glass), Voronoi area Υ and 1 − Θ, each coarse-grained and min–max normalised [O Figs. 1–2 (a–c)]."
         )
+        if fields["classifier_status"][0] != CLASSIFIER_RESOLVED:
+            caption += " The CNN is not resolved above the classifier gate: this Γ map is no Grad-CAM finding."
         section.add(figure(figures.indicator_maps(fields, f"{system} glass, sample {sample}"), caption))
     return section
 
@@ -267,12 +300,22 @@ def violins(data: ReportData, systems: Sequence[str]) -> Section:
             continue
         section.present = True
         summary = data.rows("indicator_correlation_summary", system, "method = 'pearson'")
-        reference = paper.OYAMA_ABM_GLASS_MEANS if system == "abm" else {}
+        unresolved = frozenset(
+            r["pair"] for r in (summary.iter_rows(named=True) if summary is not None else []) if not _is_finding(r)
+        )
+        reference = {
+            pair: value
+            for pair, value in (paper.OYAMA_ABM_GLASS_MEANS if system == "abm" else {}).items()
+            if pair not in unresolved
+        }
         caption = (
             f"{system}: Pearson coefficient per configuration ({quench_scale(data, system).text()}); [O] Fig. 3 "
             f"shows {paper.oyama_test_glasses()} glasses per class at {paper.oyama_scale(system)}."
+            + (" Grad-CAM pairs left out: classifier unresolved, no Grad-CAM finding." if unresolved else "")
         )
-        image = figures.correlation_violins(pearson, summary, reference, f"{system}: Pearson per configuration")
+        image = figures.correlation_violins(
+            pearson, summary, reference, f"{system}: Pearson per configuration", unresolved
+        )
         section.add(figure(image, caption))
     return section
 
@@ -290,7 +333,7 @@ def _propensity_scale(data: ReportData, system: str) -> dict[float, str]:
 
 
 @_guarded
-def dynamics(data: ReportData, systems: Sequence[str]) -> Section:
+def dynamics(data: ReportData, tracking: MLflowResource, systems: Sequence[str]) -> Section:
     """[O] Fig. 4: Grad-CAM against the dynamics, C(Γ, 1 − Δ) over the cage clock δ."""
     section = Section("[O] Fig. 4: Grad-CAM against dynamics", "dynamics")
     for system in systems:
@@ -301,7 +344,12 @@ def dynamics(data: ReportData, systems: Sequence[str]) -> Section:
             continue
         section.present = True
         maxima = data.rows("grad_cam_dynamics_maxima", system)
-        reference = paper.OYAMA_DYNAMICS_MAXIMUM.get(system)
+        resolved = "classifier_status" in curves.columns and (curves["classifier_status"] == CLASSIFIER_RESOLVED).all()
+        # [O]'s maximum stands beside the curve only when the CNN behind Γ is resolved above the classifier gate
+        reference = paper.OYAMA_DYNAMICS_MAXIMUM.get(system) if resolved else None
+        if not resolved:
+            section.add(note(f"{system}: {_no_finding(tracking, system)}", "error"))
+            section.summary.append(f"- {system} C(Γ,1−Δ): {_no_finding(tracking, system)}")
         scales = _propensity_scale(data, system)
         rows = []
         for (temperature,), curve in curves.group_by(["temperature"], maintain_order=True):
@@ -313,10 +361,12 @@ def dynamics(data: ReportData, systems: Sequence[str]) -> Section:
             rows.append(
                 [
                     temperature,
-                    mean_text(best["correlation"], best["stderr"], best["n"]) if best else "—",
+                    (mean_text(best["correlation"], best["stderr"], best["n"]) if resolved else NO_FINDING_CELL)
+                    if best
+                    else "—",
                     best["n"] if best else 0,
                     best["cage_clock"] if best else None,
-                    mean_text(mean.mean, mean.stderr, mean.n),
+                    mean_text(mean.mean, mean.stderr, mean.n) if resolved else NO_FINDING_CELL,
                     mean.n,
                     curve["cage_clock"].max(),
                     scales.get(temperature, "—"),
@@ -324,7 +374,7 @@ def dynamics(data: ReportData, systems: Sequence[str]) -> Section:
                     paper.propensity_scale(system),
                 ]
             )
-            if best:
+            if best and resolved:
                 best_text = mean_text(best["correlation"], best["stderr"], best["n"])
                 section.summary.append(
                     f"- {system} T = {temperature:g}: max of the mean C(Γ,1−Δ) {best_text} (n = {best['n']}) at "
@@ -344,6 +394,8 @@ def dynamics(data: ReportData, systems: Sequence[str]) -> Section:
         ]
         section.add(table(columns, rows, [PAPER, "paper scale"]))
         title = f"{system}: C(Γ, 1 − Δ) against δ"
+        if not resolved:
+            title += " — classifier unresolved, no Grad-CAM finding"
         section.add(
             figure(
                 figures.dynamics_figure(curves, maxima, reference, title),
@@ -373,6 +425,16 @@ def cooling_rates(data: ReportData, systems: Sequence[str]) -> Section:
             continue
         section.present = True
         section.add(f"<h3>{system}</h3>")
+        cnns = data.rows("cooling_rate_cnns", system, order="cnn_input, subset")
+        if cnns is not None:
+            section.add(_study_cnn_table(cnns))
+            for r in cnns.filter(pl.col("subset") == "validation").iter_rows(named=True):
+                accuracy = Accuracy(int(r["n_correct"]), int(r["n"]))
+                status = "" if r["classifier_status"] == CLASSIFIER_RESOLVED else f" — {no_finding_text(accuracy)}"
+                section.summary.append(
+                    f"- {system} study CNN {r['cnn_input']} (N = {r['n_particles']}): validation accuracy "
+                    f"{accuracy.text()}, gate {r['gate_accuracy']:g}{status}"
+                )
         rows = [
             [
                 r["cooling_rate"],
@@ -380,10 +442,10 @@ def cooling_rates(data: ReportData, systems: Sequence[str]) -> Section:
                 r.get("cnn_input") or "—",
                 r["method"],
                 r["n_particles"],
-                mean_text(r["mean"], r["stderr"], r["n"]),
+                mean_text(r["mean"], r["stderr"], r["n"]) if _is_finding(r) else NO_FINDING_CELL,
                 r["n"],
                 _glass_count(r),
-                r["paper_value"],
+                r["paper_value"] if _is_finding(r) else None,
                 r["paper_cooling_rate"],
             ]
             for r in summary.iter_rows(named=True)
@@ -405,10 +467,31 @@ def cooling_rates(data: ReportData, systems: Sequence[str]) -> Section:
             figure(
                 figures.cooling_rate_figure(summary, f"{system}: C against the cooling rate"),
                 f"{system}: Pearson mean over glasses ± SE at each cooling rate (Grad-CAM pairs: one line per CNN "
-                "input, glasses classified as glass); [O] (red ×) at its rate.",
+                "input resolved above the classifier gate, glasses classified as glass); [O] (red ×) at its rate.",
             )
         )
     return section
+
+
+def _study_cnn_table(cnns: pl.DataFrame) -> str:
+    """The cooling-rate study's CNNs: accuracy k/n ± binomial SE, n, Wilson interval, gate and verdict."""
+    rows = [
+        [
+            r["cnn_input"],
+            r["subset"],
+            r["n_particles"],
+            Accuracy(int(r["n_correct"]), int(r["n"])).text(),
+            r["n"],
+            r["gate_accuracy"],
+            r["classifier_status"],
+        ]
+        for r in cnns.iter_rows(named=True)
+    ]
+    columns = ["CNN input", "subset", "N (training box)", "accuracy ± SE (n; Wilson 2 SE)", "n", "gate", "status"]
+    return table(columns, rows) + note(
+        "Study CNNs: trained on the T_L / T_G quench ensembles; Grad-CAM correlations of a CNN whose validation "
+        "accuracy is not resolved above the gate are shown as 'no Grad-CAM finding'. [O]: test accuracy ≥ 0.998."
+    )
 
 
 @_guarded
@@ -523,10 +606,10 @@ def build_sections(data: ReportData, tracking: MLflowResource, systems: Sequence
     jung = [s for s in systems if s not in oyama]
     return [
         table_ii(data, tracking, oyama),
-        correlations(data, oyama),
+        correlations(data, tracking, oyama),
         indicator_maps(data, oyama),
         violins(data, oyama),
-        dynamics(data, oyama),
+        dynamics(data, tracking, oyama),
         cooling_rates(data, oyama),
         _guarded(model_comparison)(data, jung),
         _guarded(held_out_test)(data, jung),

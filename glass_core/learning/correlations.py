@@ -36,12 +36,14 @@ from glass_core.structure.indicators import COARSE_GRAINING_LENGTH, normalised_c
 
 __all__ = [
     "METHODS",
+    "NOT_JUDGED",
     "OYAMA_ABM_GLASS_MEANS",
     "OYAMA_DYNAMICS_MAXIMUM",
     "OYAMA_COOLING_RATE",
     "OYAMA_GLASS_CONDITIONS",
     "OYAMA_GLASS_MEANS",
     "Condition",
+    "ConditionVerdict",
     "ConditionResult",
     "CorrelationSummary",
     "correlation",
@@ -173,6 +175,12 @@ class Condition:
         return absolute_difference(a, means[self.pairs[1]])
 
 
+#: the verdict of a condition on a Grad-CAM mean whose classifier is not resolved above the gate
+#: (:mod:`glass_core.learning.classifier_gate`): not judged, since its Γ explains no decision
+NOT_JUDGED = "classifier unresolved"
+ConditionVerdict = Verdict | Literal["classifier unresolved"]
+
+
 @dataclass(frozen=True)
 class ConditionResult:
     """A :class:`Condition` judged: D's estimate, its SE (None: unknown) and the verdict."""
@@ -180,7 +188,7 @@ class ConditionResult:
     condition: Condition
     difference: float
     stderr: float | None
-    verdict: Verdict
+    verdict: ConditionVerdict
 
 
 #: [O] §IV C (REFERENCE §7): mean Pearson coefficients over the 600 ABM test glasses at N = 2000
@@ -220,13 +228,20 @@ OYAMA_GLASS_CONDITIONS: dict[str, tuple[Condition, ...]] = {
 }
 
 
-def evaluate_conditions(conditions: Iterable[Condition], means: dict[str, SampleMean]) -> list[ConditionResult]:
+def evaluate_conditions(
+    conditions: Iterable[Condition], means: dict[str, SampleMean], unresolved_pairs: Iterable[str] = ()
+) -> list[ConditionResult]:
     """Judge each condition from the glass means (:func:`glass_core.models.statistics.judge`, 2 SE).
 
-    A condition whose coefficients are missing from ``means`` gets ``no data``.
+    A condition whose coefficients are missing from ``means`` gets ``no data``; one that involves a pair of
+    ``unresolved_pairs`` (Grad-CAM means of a classifier below the gate) gets :data:`NOT_JUDGED`.
     """
+    unresolved = set(unresolved_pairs)
     results = []
     for condition in conditions:
+        if unresolved & set(condition.pairs):
+            results.append(ConditionResult(condition, float("nan"), None, NOT_JUDGED))
+            continue
         if any(pair not in means for pair in condition.pairs):
             results.append(ConditionResult(condition, float("nan"), None, "no data"))
             continue

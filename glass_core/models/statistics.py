@@ -18,6 +18,21 @@ different sets of configurations combine as independent: SE(x̄ − ȳ)² = SE(x
 same (first order, exact while neither mean is within its error of 0). For means over the *same*
 configurations this ignores their covariance: positively correlated estimates make it conservative.
 
+An **accuracy** (a classifier's fraction correct on n labelled images) is a binomial proportion, not a mean over
+configurations with a sample sd: with k of n correct,
+
+    p̂ = k/n,   SE(p̂) = √(p̂ (1 − p̂) / n)                 (binomial standard error; 0 at p̂ = 0 or 1)
+
+and its Wilson score interval at z standard errors (z = :data:`RESOLUTION` = 2, the platform's resolution)
+
+    centre = (p̂ + z²/2n) / (1 + z²/n),   half = z √(p̂(1 − p̂)/n + z²/4n²) / (1 + z²/n)
+
+(Wilson, J. Am. Stat. Assoc. 22, 209 (1927)). Unlike p̂ ± z·SE it stays inside [0, 1] and does not shrink to a
+point at p̂ = 1: 8 of 8 correct gives [0.67, 1], 76 of 76 [0.95, 1]. Its lower end is ≥ a threshold a exactly
+when the score test rejects "accuracy ≤ a" at z: p̂ − a ≥ z √(a(1 − a)/n). A perfect score reaches
+lower end n/(n + z²), so resolving a needs at least n ≥ z² a/(1 − a) images (:func:`minimum_resolving_size`:
+76 for a = 0.95, 36 for a = 0.9); no finite n resolves a = 1.
+
 This module sits in the lowest layer (it needs only numpy) so that dynamics, learning and the assets
 share one definition.
 """
@@ -33,15 +48,19 @@ import numpy as np
 
 __all__ = [
     "RESOLUTION",
+    "Accuracy",
     "Estimate",
     "NetworkSpread",
     "SampleMean",
     "Verdict",
     "absolute_difference",
+    "binomial_stderr",
     "difference",
     "judge",
     "over_networks",
+    "minimum_resolving_size",
     "sample_mean",
+    "wilson_interval",
 ]
 
 #: a difference counts as resolved when it exceeds this many standard errors
@@ -149,3 +168,100 @@ def over_networks(values: Iterable[float], stderrs: Iterable[float] | None = Non
     spread = float(values.std(ddof=1)) if values.size > 1 else 0.0
     stderr = float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
     return NetworkSpread(float(values.mean()), spread, stderr, int(values.size))
+# ------------------------------------------------------------------------------------------ accuracies
+def binomial_stderr(correct: int, n: int) -> float | None:
+    """SE(p̂) = √(p̂ (1 − p̂)/n) of the fraction p̂ = ``correct``/``n``; ``None`` for n = 0."""
+    _check_counts(correct, n)
+    if n == 0:
+        return None
+    p = correct / n
+    return math.sqrt(p * (1.0 - p) / n)
+
+
+def wilson_interval(correct: int, n: int, z: float = RESOLUTION) -> tuple[float, float]:
+    """Wilson score interval of p̂ = ``correct``/``n`` at ``z`` standard errors (formula in the module docstring).
+
+    n = 0 gives (0, 1): no data, any accuracy. The ends are clipped to [0, 1] against rounding.
+    """
+    _check_counts(correct, n)
+    if not z > 0:
+        raise ValueError(f"z must be positive, got {z}")
+    if n == 0:
+        return 0.0, 1.0
+    p = correct / n
+    z2n = z * z / n
+    centre = (p + z2n / 2.0) / (1.0 + z2n)
+    half = z * math.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / (1.0 + z2n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def minimum_resolving_size(threshold: float, z: float = RESOLUTION) -> int:
+    """Smallest n whose perfect score n/n has a Wilson lower end ≥ ``threshold``: ⌈z² a/(1 − a)⌉.
+
+    With fewer labelled images no classifier, however good, can be shown to be above ``threshold`` at z
+    standard errors. Raises for a threshold outside (0, 1) (a = 1 is never resolved by a finite set).
+    """
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"no finite number of images resolves an accuracy ≥ {threshold}: it must lie in (0, 1)")
+    exact = z * z * threshold / (1.0 - threshold)
+    n = math.ceil(exact - 1e-9)  # 76.0000000001 from rounding is 76
+    while n / (n + z * z) < threshold - 1e-12:
+        n += 1
+    return max(n, 1)
+
+
+def _check_counts(correct: int, n: int) -> None:
+    if n < 0 or not 0 <= correct <= n:
+        raise ValueError(f"need 0 ≤ correct ≤ n, got {correct} of {n}")
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """``correct`` of ``n`` labelled images classified correctly: p̂, its binomial SE and Wilson interval.
+
+    ``value`` is NaN and ``stderr`` ``None`` for n = 0.
+    """
+
+    correct: int
+    n: int
+
+    def __post_init__(self) -> None:
+        _check_counts(self.correct, self.n)
+
+    @classmethod
+    def of(cls, predictions: Iterable[int], truth: Iterable[int]) -> Accuracy:
+        """The accuracy of ``predictions`` against ``truth`` (equal-length sequences of class labels)."""
+        predicted, expected = np.asarray(list(predictions)), np.asarray(list(truth))
+        if predicted.shape != expected.shape:
+            raise ValueError(f"{predicted.shape[0]} predictions for {expected.shape[0]} labels")
+        return cls(int(np.sum(predicted == expected)), int(expected.size))
+
+    @classmethod
+    def from_fraction(cls, value: float, n: int) -> Accuracy:
+        """Back from a logged fraction and its n (k = round(value · n)); NaN or n = 0 gives 0 of 0."""
+        if n == 0 or value is None or not np.isfinite(value):
+            return cls(0, 0)
+        return cls(int(round(value * n)), int(n))
+
+    @property
+    def value(self) -> float:
+        return self.correct / self.n if self.n else float("nan")
+
+    @property
+    def stderr(self) -> float | None:
+        return binomial_stderr(self.correct, self.n)
+
+    def interval(self, z: float = RESOLUTION) -> tuple[float, float]:
+        """Wilson score interval at ``z`` SE (:func:`wilson_interval`)."""
+        return wilson_interval(self.correct, self.n, z)
+
+    def resolved_above(self, threshold: float, z: float = RESOLUTION) -> bool:
+        """True when the Wilson lower end is ≥ ``threshold``: the accuracy is above it by ≥ z binomial SE."""
+        return self.n > 0 and self.interval(z)[0] >= threshold - 1e-12
+
+    def text(self, digits: int = 3) -> str:
+        """``"0.625 ± 0.17 (n = 8; Wilson 0.30–0.87)"``; ``"— (n = 0)"``."""
+        if self.n == 0:
+            return "— (n = 0)"
+        low, high = self.interval()
+        return f"{self.value:.{digits}f} ± {self.stderr:.2f} (n = {self.n}; Wilson {low:.2f}–{high:.2f})"
