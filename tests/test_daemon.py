@@ -237,10 +237,14 @@ systems:
 """
 #: the tiny profile with 6 quenches per partition (enough for the CNN's three splits), as ``tiny_cnn``
 FAULT_PROFILE = {
-    "quench.n_samples": 6,
+    "quench.n_samples": 8,
     "quench.protocol.cooling_rate": 2.0,
     "quench.protocol.hold_time": 2.0,
     "cnn.epochs": 3,
+    # the classifier gate at test size (as tests/tiny_profiles.yaml's tiny_cnn): 2 / 3 / 3 runs, 6 validation images
+    "cnn.split_fractions": [0.25, 0.375, 0.375],
+    "cnn.gate_accuracy": 0.6,
+    "cnn.min_validation_per_class": 3,
 }
 #: kills armed inside the steps: which points, how likely at each visit, at most how many; never more than two per run
 #: worker (a step's retry policy allows two retries), none after 20 minutes; the draws are seeded

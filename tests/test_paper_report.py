@@ -233,9 +233,9 @@ def test_correlations_show_mean_se_n_beside_the_paper_and_the_verdicts(crafted):
 def test_table_ii_reads_the_champion_beside_the_paper(crafted):
     row = row_with(crafted[3].html, "glass_cnn_abm v1")
     for text in (
-        "0.975 ± 0.02 (n = 80; Wilson 0.91–0.99)",  # 78/80: √(0.975·0.025/80) = 0.017
-        "0.958 ± 0.03 (n = 48;",
-        "0.917 ± 0.06 (n = 24;",
+        "0.975 ± 0.017 (n = 80; Wilson 0.91–0.99)",  # 78/80: √(0.975·0.025/80) = 0.017
+        "0.958 ± 0.029 (n = 48;",
+        "0.917 ± 0.056 (n = 24;",
         "density / fc",
         "validation",
         ">1.000 / 1.000<",
@@ -390,14 +390,14 @@ def test_cooling_rates_of_an_unresolved_cnn_are_no_finding(tmp_path):
     section = cooling_rates(ReportData(store), ["abm"])
     html = section.html()
     density = correlations.filter((pl.col("cnn_input") == "density") & (pl.col("cooling_rate") == 0.002))["value"]
-    assert f"{density.mean():.3g} ± {density.std() / np.sqrt(3):.2g}" not in html
+    assert value_with_error(density.mean(), density.std() / np.sqrt(3)) not in html
     rows = [r for r in re.findall(r"<tr>.*?</tr>", html, flags=re.S) if ">density<" in r and "C(Γ, Υ)" in r]
     assert len(rows) == 2 and all("no Grad-CAM finding" in r and "0.552" not in r for r in rows)
     # the table recomputes SE and interval from k of n: 50/80 → SE 0.054, Wilson [0.51, 0.72]
-    assert "0.625 ± 0.05 (n = 80; Wilson 0.51–0.72)" in row_with(html, ">validation<")
+    assert "0.625 ± 0.054 (n = 80; Wilson 0.51–0.72)" in row_with(html, ">validation<")
     assert any("classifier below the gate: no Grad-CAM finding" in line for line in section.summary)
     no_cnn = correlations.filter(pl.col("cnn_input").is_null() & (pl.col("cooling_rate") == 0.002))["value"]
-    assert ">0.355<" in row_with(html, f"{no_cnn.mean():.3g} ± {no_cnn.std() / np.sqrt(4):.2g}")
+    assert ">0.355<" in row_with(html, value_with_error(no_cnn.mean(), no_cnn.std() / np.sqrt(4)))
 
 
 def test_an_unresolved_champion_gives_no_grad_cam_finding_in_the_report(tmp_path):
@@ -415,6 +415,6 @@ def test_an_unresolved_champion_gives_no_grad_cam_finding_in_the_report(tmp_path
     gamma = row_with(html, "no Grad-CAM finding (classifier unresolved)", ">glass<", "C(Γ, Υ)")
     assert ">0.552<" not in gamma
     assert ">classifier unresolved<" in row_with(html, "C(Γ,Υ) &gt; 0")
-    assert ">0.355<" in row_with(html, "-0.0123 ± 0.046", "pearson")  # C(1−Θ,Υ) needs no CNN
+    assert ">0.355<" in row_with(html, "-0.012 ± 0.046", "pearson")  # C(1−Θ,Υ) needs no CNN
     assert "classifier at chance: no Grad-CAM finding (validation accuracy 0.625 ± 0.17 (n = 8" in html
     assert "0.95: classifier_unresolved" in row_with(html, "glass_cnn_abm v1")

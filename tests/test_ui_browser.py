@@ -165,7 +165,7 @@ def test_automation_page_shows_the_nightly_backfill_as_a_schedule(stack, chromiu
     what it is, at the campaign's cron (UTC), found by the page's own filter for schedules; its page describes it."""
     repository = stack.defs.get_repository_def()
     sensors = {s.name for s in repository.sensor_defs}
-    assert sensors == {"campaign_sensor", "campaign_automation"}, sensors
+    assert sensors == {"campaign_sensor", "campaign_automation", "warehouse_audit"}, sensors
     (schedule,) = repository.schedule_defs
     assert schedule.name == "nightly_backfill" and schedule.cron_schedule == BACKFILL_SCHEDULE
     assert BACKFILL_SCHEDULE in repository.get_sensor_def("campaign_automation").description

@@ -260,8 +260,10 @@ class Accuracy:
         return self.n > 0 and self.interval(z)[0] >= threshold - 1e-12
 
     def text(self, digits: int = 3) -> str:
-        """``"0.625 ± 0.17 (n = 8; Wilson 0.30–0.87)"``; ``"— (n = 0)"``."""
+        """``"0.625 ± 0.17 (n = 8; Wilson 0.30–0.87)"`` (SE to two significant figures; a perfect or null score has
+        SE ``0``, never ``0.00``); ``"— (n = 0)"``."""
         if self.n == 0:
             return "— (n = 0)"
         low, high = self.interval()
-        return f"{self.value:.{digits}f} ± {self.stderr:.2f} (n = {self.n}; Wilson {low:.2f}–{high:.2f})"
+        error = f"{self.stderr:.2g}" if self.stderr else "0"
+        return f"{self.value:.{digits}f} ± {error} (n = {self.n}; Wilson {low:.2f}–{high:.2f})"
