@@ -111,7 +111,9 @@ def state_point_labels(
     points = labels_at_state_points(times, bond_breaking, halves, targets,
                                     {s: np.isin(t, chosen) for s, t in types.items()})
     frames = state_point_rows(system_name, temperature, types, points, int(summary["n_replicas"][0]), label)
-    results = run_state_point_checks(frames["state_point_labels"], frames["state_points"], targets)
+    results = run_state_point_checks(
+        frames["state_point_labels"], frames["state_points"], targets, learning.distillation
+    )
     raise_on_blocking_failure(
         results, STATE_POINT_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
     )

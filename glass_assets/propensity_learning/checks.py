@@ -62,13 +62,29 @@ DESCRIPTOR_CHECKS = {
 }
 
 
-def every_target_reached(summary: pl.DataFrame, targets: list[float], **_: object) -> CheckOutcome:
+def every_target_reached(
+    summary: pl.DataFrame, targets: list[float], distillation: str = "none", **_: object
+) -> CheckOutcome:
+    """Every target ⟨C_B⟩ is reached by this temperature's MD window. A target beyond the window is what [J]'s
+    distillation is for (a network trained at hotter temperatures supplies the labels there): with distillation on it
+    is reported in the metadata, not warned; the training step refuses (``DistillationError``) if nothing can supply
+    it. Without distillation a missing target is a warning."""
     reached = set(summary["target_cb"].to_list()) if summary.height else set()
     missing = [t for t in targets if t not in reached]
+    distilled = bool(missing) and distillation != "none"
+    metadata = {"reached": sorted(reached), "not_reached": missing, "distillation": distillation}
+    if not missing:
+        return CheckOutcome(passed=True, metadata=metadata)
+    if distilled:
+        return CheckOutcome(
+            passed=True,
+            metadata=metadata,
+            description=f"⟨C_B⟩ stays above {missing} within the MD run: supplied by distillation ({distillation})",
+        )
     return CheckOutcome(
-        passed=not missing,
-        metadata={"reached": sorted(reached), "not_reached": missing},
-        description=f"⟨C_B⟩ stays above {missing} within the run: no state point there" if missing else "",
+        passed=False,
+        metadata=metadata,
+        description=f"⟨C_B⟩ stays above {missing} within the run and distillation is off: no state point there",
     )
 
 
@@ -94,7 +110,9 @@ STATE_POINT_CHECKS = {
     ),
     "labels_in_unit_interval": Check(labels_in_unit_interval, "0 ≤ propensity ≤ 1.", blocking=True),
     "every_target_reached": Check(
-        every_target_reached, "Every target ⟨C_B⟩ of the profile is reached within the MD run.", warn_only=True
+        every_target_reached,
+        "Every target ⟨C_B⟩ of the profile is reached within the MD run, or supplied by distillation ([J]).",
+        warn_only=True,
     ),
 }
 
@@ -167,8 +185,10 @@ def state_point_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
     return check_specs(asset_key, STATE_POINT_CHECKS)
 
 
-def run_state_point_checks(labels: pl.DataFrame, summary: pl.DataFrame, targets: list[float]) -> list[AssetCheckResult]:
-    return check_results(STATE_POINT_CHECKS, labels=labels, summary=summary, targets=targets)
+def run_state_point_checks(
+    labels: pl.DataFrame, summary: pl.DataFrame, targets: list[float], distillation: str = "none"
+) -> list[AssetCheckResult]:
+    return check_results(STATE_POINT_CHECKS, labels=labels, summary=summary, targets=targets, distillation=distillation)
 
 
 def prediction_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
@@ -205,20 +225,44 @@ def test_predictions_finite(test_predictions: np.ndarray, **_: object) -> CheckO
 
 
 def beats_best_descriptor(scores: pl.DataFrame, subset: str = "all", **_: object) -> CheckOutcome:
-    """Mean test Pearson of the network (over the model's particle subset) at least that of the best single
-    descriptor, as in [J]."""
+    """Mean test Pearson of the network (over the model's particle subset and the state points) not below that of
+    the best single descriptor, as [J] finds, judged with the platform's 2-SE rule: a warning only when the network
+    lies below by more than 2 SE of the difference (SE of each mean over state points from the per-state-point SEs
+    over test configurations, taken as independent). Too few test configurations for an SE: reported, not judged."""
     test = scores.filter((pl.col("split") == "test") & (pl.col("subset") == subset))
-    model = test.filter(~pl.col("predictor").str.starts_with("best_descriptor"))["pearson"].mean()
-    baseline = test.filter(pl.col("predictor").str.starts_with("best_descriptor"))["pearson"].mean()
-    passed = model is not None and (baseline is None or model >= baseline)
+    network = test.filter(~pl.col("predictor").str.starts_with("best_descriptor"))
+    descriptor = test.filter(pl.col("predictor").str.starts_with("best_descriptor"))
+    model, baseline = network["pearson"].mean(), descriptor["pearson"].mean()
+    metadata: dict[str, object] = {
+        "model_test_pearson": float(model) if model is not None else float("nan"),
+        "best_descriptor_test_pearson": float(baseline) if baseline is not None else float("nan"),
+    }
+    if model is None:
+        return CheckOutcome(passed=False, metadata=metadata, description="no test score of the network")
+    if baseline is None or model >= baseline:
+        return CheckOutcome(passed=True, metadata=metadata)
+    error = float(np.hypot(_stderr_of_mean(network), _stderr_of_mean(descriptor)))
+    metadata["difference_stderr"] = error
+    if not np.isfinite(error):
+        return CheckOutcome(
+            passed=True,
+            metadata=metadata,
+            description=f"network {model:.3f} against the best descriptor {baseline:.3f} on test: unresolved (too few "
+                        "test configurations for an SE)",
+        )
+    resolved = baseline - model > 2.0 * error
+    text = f"network {model:.3f} against the best single descriptor {baseline:.3f} on test (difference SE {error:.2g})"
     return CheckOutcome(
-        passed=bool(passed),
-        metadata={
-            "model_test_pearson": float(model) if model is not None else float("nan"),
-            "best_descriptor_test_pearson": float(baseline) if baseline is not None else float("nan"),
-        },
-        description="" if passed else f"network {model} below the best single descriptor {baseline} on test",
+        passed=not resolved,
+        metadata=metadata,
+        description=f"{text}: below by more than 2 SE" if resolved else f"{text}: below within 2 SE, unresolved",
     )
+
+
+def _stderr_of_mean(rows: pl.DataFrame) -> float:
+    """SE of the mean over state points of ``rows``' Pearson, from their SEs (NaN if any is missing)."""
+    errors = rows["stderr"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    return float(np.sqrt(np.sum(errors**2)) / errors.size) if errors.size else float("nan")
 
 
 def self_consistent(self_consistency_warning: bool, **_: object) -> CheckOutcome:
@@ -237,7 +281,9 @@ GLASSMLP_CHECKS = {
         test_predictions_finite, "Finite predictions for every test particle.", blocking=True
     ),
     "beats_best_descriptor": Check(
-        beats_best_descriptor, "Mean test Pearson ≥ the best single descriptor's ([J]).", warn_only=True
+        beats_best_descriptor,
+        "Mean test Pearson not below the best single descriptor's by more than 2 SE ([J]).",
+        warn_only=True,
     ),
 }
 TGLASSMLP_CHECKS = {
