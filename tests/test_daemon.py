@@ -27,6 +27,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, MultiPartitionKey, RunsFilter
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 
+from glass_assets.automation.audit import IN_PROGRESS
 from glass_assets.definitions import build_definitions
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.faults import FAULT_PLAN_ENV, injected_faults
@@ -40,13 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DAEMON = Path(sys.executable).with_name("dagster-daemon")
 QUENCH, DESCRIPTORS = AssetKey(["abm", "quenched_ensembles"]), AssetKey(["abm", "structural_descriptors"])
 CAMPAIGN = "backfill_schedule: '0 2 * * *'\nsystems:\n  abm:\n    quench: [{temperatures}]\n"
-IN_PROGRESS = [
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-    DagsterRunStatus.CANCELING,
-]
 
 pytestmark = [pytest.mark.lammps, pytest.mark.daemon]
 
@@ -209,7 +203,12 @@ def test_a_killed_run_gives_its_simulation_slot_back_within_one_monitoring_inter
     daemon = daemon_factory(CAMPAIGN.format(temperatures="2.0"), {FAULT_ENV: f"simulation:{marker}:run"})
     daemon.wait_for("the step to kill its run", marker.exists, timeout=420, every=0.2)
     killed_at = marker.stat().st_mtime
-    (killed,) = daemon.instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+    # the run whose worker died: the first quench run, whatever its status by now (the code server may already have
+    # failed it, and run_retries may already have launched its retry, which carries a parent run id)
+    (killed,) = [
+        run for run in daemon.instance.get_runs()
+        if QUENCH in (run.asset_selection or ()) and "dagster/parent_run_id" not in run.tags
+    ]
     daemon.wait_for(
         "the killed run's slot to be freed",
         lambda: all(slot.run_id != killed.run_id for slot in daemon.held_slots()),
