@@ -22,6 +22,7 @@ from glass_assets.liquid_glass.assets import (
     INDICATOR_CORRELATIONS,
     SELECTION_METRIC,
     STRUCTURAL_DESCRIPTORS,
+    descriptor_table,
 )
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
 from glass_assets.tables import QUENCHED, particle_rows, sample_row
@@ -395,19 +396,7 @@ def test_a_classifier_trained_on_shuffled_labels_is_gated(tmp_path, tracking, mo
     labelled_ensembles(store, n_samples=40)  # separable ensembles; the labels are shuffled below
     _store_descriptors(store)
     shuffled(monkeypatch, liquid_glass)
-    resources = {
-        # 12 / 20 / 8 runs: 40 validation images, enough for a perfect score to resolve 0.9 (36)
-        "study": gated_profile(
-            tmp_path, "gated", gate_accuracy=0.9, min_validation_per_class=5, split_fractions=[0.3, 0.5, 0.2]
-        ),
-        "warehouse": WarehouseResource(path=str(store.path)),
-        "mlflow_tracking": tracking,
-    }
-    instance = DagsterInstance.ephemeral()
-    result = materialize_templates(
-        [CNN_CLASSIFIER, GRAD_CAM_SCORES, INDICATOR_CORRELATIONS], "abm", instance=instance, resources=resources
-    )
-    assert result.success
+    instance, result = _gated_chain(tmp_path, store, tracking, "gated")
     cnn = result.asset_materializations_for_node("abm__cnn_classifier")[0].metadata
     assert cnn["classifier_status"].value == CLASSIFIER_UNRESOLVED and cnn["classifier_validation_n"].value == 40
     accuracy = cnn["classifier_validation_accuracy"].value
@@ -453,23 +442,7 @@ def test_a_classifier_that_classifies_passes_the_gate(tmp_path, tracking, one_to
     store = Warehouse(tmp_path / "w.duckdb")
     labelled_ensembles(store, n_samples=40)
     _store_descriptors(store)
-    resources = {
-        "study": gated_profile(
-            tmp_path,
-            "control",
-            gate_accuracy=0.9,
-            min_validation_per_class=5,
-            split_fractions=[0.3, 0.5, 0.2],
-            epochs=15,
-        ),
-        "warehouse": WarehouseResource(path=str(store.path)),
-        "mlflow_tracking": tracking,
-    }
-    instance = DagsterInstance.ephemeral()
-    result = materialize_templates(
-        [CNN_CLASSIFIER, GRAD_CAM_SCORES, INDICATOR_CORRELATIONS], "abm", instance=instance, resources=resources
-    )
-    assert result.success
+    instance, result = _gated_chain(tmp_path, store, tracking, "control", epochs=15)
     cnn = result.asset_materializations_for_node("abm__cnn_classifier")[0].metadata
     assert cnn["classifier_validation_accuracy"].value == 1.0 and cnn["classifier_status"].value == CLASSIFIER_RESOLVED
     assert not [w for w in _warnings(instance, result) if "Grad-CAM finding" in w]
@@ -481,30 +454,31 @@ def test_a_classifier_that_classifies_passes_the_gate(tmp_path, tracking, one_to
     assert "glass_pearson_gamma~upsilon" in correlations
 
 
+def _gated_chain(tmp_path, store: Warehouse, tracking, name: str, **changes: object):  # noqa: ANN001, ANN202
+    """CNN, Grad-CAM and correlations of abm under a gate of 0.9 (12 / 20 / 8 runs: 40 validation images, enough for
+    a perfect score to resolve 0.9, which needs 36); returns the instance and the result."""
+    resources = {
+        "study": gated_profile(
+            tmp_path, name, gate_accuracy=0.9, min_validation_per_class=5, split_fractions=[0.3, 0.5, 0.2], **changes
+        ),
+        "warehouse": WarehouseResource(path=str(store.path)),
+        "mlflow_tracking": tracking,
+    }
+    instance = DagsterInstance.ephemeral()
+    result = materialize_templates(
+        [CNN_CLASSIFIER, GRAD_CAM_SCORES, INDICATOR_CORRELATIONS], "abm", instance=instance, resources=resources
+    )
+    assert result.success
+    return instance, result
+
+
 def _store_descriptors(store: Warehouse) -> None:
-    """Structural descriptors of every crafted configuration (what indicator_correlations joins Γ with)."""
+    """Structural descriptors of every crafted configuration (what indicator_correlations joins Γ with), as the
+    structural_descriptors asset writes them."""
     from glass_assets.tables import configurations
-    from glass_core.structure.indicators import structural_indicators
 
     system = get_system("abm")
     for phase in ("liquid", "glass"):
         key = ensemble_key("abm", system.temperatures[phase], QUENCHED)
         configs = configurations(store.read_partition("samples", key), store.read_partition("particles", key))
-        frames = []
-        for sample, config in configs.items():
-            fields = structural_indicators(config, system, 3.0)
-            n = config.n_particles
-            frames.append(
-                pl.DataFrame(
-                    {
-                        **{k: [v] * n for k, v in key.items()},
-                        "sample": [sample] * n,
-                        "particle": np.arange(n, dtype=np.int32),
-                        "voronoi_area": fields.voronoi_area,
-                        "tong_tanaka": fields.tong_tanaka,
-                        "voronoi_area_cg": fields.voronoi_area_cg,
-                        "one_minus_theta_cg": fields.one_minus_theta_cg,
-                    }
-                )
-            )
-        store.replace_partition(key, {"descriptors": pl.concat(frames)})
+        store.replace_partition(key, {"descriptors": descriptor_table(configs, key, system, 3.0)})

@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import asdict
 
 import mlflow
@@ -80,8 +81,9 @@ from glass_core.learning.correlations import (
     summarise_correlations,
 )
 from glass_core.learning.grad_cam import grad_cam_particles
+from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import Accuracy, SampleMean
-from glass_core.models.systems import get_system
+from glass_core.models.systems import ModelSystem, get_system
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
 
 ENSEMBLE = QUENCHED
@@ -99,6 +101,31 @@ SELECTION_METRIC = "validation_accuracy"
 PAPER_ABM_GLASS = OYAMA_ABM_GLASS_MEANS
 
 
+def descriptor_table(
+    configs: Mapping[int, Configuration], key: Mapping[str, object], system: ModelSystem, xi: float
+) -> pl.DataFrame:
+    """The ``descriptors`` rows of ``configs`` (one ensemble partition ``key``): Υ, Θ and their coarse-grained
+    normalised fields at length ``xi``, per particle."""
+    frames = []
+    for sample, config in configs.items():
+        fields = structural_indicators(config, system, xi)
+        n = config.n_particles
+        frames.append(
+            pl.DataFrame(
+                {
+                    **{k: [v] * n for k, v in key.items()},
+                    "sample": [sample] * n,
+                    "particle": np.arange(n, dtype=np.int32),
+                    "voronoi_area": fields.voronoi_area,
+                    "tong_tanaka": fields.tong_tanaka,
+                    "voronoi_area_cg": fields.voronoi_area_cg,
+                    "one_minus_theta_cg": fields.one_minus_theta_cg,
+                }
+            )
+        )
+    return pl.concat(frames)
+
+
 def structural_descriptors(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -111,23 +138,7 @@ def structural_descriptors(
         raise WarehouseError(f"no quenched ensemble for {system_name} at T={temperature}: materialize it first")
     xi = study.load().coarse_graining_length
     started = time.perf_counter()
-    frames = []
-    for sample, config in configs.items():
-        fields = structural_indicators(config, system, xi)
-        frames.append(
-            pl.DataFrame(
-                {
-                    **{k: [v] * config.n_particles for k, v in key.items()},
-                    "sample": [sample] * config.n_particles,
-                    "particle": np.arange(config.n_particles, dtype=np.int32),
-                    "voronoi_area": fields.voronoi_area,
-                    "tong_tanaka": fields.tong_tanaka,
-                    "voronoi_area_cg": fields.voronoi_area_cg,
-                    "one_minus_theta_cg": fields.one_minus_theta_cg,
-                }
-            )
-        )
-    table = pl.concat(frames)
+    table = descriptor_table(configs, key, system, xi)
     seconds = time.perf_counter() - started
     box_areas = {sample: config.area for sample, config in configs.items()}
     checks = run_descriptor_checks(table, box_areas)
