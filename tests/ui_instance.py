@@ -202,21 +202,6 @@ class Stack:
 
 
 @contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """``os.environ`` with ``values`` set, restored afterwards (the assets read the campaign from it)."""
-    previous = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@contextmanager
 def running_stack(base: Path) -> Iterator[Stack]:
     """Build the instance under ``base`` and serve it; the servers' process groups are killed at exit.
 
@@ -235,7 +220,7 @@ def running_stack(base: Path) -> Iterator[Stack]:
     from glass_assets.partitions import partition_key
     from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
     from glass_assets.tracking import MLflowResource, model_name
-    from tests.campaigns import profiles_file
+    from tests.campaigns import environment, profiles_file
     from tests.ui_stack import (
         Service,
         copy_instance_config,
@@ -304,7 +289,7 @@ def running_stack(base: Path) -> Iterator[Stack]:
         }
         result = materialize_templates([QUENCHED_ENSEMBLES], materialized, instance, resources=resources)
         assert result.success
-        with _environment(GLASS_CAMPAIGN=str(campaign_file)):
+        with environment({"GLASS_CAMPAIGN": str(campaign_file)}):
             models = build_model_study(instance, resources, base / "reports" / "paper_report.html")
 
         wait_for_dagster(dagster)
