@@ -7,6 +7,7 @@ import polars as pl
 from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from glass_assets.checks import Check, CheckOutcome, check_results, check_specs, coefficients_in_range
+from glass_core.models.statistics import Estimate, judge
 
 __all__ = [
     "DESCRIPTOR_CHECKS",
@@ -250,12 +251,12 @@ def beats_best_descriptor(scores: pl.DataFrame, subset: str = "all", **_: object
             description=f"network {model:.3f} against the best descriptor {baseline:.3f} on test: unresolved (too few "
                         "test configurations for an SE)",
         )
-    resolved = baseline - model > 2.0 * error
+    below = judge(Estimate(model - baseline, error)) == "fail"  # the platform's 2-SE rule
     text = f"network {model:.3f} against the best single descriptor {baseline:.3f} on test (difference SE {error:.2g})"
     return CheckOutcome(
-        passed=not resolved,
+        passed=not below,
         metadata=metadata,
-        description=f"{text}: below by more than 2 SE" if resolved else f"{text}: below within 2 SE, unresolved",
+        description=f"{text}: below by more than 2 SE" if below else f"{text}: below within 2 SE, unresolved",
     )
 
 
