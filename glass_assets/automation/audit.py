@@ -173,19 +173,19 @@ def heal_requests(instance: DagsterInstance, graph: Any, audit: PartitionAudit) 
 
 
 def _evaluations(
-    key: AssetKey, damaged: dict[str, tuple[int, list[Finding]]], recovered: list[str], partitioned: bool
+    key: AssetKey, damaged: dict[str, tuple[int, list[Finding]]], recovered: list[str]
 ) -> list[AssetCheckEvaluation]:
     """A failed evaluation of ``key``'s audit check for each damaged partition (its findings in the description and
-    metadata), a passed one for each partition that is back as recorded; one evaluation for an unpartitioned asset."""
+    metadata), a passed one for each partition that is back as recorded (the audit covers partitioned assets only)."""
     events = [
         AssetCheckEvaluation(
             asset_key=key,
             check_name=CHECK_NAME,
             passed=False,
             severity=AssetCheckSeverity.ERROR,
-            description=f"{partition or key.to_user_string()}: " + "; ".join(str(f) for f in findings),
+            description=f"{partition}: " + "; ".join(str(f) for f in findings),
             metadata={"partition": partition, "findings": [str(f) for f in findings]},
-            partition=partition if partitioned else None,
+            partition=partition,
         )
         for partition, (_, findings) in sorted(damaged.items())
     ]
@@ -194,9 +194,9 @@ def _evaluations(
             asset_key=key,
             check_name=CHECK_NAME,
             passed=True,
-            description=f"{partition or key.to_user_string()}: in the warehouse and the registry as recorded again",
+            description=f"{partition}: in the warehouse and the registry as recorded again",
             metadata={"partition": partition},
-            partition=partition if partitioned else None,
+            partition=partition,
         )
         for partition in recovered
     ]
@@ -230,7 +230,7 @@ def warehouse_audit(
         if now != before:
             news = {p: v for p, v in damaged.get(key, {}).items() if p not in before}
             recovered = sorted(set(before) - set(now))
-            events += _evaluations(key, news, recovered, graph.get(key).partitions_def is not None)
+            events += _evaluations(key, news, recovered)
     requests, notes = heal_requests(context.instance, graph, audit)
     for note in notes:
         context.log.info(note)
