@@ -5,11 +5,16 @@ batches of one configuration (``--batch`` particles, ≈ the type-A particles of
 configuration) at one state point, ``--rows`` rows per epoch over 4 state points. Both networks run
 the same shared loop (:func:`~glass_core.learning.mlp_training.train_network`: fused Adam, GlassMLP
 loss, no validation) on ``--threads`` threads, as training does (``settings.threads``, default 1).
-An epoch's time is the median over ``--epochs``. The RESULT value is tGlassMLP's; the ratio is
-tGlassMLP / GlassMLP (the cost of the attention layer and the state-point MLPs). At the paper's scale
-(≈ 135 epochs per network, 16 + 16 networks) multiply accordingly.
+An epoch's time is the median over ``--epochs``. At the paper's scale (≈ 135 epochs per network, 16 + 16
+networks) multiply accordingly.
+
+``--device`` (the profile's ``compute.device``: ``auto``, ``cpu``, ``cuda[:n]``) is printed with the figures. On the
+CPU the RESULT value is tGlassMLP's and the ratio tGlassMLP / GlassMLP (the cost of the attention layer and the
+state-point MLPs). On a GPU, tGlassMLP is also timed on the CPU in the same run, and the RESULT value is its GPU
+epoch with ratio GPU / CPU.
 
     .venv/bin/python benchmarks/mlp_training_speed.py [--rows 100000] [--batch 700] [--epochs 3] [--threads 1]
+        [--device auto]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import statistics
 import numpy as np
 import torch
 
+from glass_core.learning.device import device_label, resolve_device
 from glass_core.learning.glassmlp import GlassMLPNet
 from glass_core.learning.mlp_data import PropensityDataset, Standardiser, state_encoding_numpy
 from glass_core.learning.mlp_training import Phase, deterministic_torch, prepare_batches, train_network
@@ -38,11 +44,14 @@ def dataset(rows: int, batch: int, n_features: int) -> PropensityDataset:
                              temperature, cb, labels)
 
 
-def seconds_per_epoch(net: torch.nn.Module, data: PropensityDataset, epochs: int, threads: int) -> float:
+def seconds_per_epoch(
+    net: torch.nn.Module, data: PropensityDataset, epochs: int, threads: int, device: torch.device
+) -> float:
     state = Standardiser.fitted(state_encoding_numpy(data.temperature, data.target_cb))
     batches = prepare_batches(data, Standardiser.fitted(data.features), state, 3)
-    with deterministic_torch(0, threads):
-        history = train_network(net, batches, [], [Phase("glassmlp", epochs, 1e-3)], 10, "benchmark", 0)
+    with deterministic_torch(0, threads, device):
+        history = train_network(net, batches, [], [Phase("glassmlp", epochs, 1e-3)], 10, "benchmark", 0,
+                                device=device)
     return statistics.median(record.seconds for record in history)
 
 
@@ -53,15 +62,25 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=176)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    device, cpu = resolve_device(args.device), torch.device("cpu")
     data = dataset(args.rows, args.batch, args.features)
     per = 1e5 / len(data)
-    glass = seconds_per_epoch(GlassMLPNet(args.features, 3), data, args.epochs, args.threads) * per
-    tglass = seconds_per_epoch(TGlassMLPNet(args.features, 3), data, args.epochs, args.threads) * per
-    print(f"rows={len(data)} batch={args.batch} M={args.features} threads={args.threads} epochs={args.epochs}")
+    print(f"rows={len(data)} batch={args.batch} M={args.features} threads={args.threads} epochs={args.epochs} "
+          f"device={device_label(device)}")
+    glass = seconds_per_epoch(GlassMLPNet(args.features, 3), data, args.epochs, args.threads, device) * per
+    tglass = seconds_per_epoch(TGlassMLPNet(args.features, 3), data, args.epochs, args.threads, device) * per
     print(f"GlassMLP:  {glass:.3f} s per epoch per 1e5 samples ({glass * 1e3 * args.batch / 1e5:.2f} ms per batch)")
     print(f"tGlassMLP: {tglass:.3f} s per epoch per 1e5 samples ({tglass * 1e3 * args.batch / 1e5:.2f} ms per batch)")
-    print(f"RESULT mlp_training_epoch {tglass:.4g} s ratio={tglass / glass:.2f}")
+    if device.type == "cpu":
+        if not torch.cuda.is_available():
+            print("GPU: not measured (torch sees no GPU here)")
+        print(f"RESULT mlp_training_epoch {tglass:.4g} s ratio={tglass / glass:.2f}")
+        return
+    on_cpu = seconds_per_epoch(TGlassMLPNet(args.features, 3), data, args.epochs, args.threads, cpu) * per
+    print(f"tGlassMLP on the CPU ({args.threads} threads): {on_cpu:.3f} s per epoch per 1e5 samples")
+    print(f"RESULT mlp_training_epoch_gpu {tglass:.4g} s ratio={tglass / on_cpu:.3f}")
 
 
 if __name__ == "__main__":

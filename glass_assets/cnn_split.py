@@ -19,13 +19,16 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from dagster import MetadataValue
 
 from glass_assets.checks import CheckOutcome
-from glass_assets.profiles import CNNSettings
+from glass_assets.launchers.base import SimulationLauncher
+from glass_assets.launchers.training import TrainedResult, train_through_launcher
+from glass_assets.profiles import CNNSettings, ComputeSettings
 from glass_assets.tables import QUENCHED, configurations
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.learning.classifier_gate import (
@@ -41,9 +44,7 @@ from glass_core.learning.cnn import (
     DataSplit,
     EpochRecord,
     Evaluation,
-    TrainingResult,
     deterministic_split,
-    train_classifier,
 )
 from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import Accuracy
@@ -133,29 +134,42 @@ def cnn_architecture(cnn: CNNSettings) -> CNNArchitecture:
     )
 
 
+def cnn_training_arguments(images: np.ndarray, labels: np.ndarray, split: DataSplit, cnn: CNNSettings) -> dict:
+    """The arguments of :func:`glass_core.learning.cnn.train_classifier` for the optimisation and network of the
+    ``cnn`` section."""
+    return {
+        "images": images,
+        "labels": labels,
+        "split": split,
+        "epochs": cnn.epochs,
+        "lr": cnn.learning_rate,
+        "batch_size": cnn.batch_size,
+        "seed": cnn.seed,
+        "architecture": cnn_architecture(cnn),
+        "weight_decay": cnn.weight_decay,
+        "standardise": cnn.standardise,
+        "augment": cnn.augment,
+        "validate_every": cnn.validate_every,
+    }
+
+
 def train_with_settings(
+    launcher: SimulationLauncher,
+    scratch: Path,
+    compute: ComputeSettings,
     images: np.ndarray,
     labels: np.ndarray,
     split: DataSplit,
     cnn: CNNSettings,
     on_epoch: Callable[[EpochRecord], None] | None = None,
-) -> TrainingResult:
-    """:func:`glass_core.learning.cnn.train_classifier` with the optimisation and network of the ``cnn`` section."""
-    return train_classifier(
-        images,
-        labels,
-        split,
-        epochs=cnn.epochs,
-        lr=cnn.learning_rate,
-        batch_size=cnn.batch_size,
-        seed=cnn.seed,
-        architecture=cnn_architecture(cnn),
-        weight_decay=cnn.weight_decay,
-        standardise=cnn.standardise,
-        augment=cnn.augment,
-        on_epoch=on_epoch,
-        validate_every=cnn.validate_every,
-    )
+    log: Any | None = None,
+) -> TrainedResult:
+    """A CNN of the ``cnn`` section trained as a launcher task on the ``compute`` device
+    (:func:`glass_assets.launchers.training.train_through_launcher`); ``.result`` is the
+    :class:`~glass_core.learning.cnn.TrainingResult`, on the CPU."""
+    [trained] = train_through_launcher(launcher, "cnn", [cnn_training_arguments(images, labels, split, cnn)], scratch,
+                                       compute.device, compute.training_threads, on_epoch, log, "CNN")
+    return trained
 
 
 def logged_gridding(system: str, params: dict[str, str]) -> Gridding:

@@ -39,7 +39,7 @@ from dagster import (
     materialize,
 )
 
-from glass_assets import lineage
+from glass_assets import compute_accounting, lineage
 from glass_assets.partitions import TO_SYSTEM, system_partitions, system_temperature_partitions, temperature_partitions
 from glass_assets.profiles import Profile
 
@@ -149,7 +149,7 @@ class AssetTemplate:
         if "study" in inspect.signature(self.body).parameters:  # provenance is recorded from the study's profile
             checks.append(lineage.check_spec(key))
         checks = partitioned_checks(checks, partitions) if partitions else checks
-        body = lineage.instrument(self.body, self, system, built)
+        body = compute_accounting.metered(lineage.instrument(self.body, self, system, built), self.group_name)
         return asset(
             key=self.key(system),
             partitions_def=partitions,

@@ -418,6 +418,26 @@ class ProvenanceSettings:
     allow_mixed: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Where the networks run: ``device`` is ``auto`` (a CUDA GPU when torch sees one, else the CPU), ``cpu`` or
+    ``cuda[:n]`` (:func:`glass_core.learning.device.resolve_device`), for the CNN, Grad-CAM, GlassMLP and
+    tGlassMLP alike; ``training_threads`` are torch's threads in a training task (0: the task's cores, i.e.
+    ``SLURM_CPUS_PER_TASK`` on Slurm, every core of this machine locally). Neither is part of any result's
+    provenance: the device is logged with each model in MLflow instead."""
+
+    device: str = "auto"
+    training_threads: int = 0
+
+    def __post_init__(self) -> None:
+        text = str(self.device).strip().lower()
+        if text not in ("auto", "cpu", "cuda") and not (text.startswith("cuda:") and text[5:].isdigit()):
+            raise ValueError(f"compute.device = {self.device!r} is not one of auto, cpu, cuda, cuda:<n>")
+        if isinstance(self.training_threads, bool) or not isinstance(self.training_threads, int) \
+                or self.training_threads < 0:
+            raise ValueError(f"compute.training_threads = {self.training_threads!r} must be a count ≥ 0")
+
+
 class ProfileError(ValueError):
     """A profile is unknown, lacks a section a stage needs, or has a key of the wrong name or type."""
 
@@ -457,7 +477,7 @@ def _section(profile: str, name: str, cls: type[Section], raw: Any) -> Section:
 
 
 #: integer settings that may be 0; every other count (samples, replicas, chains, sweeps, epochs, …) must be ≥ 1
-ZERO_ALLOWED_INTS = frozenset({"equilibration_sweeps", "seed", "base_seed"})
+ZERO_ALLOWED_INTS = frozenset({"equilibration_sweeps", "seed", "base_seed", "training_threads"})
 #: float settings that may be 0; every other time, rate, length, width or tolerance must be > 0
 ZERO_ALLOWED_FLOATS = frozenset({"dropout", "weight_decay", "equilibration_time", "hold_time", "swap_probability"})
 
@@ -544,6 +564,7 @@ class Profile:
     large_box_settings: LargeBoxSettings | None = None
     cooling_rate_study_settings: CoolingRateStudySettings | None = None
     provenance: ProvenanceSettings = ProvenanceSettings()
+    compute: ComputeSettings = ComputeSettings()
     path: Path = PROFILES_FILE
 
     def _required(self, section: str, value: Section | None) -> Section:
@@ -592,6 +613,7 @@ SECTIONS: dict[str, type] = {
     "large_box": LargeBoxSettings,
     "cooling_rate_study": CoolingRateStudySettings,
     "provenance": ProvenanceSettings,
+    "compute": ComputeSettings,
 }
 QUENCH_KEYS = ("n_samples", "n_particles", "protocol")
 
@@ -601,7 +623,7 @@ def setting_paths() -> list[str]:
     records and what ``provenance.allow_mixed`` may name."""
     paths = ["base_seed", *(f"quench.{key}" for key in QUENCH_KEYS)]
     for section, cls in SECTIONS.items():
-        if section != "provenance":
+        if section not in ("provenance", "compute"):
             paths += [f"{section}.{f.name}" for f in dataclasses.fields(cls)]
     return paths
 
@@ -727,6 +749,7 @@ def _build(name: str, raw: dict[str, Any], path: Path) -> Profile:
         large_box_settings=sections.get("large_box"),
         cooling_rate_study_settings=sections.get("cooling_rate_study"),
         provenance=provenance,
+        compute=sections.get("compute") or ComputeSettings(),
         path=path,
     )
 

@@ -6,7 +6,9 @@ ensembles (:func:`glass_core.learning.mlp_ensemble.save_ensemble`); its input is
 descriptor plus ``type``, ``temperature`` and ``target_cb``, its output the members' mean propensity (NaN for
 particles of a type the model was not trained on — by default it predicts type A, [J]; for tGlassMLP at the
 given state-point input, without the iteration of :meth:`TGlassMLPEnsemble.predict`; rows
-that all share one state point go through the folded fast path ``forward_at_state_points``).
+that all share one state point go through the folded fast path ``forward_at_state_points``). The pyfunc is logged
+as code (:mod:`glass_assets.propensity_pyfunc`, MLflow's *models from code*): its class is not pickled, so a
+version loads in any interpreter with the project installed.
 """
 
 from __future__ import annotations
@@ -14,18 +16,18 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import numpy as np
 import pandas as pd
-import torch
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from glass_assets import propensity_pyfunc
+from glass_assets.propensity_pyfunc import INDEX_FILE, PropensityEnsembleModel, load_collection
 from glass_core.learning.mlp_ensemble import PropensityEnsemble
-from glass_core.learning.mlp_io import load_ensemble, save_ensemble
+from glass_core.learning.mlp_io import save_ensemble
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 from glass_core.models.systems import get_system
 
@@ -34,13 +36,15 @@ __all__ = [
     "PropensityEnsembleModel",
     "glassmlp_model_name",
     "load_champion",
+    "load_collection",
     "load_tglassmlp_champion",
     "log_ensembles",
     "model_type_label",
     "tglassmlp_model_name",
 ]
 
-INDEX_FILE = "index.json"
+#: the pyfunc's code, logged as the model (MLflow's models from code: nothing of the model is pickled)
+PYFUNC_CODE = Path(propensity_pyfunc.__file__)
 
 
 def glassmlp_model_name(system: str) -> str:
@@ -78,57 +82,6 @@ def save_collection(ensembles: dict[tuple[float, float] | None, PropensityEnsemb
     return directory
 
 
-def load_collection(directory: Path) -> dict[tuple[float, float] | None, PropensityEnsemble]:
-    entries = json.loads((Path(directory) / INDEX_FILE).read_text())
-    return {
-        (None if e["state_point"] is None else tuple(e["state_point"])): load_ensemble(Path(directory) / e["path"])
-        for e in entries
-    }
-
-
-class PropensityEnsembleModel(mlflow.pyfunc.PythonModel):
-    """Serves a saved collection: rows → mean propensity of the ensemble for the row's state point."""
-
-    def load_context(self, context: Any) -> None:
-        self.ensembles = load_collection(Path(context.artifacts["ensembles"]))
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> np.ndarray:
-        """Mean propensity per row; NaN for a particle of a type the model was not trained on (default type A)."""
-        out = np.full(len(model_input), np.nan)
-        state = model_input[["temperature", "target_cb"]].to_numpy(np.float64)
-        types_all = model_input["type"].to_numpy(np.int64)
-        covered = np.zeros(len(model_input), bool)
-        for key, ensemble in self.ensembles.items():
-            at_state = np.ones(len(model_input), bool) if key is None else np.all(np.isclose(state, key), axis=1)
-            covered |= at_state
-            rows = at_state & np.isin(types_all, ensemble.particle_types)
-            if not rows.any():
-                continue
-            features = torch.from_numpy(model_input.loc[rows, ensemble.input_names].to_numpy(np.float32))
-            types = torch.from_numpy(types_all[rows])
-            with torch.inference_mode():
-                if key is None:
-                    members = _tglassmlp_members(ensemble, features, types, state[rows])
-                else:
-                    members = ensemble(features, types)
-            out[rows] = members.mean(0).numpy()
-        if not covered.all():
-            missing = np.unique(state[~covered], axis=0).tolist()
-            raise ValueError(f"no ensemble for the state points {missing} of the input")
-        return out
-
-
-def _tglassmlp_members(
-    ensemble: PropensityEnsemble, features: torch.Tensor, types: torch.Tensor, state: np.ndarray
-) -> torch.Tensor:
-    """(K, n) member outputs: the folded fast path when every row has one state point, else the general forward."""
-    if len(state) and (state == state[0]).all():
-        return ensemble.forward_at_state_points(
-            features, types, torch.from_numpy(state[:1]).float().expand(ensemble.n_members, 2)
-        )
-    return ensemble(features, types, torch.from_numpy(state).float())
-
-
 def example_input(feature_names: list[str], features: np.ndarray, types: np.ndarray, state: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame(features.astype(np.float32), columns=feature_names)
     frame["type"] = types.astype(np.int64)
@@ -140,15 +93,16 @@ def example_input(feature_names: list[str], features: np.ndarray, types: np.ndar
 def log_ensembles(
     ensembles: dict[tuple[float, float] | None, PropensityEnsemble], example: pd.DataFrame, model_name: str
 ) -> str:
-    """Log the collection as the active run's pyfunc model ``model`` and register it; returns the version."""
+    """Log the collection as the active run's pyfunc model ``model`` (the code :data:`PYFUNC_CODE`, the saved
+    ensembles as its artifact ``ensembles``) and register it; returns the version."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = save_collection(ensembles, Path(tmp) / "ensembles")
-        wrapper = PropensityEnsembleModel()
+        wrapper = PropensityEnsembleModel()  # in process, only to infer the signature
         wrapper.ensembles = ensembles
         signature = infer_signature(example, wrapper.predict(None, example))
         logged = mlflow.pyfunc.log_model(
             name="model",
-            python_model=wrapper,
+            python_model=str(PYFUNC_CODE),
             artifacts={"ensembles": str(directory)},
             signature=signature,
             input_example=example.head(4),

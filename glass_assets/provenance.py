@@ -120,7 +120,7 @@ def profile_settings(profile: Profile, system: str) -> dict[str, Any]:
         "quench.protocol": profile.quench.protocol,
     }
     for section, cls in SECTIONS.items():
-        if section == "provenance":
+        if section in ("provenance", "compute"):  # how and where, never what: not provenance
             continue
         settings = getattr(profile, _ATTRIBUTE[section])
         for f in dataclasses.fields(cls):

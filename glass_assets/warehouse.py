@@ -159,6 +159,10 @@ Tables (one row per …):
     normalised fields of that glass; NULL for a constant field), classifier_status (of that CNN, see
     ``cooling_rate_cnns``; NULL for the pair without Γ). A Grad-CAM pair has rows only for the glasses the CNN
     classifies as glass.
+``compute_usage`` — what the newest materialization of each asset partition cost (bookkeeping, not digested;
+    :mod:`glass_assets.compute_accounting`): asset, partition_key, run_id, stage, component ('step' or a launcher
+    task kind), source ('process', 'worker' or 'sacct'), device, n_tasks, n_items, cpus (allocated per task),
+    wall_s, cpu_s, gpu_s, peak_rss_mb, cpu_efficiency (cpu_s / (wall_s × cpus)), recorded_at.
 ``row_sets`` — one per (table, partition key) of rows written by :meth:`Warehouse.replace_partitions`, in the same
     transaction: table_name, row_key (the key's columns and values as JSON), asset and partition_key (the Dagster
     asset and partition that wrote them; NULL outside an asset step), n_rows, data_digest (count and order-free sum
@@ -329,6 +333,11 @@ SCHEMA: dict[str, str] = {
         accuracy DOUBLE, n INTEGER NOT NULL, n_correct INTEGER NOT NULL, stderr DOUBLE, wilson_low DOUBLE NOT NULL,
         wilson_high DOUBLE NOT NULL, gate_accuracy DOUBLE NOT NULL, classifier_status VARCHAR NOT NULL,
         mlflow_run_id VARCHAR""",
+    "compute_usage": """
+        asset VARCHAR NOT NULL, partition_key VARCHAR NOT NULL, run_id VARCHAR NOT NULL, stage VARCHAR NOT NULL,
+        component VARCHAR NOT NULL, source VARCHAR NOT NULL, device VARCHAR, n_tasks BIGINT, n_items BIGINT,
+        cpus DOUBLE, wall_s DOUBLE, cpu_s DOUBLE, gpu_s DOUBLE, peak_rss_mb DOUBLE, cpu_efficiency DOUBLE,
+        recorded_at TIMESTAMP DEFAULT current_timestamp""",
     "row_sets": """
         table_name VARCHAR NOT NULL, row_key VARCHAR NOT NULL, asset VARCHAR, partition_key VARCHAR,
         n_rows BIGINT NOT NULL, data_digest VARCHAR NOT NULL, hash_method VARCHAR NOT NULL, profile VARCHAR,
@@ -337,7 +346,7 @@ SCHEMA: dict[str, str] = {
 }
 
 #: tables of provenance, not data: not written through :meth:`Warehouse.replace_partitions`, not digested
-BOOKKEEPING_TABLES = frozenset({"row_sets"})
+BOOKKEEPING_TABLES = frozenset({"row_sets", "compute_usage"})
 
 
 #: columns added to a table after its first release: warehouses made before gain them (NULL in old rows)
@@ -513,6 +522,26 @@ class Warehouse:
         if context is not None:
             context.row_sets.extend(recorded)
         return written
+
+    def record_compute_usage(self, rows: pl.DataFrame) -> int:
+        """Replace the ``compute_usage`` rows of the asset partitions in ``rows`` (bookkeeping: no row set record,
+        :mod:`glass_assets.compute_accounting`); returns the rows written."""
+        self.ensure_writable()
+        keys = rows.select("asset", "partition_key").unique().rows()
+        with self._locked(exclusive=True), self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for asset, partition in keys:
+                    con.execute("DELETE FROM compute_usage WHERE asset = ? AND partition_key = ?", [asset, partition])
+                con.register("incoming", rows.to_arrow())
+                columns = ", ".join(rows.columns)
+                con.execute(f"INSERT INTO compute_usage ({columns}) SELECT {columns} FROM incoming")
+                con.unregister("incoming")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return rows.height
 
     @staticmethod
     def _digest_expression(con: duckdb.DuckDBPyConnection, table: str) -> str:

@@ -20,6 +20,7 @@ from glass_assets.checks import BlockingCheckFailed, Check, CheckOutcome, quaran
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.ensembles.checks import ENSEMBLE_CHECKS
 from glass_assets.graph import materialize_templates
+from glass_assets.launchers import LocalProcessLauncher
 from glass_assets.liquid_glass.assets import CNN_CLASSIFIER, STRUCTURAL_DESCRIPTORS
 from glass_assets.liquid_glass.checks import (
     CNN_CHECKS,
@@ -227,6 +228,7 @@ def test_cnn_failing_a_blocking_check_registers_no_model(tmp_path, monkeypatch, 
         "study": tiny_study(tmp_path, "tiny_cnn"),
         "warehouse": WarehouseResource(path=str(store.path)),
         "mlflow_tracking": tracking,
+        "simulation": LocalProcessLauncher(),
     }
     monkeypatch.setitem(CNN_CHECKS, "training_loss_finite", Check(_never, "forced", blocking=True))
     with pytest.raises(BlockingCheckFailed, match="cnn_classifier partition abm.*training_loss_finite.*forced failure"):

@@ -311,7 +311,8 @@ class Recording(LocalProcessLauncher):
     asked: list = []
 
     def run_tasks(self, kind, params, items, out_dir, on_event=None):  # noqa: ANN001, ANN201
-        Recording.asked += [(params["protocol"]["cooling_rate"], item["sample"]) for item in items]
+        if kind != "training":
+            Recording.asked += [(params["protocol"]["cooling_rate"], item["sample"]) for item in items]
         return super().run_tasks(kind, params, items, out_dir, on_event)
 
 

@@ -15,6 +15,7 @@ from dagster import AssetMaterialization, DagsterInstance, Failure, MultiPartiti
 
 from glass_assets.graph import materialize_templates
 from glass_assets.heterogeneity.assets import ATTENTION_LENGTHS, DYNAMIC_HETEROGENEITY, HETEROGENEITY_SUMMARY
+from glass_assets.launchers import LocalProcessLauncher
 from glass_assets.profiles import load_profile
 from glass_assets.propensity_registry import example_input, log_ensembles
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -151,6 +152,7 @@ def study(tmp_path, monkeypatch):
         "mlflow_tracking": MLflowResource(
             tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "artifacts")
         ),
+        "simulation": LocalProcessLauncher(),
     }
     instance = DagsterInstance.ephemeral()
     store = Warehouse(resources["warehouse"].path)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from glass_core.dynamics.propensity import PropensityLabels, propensity_labels
+from glass_core.files import item_result_path
 from glass_core.models.configuration import Configuration, load_configuration
 from glass_core.models.systems import get_system
 from glass_core.simulation.isoconfigurational import (
@@ -21,7 +22,6 @@ from glass_core.simulation.isoconfigurational import (
 )
 from glass_core.simulation.lammps_driver import lammps_command, lammps_environment
 from glass_core.simulation.quench import QuenchProtocol, run_quench
-from glass_core.simulation.tasks import item_result_path
 from tests.conftest import jittered_lattice
 
 KAM = get_system("kam")

@@ -10,6 +10,7 @@ Allowed direction (a layer imports only itself and the layers listed for it)::
     dynamics    → structure, models, files
     simulation  → dynamics, structure, models, files
     learning    → dynamics, structure, models, files     (a trained model never needs LAMMPS)
+    tasks       → simulation, learning, dynamics, structure, models, files   (the worker knows every task kind)
 """
 
 import ast
@@ -28,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "dynamics": {"structure", "models", "files"},
     "simulation": {"dynamics", "structure", "models", "files"},
     "learning": {"dynamics", "structure", "models", "files"},
+    "tasks": {"simulation", "learning", "dynamics", "structure", "models", "files"},
 }
 
 

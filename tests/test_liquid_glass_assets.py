@@ -158,6 +158,7 @@ def test_cnn_classifier_logs_its_input_head_and_split_and_chooses_on_validation(
             "study": StudySettings(profile=profile, profiles_file=str(profiles), scratch_dir=str(tmp_path / "s")),
             "warehouse": WarehouseResource(path=str(store.path)),
             "mlflow_tracking": tracking,
+            "simulation": LocalProcessLauncher(),
         }
         result = materialize_templates([CNN_CLASSIFIER], "abm", resources=resources)
         assert result.success
@@ -364,6 +365,7 @@ def test_a_validation_split_too_small_for_the_gate_trains_and_registers_nothing(
             "study": gated_profile(tmp_path, name, **changes),
             "warehouse": WarehouseResource(path=str(store.path)),
             "mlflow_tracking": tracking,
+            "simulation": LocalProcessLauncher(),
         }
         with pytest.raises(Failure, match=message):  # the step's error, not retried: it would recur
             materialize_templates([CNN_CLASSIFIER], "abm", resources=resources)
@@ -463,6 +465,7 @@ def _gated_chain(tmp_path, store: Warehouse, tracking, name: str, **changes: obj
         ),
         "warehouse": WarehouseResource(path=str(store.path)),
         "mlflow_tracking": tracking,
+        "simulation": LocalProcessLauncher(),
     }
     instance = DagsterInstance.ephemeral()
     result = materialize_templates(

@@ -50,9 +50,14 @@ def test_the_propensity_learning_graph(learning):
     instance, resources = learning
     store = Warehouse(resources["warehouse"].path)
 
+    materialized = set()
+
     def run(assets, partition):
         result = materialize_templates(assets, instance=instance, resources=resources, partition_key=partition)
         assert result.success
+        for event in result.get_asset_materialization_events():
+            materialized.add((event.asset_key.to_user_string(), event.partition))
+            assert event.materialization.metadata["compute_wall_s"].value > 0  # accounted in the UI too
         return result
 
     for t in (LABELLED, UNLABELLED):
@@ -94,6 +99,7 @@ def test_the_propensity_learning_graph(learning):
         # a training run has only metrics both kinds share (the compare view has no row one kind lacks)
         assert set(run_data.metrics) == set(TRAINING_METRICS) | {"train_loss", "validation_loss"}
         assert run_data.params["particle_types"] == "A" and run_data.params["model_kind"] in name
+        assert run_data.params["device"] == "cpu"  # device auto on a machine without a GPU
         assert int(run_data.params["n_descriptors_used"]) < 4 * 4 * 3  # the constant L = 0 columns dropped
         # one run per state point, the same metric names for both kinds, tagged with its training run
         state_points = client.search_runs(
@@ -129,3 +135,17 @@ def test_the_propensity_learning_graph(learning):
         "warehouse_holds_recorded_rows",
     }
     assert reached  # at least one MD state point was reached by the tiny run
+
+    # compute accounting: a row per materialized partition; the trainings ran as launcher tasks, one per network set
+    usage = store.query("SELECT * FROM compute_usage")
+    steps = usage.filter(usage["component"] == "step")
+    assert set(zip(steps["asset"].to_list(), steps["partition_key"].to_list(), strict=True)) == materialized
+    training = usage.filter(usage["component"] == "training").sort("asset")
+    assert training["asset"].to_list() == ["ka2d_ternary/glassmlp_models", "ka2d_ternary/tglassmlp_model"]
+    assert training["n_items"].to_list() == [summary.height, 1]  # one GlassMLP per state point, one tGlassMLP
+    assert (training["source"] == "worker").all() and (training["device"] == "cpu").all()
+    tasks = usage.filter(usage["component"] != "step")
+    assert (tasks["cpu_s"] > 0).all() and (tasks["peak_rss_mb"] > 0).all()
+    # CPU seconds cannot exceed wall × allocated cores (a few % for clock granularity)
+    assert (tasks["cpu_s"] <= 1.05 * tasks["wall_s"] * tasks["cpus"] + 0.05).all()
+    assert {"swap_mc", "minimise", "isoconfigurational", "training"} <= set(tasks["component"].to_list())

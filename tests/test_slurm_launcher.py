@@ -371,3 +371,87 @@ def test_worker_error_names_the_task_and_its_stderr_and_is_not_retried(slurm_clu
         Warehouse(tmp_path / "warehouse.duckdb").read_partition("samples", ensemble_key("kam", 0.4, "quenched")).height
         == 0
     )
+
+
+# ---- networks trained on Slurm ------------------------------------------------------------------------------------
+
+
+def kill_worker_of(folder: Path) -> int:
+    """SIGKILL the worker process running a task file of ``folder`` (as an out-of-memory killer or a lost node would
+    end it); its pid."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if WORKER_MODULE in command and str(folder) in command:
+            os.kill(int(entry.name), signal.SIGKILL)
+            return int(entry.name)
+    raise AssertionError(f"no worker process of {folder} found")
+
+
+@slurm
+def test_a_training_through_slurm_equals_training_in_process_and_a_killed_one_is_retried(slurm_cluster, tmp_path):
+    """The round trip of a tGlassMLP training: inputs written, an sbatch array run, the worker killed mid-training
+    (SIGKILL once it has reported its first epoch), the task resubmitted, the trained networks read back — equal
+    bit for bit to the same training in this process."""
+    import torch
+
+    from glass_assets.launchers.training import train_through_launcher
+    from glass_core.learning.mlp_settings import MLPTrainingSettings
+    from glass_core.learning.tglassmlp_training import train_tglassmlp
+    from tests.test_training_tasks import assert_same_weights, tglass_arguments
+
+    settings = MLPTrainingSettings(tglass_mse_schedule=((100, 1e-2),), tglass_glassmlp_schedule=((100, 1e-3),),
+                                   patience=1000, n_networks=2, n_networks_equal_cb=1)
+    arguments = {**tglass_arguments(), "settings": settings}  # 400 epochs: seconds of training to interrupt
+    launcher = SlurmLauncher(poll_seconds=0.5, max_retries=1)
+    outcome: dict[str, object] = {}
+    messages: list[str] = []
+
+    class Log:
+        def info(self, message: str) -> None:
+            messages.append(message)
+
+    def train() -> None:
+        try:
+            outcome["trained"] = train_through_launcher(launcher, "tglassmlp", [arguments], tmp_path / "training",
+                                                        "auto", threads=1, log=Log())
+        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    first = wait_for(lambda: next((tmp_path / "training").glob("**/slurm/attempt0_*/task_0.out"), None), 120,
+                     "the training array to start")
+    wait_for(lambda: '"event": "epoch"' in first.read_text(), 120, "the first epoch of the training task")
+    kill_worker_of(first.parent)
+    thread.join(timeout=300)
+    assert not thread.is_alive() and "error" not in outcome, outcome.get("error")
+    [trained] = outcome["trained"]
+    # the killed task was submitted again, once, after the launcher said why
+    assert sum("training items (attempt" in m for m in messages) == 2, messages
+    assert any("training task" in m and "worker exit status 137" in m for m in messages), messages
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # as the task ran
+        in_process = train_tglassmlp(**arguments, device="cpu")
+    finally:
+        torch.set_num_threads(previous)
+    assert_same_weights(trained.result.ensemble, in_process.ensemble)
+    assert trained.device == "cpu" and trained.threads == 1
+
+
+@slurm
+def test_a_gpu_request_slurm_refuses_names_the_training_settings(slurm_cluster, tmp_path):
+    from glass_assets.launchers.training import train_through_launcher
+    from tests.test_training_tasks import tglass_arguments
+
+    launcher = SlurmLauncher(poll_seconds=0.5, training_gres="gpu:1")
+    with pytest.raises(SlurmError, match=r"sbatch rejected the training array .*gres=gpu:1.*GLASS_SLURM_TRAINING_\*"
+                                         r".*(gres|[Ii]nvalid)") as refused:
+        train_through_launcher(launcher, "tglassmlp", [tglass_arguments()], tmp_path / "training", "auto", 1)
+    assert refused.value.allow_retries is False
+    assert not list((tmp_path / "training").glob("**/sample_*.npz"))  # nothing trained, nothing half-written

@@ -11,6 +11,7 @@ from dagster import DagsterInstance, Failure
 
 from glass_assets.campaign import load_campaign
 from glass_assets.graph import materialize_templates
+from glass_assets.launchers import LocalProcessLauncher
 from glass_assets.propensity_learning.transferability import TRANSFERABILITY
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
@@ -82,6 +83,7 @@ def study(tmp_path, monkeypatch):
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
         "mlflow_tracking": MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
                                           artifact_root=str(tmp_path / "artifacts")),
+        "simulation": LocalProcessLauncher(),
     }
     store = Warehouse(resources["warehouse"].path)
     store.ensure_writable()

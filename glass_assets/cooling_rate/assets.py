@@ -28,7 +28,6 @@ training it again, as it reuses the stored glasses.
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Mapping
@@ -61,11 +60,13 @@ from glass_assets.cooling_rate.checks import (
     run_cooling_rate_checks,
 )
 from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Upstream
+from glass_assets.launchers.training import training_scratch
 from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.profiles import CNNSettings, Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, particle_rows, sample_row
 from glass_assets.tracking import MLflowResource
+from glass_assets.training_datasets import image_rows, log_training_datasets
 from glass_assets.versioning import CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
@@ -169,14 +170,15 @@ def train_study_cnns(
     store: Warehouse,
     mlflow_tracking: MLflowResource,
     system: str,
+    simulation: SimulationLauncher,
+    scratch_dir: str,
 ) -> list[StudyCNN]:
     """One CNN per ``cnn_inputs`` kind on the T_L / T_G quenched ensembles, each an MLflow run (not registered:
     an instrument of this study, not a champion candidate)."""
     kinds = profile.cooling_rate_study.cnn_inputs
     if not kinds:
         return []
-    torch.set_num_threads(os.cpu_count() or 1)
-    configs, labels, samples, _ = labelled_configurations(store, system)
+    configs, labels, samples, keys = labelled_configurations(store, system)
     split = deterministic_split(samples, profile.cnn.split_fractions, profile.cnn.seed)
     # bad input stops here, before any CNN is trained or glass quenched: a validation split that cannot pass the gate
     profile.cnn.gate.check_split(
@@ -244,6 +246,9 @@ def train_study_cnns(
                     **split_parameters(cnn),
                 }
             )
+            frames, queries = image_rows(system, keys, labels, split)  # the quenched configurations of the images
+            log_training_datasets(frames, name=f"cnn_images_{system}", source=store.path, queries=queries,
+                                  targets="label")
             def progress(record, kind=kind, cnn=cnn) -> None:  # noqa: ANN001 - glass_core.learning.cnn.EpochRecord
                 if record.epoch % 10 == 0 or record.epoch == cnn.epochs:
                     context.log.info(
@@ -264,7 +269,11 @@ def train_study_cnns(
                         step=record.epoch,
                     )
 
-            trained = train_with_settings(images, labels, split, cnn, progress)
+            scratch = training_scratch(scratch_dir, "cooling_rate_study", f"{system}_{kind}")
+            launched = train_with_settings(simulation, scratch, profile.compute, images, labels, split, cnn, progress,
+                                           context.log)
+            mlflow.log_params({"device": launched.device, "training_threads": launched.threads})
+            trained = launched.result
             validation = evaluate(trained.model, images[split.validation], labels[split.validation])
             test = evaluate(trained.model, images[split.test], labels[split.test])
             accuracies = split_accuracies(validation, "validation") | split_accuracies(test, "test")
@@ -591,7 +600,7 @@ def cooling_rate_study(
     xi = profile.coarse_graining_length
     store = warehouse.get()
     store.ensure_writable()  # fail before hours of MD, not after
-    cnns = train_study_cnns(context, profile, store, mlflow_tracking, system_name)
+    cnns = train_study_cnns(context, profile, store, mlflow_tracking, system_name, simulation, study.scratch_dir)
 
     glasses, frames, rows, scratches, walls, classified = {}, [], [], [], {}, {}
     for rate, count in settings.plan():

@@ -29,7 +29,7 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: The module every launcher runs as ``python -m WORKER_MODULE TASK.json`` (the one place to rename it).
-WORKER_MODULE = "glass_core.simulation.worker"
+WORKER_MODULE = "glass_core.tasks.worker"
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -62,7 +62,7 @@ class SimulationLauncher(ConfigurableResource):
 
 def result_paths(out_dir: Path, items: list[dict[str, Any]]) -> list[Path]:
     """Where the worker writes each item's result file, in item order."""
-    from glass_core.simulation.tasks import item_result_path
+    from glass_core.files import item_result_path
 
     return [item_result_path(out_dir, item) for item in items]
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from glass_assets.compute_accounting import record_task_usage
 from glass_assets.faults import fault_point
 from glass_assets.launchers.base import (
     WORKER_MODULE,
@@ -113,6 +114,8 @@ class LocalProcessLauncher(SimulationLauncher):
             event.setdefault("elapsed", time.perf_counter() - started)
             if event.get("event") == "item_failed":
                 failures.append(event)
+            if event.get("event") == "task_usage":
+                record_task_usage(str(event.get("kind")), event, "worker")
             if on_event:
                 on_event(event)
             if event.get("event") == "item_done":

@@ -44,6 +44,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, DagsterInvariantViolationError
 
+from glass_assets.compute_accounting import record_task_usage
 from glass_assets.launchers.base import (
     REPO_ROOT,
     WORKER_MODULE,
@@ -124,6 +125,7 @@ class SubmittedArray:
     states: dict[int, str] = field(default_factory=dict)
     offsets: dict[int, int] = field(default_factory=dict)
     item_failures: list[dict[str, Any]] = field(default_factory=list)
+    usage_reports: list[dict[str, Any]] = field(default_factory=list)
 
     def task_id(self, task: ArrayTask) -> str:
         return f"{self.job_id}_{task.index}"
@@ -166,9 +168,14 @@ class SlurmLauncher(SimulationLauncher):
     Slurm options map one to one onto ``#SBATCH`` lines: ``partition``, ``account``, ``qos``,
     ``time_limit`` (sbatch ``--time`` syntax, e.g. ``"04:00:00"``), ``cpus_per_task``, ``mem_per_task``
     (``--mem``, e.g. ``"2G"``) and ``extra_sbatch_lines`` (verbatim, e.g. ``"#SBATCH --constraint=avx2"``).
-    Empty strings leave Slurm's defaults. ``setup_lines`` are shell lines run on the compute node before
-    the worker (``module load …``, ``source /shared/glass/.venv/bin/activate``); ``python_executable``
-    (default: this interpreter) must exist at the same path there, and so must the scratch folder.
+    Empty strings leave Slurm's defaults. ``gres`` is ``--gres`` (e.g. ``"gpu:1"``).
+
+    Training tasks (task kind ``training``: the networks, :mod:`glass_assets.launchers.training`) take their own
+    ``training_partition``, ``training_gres``, ``training_cpus_per_task``, ``training_mem_per_task`` and
+    ``training_time_limit`` where set (``GLASS_SLURM_TRAINING_PARTITION=gpu``, ``GLASS_SLURM_TRAINING_GRES=gpu:1``),
+    so networks go to GPU nodes while simulations stay on CPU nodes. ``setup_lines`` are shell lines run on the
+    compute node before the worker (``module load …``, ``source /shared/glass/.venv/bin/activate``);
+    ``python_executable`` (default: this interpreter) must exist at the same path there, and so must the scratch folder.
     """
 
     partition: str = ""
@@ -177,6 +184,12 @@ class SlurmLauncher(SimulationLauncher):
     time_limit: str = ""
     cpus_per_task: int = 1
     mem_per_task: str = ""
+    gres: str = ""
+    training_partition: str = ""
+    training_gres: str = ""
+    training_cpus_per_task: int = 0
+    training_mem_per_task: str = ""
+    training_time_limit: str = ""
     extra_sbatch_lines: list[str] = []
     setup_lines: list[str] = []
     items_per_task: int = 1
@@ -225,6 +238,7 @@ class SlurmLauncher(SimulationLauncher):
             )
             emit(self.submitted_event(array, len(pending), attempt))
             self.follow_cancelling_on_exit(array, emit)
+            account(array)
             item_failures += [(array, event) for event in array.item_failures]
             failed = {json.dumps(event.get("item"), sort_keys=True) for event in array.item_failures}
             lost = self.lost_tasks(array, out_dir, failed, emit)
@@ -262,6 +276,11 @@ class SlurmLauncher(SimulationLauncher):
         for name, value in positive.items():
             if value < 1:
                 raise SlurmConfigError(f"SlurmLauncher.{name} must be ≥ 1, got {value}")
+        if self.training_cpus_per_task < 0:
+            raise SlurmConfigError(
+                "SlurmLauncher.training_cpus_per_task must be ≥ 0 (0: cpus_per_task), got "
+                f"{self.training_cpus_per_task}"
+            )
         if self.max_retries < 0 or self.max_concurrent_tasks < 0:
             raise SlurmConfigError(
                 f"SlurmLauncher.max_retries and max_concurrent_tasks must be ≥ 0, got "
@@ -277,20 +296,35 @@ class SlurmLauncher(SimulationLauncher):
         """Items per task: ``items_per_task``, more if the array would exceed ``max_array_tasks``."""
         return max(self.items_per_task, math.ceil(n_items / self.max_array_tasks))
 
+    def resources_for(self, kind: str) -> dict[str, str]:
+        """Partition, gres, CPUs, memory and time limit of a ``kind`` task: the ``training_*`` settings where set for
+        training tasks, the general ones otherwise."""
+        training = kind == "training"
+
+        def pick(name: str) -> str:
+            general = str(getattr(self, name))
+            return (str(getattr(self, f"training_{name}")) or general) if training else general
+
+        cpus = self.training_cpus_per_task if training and self.training_cpus_per_task else self.cpus_per_task
+        return {"partition": pick("partition"), "gres": pick("gres"), "cpus-per-task": str(cpus),
+                "mem": pick("mem_per_task"), "time": pick("time_limit")}
+
     def batch_script(self, kind: str, folder: Path, n_tasks: int) -> str:
         """The sbatch script of one array: Slurm options, then the worker on ``task_$SLURM_ARRAY_TASK_ID``."""
         throttle = f"%{self.max_concurrent_tasks}" if self.max_concurrent_tasks else ""
+        resources = self.resources_for(kind)
         options = {
             "job-name": f"{self.job_name}-{kind}",
             "array": f"0-{n_tasks - 1}{throttle}",
             "output": f"{folder}/task_%a.out",
             "error": f"{folder}/task_%a.err",
-            "cpus-per-task": str(self.cpus_per_task),
-            "partition": self.partition,
+            "cpus-per-task": resources["cpus-per-task"],
+            "partition": resources["partition"],
             "account": self.account,
             "qos": self.qos,
-            "time": self.time_limit,
-            "mem": self.mem_per_task,
+            "time": resources["time"],
+            "mem": resources["mem"],
+            "gres": resources["gres"],
         }
         lines = ["#!/bin/bash", *(f"#SBATCH --{key}={value}" for key, value in options.items() if value)]
         lines += ["#SBATCH --no-requeue", *self.extra_sbatch_lines]
@@ -298,7 +332,7 @@ class SlurmLauncher(SimulationLauncher):
         task = f"{folder}/task_${{SLURM_ARRAY_TASK_ID}}"
         lines += [
             *self.setup_lines,
-            f"export OMP_NUM_THREADS={self.cpus_per_task}",
+            f"export OMP_NUM_THREADS={resources['cpus-per-task']}",
             f"export PYTHONPATH={q(str(REPO_ROOT))}${{PYTHONPATH:+:$PYTHONPATH}}",
             f"cd {q(str(REPO_ROOT))}",
             f'{q(self.python_executable)} -m {WORKER_MODULE} "{task}.json"',
@@ -326,9 +360,12 @@ class SlurmLauncher(SimulationLauncher):
         script.write_text(self.batch_script(kind, folder, len(tasks)))
         result = run_slurm(["sbatch", "--parsable", str(script)], env=worker_environment())
         if result.returncode != 0:
+            asked = ", ".join(f"{k}={v}" for k, v in self.resources_for(kind).items() if v)
+            settings = "GLASS_SLURM_TRAINING_* / SlurmLauncher.training_*" if kind == "training" else \
+                "GLASS_SLURM_* / SlurmLauncher"
             raise SlurmError(
-                f"sbatch rejected the {kind} array ({len(tasks)} tasks, script {script}): "
-                f"{(result.stderr or result.stdout).strip()}",
+                f"sbatch rejected the {kind} array ({len(tasks)} tasks, script {script}; asked {asked}, from "
+                f"{settings}): {(result.stderr or result.stdout).strip()}",
                 retryable=False,  # Slurm refused the settings: the same submission would be refused again
             )
         job_id = result.stdout.strip().split(";")[0]
@@ -469,6 +506,87 @@ def sacct_states(job_id: str, indices: list[int]) -> dict[int, str]:
     return states
 
 
+def slurm_seconds(text: str) -> float | None:
+    """Seconds of a Slurm duration (``[DD-[HH:]]MM:SS[.sss]``, as sacct's TotalCPU); None when empty or unknown."""
+    text = text.strip()
+    if not text or text in {"INVALID", "UNLIMITED", "Partition_Limit"}:
+        return None
+    days, _, clock = text.rpartition("-")
+    parts = [float(part) for part in clock.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0.0)
+    hours, minutes, seconds = parts[-3:]
+    return (float(days) if days else 0.0) * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def slurm_megabytes(text: str) -> float:
+    """MiB of a sacct memory figure (``1234K``, ``56.7M``, ``1.5G``, plain bytes); 0 when empty."""
+    text = text.strip()
+    if not text:
+        return 0.0
+    scale = {"K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0**2}
+    if text[-1] in scale:
+        return float(text[:-1]) * scale[text[-1]]
+    return float(text) / 1024**2
+
+
+def gpus_of(tres: str) -> int:
+    """GPUs in an ``AllocTRES`` string (``cpu=4,gres/gpu=1,mem=8G``; ``gres/gpu:a100=2`` counts too)."""
+    return sum(int(value) for key, _, value in (entry.partition("=") for entry in tres.split(","))
+               if key.startswith("gres/gpu") and value.isdigit())
+
+
+SACCT_FORMAT = "JobID,ElapsedRaw,TotalCPU,MaxRSS,AllocCPUS,AllocTRES"
+
+
+def parse_sacct_usage(text: str, job_id: str) -> dict[int, dict[str, float]]:
+    """Per array task of ``job_id``: wall (``ElapsedRaw``), CPU (``TotalCPU``), allocated CPUs, GPU seconds (wall ×
+    allocated GPUs) and the largest ``MaxRSS`` of its steps, from ``sacct --parsable2 --noheader`` lines."""
+    tasks: dict[int, dict[str, float]] = {}
+    for line in text.splitlines():
+        fields = (line.split("|") + [""] * 6)[:6]
+        job, elapsed, total_cpu, max_rss, cpus, tres = fields
+        base, _, step = job.partition(".")
+        owner, _, index = base.partition("_")
+        if owner != job_id or not index.isdigit():
+            continue
+        task = tasks.setdefault(int(index), {"wall_s": 0.0, "cpu_s": 0.0, "cpus": 1.0, "gpu_s": 0.0,
+                                             "peak_rss_mb": 0.0})
+        if not step:  # the allocation: its wall, CPU summed over its steps, and what it was given
+            wall = float(elapsed) if elapsed.strip().isdigit() else 0.0
+            task["wall_s"] = wall
+            task["cpu_s"] = slurm_seconds(total_cpu) or 0.0
+            task["cpus"] = float(cpus) if cpus.strip().isdigit() else 1.0
+            task["gpu_s"] = wall * gpus_of(tres)
+        task["peak_rss_mb"] = max(task["peak_rss_mb"], slurm_megabytes(max_rss))
+    return tasks
+
+
+def sacct_usage(job_id: str) -> dict[int, dict[str, float]]:
+    """:func:`parse_sacct_usage` of a finished job; empty when accounting is off (no slurmdbd) or silent."""
+    try:
+        result = run_slurm(["sacct", "--noheader", "--parsable2", "--units=M", "--jobs", job_id,
+                            f"--format={SACCT_FORMAT}"])
+    except SlurmError:
+        return {}
+    return parse_sacct_usage(result.stdout, job_id) if result.returncode == 0 else {}
+
+
+def account(array: SubmittedArray) -> None:
+    """Add the array's usage to the asset's compute accounting: sacct's figures where accounting answers for every
+    task that reported, else the workers' own reports (:mod:`glass_assets.compute_accounting`)."""
+    usage = sacct_usage(array.job_id)
+    reported = {int(r["task"]) for r in array.usage_reports if "task" in r}
+    if usage and reported <= set(usage):
+        devices = {int(r["task"]): r.get("device", "cpu") for r in array.usage_reports if "task" in r}
+        for index, figures in usage.items():
+            items = next((len(t.items) for t in array.tasks if t.index == index), 0)
+            record_task_usage(array.kind, {**figures, "n_items": items, "device": devices.get(index, "cpu")}, "sacct")
+        return
+    for report in array.usage_reports:
+        record_task_usage(array.kind, report, "worker")
+
+
 def cancel(array: SubmittedArray, emit: ProgressCallback) -> None:
     """scancel the whole array; report what happened (never raise: we are usually unwinding)."""
     try:
@@ -517,6 +635,8 @@ def stream_events(array: SubmittedArray, emit: ProgressCallback) -> None:
             event.update(job_id=array.job_id, task=task.index)
             if event.get("event") == "item_failed":
                 array.item_failures.append(event)
+            if event.get("event") == "task_usage":
+                array.usage_reports.append(event)
             emit(event)
 
 

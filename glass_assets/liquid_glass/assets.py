@@ -1,7 +1,6 @@
 """The liquid-versus-glass study [O]: structural descriptors, the CNN classifier, Grad-CAM, correlations."""
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -31,6 +30,8 @@ from glass_assets.cnn_split import (
     train_with_settings,
 )
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
+from glass_assets.launchers import SimulationLauncher
+from glass_assets.launchers.training import training_scratch
 from glass_assets.liquid_glass import plots
 from glass_assets.liquid_glass.checks import (
     CNN_CHECKS,
@@ -59,6 +60,7 @@ from glass_assets.tracking import (
     model_name,
     promote_if_not_worse,
 )
+from glass_assets.training_datasets import image_rows, log_training_datasets
 from glass_assets.versioning import (
     CNN_CODE_VERSION,
     CORRELATIONS_CODE_VERSION,
@@ -163,12 +165,15 @@ def structural_descriptors(
 
 
 def cnn_classifier(
-    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+    context: AssetExecutionContext,
+    study: StudySettings,
+    warehouse: WarehouseResource,
+    mlflow_tracking: MLflowResource,
+    simulation: SimulationLauncher,
 ) -> MaterializeResult:
     system = context.partition_key
     profile = study.load()
     cfg = profile.cnn
-    torch.set_num_threads(os.cpu_count() or 1)
     configs, labels, samples, keys = labelled_configurations(warehouse.get(), system)
     gridding = gridding_for(system, cfg)
     images = gridding.images(configs)
@@ -233,6 +238,9 @@ def cnn_classifier(
                 "min_validation_per_class": cfg.min_validation_per_class,
             }
         )
+        frames, queries = image_rows(system, keys, labels, split)  # the quenched configurations behind the images
+        log_training_datasets(frames, name=f"cnn_images_{system}", source=warehouse.path, queries=queries,
+                              targets="label")
 
         def on_epoch(record) -> None:  # noqa: ANN001 - glass_core.learning.cnn.EpochRecord
             values = {
@@ -249,7 +257,11 @@ def cnn_classifier(
                     f"validation accuracy {record.validation_accuracy:.3f}"
                 )
 
-        trained = train_with_settings(images, labels, split, cfg, on_epoch)
+        scratch = training_scratch(study.scratch_dir, "cnn_classifier", system)
+        launched = train_with_settings(simulation, scratch, profile.compute, images, labels, split, cfg, on_epoch,
+                                       context.log)
+        mlflow.log_params({"device": launched.device, "training_threads": launched.threads})
+        trained = launched.result
         # the final model on both held-out subsets; only validation chooses the champion
         validation = evaluate(trained.model, images[split.validation], labels[split.validation])
         test = evaluate(trained.model, images[split.test], labels[split.test])

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors, load_state_point_labels
 from glass_assets.tables import INHERENT
+from glass_assets.training_datasets import configurations_condition, log_training_datasets, sql_text
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.learning.mlp_data import PropensityDataset, concatenate
 
-__all__ = ["StudyData", "descriptor_dataset", "distillation_rows", "study_data"]
+__all__ = ["SPLIT_COLUMNS", "StudyData", "descriptor_dataset", "distillation_rows", "log_split_datasets",
+           "split_rows", "study_data"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class StudyData:
     particles: np.ndarray  # (n,) particle id of each labelled row
     requested_state_points: np.ndarray  # (k, 2) every (T, ⟨C_B⟩) of the campaign's temperatures × targets
     halves: np.ndarray | None = None  # (n, 2) even/odd-replica labels of each labelled row (NaN: one replica)
+    propensity: np.ndarray | None = None  # (n,) the warehouse's float64 label of each labelled row
 
     def lineage(self) -> dict[str, object]:
         return {
@@ -165,4 +170,64 @@ def study_data(
     fingerprint = _fingerprint(labelled_set.features, labelled_set.labels, labelled_set.target_cb)
     halves = joined.select("propensity_half_a", "propensity_half_b").cast(pl.Float64).fill_null(np.nan).to_numpy()
     return StudyData(labelled_set, unlabelled_set, names, configurations, fingerprint, joined["particle"].to_numpy(),
-                     requested.reshape(-1, 2), halves)
+                     requested.reshape(-1, 2), halves, joined["propensity"].to_numpy())
+
+
+#: a training split's rows (:func:`split_rows`): the keys, the descriptors and the label, in the warehouse's types
+SPLIT_COLUMNS: dict[str, pl.DataType] = {
+    "system": pl.String(), "temperature": pl.Float64(), "target_cb": pl.Float64(), "sample": pl.Int32(),
+    "particle": pl.Int32(), "type": pl.Int8(), "features": pl.List(pl.Float32()), "propensity": pl.Float64(),
+}  # fmt: skip
+
+
+def split_rows(data: StudyData, system: str, dataset: PropensityDataset) -> tuple[pl.DataFrame, str]:
+    """(rows, query) of a split of the labelled rows: ``dataset`` holds whole configurations of ``data.labelled``
+    (every state point) and some particle types, as the networks' splits do; its rows are those of ``data`` with
+    the same configurations and types, as :data:`SPLIT_COLUMNS` (``state_point_labels`` ⋈ ``mlp_descriptors``),
+    and ``query`` selects the same rows from the warehouse."""
+    configurations, types = np.unique(dataset.configuration), np.unique(dataset.types)
+    rows = np.isin(data.labelled.configuration, configurations) & np.isin(data.labelled.types, types)
+    if int(rows.sum()) != len(dataset) or data.propensity is None:
+        raise ValueError(
+            f"the split's {len(dataset)} rows are not the {int(rows.sum())} labelled rows of its configurations and "
+            "types (or the study data carry no warehouse labels)"
+        )
+    keys = [data.configurations[c] for c in configurations.tolist()]
+    sample_of = dict(zip(configurations.tolist(), (s for _, s in keys), strict=True))
+    frame = pl.DataFrame(
+        {
+            "system": [system] * int(rows.sum()),
+            "temperature": data.labelled.temperature[rows],
+            "target_cb": data.labelled.target_cb[rows],
+            "sample": [sample_of[c] for c in data.labelled.configuration[rows].tolist()],
+            "particle": data.particles[rows],
+            "type": data.labelled.types[rows],
+            "features": pl.Series(data.labelled.features[rows]).cast(pl.List(pl.Float32)),
+            "propensity": data.propensity[rows],
+        }
+    ).cast(SPLIT_COLUMNS)
+    chosen_types = f"l.type IN ({', '.join(str(int(t)) for t in types)})" if len(types) else "FALSE"
+    query = (
+        "SELECT l.system, l.temperature, l.target_cb, l.sample, l.particle, l.type, d.features, l.propensity "
+        "FROM state_point_labels AS l JOIN mlp_descriptors AS d ON d.system = l.system AND d.temperature = "
+        "l.temperature AND d.sample = l.sample AND d.particle = l.particle "
+        f"WHERE l.system = {sql_text(system)} AND l.propensity IS NOT NULL "
+        f"AND {chosen_types} AND {configurations_condition(keys, 'l.')}"
+    )
+    return frame, query
+
+
+def log_split_datasets(
+    warehouse: str | Path, system: str, data: StudyData, splits: Mapping[str, PropensityDataset]
+) -> dict[str, str]:
+    """Log the rows of each split (context ``training``/``validation``/``test`` → dataset, :func:`split_rows`) as
+    inputs of the active MLflow run, datasets ``propensity_rows_<system>-<context>`` of the warehouse file
+    ``warehouse`` (:func:`glass_assets.training_datasets.log_training_datasets`); returns context → digest."""
+    built = {context: split_rows(data, system, dataset) for context, dataset in splits.items()}
+    return log_training_datasets(
+        {context: frame for context, (frame, _) in built.items()},
+        name=f"propensity_rows_{system}",
+        source=warehouse,
+        queries={context: query for context, (_, query) in built.items()},
+        targets="propensity",
+    )

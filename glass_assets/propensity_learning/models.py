@@ -44,6 +44,8 @@ from mlflow.entities import Metric, Param
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import Check, raise_on_blocking_failure
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
+from glass_assets.launchers import SimulationLauncher
+from glass_assets.launchers.training import TrainedResult, train_through_launcher, training_scratch
 from glass_assets.plots import figure_metadata, served_figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import (
@@ -52,7 +54,7 @@ from glass_assets.propensity_learning.checks import (
     model_check_specs,
     run_model_checks,
 )
-from glass_assets.propensity_learning.datasets import StudyData, study_data
+from glass_assets.propensity_learning.datasets import StudyData, log_split_datasets, study_data
 from glass_assets.propensity_registry import (
     example_input,
     glassmlp_model_name,
@@ -65,14 +67,12 @@ from glass_assets.tables import INHERENT
 from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.versioning import code_version_tag
 from glass_assets.warehouse import Warehouse
-from glass_core.learning.glassmlp import train_glassmlp
 from glass_core.learning.mlp_data import PropensityDataset, extrapolation_spans, split_by_configuration
 from glass_core.learning.mlp_ensemble import PropensityEnsemble
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.mlp_training import EpochRecord
 from glass_core.learning.scores import best_single_descriptor, pearson_by_configuration
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble
-from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.models.systems import get_system
 
 __all__ = [
@@ -224,6 +224,22 @@ def _log_history(history: list[EpochRecord], final_stages: Callable[[str], bool]
                                                           "train_loss", "validation_loss", "selected")}
                               for r in history])
         mlflow.log_table(table.to_pandas(), "loss_history.json")
+
+
+def train_networks(
+    context: AssetExecutionContext,
+    study: StudySettings,
+    simulation: SimulationLauncher,
+    trainer: str,
+    arguments: list[dict[str, object]],
+    what: str,
+) -> list[TrainedResult]:
+    """The trainings of ``arguments`` as launcher tasks on the profile's ``compute`` device, with this asset's epoch
+    progress in its log (:func:`glass_assets.launchers.training.train_through_launcher`)."""
+    compute = study.load().compute
+    scratch = training_scratch(study.scratch_dir, context.asset_key.path[-1], str(context.partition_key))
+    return train_through_launcher(simulation, trainer, arguments, scratch, compute.device, compute.training_threads,
+                                  on_epoch=epoch_progress(context), log=context.log, what=what)
 
 
 def epoch_progress(context: AssetExecutionContext, every_seconds: float = 20.0) -> Callable[[EpochRecord], None]:
@@ -520,7 +536,11 @@ def _descriptor_params(ensemble: PropensityEnsemble) -> dict[str, object]:
 
 
 def glassmlp_models(
-    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+    context: AssetExecutionContext,
+    study: StudySettings,
+    warehouse: WarehouseResource,
+    mlflow_tracking: MLflowResource,
+    simulation: SimulationLauncher,
 ) -> MaterializeResult:
     system = get_system(context.partition_key).name
     loaded = load_study(study, warehouse, system)
@@ -532,23 +552,23 @@ def glassmlp_models(
     with run:
         mlflow.set_tags({**tags, "level": "training"})
         mlflow.log_params(_run_params(loaded, "glassmlp", train, validation, test))
-        for done, (temperature, cb) in enumerate(train.state_points(), 1):
-            at = [d.subset(d.at_state_point(temperature, cb)) for d in (train, validation, test)]
-            ensemble = train_glassmlp(
-                at[0],
-                at[1],
-                training,
-                on_epoch=epoch_progress(context),
-                feature_names=data.feature_names,
-                n_types=get_system(system).n_types,
-                particle_types=loaded.types,
-            )
+        log_split_datasets(warehouse.path, system, data, {"training": train, "validation": validation, "test": test})
+        points = [(float(t), float(c)) for t, c in train.state_points()]
+        splits = {p: [d.subset(d.at_state_point(*p)) for d in (train, validation, test)] for p in points}
+        trained = train_networks(context, study, simulation, "glassmlp", [
+            {"train": splits[p][0], "validation": splits[p][1], "settings": training,
+             "feature_names": data.feature_names, "n_types": get_system(system).n_types,
+             "particle_types": loaded.types} for p in points
+        ], "GlassMLP")
+        for done, ((temperature, cb), result) in enumerate(zip(points, trained, strict=True), 1):
+            at, ensemble = splits[(temperature, cb)], result.result
             ensembles[(float(temperature), float(cb))] = ensemble
             history += [r.__class__(**{**r.__dict__, "stage": _state(temperature, cb)}) for r in ensemble.history]
             for split, dataset in (("validation", at[1]), ("test", at[2])):
                 prediction = ensemble.predict(dataset.features, dataset.types)[0]
                 scores += _scores("glassmlp", dataset, prediction, split, label)
             context.log.info(f"GlassMLP {done}/{len(train.state_points())}: T={temperature:g}, ⟨C_B⟩={cb:g}")
+        mlflow.log_params({"device": trained[0].device, "training_threads": trained[0].threads})
         _log_history(history, lambda stage: True)  # every state point's ensemble is part of the registered model
         mlflow.log_params(_descriptor_params(next(iter(ensembles.values()))))
         predict_test = _glassmlp_predictor(ensembles)
@@ -630,7 +650,11 @@ def attention_diagnostics(ensemble: TGlassMLPEnsemble, state_points: np.ndarray)
 
 
 def tglassmlp_model(
-    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+    context: AssetExecutionContext,
+    study: StudySettings,
+    warehouse: WarehouseResource,
+    mlflow_tracking: MLflowResource,
+    simulation: SimulationLauncher,
 ) -> MaterializeResult:
     system = get_system(context.partition_key).name
     loaded = load_study(study, warehouse, system)
@@ -645,22 +669,19 @@ def tglassmlp_model(
     with run:
         mlflow.set_tags({**tags, "level": "training"})
         mlflow.log_params(_run_params(loaded, "tglassmlp", train, validation, test))
+        log_split_datasets(warehouse.path, system, data, {"training": train, "validation": validation, "test": test})
         context.log.info(
             f"tGlassMLP on {len(train)} training rows (types {label}), {0 if distil is None else len(distil)} rows "
             f"to distil ({loaded.distillation}); {training.n_networks} networks"
         )
-        result = train_tglassmlp(
-            train,
-            validation,
-            distil,
-            training,
-            on_epoch=epoch_progress(context),
-            feature_names=data.feature_names,
-            n_types=get_system(system).n_types,
-            particle_types=loaded.types,
-            requested_state_points=data.requested_state_points,
-            distil_unlabelled_temperatures=loaded.distillation == "every_temperature",
-        )
+        [trained] = train_networks(context, study, simulation, "tglassmlp", [{
+            "train": train, "validation": validation, "unlabelled": distil, "settings": training,
+            "feature_names": data.feature_names, "n_types": get_system(system).n_types,
+            "particle_types": loaded.types, "requested_state_points": data.requested_state_points,
+            "distil_unlabelled_temperatures": loaded.distillation == "every_temperature",
+        }], "tGlassMLP")
+        result = trained.result
+        mlflow.log_params({"device": trained.device, "training_threads": trained.threads})
         ensemble = result.ensemble
         _log_history(result.history, lambda stage: stage == "tglassmlp")  # step 2: the registered networks
         mlflow.log_params(_descriptor_params(ensemble))

@@ -22,6 +22,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from glass_assets.checks import raise_on_blocking_failure
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
+from glass_assets.launchers import SimulationLauncher
 from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import (
@@ -29,17 +30,17 @@ from glass_assets.propensity_learning.checks import (
     run_transfer_checks,
     transfer_check_specs,
 )
+from glass_assets.propensity_learning.datasets import log_split_datasets
 from glass_assets.propensity_learning.models import (
     StudyInputs,
     campaign_temperatures,
-    epoch_progress,
     load_study,
     study_splits,
+    train_networks,
 )
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
 from glass_core.learning.mlp_io import save_ensemble
-from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.learning.transferability import (
     ChordSettings,
     HeldOutStatePoint,
@@ -115,8 +116,8 @@ def _metrics(points: list[HeldOutStatePoint]) -> dict[str, float]:
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}
 
 
-def _held_out_model(context: AssetExecutionContext, loaded: StudyInputs, held_out: float):  # noqa: ANN202
-    """A tGlassMLP trained like the champion on every labelled temperature but ``held_out``; its training result."""
+def _held_out_arguments(loaded: StudyInputs, held_out: float, system: str) -> dict[str, object]:
+    """The arguments of a tGlassMLP trained like the champion on every labelled temperature but ``held_out``."""
     train, validation, _ = study_splits(loaded)
     keep = [d.subset(~np.isclose(d.temperature, held_out)) for d in (train, validation)]
     data = loaded.data
@@ -124,13 +125,12 @@ def _held_out_model(context: AssetExecutionContext, loaded: StudyInputs, held_ou
     if data.unlabelled is not None:
         rows = data.unlabelled.subset(~np.isclose(data.unlabelled.temperature, held_out))
         distil = rows.subset(np.isin(rows.configuration, np.unique(keep[0].configuration)))
-    return train_tglassmlp(
-        keep[0], keep[1], distil if distil is not None and len(distil) else None, loaded.training,
-        on_epoch=epoch_progress(context), feature_names=data.feature_names,
-        n_types=get_system(context.partition_key).n_types, particle_types=loaded.types,
-        requested_state_points=data.requested_state_points,
-        distil_unlabelled_temperatures=loaded.distillation == "every_temperature",
-    )
+    return {
+        "train": keep[0], "validation": keep[1], "unlabelled": distil if distil is not None and len(distil) else None,
+        "settings": loaded.training, "feature_names": data.feature_names, "n_types": get_system(system).n_types,
+        "particle_types": loaded.types, "requested_state_points": data.requested_state_points,
+        "distil_unlabelled_temperatures": loaded.distillation == "every_temperature",
+    }
 
 
 def _replicas(warehouse: WarehouseResource, system: str) -> dict[float, int]:
@@ -161,7 +161,11 @@ def _context_rows(loaded: StudyInputs, chords: ChordSettings, n_bootstrap: int, 
 
 
 def transferability(
-    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+    context: AssetExecutionContext,
+    study: StudySettings,
+    warehouse: WarehouseResource,
+    mlflow_tracking: MLflowResource,
+    simulation: SimulationLauncher,
 ) -> MaterializeResult:
     system = get_system(context.partition_key).name
     profile = study.load()
@@ -181,8 +185,10 @@ def transferability(
     rows, links = [], {}
     for temperature in held_out:
         context.log.info(f"held out T = {temperature}: training on {[t for t in labelled if t != temperature]}")
-        result = _held_out_model(context, loaded, temperature)
-        ensemble = result.ensemble
+    trained = train_networks(context, study, simulation, "tglassmlp",
+                             [_held_out_arguments(loaded, t, system) for t in held_out], "held-out tGlassMLP")
+    for temperature, model in zip(held_out, trained, strict=True):
+        ensemble = model.result.ensemble
         chosen = np.isclose(loaded.data.labelled.temperature, temperature) & np.isin(loaded.data.labelled.types,
                                                                                       loaded.types)
         points = held_out_comparison(
@@ -197,7 +203,12 @@ def transferability(
                              "particle_types": label, "profile": study.profile, "dagster_run_id": context.run.run_id})
             mlflow.log_params({"held_out_temperature": temperature, "training_temperatures": json.dumps(training),
                                "particle_types": label, "distillation": loaded.distillation,
-                               "n_networks_kept": ensemble.n_members, "n_descriptors_used": ensemble.n_features})
+                               "n_networks_kept": ensemble.n_members, "n_descriptors_used": ensemble.n_features,
+                               "device": model.device, "training_threads": model.threads})
+            held = _held_out_arguments(loaded, temperature, system)  # the rows it was trained and selected on
+            log_split_datasets(warehouse.path, system, loaded.data, {
+                "training": held["train"], "validation": held["validation"],
+                "test": loaded.data.labelled.subset(chosen)})  # every held-out configuration of its types
             mlflow.log_metrics(_metrics(points))
             with tempfile.TemporaryDirectory() as tmp:  # the held-out networks, for inspection (not registered)
                 mlflow.log_artifacts(str(save_ensemble(ensemble, Path(tmp) / "held_out_model")), "held_out_model")

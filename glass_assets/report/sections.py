@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from glass_assets.cnn_split import logged_accuracy
 from glass_assets.plots import mean_text
 from glass_assets.report import figures, paper
+from glass_assets.report.compute import compute_per_stage
 from glass_assets.report.data import ReportData, champion, quench_scale, swap_mc_scale
 from glass_assets.report.glassbench import glassbench_outside_test
 from glass_assets.report.html import ABSENT, Section, absent, figure, note, table
@@ -616,4 +617,5 @@ def build_sections(data: ReportData, tracking: MLflowResource, systems: Sequence
         heterogeneity(data, jung),
         four_point(data, jung),
         _guarded(glassbench_outside_test)(data, jung),
+        compute_per_stage(data),
     ]

@@ -45,6 +45,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from glass_core.learning.device import forked_rng, resolve_device
+
 __all__ = [
     "GLASS",
     "HEADS",
@@ -226,10 +228,10 @@ class TrainingResult:
 
 
 @contextlib.contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed torch inside a forked RNG state with deterministic algorithms; restore both after."""
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch inside a forked RNG state (the GPU's too on one) with deterministic algorithms; restore both."""
     was_deterministic = torch.are_deterministic_algorithms_enabled()
-    with torch.random.fork_rng(devices=[]):
+    with forked_rng(device):
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True)
         try:
@@ -245,7 +247,7 @@ def _as_tensor(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 def _loss_and_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
     if len(y) == 0:
         return float("nan"), float("nan")
-    logits = predict_logits(model, x, batch_size)
+    logits, y = predict_logits(model, x, batch_size), y.cpu()
     loss = nn.functional.cross_entropy(logits, y, reduction="mean").item()
     return loss, (logits.argmax(1) == y).float().mean().item()
 
@@ -315,8 +317,9 @@ def train_classifier(
     augment: bool = False,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     validate_every: int = 1,
+    device: str | torch.device = "cpu",
 ) -> TrainingResult:
-    """Train a :class:`GlassCNN` on ``images[split.train]`` with Adam and cross-entropy, on CPU.
+    """Train a :class:`GlassCNN` on ``images[split.train]`` with Adam and cross-entropy on ``device``.
 
     Args:
         images: (S, n_channels, G, G) density images (:meth:`Gridding.images`).
@@ -332,9 +335,11 @@ def train_classifier(
         validate_every: evaluate the validation images after every k-th epoch and the last (NaN in the records
             between): at N = 2000 one pass over the validation set costs about a third of a training epoch on
             as many images, and the model kept is the last one either way.
+        device: where the epochs run (:func:`~.device.resolve_device`: ``auto``, ``cpu``, ``cuda[:n]``); shuffling
+            and augmentation draw from a CPU generator, so the batches are the same on every device.
 
     Returns:
-        :class:`TrainingResult`; the model is left in eval mode. A record's train loss and accuracy
+        :class:`TrainingResult`; the model is left in eval mode, on the CPU. A record's train loss and accuracy
         are running means over the epoch's mini-batches (train mode, dropout on, weights changing);
         its validation metrics are evaluated after the epoch in eval mode.
     """
@@ -348,10 +353,13 @@ def train_classifier(
         raise ValueError("the training split is empty")
     if validate_every < 1:
         raise ValueError(f"validate_every must be at least 1, got {validate_every}")
-    with _seeded(seed):
+    device = resolve_device(device)
+    with _seeded(seed, device):
         model = GlassCNN.from_architecture(x.shape[1], x.shape[2], architecture or CNNArchitecture())
         if standardise:
             model.set_input_statistics(x[train_idx])
+        model.to(device)
+        x, y = x.to(device), y.to(device)
         optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         generator = torch.Generator().manual_seed(seed)
         history = []
@@ -367,18 +375,21 @@ def train_classifier(
             history.append(record)
             if on_epoch is not None:
                 on_epoch(record)
+    model.to("cpu")
     model.eval()
     return TrainingResult(model, history)
 
 
 # -------------------------------------------------------------------------------------- evaluation
 def predict_logits(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: int = 128) -> torch.Tensor:
-    """(S, 2) logits of ``images`` in eval mode, without gradients (the model's mode is restored)."""
+    """(S, 2) logits of ``images`` in eval mode, without gradients (the model's mode is restored), computed on the
+    model's device and returned on the CPU."""
+    device = next(model.parameters(), torch.empty(0)).device  # a model without parameters runs on the CPU
     x = _as_tensor(images)
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        out = [model(chunk) for chunk in x.split(batch_size)] if len(x) else [torch.empty(0, 2)]
+        out = [model(chunk.to(device)).cpu() for chunk in x.split(batch_size)] if len(x) else [torch.empty(0, 2)]
     model.train(was_training)
     return torch.cat(out)
 

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from glass_core.learning.device import resolve_device
 from glass_core.learning.mlp_data import PropensityDataset, Standardiser, informative_columns
 from glass_core.learning.mlp_ensemble import PREDICT_CHUNK, PropensityEnsemble, StackedHeads
 from glass_core.learning.mlp_settings import MLPTrainingSettings
@@ -160,16 +161,19 @@ def train_glassmlp(
     feature_names: Sequence[str] | None = None,
     n_types: int | None = None,
     particle_types: tuple[int, ...] | None = None,
+    device: str | torch.device = "cpu",
 ) -> GlassMLPEnsemble:
     """A GlassMLP ensemble of ``settings.n_glassmlp_networks`` members for the one state point of ``train``.
 
     ``validation`` (may be empty) selects each member's best epoch. ``particle_types`` (None: every type in
     the rows) are the types trained and predicted. Descriptors without variance over ``train`` are dropped
     and standardisation is fitted on ``train`` only. ``seed`` (default ``settings.seed``) derives one seed
-    per member; the result is bitwise reproducible. ``ensemble.history`` holds every member's epochs;
+    per member; the result is bitwise reproducible on the CPU. ``device`` (:func:`~.device.resolve_device`) is
+    where the members train; the ensemble is returned on the CPU. ``ensemble.history`` holds every member's epochs;
     ``ensemble.notes`` the state point and sizes.
     """
     seed = settings.seed if seed is None else int(seed)
+    device = resolve_device(device)
     for name, dataset in (("train", train), ("validation", validation)):
         if dataset.labels is None:
             raise ValueError(f"train_glassmlp: the {name} dataset must be labelled")
@@ -192,10 +196,10 @@ def train_glassmlp(
     phases = glassmlp_phases(settings)
     members, history = [], []
     for member in range(settings.n_glassmlp_networks):
-        with deterministic_torch(member_seed(seed, "glassmlp", member), settings.threads):
+        with deterministic_torch(member_seed(seed, "glassmlp", member), settings.threads, device):
             net = GlassMLPNet(train.n_features, n_types)
             history += train_network(net, train_batches, validation_batches, phases, settings.patience, "glassmlp",
-                                     member, on_epoch, weights)
+                                     member, on_epoch, weights, device)
         members.append(net)
     types = tuple(sorted(int(t) for t in np.unique(train.types))) if particle_types is None else particle_types
     ensemble = GlassMLPEnsemble(used, n_types, members, input_names=names, particle_types=types, notes={

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from glass_core.learning.cnn import GLASS, GlassCNN
+from glass_core.learning.device import resolve_device
 from glass_core.models.configuration import Configuration
 from glass_core.structure.gridding import Gridding
 
@@ -92,20 +93,24 @@ def grad_cam(
     images: np.ndarray | torch.Tensor,
     target_class: int = GLASS,
     batch_size: int = 64,
+    device: str | torch.device = "cpu",
 ) -> GradCAM:
     """Grad-CAM maps L̃^C of ``images`` (S, n_channels, G, G) for class ``target_class`` [O eq. 3–4].
 
-    The model is switched to eval mode for the computation and its previous mode restored.
+    The model is switched to eval mode for the computation and its previous mode restored; the maps are computed on
+    ``device`` (:func:`~.device.resolve_device`) and the model is returned to the device it came on.
     """
     x = torch.as_tensor(images, dtype=torch.float32)
+    device = resolve_device(device)
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"images must be a non-empty (S, C, G, G) batch, got shape {tuple(x.shape)}")
-    was_training = model.training
-    model.eval()
+    was_training, home = model.training, next(model.parameters(), torch.empty(0)).device
+    model.eval().to(device)
     try:
-        parts = [_grad_cam_batch(model, chunk, target_class) for chunk in x.split(batch_size)]
+        parts = [tuple(t.cpu() for t in _grad_cam_batch(model, chunk.to(device), target_class))
+                 for chunk in x.split(batch_size)]
     finally:
-        model.train(was_training)
+        model.train(was_training).to(home)
     maps, alpha, logits = (torch.cat(p).numpy() for p in zip(*parts, strict=True))
     return GradCAM(maps, alpha, logits)
 
@@ -116,11 +121,12 @@ def grad_cam_particles(
     gridding: Gridding,
     target_class: int = GLASS,
     batch_size: int = 64,
+    device: str | torch.device = "cpu",
 ) -> ParticleGradCAM:
     """Γ_i = M⁻¹(L̃^C)(r_i) for every particle of every configuration.
 
     ``gridding`` must be the M the model was trained with (same channels, grid, kernel, width).
     """
-    cam = grad_cam(model, gridding.images(configs), target_class, batch_size)
+    cam = grad_cam(model, gridding.images(configs), target_class, batch_size, device)
     scores = [gridding.at_particles(cam.maps[s], config) for s, config in enumerate(configs)]
     return ParticleGradCAM(scores, cam)

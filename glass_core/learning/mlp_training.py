@@ -14,6 +14,8 @@
 - Determinism: :func:`deterministic_torch` seeds torch inside a forked RNG, turns on deterministic
   algorithms and fixes the thread count, restoring all three afterwards; with the same seed, data
   and thread count the trained weights are bitwise identical.
+- Device: :func:`train_network` trains on the ``device`` it is given (:mod:`.device`) and returns the network on
+  the CPU; the batches are copied to the device once per training.
 
 [G] Jung, Biroli, Berthier, PRL 130, 238202 (2023). [J] Jung, Biroli, Berthier, arXiv:2310.20252.
 """
@@ -31,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from glass_core.learning.device import forked_rng
 from glass_core.learning.mlp_data import PropensityDataset, Standardiser, batch_index, state_encoding_numpy
 from glass_core.learning.propensity_loss import (
     STD_FLOOR,
@@ -45,6 +48,7 @@ __all__ = [
     "Batch",
     "EpochRecord",
     "Phase",
+    "batches_on",
     "deterministic_torch",
     "label_scales",
     "member_seed",
@@ -178,11 +182,12 @@ def member_seed(base_seed: int, stage: str, member: int) -> int:
 
 
 @contextlib.contextmanager
-def deterministic_torch(seed: int, threads: int) -> Iterator[None]:
-    """Seeded, deterministic, fixed-thread torch inside the block; global RNG, flag and threads restored after."""
+def deterministic_torch(seed: int, threads: int, device: torch.device | None = None) -> Iterator[None]:
+    """Seeded, deterministic, fixed-thread torch inside the block; global RNG (the GPU's too when ``device`` is
+    one), flag and threads restored after."""
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     previous_threads = torch.get_num_threads()
-    with torch.random.fork_rng(devices=[]):
+    with forked_rng(device or torch.device("cpu")):
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True)
         torch.set_num_threads(threads)
@@ -191,6 +196,15 @@ def deterministic_torch(seed: int, threads: int) -> Iterator[None]:
         finally:
             torch.use_deterministic_algorithms(was_deterministic)
             torch.set_num_threads(previous_threads)
+
+
+def batches_on(batches: list[Batch], device: torch.device) -> list[Batch]:
+    """The batches with every tensor on ``device`` (the same list on the CPU)."""
+    if device.type == "cpu":
+        return batches
+    return [Batch(*(None if t is None else t.to(device) for t in (b.features, b.types, b.state, b.labels,
+                                                                  b.label_scale, b.kernels, b.label_correlations)))
+            for b in batches]
 
 
 def _mean_loss(net: nn.Module, batches: list[Batch], loss: LossName, weights: LossWeights) -> float:
@@ -210,10 +224,12 @@ def train_network(
     member: int,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     weights: LossWeights | None = None,
+    device: torch.device | None = None,
 ) -> list[EpochRecord]:
     """Train ``net(features, types, state) -> (b,)`` in place through ``phases``; restore the selected epoch.
 
-    ``weights`` are the terms of the ``"glassmlp"`` loss (default [G]'s 1, 0.5, 1).
+    ``weights`` are the terms of the ``"glassmlp"`` loss (default [G]'s 1, 0.5, 1). ``device`` (default the CPU)
+    is where the epochs run; ``net`` ends on the CPU either way.
 
     Call inside :func:`deterministic_torch` for reproducible results. Returns the epoch history; the
     record of the restored epoch has ``selected=True`` (``on_epoch`` sees every record as it is made,
@@ -222,6 +238,9 @@ def train_network(
     if not train:
         raise ValueError(f"{stage}: no training batches (empty labelled training set)")
     weights = LossWeights() if weights is None else weights
+    device = device or torch.device("cpu")
+    net.to(device)
+    train, validation = batches_on(train, device), batches_on(validation, device)
     optimiser = torch.optim.Adam(net.parameters(), lr=phases[0].learning_rate, fused=True)  # one kernel per step
     final_loss = phases[-1].loss
     best_loss, best_state, best_index, history = float("inf"), None, -1, []
@@ -262,6 +281,7 @@ def train_network(
     if best_state is not None:
         net.load_state_dict(best_state)
         history[best_index] = _selected(history[best_index])
+    net.to("cpu")
     net.eval()
     return history
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from glass_core.learning.device import resolve_device
 from glass_core.learning.glassmlp import default_feature_names, infer_n_types, training_columns
 from glass_core.learning.mlp_data import PropensityDataset, Standardiser, concatenate, state_encoding_numpy
 from glass_core.learning.mlp_settings import MLPTrainingSettings
@@ -149,6 +150,7 @@ class _Context:
     state: Standardiser
     scales: dict[tuple[float, float], float]
     on_epoch: Callable[[EpochRecord], None] | None
+    device: torch.device
 
     @property
     def feature_names(self) -> list[str]:
@@ -170,10 +172,11 @@ def _train_members(context: _Context, train: PropensityDataset, validation: Prop
     train_batches, validation_batches = batches(train), batches(validation)
     members = []
     for member in range(n_members):
-        with deterministic_torch(member_seed(context.seed, stage, member), context.settings.threads):
+        with deterministic_torch(member_seed(context.seed, stage, member), context.settings.threads, context.device):
             net = TGlassMLPNet(len(context.columns), context.n_types)
             history += train_network(net, train_batches, validation_batches, _phases(context.settings),
-                                     context.settings.patience, stage, member, context.on_epoch, weights)
+                                     context.settings.patience, stage, member, context.on_epoch, weights,
+                                     context.device)
         members.append(net)
     ensemble = TGlassMLPEnsemble(context.feature_names, context.n_types, members, input_names=context.input_names,
                                  particle_types=context.particle_types)
@@ -254,6 +257,7 @@ def train_tglassmlp(
     particle_types: tuple[int, ...] | None = None,
     requested_state_points: np.ndarray | None = None,
     distil_unlabelled_temperatures: bool = False,
+    device: str | torch.device = "cpu",
 ) -> TGlassMLPTraining:
     """Two-step tGlassMLP training (module doc); returns the kept ensemble, distilled rows and checks.
 
@@ -262,9 +266,11 @@ def train_tglassmlp(
     or empty skips step 1; rows at a temperature without labels need ``distil_unlabelled_temperatures``.
     ``particle_types``: the types trained and predicted (None: every type in the rows).
     ``requested_state_points`` (k, 2): the (T, ⟨C_B⟩) the model will be asked about, for the state-input
-    standardisation. ``seed`` defaults to ``settings.seed``; results are bitwise reproducible.
+    standardisation. ``seed`` defaults to ``settings.seed``; results are bitwise reproducible on the CPU.
+    ``device`` (:func:`~.device.resolve_device`) is where the networks train; they are returned on the CPU.
     """
     seed = settings.seed if seed is None else int(seed)
+    device = resolve_device(device)
     for name, dataset in (("train", train), ("validation", validation)):
         if dataset.labels is None:
             raise ValueError(f"train_tglassmlp: the {name} dataset must be labelled")
@@ -284,7 +290,7 @@ def train_tglassmlp(
         tuple(sorted(particle_types))
     state, state_points = _state_standardiser(train, unlabelled, requested_state_points)
     context = _Context(settings, seed, names, columns, n_types, types,
-                       Standardiser.fitted(train.features[:, columns]), state, label_scales(train), on_epoch)
+                       Standardiser.fitted(train.features[:, columns]), state, label_scales(train), on_epoch, device)
     history: list[EpochRecord] = []
     checks: list[SelfConsistencyCheck] = []
     distilled, skipped = (None, []) if unlabelled is None else _distil(context, train, validation, unlabelled,

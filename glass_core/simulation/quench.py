@@ -20,12 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from glass_core.files import atomic_savez, atomic_write_text
+from glass_core.files import atomic_savez, atomic_write_text, item_result_path, item_workdir
 from glass_core.models.configuration import Configuration
 from glass_core.models.initial_configurations import random_configuration
 from glass_core.models.systems import ModelSystem, get_system
 from glass_core.simulation.lammps_driver import md_pair_style, pair_block, run_input
-from glass_core.simulation.tasks import item_result_path, item_workdir
 
 __all__ = ["PHASES", "QuenchProtocol", "QuenchResult", "hold_mean_temperature", "quench_item", "run_quench"]
 

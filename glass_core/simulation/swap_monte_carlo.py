@@ -62,11 +62,10 @@ import numba
 import numpy as np
 
 from glass_core.dynamics.overlap import self_overlap
-from glass_core.files import atomic_savez
+from glass_core.files import atomic_savez, item_result_path
 from glass_core.models.configuration import Configuration
 from glass_core.models.pair_potentials import SMOOTH_C2_COEFFICIENTS
 from glass_core.models.systems import ModelSystem, PotentialForm, get_system
-from glass_core.simulation.tasks import item_result_path
 
 __all__ = [
     "SwapMCEquilibria",

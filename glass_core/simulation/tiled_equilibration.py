@@ -33,12 +33,11 @@ from typing import Any
 import numpy as np
 
 from glass_core.dynamics.overlap import self_overlap
-from glass_core.files import atomic_savez
+from glass_core.files import atomic_savez, item_result_path
 from glass_core.models.configuration import Configuration, load_configuration
 from glass_core.models.systems import ModelSystem, get_system
 from glass_core.models.tiling import spatially_ordered, tile_configuration
 from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCarlo
-from glass_core.simulation.tasks import item_result_path
 
 __all__ = ["DECORRELATED_OVERLAP", "TiledEquilibration", "decorrelate_tiling", "tiled_swap_mc_item"]
 
