@@ -38,7 +38,7 @@ QUICK = MLPTrainingSettings(
     n_networks_equal_cb=1,
 )
 no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="torch sees a GPU here: 'auto' would choose it")
-accelerator = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU: the accelerator test needs one")
+needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU: the accelerator test needs one")
 
 
 def tglass_arguments() -> dict[str, object]:
@@ -89,7 +89,8 @@ def test_a_profile_with_an_unknown_device_names_the_key(tmp_path):
         load_profile("demo", bad)
 
 
-@accelerator
+@pytest.mark.accelerator
+@needs_gpu
 def test_one_tglassmlp_epoch_on_cuda_matches_the_cpu_loss_within_tolerance(one_torch_thread):
     """[J]'s loss on a GPU: the same seed, data and schedule give the CPU's epoch losses within 10⁻⁴ relative (the
     GPU's reduction order differs, so bit equality is not expected)."""
@@ -202,3 +203,24 @@ def test_usage_rows_sum_tasks_per_kind_and_stages_per_item():
     stage = usage_by_stage(rows).row(0, named=True)
     assert stage["items"] == 5 and stage["cpu_h"] == pytest.approx((2 + 27 + 15) / 3600)
     assert stage["cpu_h_per_item"] == pytest.approx(44 / 3600 / 5) and stage["gpu_h"] == pytest.approx(5 / 3600)
+
+
+def test_the_report_sums_the_warehouse_usage_per_stage(tmp_path):
+    from glass_assets.report.compute import compute_per_stage
+    from glass_assets.report.data import ReportData
+    from glass_assets.warehouse import Warehouse
+
+    store = Warehouse(tmp_path / "w.duckdb")
+    assert compute_per_stage(ReportData(store)).present is False  # nothing accounted yet: said, not invented
+    for partition, run in (("abm|0.4", "first"), ("abm|0.4", "rerun"), ("abm|2.0", "first")):
+        meter = UsageMeter()
+        meter.add_task("quench", {"wall_s": 100.0, "cpu_s": 90.0, "n_items": 4, "cpus": 1}, "worker")
+        store.record_compute_usage(usage_rows(meter, {"wall_s": 120.0, "cpu_s": 10.0, "peak_rss_mb": 300.0},
+                                              "abm/quenched_ensembles", partition, run, "ensembles"))
+    usage = store.query("SELECT * FROM compute_usage")
+    assert usage.height == 4 and set(usage["run_id"]) == {"rerun", "first"}  # the rerun replaced its partition
+    assert "compute_usage" not in store.table_digests()  # timings are bookkeeping, not data
+    section = compute_per_stage(ReportData(store))
+    assert section.present and "ensembles" in section.html()
+    per_item = f"{(2 * 100) / 3600 / 8:.3g}"  # (90 + 10) CPU s per partition, 2 partitions, 8 items
+    assert per_item in section.html() and section.summary == [f"- compute: {200 / 3600:.3g} CPU h over 1 stage"]

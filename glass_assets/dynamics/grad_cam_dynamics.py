@@ -67,7 +67,8 @@ def grad_cam_dynamics(
     source = {"system": system, "temperature": source_t, "ensemble": str(labels["ensemble"][0])}
     configs = configurations(store.read_partition("samples", source), store.read_partition("particles", source))
     samples = sorted(set(labels["sample"].to_list()))
-    cam = grad_cam_particles(model, [configs[s] for s in samples], gridding, target_class=GLASS)
+    cam = grad_cam_particles(model, [configs[s] for s in samples], gridding, target_class=GLASS,
+                             device=profile.compute.device)
     xi = profile.coarse_graining_length
     gamma = {s: normalised_coarse_grained(configs[s], cam.scores[k], xi) for k, s in enumerate(samples)}
     correct = {s for k, s in enumerate(samples) if cam.cam.predictions[k] == GLASS}

@@ -41,6 +41,7 @@ from glass_assets.heterogeneity.large_box_checks import (
     s4_check_specs,
 )
 from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure, s4_figure
+from glass_assets.launchers.training import train_through_launcher, training_scratch
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
@@ -383,7 +384,11 @@ def _large_inherent_structures(store: object, system: str, temperature: float) -
 
 
 def four_point_structure_factor(
-    context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
+    context: AssetExecutionContext,
+    study: StudySettings,
+    warehouse: WarehouseResource,
+    mlflow_tracking: MLflowResource,
+    simulation: SimulationLauncher,
 ) -> MaterializeResult:
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
@@ -413,10 +418,15 @@ def four_point_structure_factor(
     context.log.info(f"descriptors of {len(samples)} boxes of N = {n} ({features.shape[1]} per particle, "
                      f"{int(predicted.sum())} particles of type {label} predicted)")
 
+    targets = [float(t) for t in learning.state_point_targets]
+    [inference] = train_through_launcher(simulation, "tglassmlp_predict", [{
+        "ensemble": ensemble, "features": features[predicted], "types": types[predicted],
+        "temperature": float(temperature), "targets": targets, "max_iterations": training.max_iterations,
+        "tolerance": training.tolerance,
+    }], training_scratch(study.scratch_dir, "four_point_structure_factor", str(context.partition_key)),
+        "cpu", profile.compute.training_threads, log=context.log, what="large-box prediction")
     s4_frames, length_rows, fits, cubic = [], [], {}, {}
-    for target in learning.state_point_targets:
-        prediction = ensemble.predict(features[predicted], types[predicted], temperature, target,
-                                      training.max_iterations, training.tolerance)
+    for target, prediction in zip(targets, inference.result, strict=True):
         results = []
         for member in prediction.members:  # each network's own S4(q) and ξ4 [J]
             field = np.full(len(types), np.nan)

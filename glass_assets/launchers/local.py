@@ -92,11 +92,12 @@ class LocalProcessLauncher(SimulationLauncher):
 
         def pump() -> None:
             assert process.stdout is not None
-            for line in process.stdout:
-                try:
-                    events.put(json.loads(line))
-                except json.JSONDecodeError:
-                    events.put({"event": "output", "text": line.rstrip()})
+            with process.stdout:  # closed when the worker's output ends
+                for line in process.stdout:
+                    try:
+                        events.put(json.loads(line))
+                    except json.JSONDecodeError:
+                        events.put({"event": "output", "text": line.rstrip()})
             events.put(None)
 
         threading.Thread(target=pump, daemon=True).start()

@@ -352,7 +352,8 @@ def grad_cam_scores(
     rows, accuracy = [], {}
     for label in (GLASS, LIQUID):
         chosen = [i for i in split.test if labels[i] == label]
-        result = grad_cam_particles(model, [configs[i] for i in chosen], gridding, target_class=label)
+        result = grad_cam_particles(model, [configs[i] for i in chosen], gridding, target_class=label,
+                                    device=profile.compute.device)
         correct = [k for k, i in enumerate(chosen) if result.cam.predictions[k] == label]
         accuracy[LABELS[label]] = Accuracy.of(result.cam.predictions, [label] * len(chosen))
         for k in correct:

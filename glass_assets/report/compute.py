@@ -41,5 +41,6 @@ def compute_per_stage(data: ReportData) -> Section:
     section.add(table(["stage", "partitions", "tasks", "items", "step wall h", "CPU h", "GPU h", "peak MB",
                        "CPU h per item"], rows))
     total = float(stages["cpu_h"].sum())
-    section.summary.append(f"- compute: {total:.3g} CPU h over {stages.height} stages")
+    plural = "s" if stages.height != 1 else ""
+    section.summary.append(f"- compute: {total:.3g} CPU h over {stages.height} stage{plural}")
     return section

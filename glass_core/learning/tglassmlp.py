@@ -223,3 +223,13 @@ class TGlassMLPEnsemble(PropensityEnsemble):
         member_mean = member_mean.clone()
         member_mean[index] = outputs.sum(dim=1, dtype=torch.float64) / outputs.shape[1]
         return members.index_copy_(0, index, outputs), member_mean
+
+
+def predict_at_targets(ensemble: TGlassMLPEnsemble, features: np.ndarray, types: np.ndarray, temperature: float,
+                       targets: list[float], max_iterations: int = 6,
+                       tolerance: float = 0.03) -> list[TGlassPrediction]:
+    """[J]'s iterated prediction (:meth:`TGlassMLPEnsemble.predict`) of the same particles at each requested
+    ⟨C_B⟩ of ``targets``, in order: the large-box inference that runs as a worker task
+    (:mod:`glass_core.learning.training_task`, kind ``tglassmlp_predict``)."""
+    return [ensemble.predict(features, types, temperature, float(target), max_iterations, tolerance)
+            for target in targets]

@@ -14,8 +14,10 @@ the process that orchestrates, training is a task like a quench:
    the CPU), the device it trained on, its seconds and threads.
 
 The trainers are :func:`~.glassmlp.train_glassmlp` [G], :func:`~.tglassmlp_training.train_tglassmlp` [J] and
-:func:`~.cnn.train_classifier` [O]; the same arguments give the same network bit for bit on the CPU as a call in
-the caller's process with the same thread count (the inputs are pickled by ``torch.save``, never converted).
+:func:`~.cnn.train_classifier` [O]; ``tglassmlp_predict`` (:func:`~.tglassmlp.predict_at_targets`) runs the
+large-box inference the same way, on the CPU (its folded networks reach ~10⁶ particles/s there,
+``benchmarks/tglassmlp_inference.py``). The same arguments give the same result bit for bit on the CPU as a call
+in the caller's process with the same thread count (the inputs are pickled by ``torch.save``, never converted).
 The inputs and results are trusted files of this platform's own scratch folder, read with ``weights_only=False``.
 """
 
@@ -41,6 +43,7 @@ from glass_core.learning.device import device_label, resolve_device
 __all__ = [
     "EPOCH_RECORDS",
     "TRAINERS",
+    "TRAINING",
     "TrainingTaskError",
     "epoch_record",
     "read_training_result",
@@ -52,13 +55,18 @@ __all__ = [
 
 def _trainers() -> dict[str, Callable[..., Any]]:
     from glass_core.learning.glassmlp import train_glassmlp
+    from glass_core.learning.tglassmlp import predict_at_targets
     from glass_core.learning.tglassmlp_training import train_tglassmlp
 
-    return {"glassmlp": train_glassmlp, "tglassmlp": train_tglassmlp, "cnn": cnn.train_classifier}
+    return {"glassmlp": train_glassmlp, "tglassmlp": train_tglassmlp, "cnn": cnn.train_classifier,
+            "tglassmlp_predict": predict_at_targets}
 
 
-#: trainer name → the function a training task calls with the inputs file's arguments
-TRAINERS: tuple[str, ...] = ("glassmlp", "tglassmlp", "cnn")
+#: what a task can run: the trainers, and the large-box inference ``tglassmlp_predict``
+#: (:func:`~.tglassmlp.predict_at_targets`: on the CPU, no epochs)
+TRAINERS: tuple[str, ...] = ("glassmlp", "tglassmlp", "cnn", "tglassmlp_predict")
+#: the ones that train: they take the task's ``device`` and report each epoch
+TRAINING: frozenset[str] = frozenset({"glassmlp", "tglassmlp", "cnn"})
 #: trainer name → the class of its epoch records (rebuilt from the ``epoch`` events)
 EPOCH_RECORDS: dict[str, type] = {
     "glassmlp": mlp_training.EpochRecord,
@@ -129,7 +137,7 @@ def training_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -
     """Worker task ``training``: train as the item's inputs file says, write the result file (module doc)."""
     payload = _read_inputs(Path(item["inputs"]), item.get("sample"))
     trainer = payload["trainer"]
-    device = resolve_device(params.get("device", "auto"))
+    device = resolve_device(params.get("device", "auto")) if trainer in TRAINING else torch.device("cpu")
     threads = task_threads(int(params.get("threads") or 0))
     torch.set_num_threads(threads)
 
@@ -137,7 +145,8 @@ def training_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -
         print(json.dumps({"event": "epoch", "trainer": trainer, "item": item, "record": asdict(record)}), flush=True)
 
     started = time.perf_counter()
-    result = _trainers()[trainer](**payload["arguments"], on_epoch=on_epoch, device=device)
+    extra = {"on_epoch": on_epoch, "device": device} if trainer in TRAINING else {}
+    result = _trainers()[trainer](**payload["arguments"], **extra)
     seconds = time.perf_counter() - started
     info = {"trainer": trainer, "device": device_label(device), "train_seconds": seconds, "threads": threads,
             "gpu_seconds": seconds if device.type == "cuda" else 0.0}
