@@ -36,6 +36,7 @@ __all__ = [
     "COMPUTE_USAGE",
     "UsageMeter",
     "metered",
+    "record_launch_metadata",
     "record_task_usage",
     "usage_by_stage",
     "usage_metadata",
@@ -92,12 +93,22 @@ class TaskTotals:
 
 @dataclass
 class UsageMeter:
-    """The usage of one asset body: its tasks' reports by (component, source)."""
+    """The usage of one asset body: its tasks' reports by (component, source), and what its launchers want in the
+    materialization's metadata (Slurm job ids, …)."""
 
     tasks: dict[tuple[str, str], TaskTotals] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def add_task(self, kind: str, usage: Mapping[str, Any], source: str) -> None:
         self.tasks.setdefault((kind, source), TaskTotals(source)).add(usage)
+
+
+def record_launch_metadata(metadata: Mapping[str, Any]) -> None:
+    """Add ``metadata`` (e.g. the Slurm job ids of a partition) to the materialization of the asset body being
+    metered, so a launcher never needs the Dagster context; outside one nothing is recorded."""
+    meter = _ACTIVE.get()
+    if meter is not None:
+        meter.metadata.update(metadata)
 
 
 def record_task_usage(kind: str, usage: Mapping[str, Any], source: str = "worker") -> None:
@@ -155,7 +166,7 @@ def _process_usage() -> tuple[float, float]:
 def metered(body: Callable[..., object], stage: str) -> Callable[..., object]:
     """``body`` with its compute accounted (module doc): rows in ``compute_usage`` through the body's ``warehouse``
     resource and the totals in the materialization's metadata, after a body that returned; a failed body records
-    nothing."""
+    nothing. What the body's launchers recorded (:func:`record_launch_metadata`) joins the metadata too."""
 
     @functools.wraps(body)
     def run(*args: Any, **kwargs: Any) -> object:
@@ -180,7 +191,7 @@ def metered(body: Callable[..., object], stage: str) -> Callable[..., object]:
                 warehouse.get().record_compute_usage(rows)
             except WarehouseError as error:  # the asset's own rows are written; its cost is not worth failing it
                 context.log.warning(f"compute usage not recorded in the warehouse: {error}")
-        context.add_asset_metadata(usage_metadata(rows))
+        context.add_asset_metadata({**meter.metadata, **usage_metadata(rows)})
         return result
 
     return run

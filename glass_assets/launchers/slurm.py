@@ -42,9 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, DagsterInvariantViolationError
-
-from glass_assets.compute_accounting import record_task_usage
+from glass_assets.compute_accounting import record_launch_metadata, record_task_usage
 from glass_assets.launchers.base import (
     REPO_ROOT,
     WORKER_MODULE,
@@ -229,7 +227,7 @@ class SlurmLauncher(SimulationLauncher):
             array = self.submit(kind, params, pending, out_dir, attempt)
             job_ids.append(array.job_id)
             array_sizes.append(str(len(array.tasks)))
-            record_in_dagster(
+            record_launch_metadata(
                 {
                     "slurm_job_ids": ",".join(job_ids),
                     "slurm_array_sizes": ",".join(array_sizes),
@@ -642,11 +640,3 @@ def stream_events(array: SubmittedArray, emit: ProgressCallback) -> None:
 
 def worker_result(out_dir: Path, item: dict[str, Any]) -> Path:
     return result_paths(out_dir, [item])[0]
-
-
-def record_in_dagster(metadata: dict[str, str]) -> None:
-    """Add ``metadata`` to the materialization of the asset being computed, if one is."""
-    try:
-        AssetExecutionContext.get().add_asset_metadata(metadata)
-    except DagsterInvariantViolationError:
-        pass  # called outside an asset (a benchmark, a script): nothing to record
