@@ -38,6 +38,7 @@ __all__ = [
     "load_champion",
     "load_collection",
     "load_tglassmlp_champion",
+    "log_ensemble_model",
     "log_ensembles",
     "model_type_label",
     "tglassmlp_model_name",
@@ -90,24 +91,32 @@ def example_input(feature_names: list[str], features: np.ndarray, types: np.ndar
     return frame
 
 
-def log_ensembles(
-    ensembles: dict[tuple[float, float] | None, PropensityEnsemble], example: pd.DataFrame, model_name: str
+def log_ensemble_model(
+    ensembles: dict[tuple[float, float] | None, PropensityEnsemble], example: pd.DataFrame, name: str = "model"
 ) -> str:
-    """Log the collection as the active run's pyfunc model ``model`` (the code :data:`PYFUNC_CODE`, the saved
-    ensembles as its artifact ``ensembles``) and register it; returns the version."""
+    """Log the collection as a pyfunc logged model ``name`` of the active run (the code :data:`PYFUNC_CODE`, the
+    saved ensembles as its artifact ``ensembles``); returns its model URI."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = save_collection(ensembles, Path(tmp) / "ensembles")
         wrapper = PropensityEnsembleModel()  # in process, only to infer the signature
         wrapper.ensembles = ensembles
         signature = infer_signature(example, wrapper.predict(None, example))
         logged = mlflow.pyfunc.log_model(
-            name="model",
+            name=name,
             python_model=str(PYFUNC_CODE),
             artifacts={"ensembles": str(directory)},
             signature=signature,
             input_example=example.head(4),
         )
-    return mlflow.register_model(logged.model_uri, model_name).version
+    return logged.model_uri
+
+
+def log_ensembles(
+    ensembles: dict[tuple[float, float] | None, PropensityEnsemble], example: pd.DataFrame, model_name: str
+) -> str:
+    """Log the collection as the active run's pyfunc model ``model`` (:func:`log_ensemble_model`) and register it
+    as ``model_name``; returns the version."""
+    return mlflow.register_model(log_ensemble_model(ensembles, example), model_name).version
 
 
 def tag_version(client: MlflowClient, model_name: str, version: str, tags: dict[str, object]) -> None:

@@ -119,6 +119,14 @@ def test_the_lowest_temperature_held_out_is_predicted_and_compared_with_its_md(s
         rows.filter((pl.col("target_cb") == 0.8) & (pl.col("observable") == "pearson"))["value"][0])
     metadata = result.asset_materializations_for_node(f"{SYSTEM}__transferability")[0].metadata
     assert metadata["plot"].value.startswith("![") and "chi4" in metadata["comparison"].value
+    # the held-out networks are a logged model of their run (not registered), and it predicts
+    import mlflow
+
+    held_out = mlflow.pyfunc.load_model(f"runs:/{runs[0].info.run_id}/held_out_model")
+    assert runs[0].data.params["device"] == "cpu" and client.search_registered_models(
+        "name LIKE '%held_out%'") == []
+    example = held_out.input_example
+    assert example is not None and np.isfinite(held_out.predict(example)).all()
 
 
 def test_a_held_out_temperature_without_labels_is_refused(study):

@@ -12,8 +12,6 @@ tagged ``held_out_temperature``), rows in ``transferability``, a figure of MD ag
 """
 
 import json
-import tempfile
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -38,9 +36,9 @@ from glass_assets.propensity_learning.models import (
     study_splits,
     train_networks,
 )
+from glass_assets.propensity_registry import example_input, log_ensemble_model
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
-from glass_core.learning.mlp_io import save_ensemble
 from glass_core.learning.transferability import (
     ChordSettings,
     HeldOutStatePoint,
@@ -185,9 +183,9 @@ def transferability(
     rows, links = [], {}
     for temperature in held_out:
         context.log.info(f"held out T = {temperature}: training on {[t for t in labelled if t != temperature]}")
-    trained = train_networks(context, study, simulation, "tglassmlp",
-                             [_held_out_arguments(loaded, t, system) for t in held_out], "held-out tGlassMLP")
-    for temperature, model in zip(held_out, trained, strict=True):
+    arguments = [_held_out_arguments(loaded, t, system) for t in held_out]
+    trained = train_networks(context, study, simulation, "tglassmlp", arguments, "held-out tGlassMLP")
+    for temperature, model, held in zip(held_out, trained, arguments, strict=True):
         ensemble = model.result.ensemble
         chosen = np.isclose(loaded.data.labelled.temperature, temperature) & np.isin(loaded.data.labelled.types,
                                                                                       loaded.types)
@@ -205,13 +203,16 @@ def transferability(
                                "particle_types": label, "distillation": loaded.distillation,
                                "n_networks_kept": ensemble.n_members, "n_descriptors_used": ensemble.n_features,
                                "device": model.device, "training_threads": model.threads})
-            held = _held_out_arguments(loaded, temperature, system)  # the rows it was trained and selected on
             log_split_datasets(warehouse.path, system, loaded.data, {
                 "training": held["train"], "validation": held["validation"],
                 "test": loaded.data.labelled.subset(chosen)})  # every held-out configuration of its types
             mlflow.log_metrics(_metrics(points))
-            with tempfile.TemporaryDirectory() as tmp:  # the held-out networks, for inspection (not registered)
-                mlflow.log_artifacts(str(save_ensemble(ensemble, Path(tmp) / "held_out_model")), "held_out_model")
+            # the held-out networks as a logged model of the run, to load and inspect (not registered: never a champion)
+            rows_at = loaded.data.labelled.subset(chosen)
+            first = np.arange(min(8, len(rows_at)))
+            log_ensemble_model({None: ensemble}, example_input(
+                loaded.data.feature_names, rows_at.features[first], rows_at.types[first],
+                np.column_stack([rows_at.temperature[first], rows_at.target_cb[first]])), "held_out_model")
             links[f"T = {temperature:g}"] = mlflow_tracking.ui_link(experiment_id, run.info.run_id)
             for point in points:
                 rows += transfer_rows(system, label, point, training, run.info.run_id)
