@@ -60,7 +60,7 @@ from glass_assets.cooling_rate.checks import (
     run_cooling_rate_checks,
 )
 from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Upstream
-from glass_assets.launchers.training import training_scratch
+from glass_assets.launchers import training_scratch
 from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.profiles import CNNSettings, Profile
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger

@@ -41,7 +41,7 @@ from glass_assets.heterogeneity.large_box_checks import (
     s4_check_specs,
 )
 from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure, s4_figure
-from glass_assets.launchers.training import train_through_launcher, training_scratch
+from glass_assets.launchers import train_through_launcher, training_scratch
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label, tglassmlp_model_name

@@ -20,6 +20,7 @@ from glass_assets.launchers.base import (
 )
 from glass_assets.launchers.local import LocalProcessLauncher
 from glass_assets.launchers.slurm import SlurmConfigError, SlurmError, SlurmLauncher, SlurmUnavailableError
+from glass_assets.launchers.training import TrainedResult, train_through_launcher, training_scratch
 
 __all__ = [
     "WORKER_MODULE",
@@ -31,7 +32,10 @@ __all__ = [
     "SlurmError",
     "SlurmLauncher",
     "SlurmUnavailableError",
+    "TrainedResult",
     "configured_launcher",
+    "train_through_launcher",
+    "training_scratch",
 ]
 
 LAUNCHERS = ("local", "slurm")

@@ -30,8 +30,7 @@ from glass_assets.cnn_split import (
     train_with_settings,
 )
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
-from glass_assets.launchers import SimulationLauncher
-from glass_assets.launchers.training import training_scratch
+from glass_assets.launchers import SimulationLauncher, training_scratch
 from glass_assets.liquid_glass import plots
 from glass_assets.liquid_glass.checks import (
     CNN_CHECKS,

@@ -44,8 +44,7 @@ from mlflow.entities import Metric, Param
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import Check, raise_on_blocking_failure
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
-from glass_assets.launchers import SimulationLauncher
-from glass_assets.launchers.training import TrainedResult, train_through_launcher, training_scratch
+from glass_assets.launchers import SimulationLauncher, TrainedResult, train_through_launcher, training_scratch
 from glass_assets.plots import figure_metadata, served_figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import (
