@@ -320,7 +320,7 @@ def test_mlflow_compare_shows_both_models_per_state_point(stack, chromium, reque
 
 
 def test_the_readme_recipe_compares_per_state_point_in_three_clicks(stack, chromium):
-    """README, *Compare models in the MLflow UI*: (with *Model training* chosen once) open the experiment
+    """docs/uis.md, *Compare models in the MLflow UI*: (with *Model training* chosen once) open the experiment
     ``propensity_learning_by_state_point``, tick the box above the table, *Compare*."""
     from glass_assets.propensity_learning.models import STATE_POINT_EXPERIMENT
 

@@ -22,7 +22,7 @@ checked against the gate before any CNN is trained or any glass quenched. A stud
 resumed run) reuses a CNN logged with the same data, settings and code (MLflow tag ``study_cnn_key``) instead of
 training it again, as it reuses the stored glasses.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O] (docs/bibliography.md).
 """
 
 import dataclasses

@@ -8,7 +8,7 @@ configured number of replicas; ⟨C_B⟩ decreasing and τ_α reached are report
 the paper's maximum C ≈ 0.6 [O Fig. 4] is a warning only, compared only when the champion CNN is resolved above
 the classifier gate (``cnn.gate_accuracy``; a warning of its own when it is not).
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O] (docs/bibliography.md).
 """
 
 import numpy as np

@@ -5,8 +5,7 @@ The user points the campaign at a folder of GlassBench files (``ka2d_ternary: {g
 nothing is downloaded at run time. Labels are computed by the platform's own bond-breaking functions
 (:func:`glass_core.dynamics.glassbench.glassbench_bond_breaking`), never read from GlassBench's derived files.
 
-[R] Jung et al., arXiv:2311.14752, data Zenodo 10118191. [G] Jung, Biroli, Berthier, PRL 130, 238202 (2023).
-[J] Jung, Biroli, Berthier, arXiv:2310.20252.
+References (docs/bibliography.md): [R] (data: Zenodo 10118191); [G]; [J].
 """
 
 import json

@@ -7,8 +7,7 @@ headline), and an 'all' row only when the model predicts every particle type. A 
 label of a structure equal, e.g. ⟨C_B^i⟩ = 1 at GlassBench's first time t = 0.1) is a row with ``pearson`` NULL and its
 ``reason``, never a crash: the frames carry :data:`SCORE_SCHEMA`, so an all-NULL ``pearson`` is still Float64.
 
-[R] Jung et al., arXiv:2311.14752. [J] Jung, Biroli, Berthier, arXiv:2310.20252. [G] Jung, Biroli, Berthier, PRL 130,
-238202 (2023).
+References (docs/bibliography.md): [R]; [J]; [G].
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ The classifier gate (:mod:`glass_core.learning.classifier_gate`): ``cnn_classifi
 end (2 SE) at ``cnn.gate_accuracy`` or above: its Grad-CAM is kept, marked ``classifier_unresolved``, and is no
 finding.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O] (docs/bibliography.md).
 """
 
 import numpy as np

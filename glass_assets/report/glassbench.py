@@ -10,8 +10,7 @@ t = 0.1); beside it the same predictor's type-A test-split score at the platform
 Kept apart from :mod:`glass_assets.report.sections` (which wraps :func:`glassbench_outside_test` with its read-error
 guard) so the GlassBench section can change without touching the papers' sections.
 
-[R] Jung et al., "Roadmap on machine learning glassy dynamics", arXiv:2311.14752 (GlassBench, Zenodo 10118191).
-[J] Jung, Biroli, Berthier, arXiv:2310.20252.
+References (docs/bibliography.md): [R] (GlassBench, Zenodo 10118191); [J].
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from glass_assets.report.html import Section, absent, figure, note, png, table  
 __all__ = ["GLASSBENCH_GLASSMLP", "glassbench_outside_test", "glassbench_rows", "nearest_test_score"]
 
 PAPER = "paper"
-#: [R]'s GlassMLP Pearson with the bond-breaking propensity, GlassBench KA2D at T = 0.30, per LJ time (REFERENCE.md §7)
+#: [R]'s GlassMLP Pearson with the bond-breaking propensity, GlassBench KA2D at T = 0.30, per LJ time ([R])
 GLASSBENCH_GLASSMLP: dict[tuple[float, float], float] = {
     (0.30, 158.74): 0.413,
     (0.30, 1781.79): 0.666,

@@ -3,8 +3,9 @@
 Values come from where the platform already keeps them: [O]'s correlation means and conditions and its Fig. 4
 maxima from :mod:`glass_core.learning.correlations`, the papers' sizes (N, cooling rate, runs, replicas, split)
 from the ``paper`` profile (``glass_assets/profiles.yaml``). [O] Table II's test accuracies are used by no
-computation; they are quoted here from REFERENCE.md §5. [J] states its results as figures and trends (REFERENCE.md
-§7: tGlassMLP's χ4 follows MD; ξ4, ℓ_ch and the attention length grow as T falls), so no number is quoted for it.
+computation; they are quoted here from the paper. [J] states its results as figures and trends (tGlassMLP's χ4
+follows MD; ξ4, ℓ_ch and the attention length grow as T falls), so no number is quoted for it. References:
+docs/bibliography.md.
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ __all__ = [
     "propensity_scale",
 ]
 
-#: [O] Table II, quoted in REFERENCE.md §5: test accuracy of the CNN per class
+#: [O] Table II: test accuracy of the CNN per class
 OYAMA_TEST_ACCURACY: dict[str, dict[str, float]] = {
     "abm": {"glass": 1.00, "liquid": 1.00},
     "kam": {"glass": 1.00, "liquid": 0.998},
 }
-TABLE_II_SOURCE = "[O] Table II (REFERENCE.md §5)"
-#: [J]'s statements the figures are read against (REFERENCE.md §6–7)
+TABLE_II_SOURCE = "[O] Table II"
+#: [J]'s statements the figures are read against ([J] §III–V)
 J_TRENDS = (
-    "[J] (REFERENCE.md §6–7): the tGlassMLP χ4 follows the MD χ4 at the MD temperatures; ξ4, the chord length ℓ_ch "
+    "[J]: the tGlassMLP χ4 follows the MD χ4 at the MD temperatures; ξ4, the chord length ℓ_ch "
     "and the attention length ⟨L⟩ grow as T falls. [J] gives these as figures, not as numbers, so the table shows "
     "no paper column."
 )

@@ -7,7 +7,7 @@ correlation time, and the standard error of a half's mean is std(block means, dd
 
 :func:`stationarity_test` is the test the platform's ``equilibrated`` check uses. It measures the integrated
 autocorrelation time τ_int of the series, its linear trend removed so that a drift does not pass for a long
-correlation time (Sokal's automatic window, c = 5: τ_int = 1/2 + Σ_{t=1}^{W} ρ(t) with the
+correlation time (Sokal's automatic window [S97], c = 5: τ_int = 1/2 + Σ_{t=1}^{W} ρ(t) with the
 smallest W ≥ c τ_int(W); the effective sample size is n / (2 τ_int)), cuts each half into k ≤ 20 blocks of at least
 10 τ_int (so block means are nearly independent), and compares the halves with Welch's t: t = (Ē₂ − Ē₁) /
 √(s₁² + s₂²), two-sided p-value from Student's t with ν = k − 1 degrees of freedom (the lower bound of Welch's

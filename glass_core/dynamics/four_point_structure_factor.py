@@ -1,6 +1,6 @@
 """Four-point structure factor S4(q) of a per-particle dynamic field, and the dynamic length ξ4.
 
-Definition ([J] eq. (10), REFERENCE.md §6). For one configuration with labelled particles i = 1…N at
+Definition ([J] eq. (10)). For one configuration with labelled particles i = 1…N at
 positions r_i carrying the field X_i (propensity), δX_i = X_i − X̄ with X̄ the mean over that
 configuration's labelled particles, and
 
@@ -16,9 +16,9 @@ are skipped (N = the configuration's labelled count).
 Two evaluations of the Fourier amplitudes F(q) = Σ_i δX_i e^{i q·r_i}:
 
 - ``direct``: the sum over particles for every wave vector (numpy, chunked over vectors): O(N K).
-- ``fast``: one type-1 non-uniform FFT (FINUFFT, Barnett, Magland & af Klinteberg, SIAM J. Sci. Comput.
-  41, C479 (2019); PyPI ``finufft``) on x = 2π r/L onto all modes |n_x|, |n_y| ≤ n_max:
-  O(N log(1/ε)² + M log M). At ε = 1e-14 both agree to ≈ 1e-14 relative (tests/test_heterogeneity.py).
+- ``fast``: one type-1 non-uniform FFT (FINUFFT [BMK19]; PyPI ``finufft``) on x = 2π r/L onto all modes
+  |n_x|, |n_y| ≤ n_max: O(N log(1/ε)² + M log M). At ε = 1e-14 both agree to ≈ 1e-14 relative
+  (tests/test_heterogeneity.py).
   N = 82 560, all 11 024 half-plane vectors with |q| ≤ 2: 0.09 s fast (one thread) against 116 s direct
   on this shared 2-core machine (``benchmarks/s4_speed.py``).
 

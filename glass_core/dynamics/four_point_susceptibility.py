@@ -1,43 +1,54 @@
-"""Four-point susceptibility χ4 of a per-particle dynamic field over an ensemble of configurations.
+r"""Four-point susceptibility χ4 of a per-particle dynamic field over an ensemble of configurations.
 
-Jung, Biroli & Berthier [J] eq. (9) (REFERENCE.md §6): with X_i the propensity (measured or predicted)
-of particle i and Q = Σ_i X_i the global dynamic field of one configuration,
+[J] eq. (9): with $X_i$ the propensity (measured or predicted) of particle $i$ and $Q = \sum_i X_i$ the global
+dynamic field of one configuration,
 
-    χ4 = (⟨Q²⟩ − ⟨Q⟩²) / N,
+$$
+\chi_4 = \frac{\langle Q^2 \rangle - \langle Q \rangle^2}{N},
+$$
 
-⟨·⟩ over configurations of one state point. GlassMLP's apply script ([G], public StructDynGlass code)
+$\langle\cdot\rangle$ over configurations of one state point. GlassMLP's apply script ([G], public [SDG] code)
 also reports it normalised by the single-particle variance,
 
-    χ4_norm = χ4 / (⟨X²⟩ − ⟨X⟩²),
+$$
+\chi_4^\text{norm} = \frac{\chi_4}{\langle X^2 \rangle - \langle X \rangle^2},
+$$
 
-⟨·⟩ there over all particles of all configurations; χ4_norm = 1 for independent particles and counts
-the number of particles whose fluctuations are correlated. Say which one a plot shows.
+$\langle\cdot\rangle$ there over all particles of all configurations; $\chi_4^\text{norm} = 1$ for independent
+particles and counts the number of particles whose fluctuations are correlated. Say which one a plot shows.
 
-Missing labels. Fields are (n_configurations, N) arrays; NaN marks a particle without a label (e.g. a
-type the model does not predict) and is skipped. With n_c labelled particles in configuration c and
-m_c = Q_c / n_c their mean, χ4 = n̄ (⟨m²⟩ − ⟨m⟩²) with n̄ the mean of n_c. For a constant n_c this is
-exactly (⟨Q²⟩ − ⟨Q⟩²)/N; for a varying count it does not mistake the spread of n_c for dynamic
-fluctuations.
+**Missing labels.** Fields are (n_configurations, N) arrays; NaN marks a particle without a label (e.g. a
+type the model does not predict) and is skipped. With $n_c$ labelled particles in configuration $c$ and
+$m_c = Q_c / n_c$ their mean, $\chi_4 = \bar n\, (\langle m^2 \rangle - \langle m \rangle^2)$ with $\bar n$ the mean
+of $n_c$. For a constant $n_c$ this is exactly $(\langle Q^2 \rangle - \langle Q \rangle^2)/N$; for a varying count
+it does not mistake the spread of $n_c$ for dynamic fluctuations.
 
-Full χ4 from split halves. The propensity X_i is an isoconfigurational average over R replicas, so the
+**Full χ4 from split halves.** The propensity $X_i$ is an isoconfigurational average over $R$ replicas, so the
 χ4 above is the *configurational* part [J]: the variance over configurations of the replica mean (it
-still carries a thermal remainder ⟨σ²_th⟩/R). The *full* χ4 of a single trajectory (thermal +
-configurational, the usual dynamic susceptibility) needs the fluctuation of Q between trajectories of
-one configuration. The split halves — the averages over the even- and the odd-numbered replicas, of
-R_a = ⌈R/2⌉ and R_b = ⌊R/2⌋ trajectories — give it without storing trajectories: with m_c, a_c, b_c the
-particle means of the full, even and odd averages of configuration c and σ²_c the variance of a
-single trajectory's particle mean, E[(a_c − b_c)²] = σ²_c (1/R_a + 1/R_b) and
-Var_traj(m) = Var_c(E[m|c]) + ⟨σ²⟩, so
+still carries a thermal remainder $\langle \sigma^2_\text{th} \rangle / R$). The *full* χ4 of a single trajectory
+(thermal + configurational, the usual dynamic susceptibility) needs the fluctuation of $Q$ between trajectories
+of one configuration. The split halves — the averages over the even- and the odd-numbered replicas, of
+$R_a = \lceil R/2 \rceil$ and $R_b = \lfloor R/2 \rfloor$ trajectories — give it without storing trajectories:
+with $m_c, a_c, b_c$ the particle means of the full, even and odd averages of configuration $c$ and $\sigma^2_c$
+the variance of a single trajectory's particle mean,
+$E[(a_c - b_c)^2] = \sigma^2_c\, (1/R_a + 1/R_b)$ and
+$\operatorname{Var}_\text{traj}(m) = \operatorname{Var}_c(E[m \mid c]) + \langle \sigma^2 \rangle$, so
 
-    χ4_full = n̄ [Var_c(m_c) + (1 − 1/R) ⟨(a_c − b_c)²⟩ / (1/R_a + 1/R_b)],
+$$
+\chi_4^\text{full} = \bar n \left[ \operatorname{Var}_c(m_c)
+    + \Big(1 - \frac{1}{R}\Big) \frac{\langle (a_c - b_c)^2 \rangle}{1/R_a + 1/R_b} \right],
+$$
 
-thermal part χ4_th = n̄ ⟨σ²⟩, configurational part (of the R → ∞ propensity) χ4_full − χ4_th. For R = 2
-each half is one trajectory and this is exactly the variance over the 2 n_conf pooled trajectories.
+thermal part $\chi_4^\text{th} = \bar n \langle \sigma^2 \rangle$, configurational part (of the $R \to \infty$
+propensity) $\chi_4^\text{full} - \chi_4^\text{th}$. For $R = 2$ each half is one trajectory and this is exactly the
+variance over the $2 n_\text{conf}$ pooled trajectories.
 
-Estimator. ⟨Q²⟩ − ⟨Q⟩² is the plain (ddof = 0) variance over configurations, as in [G]'s script; it is
-low by a factor (n − 1)/n, negligible for the ≥ 20 configurations used in practice (``ddof=1`` gives the
-unbiased one). Standard errors come from a seeded bootstrap over configurations (the configurations
-are independent; particles within one are not).
+**Estimator.** $\langle Q^2 \rangle - \langle Q \rangle^2$ is the plain (ddof = 0) variance over configurations, as in
+[G]'s script; it is low by a factor $(n - 1)/n$, negligible for the ≥ 20 configurations used in practice
+(``ddof=1`` gives the unbiased one). Standard errors come from a seeded bootstrap over configurations (the
+configurations are independent; particles within one are not).
+
+References: [J] eq. (9); [G].
 """
 
 from __future__ import annotations
@@ -61,16 +72,17 @@ class TooFewConfigurationsError(ValueError):
 
 @dataclass(frozen=True)
 class FourPointSusceptibility:
-    """χ4 over an ensemble, with bootstrap standard errors.
+    r"""χ4 over an ensemble, with bootstrap standard errors.
 
     Attributes:
-        value: χ4 = (⟨Q²⟩ − ⟨Q⟩²)/N.
+        value: $\chi_4 = (\langle Q^2 \rangle - \langle Q \rangle^2)/N$.
         stderr: bootstrap standard error of ``value`` (resampling configurations).
         n_configurations: configurations with at least one labelled particle.
         n_particles: mean number of labelled particles per configuration (N).
-        normalised: χ4 / (⟨X²⟩ − ⟨X⟩²), the single-particle variance over all labelled particles.
+        normalised: $\chi_4 / (\langle X^2 \rangle - \langle X \rangle^2)$, the single-particle variance over all
+            labelled particles.
         normalised_stderr: bootstrap standard error of ``normalised``.
-        single_particle_variance: ⟨X²⟩ − ⟨X⟩².
+        single_particle_variance: $\langle X^2 \rangle - \langle X \rangle^2$.
         n_bootstrap: bootstrap resamples used.
     """
 
@@ -155,12 +167,13 @@ def four_point_susceptibility(
 
 @dataclass(frozen=True)
 class FullFourPointSusceptibility:
-    """Full χ4 (thermal + configurational) of single trajectories, from replica means and split halves.
+    r"""Full χ4 (thermal + configurational) of single trajectories, from replica means and split halves.
 
     Attributes:
-        value: χ4_full = n̄ [Var_c(m_c) + (1 − 1/R) ⟨(a_c − b_c)²⟩ / (1/R_a + 1/R_b)].
+        value: $\chi_4^\text{full} = \bar n\, [\operatorname{Var}_c(m_c) + (1 - 1/R)\, \langle (a_c - b_c)^2 \rangle
+            / (1/R_a + 1/R_b)]$.
         stderr: bootstrap standard error (resampling configurations, with their halves).
-        thermal: n̄ ⟨σ²⟩, the trajectory-to-trajectory part.
+        thermal: $\bar n \langle \sigma^2 \rangle$, the trajectory-to-trajectory part.
         configurational: value − thermal = n̄ [Var_c(m_c) − ⟨σ²⟩/R], the χ4 of the R → ∞ propensity: the
             χ4 of the finite-R labels less its thermal remainder n̄ ⟨σ²⟩/R. A structural predictor (no thermal
             noise) is compared with this one.

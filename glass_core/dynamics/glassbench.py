@@ -27,8 +27,7 @@ displacements stay far below). The bond-breaking propensity needs no unwrapping 
 :func:`glass_core.dynamics.propensity.bond_survival` measures every bond at its minimum-image length, at t = 0
 and at t.
 
-[R] Jung et al., "Roadmap on machine learning glassy dynamics", arXiv:2311.14752; data Zenodo 10118191.
-[G] Jung, Biroli, Berthier, PRL 130, 238202 (2023) (bond-breaking propensity; KA2D data).
+References: [R] (GlassBench data: Zenodo 10118191); [G] (bond-breaking propensity; KA2D data).
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Dynamic length scales that need no large box: the average chord length and the attention length [J].
 
-Chord length ([J] §V.2, after Scalliet, Guiselin & Berthier, PRX 12, 041028 (2022), §VI D; REFERENCE.md
-§6). The particles of one configuration are mapped onto a square lattice of n_x × n_y sites,
-n = round(L / cell_size) (so the cell is L/n ≈ cell_size, default 1 σ). Each site gets a value from the
-particles whose positions fall in it, and is *active* (mobile) or not:
+Chord length ([J] §V.2, after [SGB22] §VI D). The particles of one configuration are mapped onto a square
+lattice of n_x × n_y sites, n = round(L / cell_size) (so the cell is L/n ≈ cell_size, default 1 σ). Each site
+gets a value from the particles whose positions fall in it, and is *active* (mobile) or not:
 
 - ``site_rule="mean_propensity"`` (default): the site value is the mean propensity X of its particles;
   the site is active when that value lies on the mobile side of the threshold (default: the median of

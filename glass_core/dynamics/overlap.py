@@ -1,7 +1,7 @@
 """Self overlap between two states of one configuration: the decorrelation measure of swap Monte Carlo.
 
 Q = (1/N) Σ_i θ(a − |Δr_i|), identity following the position (swaps exchange types, not places)
-[Ninarello, Berthier & Coslovich, PRX 7, 021039 (2017)]; Q = 1 for identical states, and a pair of states
+[NBC17]; Q = 1 for identical states, and a pair of states
 counts as decorrelated once Q < 1/e.
 """
 
@@ -23,7 +23,7 @@ def self_overlap(
     """Self-overlap Q = (1/N) Σ_i θ(a − |Δr_i|) between two states of one chain.
 
     ``displacement``: (N, 2) unwrapped displacements of the particles; identity follows the position, as
-    in the swap-MC literature (Ninarello, Berthier & Coslovich, PRX 7, 021039 (2017)): swaps exchange
+    in the swap-MC literature [NBC17]: swaps exchange
     types, not places. Q = 1 for identical states and → 0 once every particle has left its disc of
     radius a (a = 0.3 ≈ a third of the particle size, beyond cage vibrations); the usual criterion for a
     decorrelated pair of states is Q < 1/e. With ``types_before`` and ``types_after`` a particle whose

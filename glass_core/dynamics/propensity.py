@@ -1,33 +1,48 @@
-"""Dynamic propensity labels from isoconfigurational trajectories: cage-relative displacement and bond breaking.
+r"""Dynamic propensity labels from isoconfigurational trajectories: cage-relative displacement and bond breaking.
 
-Input everywhere: unwrapped positions of R replicas at T frames, shape (R, T, N, 2), with frame 0 the
+Input everywhere: unwrapped positions of $R$ replicas at $T$ frames, shape (R, T, N, 2), with frame 0 the
 shared start (see :mod:`glass_core.simulation.isoconfigurational`). Averages over replicas are the
-isoconfigurational average ⟨·⟩_iso.
+isoconfigurational average $\langle\cdot\rangle_\text{iso}$.
 
-**Cage-relative squared displacement** [O, §IV D]. d_i(t) = r_i(t) − r_i(0);
-d̄_i(t) = (d_i + Σ_{j∈V(i)} d_j) / (|V(i)| + 1), the mean over particle i and its Voronoi neighbours V(i)
-in the start configuration; Δ_i(t) = ⟨|d_i − d̄_i|²⟩_iso. The clock of [O] Fig. 4 is
-δ(t) = (1/N) Σ_i √Δ_i(t). Subtracting the cage motion removes the collective (elastic, long-wavelength)
-displacements, which are large in 2D (Mermin–Wagner fluctuations), so a rigid translation gives Δ = 0.
-[O] writes d̄ as a sum "Σ_j d_j" while calling it the average displacement of the cage; the mean is
-used here, as the words "average displacement" say. A neighbour met across two cell edges
-(tiny boxes) counts once.
+**Cage-relative squared displacement** [O] §IV D. With $d_i(t) = r_i(t) - r_i(0)$ and $V(i)$ the Voronoi
+neighbours of particle $i$ in the start configuration,
 
-**Bond-breaking correlation** [G], [J]. Bonds of i: the particles j with r_ij(0) < 1.4 σ_ij in the start
-configuration (thermal positions, not inherent structures), n_i(0) of them. At time t a bond is intact
-while the current distance r_ij(t) < 1.8 σ_ij; C_B^i(t) = n_i(t)/n_i(0), n_i(t) the number of initial
-bonds intact at t. The rule is the *current-distance* one of the reference code of [G]
-(StructDynGlass, ``dyn_bb.cpp``): a bond that stretched beyond 1.8 σ and came back counts as intact
-again. The gap between 1.4 σ and 1.8 σ already keeps vibrations from breaking bonds, and a neighbour
-that left its first shell rarely returns within 1.8 σ, so "ever broken" and "currently broken" differ
-little; the current rule keeps C_B^i(t) a function of the frame at t alone. The propensity is
-⟨C_B^i(t)⟩_iso, ⟨C_B⟩(t) its mean over all particles (every species), and τ_α the time where ⟨C_B⟩ = 1/e
-(the convention is stated in :func:`relaxation_time`).
-A particle with no bond at t = 0 (n_i(0) = 0, an isolated particle) has C_B^i = NaN: it carries no
+$$
+\begin{aligned}
+\bar d_i(t) &= \frac{d_i(t) + \sum_{j \in V(i)} d_j(t)}{|V(i)| + 1}, &
+\Delta_i(t) &= \left\langle \left| d_i(t) - \bar d_i(t) \right|^2 \right\rangle_\text{iso}, \\
+\delta(t) &= \frac{1}{N} \sum_i \sqrt{\Delta_i(t)},
+\end{aligned}
+$$
+
+$\bar d_i$ the mean over particle $i$ and its neighbours and $\delta(t)$ the clock of [O] Fig. 4. Subtracting the
+cage motion removes the collective (elastic, long-wavelength) displacements, which are large in 2D
+(Mermin–Wagner fluctuations), so a rigid translation gives $\Delta = 0$. [O] writes $\bar d$ as a sum
+$\sum_j d_j$ while calling it the average displacement of the cage; the mean is used here, as the words
+"average displacement" say. A neighbour met across two cell edges (tiny boxes) counts once.
+
+**Bond-breaking correlation** [G], [J]. The bonds of $i$ are the particles $j$ with $r_{ij}(0) < 1.4\,\sigma_{ij}$ in
+the start configuration (thermal positions, not inherent structures), $n_i(0)$ of them. At time $t$ a bond is
+intact while the current distance $r_{ij}(t) < 1.8\,\sigma_{ij}$; with $n_i(t)$ the number of initial bonds
+intact at $t$,
+
+$$
+C_B^i(t) = \frac{n_i(t)}{n_i(0)}, \qquad
+\langle C_B \rangle(t) = \frac{1}{N} \sum_i \left\langle C_B^i(t) \right\rangle_\text{iso}, \qquad
+\langle C_B \rangle(\tau_\alpha) = e^{-1}.
+$$
+
+The rule is the *current-distance* one of the reference code of [G] ([SDG], ``dyn_bb.cpp``): a bond that
+stretched beyond $1.8\,\sigma$ and came back counts as intact again. The gap between $1.4\,\sigma$ and
+$1.8\,\sigma$ already keeps vibrations from breaking bonds, and a neighbour that left its first shell rarely
+returns within $1.8\,\sigma$, so "ever broken" and "currently broken" differ little; the current rule keeps
+$C_B^i(t)$ a function of the frame at $t$ alone. The propensity is $\langle C_B^i(t) \rangle_\text{iso}$,
+$\langle C_B \rangle(t)$ its mean over all particles (every species), and $\tau_\alpha$ the time where
+$\langle C_B \rangle = 1/e$ (the convention is stated in :func:`relaxation_time`).
+A particle with no bond at $t = 0$ ($n_i(0) = 0$, an isolated particle) has $C_B^i$ = NaN: it carries no
 label, and particle means skip it.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
-[G] Jung, Biroli, Berthier, PRL 130, 238202 (2023); [J] the same authors, arXiv:2310.20252, §II.
+References: [O]; [G]; [J] §II.
 """
 
 from __future__ import annotations
@@ -97,7 +112,7 @@ MAX_BONDS = 25
 
 # ---------------------------------------------------------------------------- cage-relative displacement
 def cage_matrix(centre: np.ndarray, neighbour: np.ndarray, n_particles: int) -> scipy.sparse.csr_matrix:
-    """(N, N) sparse averaging matrix A with (A d)_i = d̄_i = (d_i + Σ_{j∈V(i)} d_j) / (|V(i)| + 1).
+    r"""(N, N) sparse averaging matrix $A$ with $(A d)_i = \bar d_i = (d_i + \sum_{j \in V(i)} d_j) / (|V(i)| + 1)$.
 
     ``centre``/``neighbour``: (M,) directed neighbour pairs (i, j); repeated pairs count once and
     self pairs are ignored (i is always included once). A particle without neighbours gets d̄_i = d_i.
@@ -125,7 +140,10 @@ def cage_relative_displacements(positions: np.ndarray, cage: scipy.sparse.csr_ma
 
 
 def cage_relative_squared_displacement(positions: np.ndarray, cage: scipy.sparse.csr_matrix) -> np.ndarray:
-    """Δ_i(t) = ⟨|d_i(t) − d̄_i(t)|²⟩_iso [O]: positions (R, T, N, 2) → (T, N); Δ_i(0) = 0."""
+    r"""$\Delta_i(t) = \langle |d_i(t) - \bar d_i(t)|^2 \rangle_\text{iso}$ [O].
+
+    Positions (R, T, N, 2) → (T, N); $\Delta_i(0) = 0$.
+    """
     total = np.zeros(positions.shape[1:3])
     for replica in positions:  # one replica at a time keeps the memory at one trajectory
         relative = cage_relative_displacements(replica, cage)
@@ -134,7 +152,7 @@ def cage_relative_squared_displacement(positions: np.ndarray, cage: scipy.sparse
 
 
 def cage_clock(crsd: np.ndarray) -> np.ndarray:
-    """δ(t) = (1/N) Σ_i √Δ_i(t) [O, Fig. 4]: (T, N) → (T,)."""
+    r"""$\delta(t) = \frac{1}{N} \sum_i \sqrt{\Delta_i(t)}$ ([O] Fig. 4): (T, N) → (T,)."""
     return np.sqrt(crsd).mean(axis=-1)
 
 
@@ -215,7 +233,7 @@ def initial_bonds(
 def bond_survival(
     positions: np.ndarray, bonds: Bonds, box: tuple[float, float], outer: float = BOND_OUTER
 ) -> np.ndarray:
-    """C_B^i(t) = n_i(t)/n_i(0) of one replica: positions (T, N, 2) → (T, N); NaN where n_i(0) = 0."""
+    r"""$C_B^i(t) = n_i(t)/n_i(0)$ of one replica: positions (T, N, 2) → (T, N); NaN where $n_i(0) = 0$."""
     box_arr = np.asarray(box, dtype=np.float64)
     _check_box(box_arr, bonds.sigma, outer)
     delta = minimum_image(positions[:, bonds.neighbour] - positions[:, bonds.centre], box_arr)
@@ -228,7 +246,7 @@ def bond_survival(
 def bond_breaking_propensity(
     positions: np.ndarray, bonds: Bonds, box: tuple[float, float], outer: float = BOND_OUTER
 ) -> np.ndarray:
-    """⟨C_B^i(t)⟩_iso: positions (R, T, N, 2) → (T, N) in [0, 1], NaN where n_i(0) = 0."""
+    r"""$\langle C_B^i(t) \rangle_\text{iso}$: positions (R, T, N, 2) → (T, N) in [0, 1], NaN where $n_i(0) = 0$."""
     return np.mean([bond_survival(replica, bonds, box, outer) for replica in positions], axis=0)
 
 
@@ -251,7 +269,7 @@ def relaxation_time(times: np.ndarray, curve: np.ndarray, level: float = np.exp(
     particle with at least one initial bond, all species together (:func:`mean_over_particles` without a
     mask) — falls to 1/e:  ⟨C_B⟩(τ_α) = e⁻¹. [J] encodes time by this same all-particle ⟨C_B⟩ (its state
     points, :mod:`glass_core.dynamics.state_points`, use the same mean), so τ_α and the state points share
-    one clock; [J] quotes type-A figures in places and does not define τ_α exactly (REFERENCE §1), so a
+    one clock; [J] quotes type-A figures in places and does not define τ_α exactly, so a
     type-A τ_α (``mean_over_particles(labels, types == 0)``) is a different time and is not
     what the platform stores. Per configuration (``propensity_summary.tau_alpha``,
     :attr:`PropensityLabels.tau_alpha`) the curve is that configuration's ⟨C_B⟩(t); the ``tau_alpha_found``

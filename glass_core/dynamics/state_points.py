@@ -18,8 +18,7 @@ configuration, averaged over configurations); Spearman–Brown gives the reliabi
 replica ceiling quoted with GlassBench numbers ([R]: ≈ 0.92 for 20 replicas at T = 0.30, t = 20 000).
 r_half ≤ 0 gives a ceiling of 0.
 
-[J] Jung, Biroli, Berthier, arXiv:2310.20252, §II; [R] the roadmap on machine learning glassy dynamics,
-arXiv:2311.14752.
+References: [J] §II; [R].
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ class the overall accuracy's binomial SE is ≤ √(0.25/40) = 0.079 and a per-c
 at chance (0.5) is told apart from one at ≥ 0.66 at 2 SE. Eight images (SE ≈ 0.17) cannot: the demo champion
 that prompted this gate had validation 0.625 on 8 images, Wilson [0.30, 0.87], which includes chance.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O]; [W27].
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """CNN that tells glass from liquid configurations [O, §III A], its training and evaluation.
 
-Architecture (after Swanson et al., Soft Matter 16, 435 (2020), as used by [O]): the input is the
+Architecture (after [SW20], as used by [O]): the input is the
 gridded density image M(ρ) (:mod:`glass_core.structure.gridding`), shape (n_channels, G, G): [O]'s
 species-blind density Σ_i δ(r − r_i) in one channel (``input_kind="density"``), or one channel per
 particle type (``"per_type"``; species-aware, not in [O]'s text). Three 2D convolutions (odd kernel,
@@ -30,7 +30,7 @@ a seed (model initialisation, shuffling and dropout draw from ``torch.manual_see
 forked RNG, with deterministic algorithms on). [O] trains 250 epochs on 4000 + 4000 samples, with
 4000/400/600 train/validation/test runs per class.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O]; [SW20].
 """
 
 from __future__ import annotations
@@ -325,9 +325,12 @@ def train_classifier(
         images: (S, n_channels, G, G) density images (:meth:`Gridding.images`).
         labels: (S,) int class per image (:data:`LIQUID` = 0, :data:`GLASS` = 1).
         split: which rows train and validate (:func:`deterministic_split`); test rows are not touched.
-        epochs, lr, batch_size, weight_decay: optimisation (the last batch may be smaller).
+        epochs: passes over the training images.
+        lr: Adam's learning rate.
+        batch_size: images per mini-batch (the last batch may be smaller).
         seed: seeds initialisation, shuffling and dropout; same inputs and seed → same model.
         architecture: network hyper-parameters (default :class:`CNNArchitecture`).
+        weight_decay: Adam's L2 weight decay.
         standardise: store the per-channel mean and std of the training images in the model's
             :class:`Standardise` layer, so that it sees (x − μ)/σ (also at evaluation and in Grad-CAM).
         augment: train on symmetry-augmented images (:func:`augment_symmetries`; square box only).

@@ -18,7 +18,7 @@ cage-relative squared displacement Δ_i(t) (:mod:`glass_core.dynamics.propensity
 C(Γ̄, 1 − Δ̄(t)) per frame (both coarse-grained at ξ and min–max normalised), plotted against the cage
 clock δ(t) = (1/N) Σ_i √Δ_i(t); :func:`correlation_against_dynamics` computes it.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O].
 """
 
 from __future__ import annotations
@@ -191,13 +191,13 @@ class ConditionResult:
     verdict: ConditionVerdict
 
 
-#: [O] §IV C (REFERENCE §7): mean Pearson coefficients over the 600 ABM test glasses at N = 2000
+#: [O] §IV C: mean Pearson coefficients over the 600 ABM test glasses at N = 2000
 OYAMA_ABM_GLASS_MEANS: dict[str, float] = {
     "gamma~upsilon": 0.552,
     "gamma~one_minus_theta": 0.403,
     "one_minus_theta~upsilon": 0.355,
 }
-#: [O] Fig. 4 (REFERENCE §7): maximum over δ(t) of C(Γ, 1 − Δ), reached near δ ≈ 1, one configuration each
+#: [O] Fig. 4: maximum over δ(t) of C(Γ, 1 − Δ), reached near δ ≈ 1, one configuration each
 OYAMA_DYNAMICS_MAXIMUM: dict[str, float] = {"abm": 0.61, "kam": 0.68}
 
 #: [O] §II: the cooling rate |dT/dt| of every quench behind its glass means (LJ units)
@@ -206,7 +206,7 @@ OYAMA_COOLING_RATE = 8.33e-5
 #: the glass means per system ([O] gives no numbers for KAM, only the signs and orderings of the conditions)
 OYAMA_GLASS_MEANS: dict[str, dict[str, float]] = {"abm": OYAMA_ABM_GLASS_MEANS}
 
-#: [O] §IV C (REFERENCE §7): the ABM glass means are positive (:data:`OYAMA_ABM_GLASS_MEANS`); for KAM glasses
+#: [O] §IV C: the ABM glass means are positive (:data:`OYAMA_ABM_GLASS_MEANS`); for KAM glasses
 #: C(Γ,Υ) < 0, C(Γ,1−Θ) < 0, |C(Γ,Υ)| > |C(Γ,Θ)| and |C(Γ,Θ)| < |C(Θ,Υ)|
 OYAMA_GLASS_CONDITIONS: dict[str, tuple[Condition, ...]] = {
     "abm": tuple(

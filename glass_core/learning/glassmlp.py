@@ -26,7 +26,7 @@ then 2e-5 × 100 with early stopping); the best validation epoch of stage 2 rest
 (:mod:`~glass_core.learning.mlp_training`). The correlation term needs the particles' positions in the
 datasets; without them it is left out.
 
-[G] Jung, Biroli, Berthier, PRL 130, 238202 (2023). [J] Jung, Biroli, Berthier, arXiv:2310.20252.
+References: [G]; [J].
 """
 
 from __future__ import annotations

@@ -1,29 +1,41 @@
-"""Grad-CAM class-activation maps of :class:`~glass_core.learning.cnn.GlassCNN` and per-particle scores Γ_i.
+r"""Grad-CAM class-activation maps of :class:`~glass_core.learning.cnn.GlassCNN` and per-particle scores Γ_i.
 
-Grad-CAM [Selvaraju et al., ICCV 2017 (IJCV 128, 336 (2020)); O eq. 3–4], on the activations A^m
-(after ReLU) of the last convolutional layer, m = 1 … C₃, each a G × G map:
+Grad-CAM [GC20], as [O] eq. 3–4 uses it, on the activations $A^m$ (after ReLU) of the last convolutional
+layer, $m = 1 \dots C_3$, each a $G \times G$ map:
 
-    α_m^C = (1/Z) Σ_{k,l} ∂y^C / ∂A^m_{kl},   Z = G²,
-    L̃^C   = ReLU(Σ_m α_m^C A^m),
+$$
+\alpha_m^C = \frac{1}{Z} \sum_{k,l} \frac{\partial y^C}{\partial A^m_{kl}}, \quad Z = G^2, \qquad
+\tilde L^C = \operatorname{ReLU}\Big( \sum_m \alpha_m^C A^m \Big),
+$$
 
-with y^C the pre-softmax score (logit) of class C (default :data:`~glass_core.learning.cnn.GLASS`). The
-network has no pooling and "same" convolutions, so L̃^C has the input resolution G × G and needs no
-upsampling. The per-particle Grad-CAM score is Γ_i = M⁻¹(L̃^C)(r_i), bilinear interpolation at the
-particle (:mod:`glass_core.structure.gridding`). [O] then coarse-grains Γ (ξ = 3) and min–max normalises it
-(:mod:`glass_core.structure.coarse_graining`), on correctly classified glass samples; that is left to the caller
-(``logits`` are returned to select them). The model is evaluated in eval mode (no dropout); the
-gradient is taken with respect to A only, so no backward pass through the conv layers is needed.
+with $y^C$ the pre-softmax score (logit) of class $C$ (default :data:`~glass_core.learning.cnn.GLASS`). The
+network has no pooling and "same" convolutions, so $\tilde L^C$ has the input resolution $G \times G$ and needs no
+upsampling. The per-particle Grad-CAM score is
+
+$$
+\Gamma_i = M^{-1}\big(\tilde L^C\big)(\mathbf r_i),
+$$
+
+bilinear interpolation of the map at the particle (:mod:`glass_core.structure.gridding`). [O] then coarse-grains
+$\Gamma$ ($\xi = 3$) and min–max normalises it (:mod:`glass_core.structure.coarse_graining`), on correctly
+classified glass samples; that is left to the caller (``logits`` are returned to select them). The model is
+evaluated in eval mode (no dropout); the gradient is taken with respect to $A$ only, so no backward pass through
+the conv layers is needed.
 
 Translation by whole grid cells (periodic roll of the input by (dx, dy) pixels):
 
-- **Exact for any head**: circular padding makes the conv stack equivariant, A^m(roll x) =
-  roll A^m(x) (up to float rounding), because the convolutions commute with periodic shifts.
-- **Exact for the global-average head** (``head="gap"``): the pooled features, hence y^C and
-  ∂y^C/∂A^m_{kl} = (1/Z) ∂y^C/∂(pooled A^m), are unchanged, so α is unchanged and L̃^C(roll x) =
-  roll L̃^C(x); per particle, translating a configuration by whole pixels leaves Γ_i unchanged.
+- **Exact for any head**: circular padding makes the conv stack equivariant,
+  $A^m(\operatorname{roll} x) = \operatorname{roll} A^m(x)$ (up to float rounding), because the convolutions
+  commute with periodic shifts.
+- **Exact for the global-average head** (``head="gap"``): the pooled features, hence $y^C$ and
+  $\partial y^C / \partial A^m_{kl} = \frac{1}{Z}\, \partial y^C / \partial \bar A^m$ ($\bar A^m$ the pooled map),
+  are unchanged, so $\alpha$ is unchanged and $\tilde L^C(\operatorname{roll} x) = \operatorname{roll}
+  \tilde L^C(x)$; per particle, translating a configuration by whole pixels leaves $\Gamma_i$ unchanged.
 - **Not exact for [O]'s fully connected head** (``head="fc"``): the dense layer weights each pixel of
-  A differently, so y^C and α change under a roll; L̃^C is then only approximately equivariant, to the
-  extent that the trained network has learned translation-invariant class evidence.
+  $A$ differently, so $y^C$ and $\alpha$ change under a roll; $\tilde L^C$ is then only approximately
+  equivariant, to the extent that the trained network has learned translation-invariant class evidence.
+
+References: [O]; [GC20].
 """
 
 from __future__ import annotations
@@ -95,7 +107,7 @@ def grad_cam(
     batch_size: int = 64,
     device: str | torch.device = "cpu",
 ) -> GradCAM:
-    """Grad-CAM maps L̃^C of ``images`` (S, n_channels, G, G) for class ``target_class`` [O eq. 3–4].
+    r"""Grad-CAM maps $\tilde L^C$ of ``images`` (S, n_channels, G, G) for class ``target_class`` ([O] eq. 3–4).
 
     The model is switched to eval mode for the computation and its previous mode restored; the maps are computed on
     ``device`` (:func:`~.device.resolve_device`) and the model is returned to the device it came on.
@@ -123,7 +135,7 @@ def grad_cam_particles(
     batch_size: int = 64,
     device: str | torch.device = "cpu",
 ) -> ParticleGradCAM:
-    """Γ_i = M⁻¹(L̃^C)(r_i) for every particle of every configuration.
+    r"""$\Gamma_i = M^{-1}(\tilde L^C)(\mathbf r_i)$ for every particle of every configuration.
 
     ``gridding`` must be the M the model was trained with (same channels, grid, kernel, width).
     """

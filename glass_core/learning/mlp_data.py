@@ -1,7 +1,7 @@
 """Data of the propensity networks [G],[J]: rows, splits, standardisation, state-point encoding, scores.
 
 A :class:`PropensityDataset` holds one row per particle *and state point*: M structural descriptors
-(unstandardised, e.g. the 4 observables × 4 channels × N_L coarse-graining lengths of REFERENCE.md §4),
+(unstandardised, e.g. the 4 observables × 4 channels × N_L coarse-graining lengths of [G] and [J]),
 the particle type, the id of the configuration it belongs to, the state point (T, ⟨C_B⟩) and, when
 known, the bond-breaking propensity (label). ⟨C_B⟩ encodes time through time–temperature
 superposition [J §II.1]; for unlabelled rows it is the *requested* value.

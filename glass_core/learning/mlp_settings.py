@@ -27,7 +27,7 @@ Presets: :meth:`MLPTrainingSettings.demo` trains a 4-member GlassMLP ensemble or
 :meth:`MLPTrainingSettings.paper` holds the papers' epochs and ensemble sizes (hours on a CPU,
 [J] quotes a day on a laptop GPU for 16 + 16 networks per ⟨C_B⟩).
 
-[G] Jung, Biroli, Berthier, PRL 130, 238202 (2023). [J] Jung, Biroli, Berthier, arXiv:2310.20252.
+References: [G]; [J].
 """
 
 from __future__ import annotations

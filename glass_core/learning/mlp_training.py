@@ -17,7 +17,7 @@
 - Device: :func:`train_network` trains on the ``device`` it is given (:mod:`.device`) and returns the network on
   the CPU; the batches are copied to the device once per training.
 
-[G] Jung, Biroli, Berthier, PRL 130, 238202 (2023). [J] Jung, Biroli, Berthier, arXiv:2310.20252.
+References: [G]; [J].
 """
 
 from __future__ import annotations

@@ -1,33 +1,40 @@
-"""The loss of GlassMLP [G] (stage 2) and tGlassMLP [J]: absolute error, spatial correlation and variance.
+r"""The loss of GlassMLP [G] (stage 2) and tGlassMLP [J]: absolute error, spatial correlation and variance.
 
-One batch b is the particles of one configuration (of the trained particle types) at one state point, labels
-y_i and predictions ŷ_i. [G] (Supplemental Material and the public KA2D training script of
-``GerhardJung/StructDynGlass``) trains in two stages; [J] App. B ends each training step with "the loss
-function with the same parameters as for GlassMLP", i.e. the stage-2 loss below:
+One batch $b$ is the particles of one configuration (of the trained particle types) at one state point, labels
+$y_i$ and predictions $\hat y_i$. [G] (Supplemental Material and the public KA2D training script of [SDG]) trains in
+two stages; [J] App. B ends each training step with "the loss function with the same parameters as for
+GlassMLP", i.e. the stage-2 loss below:
 
-    L_b = w_P · L_MAE + w_C · Σ_k |C_k(y) − C_k(ŷ)| / |C_1(y) − C_K(y)| + w_V · |Var(ŷ) − Var(y)| / Var(y)
+$$
+L_b = w_P\, L_\text{MAE}
+    + w_C \sum_k \frac{\left| C_k(y) - C_k(\hat y) \right|}{\left| C_1(y) - C_K(y) \right|}
+    + w_V\, \frac{\left| \operatorname{Var}(\hat y) - \operatorname{Var}(y) \right|}{\operatorname{Var}(y)}.
+$$
 
-- L_MAE = mean_i |y_i − ŷ_i| / s, with s the standard deviation of the training labels of the state point
-  ([G]: of all training labels at that time; stage 1 uses this term alone).
-- The spatial correlation of the field's fluctuations δX_i = X_i − mean_b(X) on Gaussian shells of radius
-  r_k and width w ([G]: r_k = 2, 5, 8 σ, w = 1 σ):
+- $L_\text{MAE} = \frac{1}{n_b} \sum_i |y_i - \hat y_i| / s$, with $s$ the standard deviation of the training labels
+  of the state point ([G]: of all training labels at that time; stage 1 uses this term alone).
+- The spatial correlation of the field's fluctuations $\delta X_i = X_i - \operatorname{mean}_b(X)$ on Gaussian
+  shells of radius $r_k$ and width $w$ ([G]: $r_k = 2, 5, 8\,\sigma$, $w = 1\,\sigma$), with $j = i$ included in the
+  row-normalised kernel:
 
-      K^k_ij = exp(−(r_ij − r_k)² / (2 w²)) / Σ_l exp(−(r_il − r_k)² / (2 w²))   (row-normalised, j = i included)
-      C_k(X) = Σ_i δX_i Σ_j K^k_ij δX_j / Σ_i δX_i²
+    $$
+    K^k_{ij} = \frac{e^{-(r_{ij} - r_k)^2 / 2w^2}}{\sum_l e^{-(r_{il} - r_k)^2 / 2w^2}}, \qquad
+    C_k(X) = \frac{\sum_i \delta X_i \sum_j K^k_{ij}\, \delta X_j}{\sum_i \delta X_i^2},
+    $$
 
-  r_ij the minimum-image distance between the particles of the batch (one configuration, periodic box).
-  C_k is invariant under X → a X + c, so [G]'s use of 1 − C_B instead of C_B changes nothing. The
-  normalisation by |C_1(y) − C_K(y)| (the decay of the label correlation from the first to the last shell)
-  is floored at ``CORRELATION_SPAN_FLOOR`` so that a batch whose label correlation is flat cannot blow up.
-- Var is the population variance over the batch; Var(y) is floored at ``STD_FLOOR``².
+    $r_{ij}$ the minimum-image distance between the particles of the batch (one configuration, periodic box).
+    $C_k$ is invariant under $X \to aX + c$, so [G]'s use of $1 - C_B$ instead of $C_B$ changes nothing. The
+    normalisation by $|C_1(y) - C_K(y)|$ (the decay of the label correlation from the first to the last shell)
+    is floored at ``CORRELATION_SPAN_FLOOR`` so that a batch whose label correlation is flat cannot blow up.
 
-Weights (w_P, w_C, w_V) = (1, 0.5, 1) as in [G]'s script. Without the correlation and variance terms a
+- Var is the population variance over the batch; $\operatorname{Var}(y)$ is floored at ``STD_FLOOR``².
+
+Weights $(w_P, w_C, w_V) = (1, 0.5, 1)$ as in [G]'s script. Without the correlation and variance terms a
 network regresses to the conditional mean: its predicted field is too smooth and too narrow, so χ4 (a
 variance of configuration sums) comes out too small. The shell kernels depend on the configuration only
-and are built once per configuration (:func:`shell_kernels`, 3 n_b² floats).
+and are built once per configuration (:func:`shell_kernels`, $3 n_b^2$ floats).
 
-[G] Jung, Biroli, Berthier, PRL 130, 238202 (2023), Supplemental Material. [J] Jung, Biroli, Berthier,
-arXiv:2310.20252, App. B.
+References: [G] Supplemental Material; [J] App. B.
 """
 
 from __future__ import annotations

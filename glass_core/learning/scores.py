@@ -12,8 +12,7 @@ configuration keeps configuration-to-configuration shifts of the mean out of the
 the training rows; the one with the largest |ρ| is chosen there (with its sign, so "lower energy = less
 mobile" counts as a positive predictor) and scored on the test rows like a model.
 
-[J] Jung, Biroli, Berthier, arXiv:2310.20252; [R] the roadmap on machine learning glassy dynamics,
-arXiv:2311.14752.
+References: [J]; [R].
 """
 
 from __future__ import annotations

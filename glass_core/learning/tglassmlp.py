@@ -24,7 +24,7 @@ Inference is batched over all particles: for one state point per member the atte
 the standardisation fold into the first dense layer, W' = W·diag(M w/σ), b' = b − W'μ, and all
 members' bottlenecks are one (n, M) × (M, 2K) product.
 
-[J] Jung, Biroli, Berthier, arXiv:2310.20252.
+References: [J].
 """
 
 from __future__ import annotations

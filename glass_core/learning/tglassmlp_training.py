@@ -33,7 +33,7 @@ requested temperature stay within the standardised range instead of several trai
 notes; :func:`~glass_core.learning.mlp_data.extrapolation_spans` measures how far a prediction lies
 outside them.
 
-[J] Jung, Biroli, Berthier, arXiv:2310.20252.
+References: [J].
 """
 
 from __future__ import annotations

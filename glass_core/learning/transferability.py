@@ -21,7 +21,7 @@ same configurations:
 T-BOTAN (Bessho, Kawasaki, Shiba, arXiv:2603.13820) reports interpolation to untrained temperatures; holding out
 the lowest labelled temperature tests extrapolation, which is what predictions below the MD range rely on.
 
-[J] Jung, Biroli, Berthier, arXiv:2310.20252.
+References: [J]; [TB26].
 """
 
 from __future__ import annotations

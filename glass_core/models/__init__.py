@@ -5,4 +5,6 @@ The 2D model glass formers (:mod:`.systems`), their pair potentials and C²-smoo
 numpy potential energy (:mod:`.energy`), deterministic seeds (:mod:`.seeds`) and random initial
 configurations (:mod:`.initial_configurations`), and means over configurations with their standard error
 (:mod:`.statistics`, shared by every layer above). The lowest layer: it imports no other layer.
+
+References ([O], [J], [G], …): docs/bibliography.md.
 """

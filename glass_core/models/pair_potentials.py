@@ -13,7 +13,7 @@ from glass_core.models.systems import ModelSystem, PotentialForm
 
 __all__ = ["SMOOTH_C2_COEFFICIENTS", "lj", "lj_shifted_force", "lj_smooth_c2", "pair_energy"]
 
-#: C0, C2, C4 of the C²-smooth LJ of Jung, Biroli & Berthier (r_c = 2.5 σ).
+#: C0, C2, C4 of the C²-smooth LJ of [G] (r_c = 2.5 σ).
 SMOOTH_C2_COEFFICIENTS = (0.04049023795, -0.00970155098, 0.00062012616)
 
 
@@ -35,7 +35,7 @@ def lj_shifted_force(
     sigma: np.ndarray | float,
     cutoff_factor: float = 2.5,
 ) -> np.ndarray:
-    """Shifted-force LJ, Oyama et al. eq. 1–2 and LAMMPS ``lj/smooth/linear``.
+    """Shifted-force LJ, [O] eq. 1–2 and LAMMPS ``lj/smooth/linear``.
 
     φ(r) = φ*(r) − φ*(r_c) − (r − r_c) φ*'(r_c) for r < r_c = cutoff_factor·σ, else 0.
     Energy and force are continuous at r_c.
@@ -52,7 +52,7 @@ def lj_smooth_c2(
     sigma: np.ndarray | float,
     cutoff_factor: float = 2.5,
 ) -> np.ndarray:
-    """C²-smooth LJ of the ternary 2D KA liquid (Jung, Biroli, Berthier, PRL 130, 238202).
+    """C²-smooth LJ of the ternary 2D KA liquid [G].
 
     V(r) = 4ε[(σ/r)¹² − (σ/r)⁶ + C0 + C2 (r/σ)² + C4 (r/σ)⁴] for r < 2.5 σ, else 0; the constants
     make V, V′ and V″ vanish at r_c = 2.5 σ.

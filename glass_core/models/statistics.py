@@ -27,7 +27,7 @@ and its Wilson score interval at z standard errors (z = :data:`RESOLUTION` = 2, 
 
     centre = (p̂ + z²/2n) / (1 + z²/n),   half = z √(p̂(1 − p̂)/n + z²/4n²) / (1 + z²/n)
 
-(Wilson, J. Am. Stat. Assoc. 22, 209 (1927)). Unlike p̂ ± z·SE it stays inside [0, 1] and does not shrink to a
+[W27]. Unlike p̂ ± z·SE it stays inside [0, 1] and does not shrink to a
 point at p̂ = 1: 8 of 8 correct gives [0.67, 1], 76 of 76 [0.95, 1]. Its lower end is ≥ a threshold a exactly
 when the score test rejects "accuracy ≤ a" at z: p̂ − a ≥ z √(a(1 − a)/n). A perfect score reaches
 lower end n/(n + z²), so resolving a needs at least n ≥ z² a/(1 − a) images (:func:`minimum_resolving_size`:

@@ -8,9 +8,9 @@ Every system is periodic, two-dimensional, in Lennard-Jones units with unit mass
   are in contact") and their public MD code use the standard 2D KA values kept here:
   ε_AB = 1.5, ε_BB = 0.5, N_A : N_B = 65 : 35.
 - ``ka2d_ternary``: ternary 2D Kob–Andersen liquid, 600:330:360, density 1290/32.8962², with the
-  C²-smooth LJ of Jung, Biroli & Berthier (PRL 130, 238202 (2023); arXiv:2310.20252).
+  C²-smooth LJ of [G] and [J] (the 2D Kob–Andersen mixture [KA95] with a third species [POB20]).
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O]; [G]; [J]; [KA95]; [POB20].
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Periodic tiling of a configuration (its self overlap with later states: :mod:`glass_core.dynamics.overlap`).
 
 Tiling. [G]/[J] apply their trained models to N = 82 560 ka2d_ternary boxes (8 × 8 copies of the
-N = 1290 box, L ≈ 263) to reach the small q that ξ4 needs (REFERENCE.md §6). ``tile_configuration``
+N = 1290 box, L ≈ 263) to reach the small q that ξ4 needs ([J] §V, [G]). ``tile_configuration``
 places k × k periodic copies side by side: particle i of copy (a, b) sits at r_i + (a L_x, b L_y) and
 has index (a k + b) N + i, the box becomes (k L_x, k L_y). Density, composition and every pair distance
 (across the copies' boundaries too, since the copy is periodic) are those of the original; the tiled

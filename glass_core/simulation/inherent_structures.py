@@ -1,12 +1,11 @@
 """Inherent structures: the local potential-energy minimum reached from a configuration.
 
 The inherent structure of x is the minimum of E = Σ_{i<j} V(r_ij) found by steepest-descent-like
-minimisation from x (Stillinger & Weber, PRA 25, 978 (1982)). Jung, Biroli & Berthier compute their
-physics-inspired descriptors on inherent structures (PRL 130, 238202 (2023); arXiv:2310.20252).
+minimisation from x [SW82]. [G] and [J] compute their physics-inspired descriptors on inherent structures.
 
 LAMMPS minimises (``lammps_inputs/minimise.lmp``) in three stages:
 
-1. FIRE (Bitzek et al., PRL 97, 170201 (2006)), robust far from the minimum, until the 2-norm of the
+1. FIRE [FIRE06], robust far from the minimum, until the 2-norm of the
    2N-component force vector, |F|₂ = (Σ_i |F_i|²)^½, is below ``fire_tolerance``;
 2. conjugate gradients (CG) down to |F|₂ < ``force_tolerance``; stages 1–2 use the fast
    ``coarse_style`` potential (``table``: cubic-spline interpolation on 2 000 points, per-particle energy

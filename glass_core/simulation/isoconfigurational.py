@@ -4,7 +4,7 @@ From one stored configuration, each of ``n_replicas`` LAMMPS runs draws fresh Ma
 the run temperature T (seed per replica, zero total momentum, rescaled to exactly T) and integrates
 with Nosé–Hoover NVT (``ensemble="nvt"``) or plain NVE (``ensemble="nve"``) for ``max(steps)`` MD
 steps. Positions, types and box are identical in every replica; only the velocities differ
-(Widmer-Cooper & Harrowell, J. Chem. Phys. 126, 154503 (2007)). [O] runs 30 replicas per T_G glass at
+[WH07]. [O] runs 30 replicas per T_G glass at
 T* ≤ T ≤ 1.5 T* in NVT (the glass is far from equilibrium at T, the thermostat takes up the released
 heat); [J]/[G] run 20–30 replicas per equilibrium configuration, where NVE is also appropriate.
 
@@ -28,8 +28,7 @@ segfaults — unless freud was imported before LAMMPS first loaded (Python loads
 The trajectories (R, T, N, 2) are meant for scratch: the labels of :mod:`glass_core.dynamics.propensity` are
 what is kept. :func:`isoconfigurational_item` is the worker task (kind ``"isoconfigurational"``).
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349, §IV D.
-[J] Jung, Biroli, Berthier, arXiv:2310.20252, §II; [G] Jung, Biroli, Berthier, PRL 130, 238202 (2023).
+References: [O] §IV D; [J] §II; [G]; [WH07].
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ kinetic-temperature check averages → the final configuration. [O] cools at γ 
 snapshots at T_L (liquid) and T_G = 0.05 (glass); here each (system, temperature) partition runs its
 own quench to its temperature.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349, §II.
+References: [O] §II.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 The chain samples the canonical distribution P(x, t) ∝ exp(−E(x, t)/T) over positions x and type
 assignments t (composition fixed), with E = Σ_{i<j} V_{t_i t_j}(r_ij) the C²-smooth LJ of
-Jung, Biroli & Berthier (PRL 130, 238202 (2023); arXiv:2310.20252):
+[G], [J]:
 
     V_ab(r) = 4ε_ab[(σ_ab/r)¹² − (σ_ab/r)⁶ + C0 + C2 (r/σ_ab)² + C4 (r/σ_ab)⁴]  for r < 2.5 σ_ab.
 
 Each attempt is, with probability ``swap_probability`` a type swap, otherwise a displacement
-(Ninarello, Berthier & Coslovich, PRX 7, 021039 (2017); Berthier et al., J. Stat. Mech. 064004 (2019)):
+[NBC17], [BFFSS19]:
 
 - displacement: a uniformly chosen particle i moves by δ uniform in the square [−δ_max, δ_max]²;
 - swap: one allowed type pair (a, b) is chosen uniformly, then a uniformly chosen particle of type a
@@ -18,7 +18,7 @@ Each attempt is, with probability ``swap_probability`` a type swap, otherwise a 
 
 Swap pairs. The ternary model adds to the 2D KA mixture (A: σ = 1, B: σ = 0.88) a third species C of
 intermediate size and energy (σ_CC = 0.94, ε_CC = 0.75) precisely so that swaps become efficient
-(Parmar, Ozawa & Berthier, PRL 125, 085505 (2020); Jung, Biroli & Berthier [J] ref. 37). The swaps
+([POB20]; [J] ref. 37). The swaps
 used are A↔C and B↔C: C is close enough in size and interaction to both A and B for the exchange to be
 accepted at low T, whereas A↔B changes σ by 12 % and exchanges the strongly attractive A–B
 (ε_AB = 1.5) bonds for weak A–A/B–B ones. Measured at N = 1290 (equilibrated, swap probability 0.2):

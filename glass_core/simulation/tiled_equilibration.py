@@ -1,7 +1,7 @@
 """Large equilibrium boxes from small ones: tile k × k, then swap MC until the tiling is forgotten.
 
 S4(q) and ξ4 need small q, hence large boxes: [G]/[J] apply their models to N = 82 560 ka2d_ternary
-configurations (8 × 8 copies of N = 1290, L ≈ 263; REFERENCE.md §6). Equilibrating such a box from a
+configurations (8 × 8 copies of N = 1290, L ≈ 263; [J] §V, [G]). Equilibrating such a box from a
 random start is expensive; a tiled equilibrium (:func:`glass_core.models.tiling.tile_configuration`)
 already has the right density, composition and local structure everywhere, but its k² copies are
 identical, so it is periodic in the small box and not a sample of the large box's equilibrium.
@@ -10,7 +10,7 @@ copies independent: run until the self overlap with the tiled start,
 
     Q(s) = (1/N) Σ_i θ(a − |r_i(s) − r_i(0)|),   a = 0.3,
 
-falls below 1/e (Ninarello, Berthier & Coslovich, PRX 7, 021039 (2017)). Once every copy has
+falls below 1/e [NBC17]. Once every copy has
 decorrelated from the common start it has decorrelated from the other copies too. MC dynamics per sweep
 does not depend on N, so the number of sweeps is that of the small box at the same T (≈ 5700 at
 T = 0.4, ≈ 15 000 at T = 0.3; ``benchmarks/tiled_swap_mc.py``, ``benchmarks/swap_mc_decorrelation.py``).
@@ -41,7 +41,7 @@ from glass_core.simulation.swap_monte_carlo import SwapMCParameters, SwapMonteCa
 
 __all__ = ["DECORRELATED_OVERLAP", "TiledEquilibration", "decorrelate_tiling", "tiled_swap_mc_item"]
 
-#: Q below this: the chain has forgotten its start (Ninarello, Berthier & Coslovich 2017)
+#: Q below this: the chain has forgotten its start [NBC17]
 DECORRELATED_OVERLAP = 1.0 / math.e
 
 

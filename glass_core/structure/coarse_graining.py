@@ -1,7 +1,6 @@
 """Exponential spatial coarse graining of per-particle fields, and min–max normalisation.
 
-Tong & Tanaka's coarse graining [Tong & Tanaka, Nat. Commun. 10, 5596 (2019)], used by [O] for every
-particle field (Γ, Υ, Θ, Δ) with ξ = 3.0:
+Tong & Tanaka's coarse graining [TT19], used by [O] for every particle field (Γ, Υ, Θ, Δ) with ξ = 3.0:
 
     X̄_i = Σ_j X_j e^{−r_ij/ξ} / Σ_j e^{−r_ij/ξ},
 
@@ -16,7 +15,7 @@ The pair sum is a compiled (numba) loop over a cell list (cells of side ≥ r_cu
 with fewer than three cells every cell is searched, so small boxes reduce to all pairs); several fields
 share one pass. Cost at N = 2000, ξ = 3 (all pairs, ≈ 1.2×10⁶ within the cut): ≈ 20–40 ms on one core.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O]; [TT19].
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ the choices here are:
 - **M⁻¹**: periodic bilinear interpolation of an image at the particle positions. It is exact for
   fields linear between pixel centres and has an O(Δ²) error for smooth fields.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O].
 """
 
 from __future__ import annotations

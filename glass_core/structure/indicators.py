@@ -6,7 +6,7 @@ X̄_i = Σ_j X_j e^{−r_ij/ξ} / Σ_j e^{−r_ij/ξ} with ξ = 3 (:mod:`glass_c
 [0, 1] per configuration. [O] correlates Γ with Υ and with 1 − Θ (high order = low Θ); since min–max
 normalisation commutes with x → 1 − x, the normalised 1 − Θ is one minus the normalised Θ.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O].
 """
 
 from __future__ import annotations

@@ -71,8 +71,7 @@ freud's plain Voronoi of the same configuration (46 ms).
 parameter count suggests 9 lengths); [G]'s scripts read theirs from a file not in the repository.
 :data:`DEFAULT_LENGTHS` is the platform's choice: 11 values, dense at short range.
 
-[G] Jung, Biroli, Berthier, PRL 130, 238202 (2023) (GlassMLP).
-[J] Jung, Biroli, Berthier, arXiv:2310.20252 (tGlassMLP), §II.
+References: [G] (GlassMLP); [J] (tGlassMLP) §II.
 """
 
 from __future__ import annotations

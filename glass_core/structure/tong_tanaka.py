@@ -1,24 +1,27 @@
-"""Tong–Tanaka bond-angle order parameter Θ [Tong & Tanaka, PRX 8, 011041 (2018); O, §III D].
+r"""Tong–Tanaka bond-angle order parameter Θ [TT18]; [O] §III D.
 
-For a particle o with Voronoi neighbours ordered by angle around it, every two consecutive
-neighbours (i, j) share a Voronoi vertex with o (they are "adjacent"). With θ¹_ij the measured angle
-i–o–j and θ²_ij the angle of the ideal touching triangle of discs of radii r_o, r_i, r_j (law of
-cosines)
+For a particle $o$ with Voronoi neighbours ordered by angle around it, every two consecutive
+neighbours $(i, j)$ share a Voronoi vertex with $o$ (they are "adjacent"). With $\theta^1_{ij}$ the measured
+angle $i$–$o$–$j$ and $\theta^2_{ij}$ the angle of the ideal touching triangle of discs of radii $r_o, r_i, r_j$
+(law of cosines), and the order parameter of particle $o$ ([O] eq. 6)
 
-    cos θ²_ij = ((r_o + r_i)² + (r_o + r_j)² − (r_i + r_j)²) / (2 (r_o + r_i)(r_o + r_j)),
+$$
+\begin{aligned}
+\cos\theta^2_{ij} &= \frac{(r_o + r_i)^2 + (r_o + r_j)^2 - (r_i + r_j)^2}{2\,(r_o + r_i)(r_o + r_j)}, \\
+\Theta_o &= \frac{1}{N_o} \sum_{\text{adjacent } (i, j)} \left|\theta^1_{ij} - \theta^2_{ij}\right|,
+\end{aligned}
+$$
 
-    Θ_o = (1/N_o) Σ_{adjacent (i, j)} |θ¹_ij − θ²_ij|     [O eq. 6],
+with $N_o$ the number of Voronoi neighbours of $o$ (= the number of adjacent pairs). $\Theta$ is in radians;
+$\Theta_o = 0$ when $o$ and its neighbours form touching, ideally packed triangles, and grows with the local
+frustration of packing (small $\Theta$ = well ordered).
 
-with N_o the number of Voronoi neighbours of o (= the number of adjacent pairs). Θ is in radians;
-Θ_o = 0 when o and its neighbours form touching, ideally packed triangles, and grows with the local
-frustration of packing (small Θ = well ordered).
+Radii are $r_a = \sigma_{aa}/2$ (:func:`additive_radii`). For the additive ABM this is exact
+($\sigma_{AB} = (\sigma_{AA} + \sigma_{BB})/2 = 1$). The Kob–Andersen mixture is non-additive ($\sigma_{AB} = 0.8$);
+like [O] we use the additive approximation, i.e. the same $r_a = \sigma_{aa}/2$, which amounts to an A–B contact
+distance $r_A + r_B = (\sigma_{AA} + \sigma_{BB})/2 = 0.94$ instead of $\sigma_{AB}$.
 
-Radii are r_a = σ_aa/2 (:func:`additive_radii`). For the additive ABM this is exact (σ_AB =
-(σ_AA + σ_BB)/2 = 1). The Kob–Andersen mixture is non-additive (σ_AB = 0.8); like [O] we use the
-additive approximation, i.e. the same r_a = σ_aa/2, which amounts to an A–B contact distance
-r_A + r_B = (σ_AA + σ_BB)/2 = 0.94 instead of σ_AB.
-
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O]; [TT18].
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def tong_tanaka(
     radii: np.ndarray | ModelSystem,
     cells: VoronoiCells | None = None,
 ) -> np.ndarray:
-    """Per-particle Tong–Tanaka order parameter Θ_o (radians) [O eq. 6].
+    r"""Per-particle Tong–Tanaka order parameter $\Theta_o$ (radians), [O] eq. 6.
 
     Args:
         config: the configuration.

@@ -12,7 +12,7 @@ Voronoi, so Υ here follows [O] exactly, and a radical tessellation — which [J
 Voronoi perimeter of ``ka2d_ternary`` with per-type radii — is not offered by this module. freud's input
 is float32; areas come back in float64 and sum to the box area to ~1e-6.
 
-[O] Oyama, Koyama, Kawasaki, Front. Phys. 10 (2023), arXiv:2208.00349.
+References: [O].
 """
 
 from __future__ import annotations
