@@ -40,7 +40,7 @@ def resolve_device(setting: str | torch.device | None = "auto") -> torch.device:
         raise DeviceError(
             f"device {setting!r} asks for a GPU, but torch {torch.__version__} sees none (CUDA build: "
             f"{torch.version.cuda or 'no, a CPU-only build'}): set device to 'auto' or 'cpu', or run on a GPU node "
-            "with a CUDA build of torch (README, 'Training on a GPU')"
+            "with a CUDA build of torch (docs/cluster.md, 'A CUDA build on a GPU node')"
         )
     device = torch.device(text)
     if device.index is not None and device.index >= torch.cuda.device_count():
