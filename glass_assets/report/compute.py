@@ -24,7 +24,7 @@ def compute_per_stage(data: ReportData) -> Section:
     section = Section("Compute per stage: what the campaign cost, and per item", "compute")
     usage = data.store.query(f"SELECT * FROM {COMPUTE_USAGE}") if COMPUTE_USAGE in data.tables else None
     if usage is None or usage.is_empty():
-        section.add(absent("compute accounting (any materialized asset records its cost in compute_usage)"))
+        section.add(absent("compute accounting: every materialization records its cost in compute_usage"))
         return section
     section.present = True
     stages = usage_by_stage(usage)
