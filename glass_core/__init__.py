@@ -1,7 +1,7 @@
 """glass_core: the science of the platform, grouped by layer, with no Dagster.
 
 Layers, lowest first; a module imports only from its own layer or from layers below it
-(``tests/test_layers.py`` asserts it)::
+(``tests/platform/test_layers.py`` asserts it)::
 
     models      model systems, pair potentials, Configuration, numpy energies, seeds, initial configurations
     structure   Voronoi cells, Tong–Tanaka order, coarse graining, gridding, structural indicators

@@ -14,7 +14,7 @@ from glass_assets.automation.sensors import sync_partitions
 from glass_assets.campaign import load_campaign
 from glass_assets.definitions import build_definitions
 from glass_assets.warehouse import Warehouse
-from tests.conftest import TINY_PROFILES
+from tests.helpers.paths import TINY_PROFILES
 
 
 def profiles_file(path: Path, changes: dict[str, dict] | None = None, base: str = "tiny") -> Path:
@@ -91,4 +91,6 @@ class TemporaryCampaign:
         from glass_assets.demo import run_campaign
 
         with environment(self.env):
-            return run_campaign(self.defs, self.instance, log=lambda _: None)
+            outcome = run_campaign(self.defs, self.instance, log=lambda _: None)
+        assert outcome.complete, f"the campaign stopped at the round cap with {outcome.still_due} still due"
+        return outcome.runs, outcome.failed

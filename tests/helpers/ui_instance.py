@@ -220,8 +220,8 @@ def running_stack(base: Path) -> Iterator[Stack]:
     from glass_assets.partitions import partition_key
     from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
     from glass_assets.tracking import MLflowResource, model_name
-    from tests.campaigns import environment, profiles_file
-    from tests.ui_stack import (
+    from tests.helpers.campaigns import environment, profiles_file
+    from tests.helpers.ui_stack import (
         Service,
         copy_instance_config,
         free_port,

@@ -1,4 +1,4 @@
-"""Partition keys and the campaign file (the sensors and the automation: tests/test_automation.py)."""
+"""Partition keys and the campaign file (the sensors and the automation: tests/platform/test_automation.py)."""
 
 import pytest
 from dagster import MultiPartitionKey

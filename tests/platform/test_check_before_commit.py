@@ -40,7 +40,8 @@ from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
 from glass_core.structure.indicators import structural_indicators
 from glass_core.structure.voronoi import voronoi_cells
-from tests.conftest import jittered_lattice, tiny_study
+from tests.helpers.configurations import gaussian_jittered_lattice
+from tests.helpers.studies import tiny_study
 
 
 def _never(**_: object) -> CheckOutcome:
@@ -103,7 +104,7 @@ def test_voronoi_sum_rule_on_a_square_lattice_and_a_corrupted_area():
 def test_descriptor_checks_pass_on_real_indicators_and_catch_bad_fields():
     rng = np.random.default_rng(3)
     system = get_system("abm")
-    configs = {k: jittered_lattice(system, 8, rng) for k in range(2)}
+    configs = {k: gaussian_jittered_lattice(system, 8, rng) for k in range(2)}
     table = descriptor_table(configs)
     assert voronoi_sum_rule(table, {k: c.area for k, c in configs.items()}).passed
     assert tong_tanaka_in_range(table).passed and coarse_grained_fields_normalised(table).passed
@@ -165,7 +166,7 @@ def _store_lattice_ensemble(store: Warehouse, system_name: str, temperature: flo
     rng = np.random.default_rng(seed)
     system = get_system(system_name)
     key = ensemble_key(system_name, temperature, "quenched")
-    configs = [jittered_lattice(system, 8, rng) for _ in range(n)]
+    configs = [gaussian_jittered_lattice(system, 8, rng) for _ in range(n)]
     samples = [sample_row(key, k, k, c.n_particles, c.box, -2.0 * c.n_particles) for k, c in enumerate(configs)]
     particles = pl.concat([particle_rows(key, k, c.positions, c.types) for k, c in enumerate(configs)])
     store.replace_partition(key, {"samples": pl.DataFrame(samples), "particles": particles})

@@ -34,10 +34,9 @@ from glass_assets.faults import FAULT_PLAN_ENV, injected_faults
 from glass_assets.graph import materialize_templates
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
 from glass_assets.warehouse import FAULT_ENV, Warehouse, ensemble_key
-from tests.campaigns import TemporaryCampaign, campaign_environment, environment, profiles_file
-from tests.conftest import TINY_PROFILES
+from tests.helpers.campaigns import TemporaryCampaign, campaign_environment, environment, profiles_file
+from tests.helpers.paths import ROOT, TINY_PROFILES
 
-ROOT = Path(__file__).resolve().parent.parent
 DAEMON = Path(sys.executable).with_name("dagster-daemon")
 QUENCH, DESCRIPTORS = AssetKey(["abm", "quenched_ensembles"]), AssetKey(["abm", "structural_descriptors"])
 CAMPAIGN = "backfill_schedule: '0 2 * * *'\nsystems:\n  abm:\n    quench: [{temperatures}]\n"

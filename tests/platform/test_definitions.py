@@ -3,14 +3,13 @@
 import ast
 import json
 import os
-from pathlib import Path
 
 from dagster import AssetKey
 
 from glass_assets.definitions import defs
+from tests.helpers.paths import ROOT, SNAPSHOTS
 
-ROOT = Path(__file__).resolve().parent.parent
-SNAPSHOT = ROOT / "tests" / "snapshots" / "asset_graph.json"
+SNAPSHOT = SNAPSHOTS / "asset_graph.json"
 
 
 def graph_snapshot(definitions) -> dict:

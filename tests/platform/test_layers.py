@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import ROOT
+
 CORE = ROOT / "glass_core"
 
 ALLOWED: dict[str, set[str]] = {

@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.ui_stack import BIN, Service, free_port
+from tests.helpers.paths import ROOT
+from tests.helpers.ui_stack import BIN, Service, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 UI_COMMANDS = ("dagster dev", "dagster-webserver", "mlflow ui", "mlflow server")
 

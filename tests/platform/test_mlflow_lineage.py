@@ -26,8 +26,8 @@ from glass_assets.resources import LocalProcessLauncher, StudySettings, Warehous
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble
-from tests.conftest import TINY_PROFILES
-from tests.test_transferability_asset import SYSTEM, TARGETS, TEMPERATURES, write_study
+from tests.helpers.paths import TINY_PROFILES
+from tests.helpers.transferability import SYSTEM, TARGETS, TEMPERATURES, write_study
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -120,7 +120,7 @@ def test_the_propensity_pyfunc_is_code_and_loads_by_alias_in_a_fresh_interpreter
 
 @pytest.fixture
 def crafted_study(tmp_path, monkeypatch):
-    """tests/test_transferability_asset.py's crafted warehouse (three labelled temperatures) and a tiny profile."""
+    """The crafted warehouse of ``tests/helpers/transferability.py`` (three labelled temperatures), a tiny profile."""
     campaign = tmp_path / "campaign.yaml"
     campaign.write_text(f"systems:\n  {SYSTEM}:\n    swap_mc: {list(TEMPERATURES)}\n"
                         f"    propensity: {list(TEMPERATURES)}\n    propensity_learning: true\n")

@@ -10,7 +10,7 @@ from glass_assets.profiles import PROFILES_FILE, ProfileError, load_profile
 from glass_core.learning.classifier_gate import GateError
 from glass_core.learning.cnn import deterministic_split
 from glass_core.models.systems import get_system
-from tests.conftest import TINY_PROFILES
+from tests.helpers.paths import TINY_PROFILES
 
 
 @pytest.mark.parametrize("path", [PROFILES_FILE, TINY_PROFILES])

@@ -20,10 +20,9 @@ from glass_assets.profiles import ProfileError, configured_profile, load_profile
 from glass_assets.provenance import MixedSettingsError
 from glass_assets.report.build import write_report
 from glass_assets.resources import default_resources
-from tests.campaigns import TemporaryCampaign, campaign_environment, environment, profiles_file
-from tests.conftest import TINY_PROFILES
+from tests.helpers.campaigns import TemporaryCampaign, campaign_environment, environment, profiles_file
+from tests.helpers.paths import ROOT, TINY_PROFILES
 
-ROOT = Path(__file__).resolve().parent.parent
 QUENCH = AssetKey(["abm", "quenched_ensembles"])
 DESCRIPTORS = AssetKey(["abm", "structural_descriptors"])
 CNN = AssetKey(["abm", "cnn_classifier"])

@@ -37,7 +37,7 @@ from glass_assets.launchers.base import REPO_ROOT, WORKER_MODULE
 from glass_assets.launchers.slurm import ArrayTask, describe_lost_task, task_states
 from glass_assets.resources import SimulationError, StudySettings, WarehouseResource
 from glass_assets.warehouse import Warehouse, ensemble_key
-from tests.conftest import TINY_PROFILES
+from tests.helpers.paths import TINY_PROFILES
 
 
 def slurm_unreachable_reason() -> str | None:
@@ -402,7 +402,7 @@ def test_a_training_through_slurm_equals_training_in_process_and_a_killed_one_is
     from glass_assets.launchers.training import train_through_launcher
     from glass_core.learning.mlp_settings import MLPTrainingSettings
     from glass_core.learning.tglassmlp_training import train_tglassmlp
-    from tests.test_training_tasks import assert_same_weights, tglass_arguments
+    from tests.helpers.training import assert_same_weights, tglass_arguments
 
     settings = MLPTrainingSettings(tglass_mse_schedule=((100, 1e-2),), tglass_glassmlp_schedule=((100, 1e-3),),
                                    patience=1000, n_networks=2, n_networks_equal_cb=1)
@@ -447,7 +447,7 @@ def test_a_training_through_slurm_equals_training_in_process_and_a_killed_one_is
 @slurm
 def test_a_gpu_request_slurm_refuses_names_the_training_settings(slurm_cluster, tmp_path):
     from glass_assets.launchers.training import train_through_launcher
-    from tests.test_training_tasks import tglass_arguments
+    from tests.helpers.training import tglass_arguments
 
     launcher = SlurmLauncher(poll_seconds=0.5, training_gres="gpu:1")
     with pytest.raises(SlurmError, match=r"sbatch rejected the training array .*gres=gpu:1.*GLASS_SLURM_TRAINING_\*"

@@ -22,40 +22,15 @@ from glass_assets.launchers.training import train_through_launcher
 from glass_assets.profiles import ProfileError, load_profile
 from glass_core.files import item_result_path
 from glass_core.learning.device import DeviceError, resolve_device
-from glass_core.learning.mlp_data import split_by_configuration
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.mlp_training import EpochRecord
 from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.learning.training_task import TrainingTaskError, read_training_result, write_training_inputs
 from glass_core.tasks.worker import run_task
-from tests.test_glassmlp import synthetic
+from tests.helpers.training import assert_same_weights, tglass_arguments
 
-QUICK = MLPTrainingSettings(
-    tglass_mse_schedule=((3, 1e-2),),
-    tglass_glassmlp_schedule=((3, 2e-3),),
-    patience=3,
-    n_networks=2,
-    n_networks_equal_cb=1,
-)
 no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="torch sees a GPU here: 'auto' would choose it")
 needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU: the accelerator test needs one")
-
-
-def tglass_arguments() -> dict[str, object]:
-    labelled = synthetic([0.5, 0.4], [0.8, 0.5], 4, 120, seed=3)
-    train, validation, _ = split_by_configuration(labelled, (0.5, 0.25, 0.25), seed=0)
-    return {"train": train, "validation": validation, "unlabelled": None, "settings": QUICK, "seed": 4}
-
-
-def weights(ensemble: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return ensemble.state_dict()
-
-
-def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
-    first, second = weights(a), weights(b)
-    assert first.keys() == second.keys()
-    different = [k for k in first if not torch.equal(first[k], second[k])]
-    assert not different, f"weights differ in {different[:3]}"
 
 
 # ---- device ----------------------------------------------------------------------------------------------------

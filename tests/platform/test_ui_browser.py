@@ -1,6 +1,6 @@
 """The Dagster and MLflow UIs and the paper report as a user sees them, in headless Chromium.
 
-One module-scoped stack (:func:`tests.ui_instance.running_stack`): a temporary Dagster instance (the platform's
+One module-scoped stack (:func:`tests.helpers.ui_instance.running_stack`): a temporary Dagster instance (the platform's
 ``dagster.yaml``) whose campaign quenches ``abm`` and ``kam`` and learns propensities of ``ka2d_ternary``, with
 ``abm|2.0`` of ``abm/quenched_ensembles`` materialized for real (LAMMPS, tiny profile), a backfill of ``abm|0.05``
 launched through the webserver's GraphQL API, and a small propensity study (crafted rows; the platform's
@@ -19,9 +19,9 @@ from collections import Counter
 import pytest
 
 from glass_assets.partitions import partition_key
-from tests.ui_instance import BACKFILL_SCHEDULE, MATERIALIZED_T, MISSING_T, QUENCH_SYSTEM, running_stack
-from tests.ui_instance import SYSTEM as MODEL_SYSTEM
-from tests.ui_stack import (
+from tests.helpers.ui_instance import BACKFILL_SCHEDULE, MATERIALIZED_T, MISSING_T, QUENCH_SYSTEM, running_stack
+from tests.helpers.ui_instance import SYSTEM as MODEL_SYSTEM
+from tests.helpers.ui_stack import (
     browser_missing_reason,
     chromium_driver,
     click_button,

@@ -5,7 +5,6 @@ laid out for MLflow's Compare, and a report that names real assets and draws the
 
 import re
 from collections import Counter
-from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib.colors
@@ -24,9 +23,9 @@ from dagster import (
 from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
 from glass_assets.graph import AssetTemplate, materialize_templates
 from glass_assets.plots import figure_metadata, mean_text, project_path, value_with_error
+from tests.helpers.paths import ROOT, SNAPSHOTS
 
-ROOT = Path(__file__).resolve().parent.parent
-SNAPSHOT_CAMPAIGN = ROOT / "tests" / "snapshots" / "campaign.yaml"
+SNAPSHOT_CAMPAIGN = SNAPSHOTS / "campaign.yaml"
 
 
 # ---- numbers ----------------------------------------------------------------------------------------------------

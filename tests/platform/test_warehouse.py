@@ -76,7 +76,7 @@ def test_concurrent_writers_from_two_processes_both_land(tmp_path):
     path = tmp_path / "w.duckdb"
     script = textwrap.dedent(f"""
         import sys
-        from tests.test_warehouse import sample_rows
+        from tests.platform.test_warehouse import sample_rows
         from glass_assets.warehouse import Warehouse, ensemble_key
         t = float(sys.argv[1])
         store = Warehouse({str(path)!r})

@@ -39,7 +39,9 @@ from glass_core.models.statistics import Accuracy
 from glass_core.models.systems import get_system
 from glass_core.structure.gridding import Gridding
 from glass_core.structure.indicators import normalised_coarse_grained, structural_indicators
-from tests.conftest import TINY_PROFILES, jittered_lattice, tiny_study
+from tests.helpers.configurations import gaussian_jittered_lattice
+from tests.helpers.paths import TINY_PROFILES
+from tests.helpers.studies import tiny_study
 
 RATES = (2.0, 1.0)  # tests/tiny_profiles.yaml, profile tiny_cooling: N = 64, two glasses per rate
 T_G = 0.05
@@ -151,7 +153,7 @@ class ReuseOnly(SimulationLauncher):
 def test_a_check_at_every_rate_names_the_rate_that_fails():
     system = get_system("abm")
     rng = np.random.default_rng(3)
-    good = jittered_lattice(system, 6, rng, jitter=0.0)  # spacing 0.91: r/σ_BB = 0.78
+    good = gaussian_jittered_lattice(system, 6, rng, jitter=0.0)  # spacing 0.91: r/σ_BB = 0.78
     bad = Configuration(good.positions.copy(), good.types, good.box, "abm")
     bad.positions[1] = bad.positions[0] + 0.05  # an overlap
     samples = pl.DataFrame({"sample": [0], "potential_energy": [0.0], "energy_per_particle": [0.0]})
@@ -176,7 +178,7 @@ def test_slower_cooling_with_a_significantly_higher_energy_is_flagged():
 
 def test_glass_correlations_is_the_indicator_pipeline():
     system = get_system("abm")
-    config = jittered_lattice(system, 8, np.random.default_rng(1), jitter=0.1)
+    config = gaussian_jittered_lattice(system, 8, np.random.default_rng(1), jitter=0.1)
     fields = structural_indicators(config, system, 3.0)
     values = glass_correlations(config, system, 3.0)
     assert values["pearson"] == pytest.approx(pearson(fields.one_minus_theta_cg, fields.voronoi_area_cg))
@@ -347,7 +349,7 @@ def test_the_study_cnns_refuse_a_validation_split_too_small_for_the_gate(tmp_pat
     rng = np.random.default_rng(1)
     for phase in ("liquid", "glass"):  # 8 crafted runs per phase, as the quench stage of tiny_cooling_cnn
         key = ensemble_key("abm", system.temperatures[phase], "quenched")
-        configs = {s: jittered_lattice(system, 8, rng, jitter=0.1) for s in range(8)}
+        configs = {s: gaussian_jittered_lattice(system, 8, rng, jitter=0.1) for s in range(8)}
         store.replace_partition(
             key,
             {

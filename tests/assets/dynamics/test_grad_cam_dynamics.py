@@ -19,7 +19,8 @@ from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.dynamics.propensity import PropensityLabels
 from glass_core.learning.cnn import GLASS, GlassCNN
 from glass_core.models.systems import get_system
-from tests.conftest import jittered_lattice, labels_from
+from tests.helpers.configurations import gaussian_jittered_lattice
+from tests.helpers.propensity import labels_from
 
 SAMPLES = list(range(6))
 SPLIT = (0.5, 0.17, 0.33)
@@ -56,7 +57,7 @@ def crafted_warehouse(tmp_path, one_torch_thread, request):
     rng = np.random.default_rng(5)
     for temperature in (system.temperatures["liquid"], system.temperatures["glass"]):
         key = ensemble_key("abm", temperature, "quenched")
-        configs = {s: jittered_lattice(system, 8, rng, jitter=0.1) for s in SAMPLES}
+        configs = {s: gaussian_jittered_lattice(system, 8, rng, jitter=0.1) for s in SAMPLES}
         store.replace_partition(
             key,
             {

@@ -7,7 +7,7 @@ import pytest
 from glass_assets.dynamics.assets import ensemble_mean_curve, label_tables
 from glass_assets.warehouse import Warehouse
 from glass_core.dynamics.propensity import PropensityLabels
-from tests.conftest import labels_from
+from tests.helpers.propensity import labels_from
 
 
 def crafted_labels(decay_rate: float, n: int = 4, n_frames: int = 5) -> PropensityLabels:

@@ -7,7 +7,7 @@ import pytest
 from glass_assets.ensembles.checks import ENSEMBLE_CHECKS, run_ensemble_checks
 from glass_core.models.energy import potential_energy
 from glass_core.models.systems import get_system
-from tests.conftest import jittered_lattice
+from tests.helpers.configurations import gaussian_jittered_lattice
 
 SYSTEM = get_system("kam")
 T = 0.4
@@ -15,7 +15,7 @@ T = 0.4
 
 def good_partition():
     rng = np.random.default_rng(0)
-    configs = [jittered_lattice(SYSTEM, 8, rng) for _ in range(2)]
+    configs = [gaussian_jittered_lattice(SYSTEM, 8, rng) for _ in range(2)]
     key = {"system": "kam", "temperature": T, "ensemble": "quenched"}
     samples = pl.DataFrame(
         [

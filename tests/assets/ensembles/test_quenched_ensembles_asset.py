@@ -11,7 +11,7 @@ from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.graph import materialize_templates
 from glass_assets.resources import SimulationError
 from glass_assets.warehouse import Warehouse, ensemble_key
-from tests.conftest import TINY_PROFILES
+from tests.helpers.paths import TINY_PROFILES
 
 pytestmark = pytest.mark.lammps
 

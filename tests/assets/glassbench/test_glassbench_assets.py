@@ -49,7 +49,8 @@ from glass_core.structure.physics_descriptors import (
     physics_inspired_descriptors,
     spec_from_feature_names,
 )
-from tests.conftest import jittered_lattice, tiny_study
+from tests.helpers.configurations import gaussian_jittered_lattice
+from tests.helpers.studies import tiny_study
 
 TERNARY = get_system("ka2d_ternary")
 N = 64
@@ -74,10 +75,10 @@ def crafted(
     0.01 noise, ``MOVER`` (type A for seeds 1–3) displaced by ``JUMP`` in the first ``moved`` replicas (``moved`` = 0:
     no bond breaks, every label is exactly 1); positions stored wrapped; the GlassBench member names ``structure``
     (default: the seed) and the time code."""
-    start = jittered_lattice(TERNARY, 8, np.random.default_rng(seed)).positions - BOX / 2
+    start = gaussian_jittered_lattice(TERNARY, 8, np.random.default_rng(seed)).positions - BOX / 2
     replicas = start[None] + np.random.default_rng(seed + 100).uniform(-0.01, 0.01, (N_REPLICAS, N, 2))
     replicas[:moved, MOVER] += JUMP
-    types = jittered_lattice(TERNARY, 8, np.random.default_rng(seed)).types
+    types = gaussian_jittered_lattice(TERNARY, 8, np.random.default_rng(seed)).types
     return {
         "positions": (replicas + BOX / 2) % BOX - BOX / 2,
         "initial_positions": start,

@@ -24,7 +24,7 @@ from glass_assets.warehouse import Warehouse
 from glass_core.learning.mlp_data import PropensityDataset
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.tglassmlp_training import train_tglassmlp
-from tests.conftest import TINY_PROFILES
+from tests.helpers.paths import TINY_PROFILES
 
 SYSTEM, T, T_COLD = "ka2d_ternary", 0.5, 0.4
 SIDE = 16  # 16 × 16 particles, one per 1σ lattice site of a 16σ box

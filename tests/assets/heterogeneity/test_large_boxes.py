@@ -52,7 +52,7 @@ from glass_core.structure.physics_descriptors import (
     physics_inspired_descriptors,
     spec_from_feature_names,
 )
-from tests.conftest import TINY_PROFILES
+from tests.helpers.paths import TINY_PROFILES
 
 SYSTEM = get_system("ka2d_ternary")
 TEMPERATURE = "1.0"

@@ -32,7 +32,8 @@ from glass_core.learning.classifier_gate import CLASSIFIER_RESOLVED, CLASSIFIER_
 from glass_core.learning.cnn import deterministic_split
 from glass_core.models.statistics import Accuracy
 from glass_core.models.systems import get_system
-from tests.conftest import TINY_PROFILES, jittered_lattice
+from tests.helpers.configurations import gaussian_jittered_lattice
+from tests.helpers.paths import TINY_PROFILES
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def labelled_ensembles(store: Warehouse, n_samples: int = 6) -> None:
     rng = np.random.default_rng(5)
     for phase, jitter in (("liquid", 0.35), ("glass", 0.03)):
         key = ensemble_key("abm", system.temperatures[phase], QUENCHED)
-        configs = [jittered_lattice(system, 8, rng, jitter) for _ in range(n_samples)]
+        configs = [gaussian_jittered_lattice(system, 8, rng, jitter) for _ in range(n_samples)]
         samples = pl.DataFrame(
             [sample_row(key, s, s, c.n_particles, c.box, potential_energy=0.0) for s, c in enumerate(configs)]
         )

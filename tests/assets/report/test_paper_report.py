@@ -24,8 +24,9 @@ from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import particle_rows, sample_row
 from glass_assets.tracking import MLflowResource, model_name
 from glass_assets.warehouse import Warehouse, ensemble_key
+from tests.helpers.paths import SNAPSHOTS
 
-SNAPSHOT_CAMPAIGN = Path(__file__).parent / "snapshots" / "campaign.yaml"
+SNAPSHOT_CAMPAIGN = SNAPSHOTS / "campaign.yaml"
 N_PARTICLES = 16
 PROTOCOL = json.dumps({"cooling_rate": 0.002, "t_high": 4.0})
 

@@ -20,14 +20,14 @@ from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
 from glass_core.simulation.isoconfigurational import IsoconfigurationalTrajectories
 from glass_core.structure.voronoi import voronoi_cells
-from tests.conftest import jittered_lattice
+from tests.helpers.configurations import gaussian_jittered_lattice
 
 KAM = get_system("kam")
 
 
 @pytest.fixture(scope="module")
 def start() -> Configuration:
-    return jittered_lattice(KAM, 8, np.random.default_rng(3), jitter=0.08)
+    return gaussian_jittered_lattice(KAM, 8, np.random.default_rng(3), jitter=0.08)
 
 
 def frames(start: Configuration, n_replicas: int, n_frames: int) -> np.ndarray:

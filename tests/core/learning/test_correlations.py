@@ -13,7 +13,7 @@ from glass_core.learning.correlations import (
     summarise_correlations,
 )
 from glass_core.structure.indicators import normalised_coarse_grained
-from tests.conftest import uniform_random_configuration
+from tests.helpers.configurations import uniform_random_configuration
 
 
 def pair_with_pearson(rho: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -24,12 +24,11 @@ from glass_core.learning.tglassmlp_training import (
     self_consistency_deviations,
     train_tglassmlp,
 )
+from tests.helpers.mlp_datasets import synthetic
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-SCALE = np.array([1.0, 3.0, 0.5, 2.0, 1.0, 1.5])
-OFFSET = np.array([5.0, -2.0, 0.0, 1.0, 3.0, 10.0])
 FAST = MLPTrainingSettings(
     glassmlp_schedule=((25, 1e-2), (15, 3e-3)),
     tglass_mse_schedule=((8, 1e-2), (8, 3e-3)),
@@ -40,40 +39,6 @@ FAST = MLPTrainingSettings(
     n_networks_equal_cb=1,
     tolerance=0.03,
 )
-
-
-def synthetic(temperatures, cbs, n_configs, n_particles, seed, first_id=0, noise=0.15):
-    """Known propensity: y = C + A(T, C)·[tanh(z₀ + C z₁) + 0.3 (type − ½) + noise·ξ], A = 2C(1 − C)(1.5 − T).
-
-    z are standard normal structural variables, seen through 6 descriptors x = z·scale + offset (four of
-    them irrelevant); the label's mean over particles is C (the state point's ⟨C_B⟩), the features
-    that matter change their mixture with C, and the amplitude grows as T falls. The best possible
-    Pearson correlation is ≈ 0.97.
-    """
-    rng = np.random.default_rng(seed)
-    columns = [[] for _ in range(6)]
-    for k, temperature in enumerate(temperatures):
-        for c in range(n_configs):
-            z = rng.normal(size=(n_particles, 6))
-            types = rng.integers(0, 2, n_particles)
-            for cb in cbs:
-                amplitude = 2 * cb * (1 - cb) * (1.5 - temperature)
-                signal = np.tanh(z[:, 0] + cb * z[:, 1]) + 0.3 * (types - 0.5)
-                labels = cb + amplitude * (signal + noise * rng.normal(size=n_particles))
-                for column, values in zip(
-                    columns,
-                    (
-                        z * SCALE + OFFSET,
-                        types,
-                        np.full(n_particles, first_id + k * n_configs + c),
-                        np.full(n_particles, temperature),
-                        np.full(n_particles, cb),
-                        labels,
-                    ),
-                    strict=True,
-                ):
-                    column.append(values)
-    return PropensityDataset(*(np.concatenate(column) for column in columns))
 
 
 @pytest.fixture(scope="module")

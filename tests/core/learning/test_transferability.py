@@ -4,14 +4,13 @@ a tGlassMLP trained without the lowest temperature predicts it — Pearson, χ4 
 import numpy as np
 import pytest
 
-from glass_core.learning.mlp_data import PropensityDataset
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.tglassmlp_training import train_tglassmlp
 from glass_core.learning.transferability import ChordSettings, held_out_comparison
+from tests.helpers.mlp_datasets import crafted
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-SIDE = 12
 SETTINGS = MLPTrainingSettings(
     tglass_mse_schedule=((10, 1e-2), (10, 3e-3)),
     tglass_glassmlp_schedule=((15, 2e-3),),
@@ -20,41 +19,6 @@ SETTINGS = MLPTrainingSettings(
     patience=15,
     tolerance=0.05,
 )
-
-
-def amplitude(temperature: float) -> float:
-    return 0.15 * (1 + 0.3 * (0.7 - temperature))
-
-
-def crafted(temperatures: list[float], cbs: list[float], n_configs: int, seed: int, first_id: int = 0
-            ) -> PropensityDataset:
-    """Particles on a jittered 12 × 12 lattice; descriptor x₀ = z + u_c (u_c a per-configuration shift, so the
-    configurations differ and χ4 is large) plus two irrelevant ones; label = ⟨C_B⟩ + A(T) tanh(x₀) with the state
-    point's mean removed and 1 % noise. A grows slowly as T falls, so the held-out T needs a mild extrapolation."""
-    rng = np.random.default_rng(seed)
-    grid = np.stack(np.meshgrid(np.arange(SIDE), np.arange(SIDE)), -1).reshape(-1, 2) + 0.5
-    n = SIDE * SIDE
-    columns: dict[str, list] = {k: [] for k in ("features", "types", "configuration", "temperature", "cb", "labels",
-                                                "positions")}
-    for k, temperature in enumerate(temperatures):
-        structures = [(grid + rng.normal(0, 0.1, grid.shape), rng.normal(size=n) + rng.normal(0, 0.5))
-                      for _ in range(n_configs)]
-        for cb in cbs:
-            signal = np.concatenate([np.tanh(x0) for _, x0 in structures])
-            signal -= signal.mean()
-            for c, (positions, x0) in enumerate(structures):
-                values = cb + amplitude(temperature) * signal[c * n : (c + 1) * n] + 0.01 * rng.normal(size=n)
-                columns["features"].append(np.column_stack([x0, rng.normal(size=(n, 2))]))
-                columns["types"].append(np.zeros(n, int))
-                columns["configuration"].append(np.full(n, first_id + k * n_configs + c))
-                columns["temperature"].append(np.full(n, temperature))
-                columns["cb"].append(np.full(n, cb))
-                columns["labels"].append(values)
-                columns["positions"].append(positions % SIDE)
-    stacked = {k: np.concatenate(v) for k, v in columns.items()}
-    return PropensityDataset(stacked["features"], stacked["types"], stacked["configuration"], stacked["temperature"],
-                             stacked["cb"], stacked["labels"], stacked["positions"],
-                             np.full((len(stacked["labels"]), 2), float(SIDE)))
 
 
 def test_a_model_trained_without_the_lowest_temperature_recovers_it():

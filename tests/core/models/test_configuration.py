@@ -3,11 +3,11 @@ import pytest
 
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
-from tests.conftest import jittered_lattice
+from tests.helpers.configurations import gaussian_jittered_lattice
 
 
 def test_lammps_data_round_trip_is_exact(tmp_path):
-    config = jittered_lattice(get_system("ka2d_ternary"), 8, np.random.default_rng(0))
+    config = gaussian_jittered_lattice(get_system("ka2d_ternary"), 8, np.random.default_rng(0))
     path = config.write(tmp_path / "c.data", ("A", "B", "C"))
     back = Configuration.read_lammps_data(path)
     assert np.array_equal(back.positions, config.positions)
@@ -16,7 +16,7 @@ def test_lammps_data_round_trip_is_exact(tmp_path):
 
 
 def test_extxyz_has_lattice_and_species(tmp_path):
-    config = jittered_lattice(get_system("abm"), 4, np.random.default_rng(1))
+    config = gaussian_jittered_lattice(get_system("abm"), 4, np.random.default_rng(1))
     lines = config.write(tmp_path / "c.xyz", ("A", "B")).read_text().splitlines()
     assert lines[0] == "16"
     assert 'Lattice="' in lines[1] and "pbc=" in lines[1]

@@ -7,14 +7,14 @@ from glass_core.models.energy import potential_energy
 from glass_core.models.pair_potentials import pair_energy
 from glass_core.models.systems import SYSTEMS, get_system
 from glass_core.simulation.lammps_driver import lammps_potential_energy
-from tests.conftest import jittered_lattice
+from tests.helpers.configurations import gaussian_jittered_lattice
 
 
 @pytest.mark.lammps
 @pytest.mark.parametrize("name", sorted(SYSTEMS))
 def test_numpy_energy_equals_lammps(name, tmp_path):
     system = get_system(name)
-    config = jittered_lattice(system, 12, np.random.default_rng(3), jitter=0.08)
+    config = gaussian_jittered_lattice(system, 12, np.random.default_rng(3), jitter=0.08)
     ours = potential_energy(config, system)
     theirs = lammps_potential_energy(config, system, tmp_path)
     assert ours.total == pytest.approx(theirs.total, rel=1e-8)
@@ -52,8 +52,8 @@ def test_freud_voronoi_still_works_after_lammps_loaded(tmp_path):
         "import numpy as np, pathlib\n"
         "from glass_core.models.systems import get_system\n"
         "from glass_core.simulation.lammps_driver import lammps_potential_energy\n"
-        "from tests.conftest import jittered_lattice\n"
-        "s = get_system('kam'); c = jittered_lattice(s, 10, np.random.default_rng(0))\n"
+        "from tests.helpers.configurations import gaussian_jittered_lattice\n"
+        "s = get_system('kam'); c = gaussian_jittered_lattice(s, 10, np.random.default_rng(0))\n"
         f"lammps_potential_energy(c, s, pathlib.Path({str(tmp_path)!r}))\n"
         "from glass_core.structure.voronoi import voronoi_areas\n"
         "assert abs(voronoi_areas(c).sum() / c.area - 1) < 1e-6\n"

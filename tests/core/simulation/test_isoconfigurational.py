@@ -22,7 +22,7 @@ from glass_core.simulation.isoconfigurational import (
 )
 from glass_core.simulation.lammps_driver import lammps_command, lammps_environment
 from glass_core.simulation.quench import QuenchProtocol, run_quench
-from tests.conftest import jittered_lattice
+from tests.helpers.configurations import gaussian_jittered_lattice
 
 KAM = get_system("kam")
 T_RUN = 1.0
@@ -119,7 +119,7 @@ def test_nve_conserves_energy(quenched, tmp_path):
 @pytest.mark.lammps
 def test_ternary_system_runs_with_a_tabulated_potential(tmp_path):
     system = get_system("ka2d_ternary")
-    config = jittered_lattice(system, 8, np.random.default_rng(1), jitter=0.02)
+    config = gaussian_jittered_lattice(system, 8, np.random.default_rng(1), jitter=0.02)
     protocol = IsoconfigurationalProtocol(0.5, 1, (10, 50))
     assert protocol.resolved_pair_style(system) == "table"
     run = run_isoconfigurational(config, system, protocol, [3], tmp_path)

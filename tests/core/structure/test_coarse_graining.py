@@ -5,7 +5,7 @@ import pytest
 
 from glass_core.models.configuration import Configuration
 from glass_core.structure.coarse_graining import CUTOFF_FACTOR, coarse_grain, minmax_normalise
-from tests.conftest import uniform_random_configuration
+from tests.helpers.configurations import uniform_random_configuration
 
 
 def dense_reference(config: Configuration, values: np.ndarray, xi: float, r_cut: float) -> np.ndarray:

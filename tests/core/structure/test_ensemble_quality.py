@@ -4,7 +4,7 @@ import pytest
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
 from glass_core.structure.ensemble_quality import cooling_curve_jump, coordinates_inside_box, min_scaled_distance
-from tests.conftest import jittered_lattice
+from tests.helpers.configurations import gaussian_jittered_lattice
 
 
 def smooth_curve(rng, n=400):
@@ -30,7 +30,7 @@ def test_latent_heat_drop_is_found_at_its_temperature():
 
 def test_min_scaled_distance_finds_the_overlap():
     system = get_system("kam")
-    config = jittered_lattice(system, 8, np.random.default_rng(2), jitter=0.0)
+    config = gaussian_jittered_lattice(system, 8, np.random.default_rng(2), jitter=0.0)
     assert min_scaled_distance(config, system) > 0.9
     positions = config.positions.copy()
     positions[1] = positions[0] + np.array([0.3, 0.0])
@@ -40,7 +40,7 @@ def test_min_scaled_distance_finds_the_overlap():
 
 
 def test_coordinates_inside_box():
-    config = jittered_lattice(get_system("abm"), 4, np.random.default_rng(3))
+    config = gaussian_jittered_lattice(get_system("abm"), 4, np.random.default_rng(3))
     assert coordinates_inside_box(config)
     bad = Configuration(config.positions.copy(), config.types, config.box)
     bad.positions[2, 0] = np.nan

@@ -5,7 +5,7 @@ import pytest
 
 from glass_core.models.configuration import Configuration
 from glass_core.structure.gridding import Gridding, density_image, interpolate_periodic
-from tests.conftest import uniform_random_configuration
+from tests.helpers.configurations import uniform_random_configuration
 
 
 def smooth(x: np.ndarray, y: np.ndarray, box: tuple[float, float]) -> np.ndarray:

@@ -7,7 +7,7 @@ from glass_core.models.configuration import Configuration
 from glass_core.models.systems import get_system
 from glass_core.structure.tong_tanaka import additive_radii, ideal_angles, measured_angles, tong_tanaka
 from glass_core.structure.voronoi import voronoi_cells
-from tests.conftest import triangular_lattice
+from tests.helpers.configurations import triangular_lattice
 
 
 def test_zero_on_triangular_lattice_of_touching_equal_discs():

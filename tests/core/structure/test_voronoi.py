@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from glass_core.structure.voronoi import voronoi_areas, voronoi_cells
-from tests.conftest import triangular_lattice, uniform_random_configuration
+from tests.helpers.configurations import triangular_lattice, uniform_random_configuration
 
 
 def test_areas_sum_to_box_area():
