@@ -5,7 +5,8 @@ the temperature partitions equal to the campaign file (``campaign_sensor``), aud
 the warehouse and the registry (``warehouse_audit``), evaluates every asset's automation condition
 (``campaign_automation``, :mod:`glass_assets.automation.conditions`), executes what is requested, in graph order,
 and evaluates again until nothing more is due (quenches first, then the studies they unlock). An unknown profile
-or a profiles file that fails validation stops it before anything is requested (exit status 2). The runs,
+or a profiles file that fails validation stops it before anything is requested (exit status 2); a campaign still
+requesting runs after :data:`MAX_ROUNDS` rounds stops it with what is still due (exit status 3). The runs,
 materializations, checks and plots are stored in ``dagster_home/`` and show in the Dagster UI (``dagster dev``
 with ``DAGSTER_HOME=dagster_home``) as if the daemon had launched them.
 """
@@ -14,7 +15,9 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: the demo process that executes a run in process: if it is gone, the run is too
@@ -109,34 +112,101 @@ def heal(defs, instance, log=print) -> list[tuple]:  # noqa: ANN001 - Dagster ob
     return [(request.asset_selection[0], request.partition_key) for request in requests]
 
 
-def run_campaign(defs, instance, log=print, max_rounds: int = 50) -> tuple[int, int]:  # noqa: ANN001 - Dagster
-    """Evaluate the audit and the automation and execute what they request, in graph order, until nothing is due;
-    (runs, failed runs)."""
+#: rounds of audit, automation and execution before the demo gives up on a graph that keeps requesting runs
+MAX_ROUNDS = 50
+
+
+class CampaignOutcome(NamedTuple):
+    """What :func:`run_campaign` did: runs executed, runs failed, and the (asset key, partition) pairs still due when
+    it stopped at its round cap (empty when the campaign is complete)."""
+
+    runs: int
+    failed: int
+    still_due: tuple = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.still_due
+
+
+def run_campaign(
+    defs,  # noqa: ANN001 - Dagster Definitions
+    instance,  # noqa: ANN001 - a DagsterInstance
+    log: Callable[[str], None] = print,
+    max_rounds: int = MAX_ROUNDS,
+    audit: Callable[..., list[tuple]] = heal,
+) -> CampaignOutcome:
+    """Evaluate the audit and the automation and execute what they request, in graph order, until nothing is due,
+    at most ``max_rounds`` rounds (see :func:`run_rounds`). ``audit(defs, instance, log)`` is what
+    ``warehouse_audit`` would request (:func:`heal`)."""
     from dagster import evaluate_automation_conditions
 
     graph = defs.resolve_asset_graph()
-    order = {key: n for n, key in enumerate(graph.toposorted_asset_keys)}
-    cursor, runs_done, failed = None, 0, 0
-    for _ in range(max_rounds):
+    cursor = None
+
+    def due_now() -> list[tuple]:
+        nonlocal cursor
         result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
         cursor = result.cursor
-        due = heal(defs, instance, log) + [
+        return audit(defs, instance, log) + [
             (key, partition) for key in graph.get_all_asset_keys() for partition in result.get_requested_partitions(key)
         ]
-        due = sorted(set(due), key=lambda kp: (order[kp[0]], str(kp[1])))
-        if not due:
-            log("campaign complete: no asset is due")
-            break
-        # one run per partition of assets that share their partitions, as the daemon launches them
-        runs: dict[tuple[int, str], list] = {}
-        for key, partition in due:
-            runs.setdefault(
-                (id(graph.get(key).partitions_def), None if partition is None else str(partition)), []
-            ).append(key)
-        for number, (partition, keys) in enumerate(_graph_order(graph, runs), 1):
-            failed += not _execute(defs, instance, keys, partition, f"{number}/{len(runs)}")
+
+    return run_rounds(
+        graph,
+        due_now,
+        lambda keys, partition, counter: _execute(defs, instance, keys, partition, counter),
+        log,
+        max_rounds,
+    )
+
+
+def run_rounds(
+    graph,  # noqa: ANN001 - a Dagster asset graph
+    due_now: Callable[[], list[tuple]],
+    execute: Callable[[list, str | None, str], bool],
+    log: Callable[[str], None] = print,
+    max_rounds: int = MAX_ROUNDS,
+) -> CampaignOutcome:
+    """The demo's loop: ask ``due_now()`` for the (asset key, partition) pairs due, execute them as
+    :func:`group_runs` groups them (``execute(keys, partition, counter)`` → success), and ask again, until nothing is
+    due. After ``max_rounds`` rounds of execution it asks once more; if something is still due it stops anyway and
+    says so (``log``, and the outcome's ``still_due``): the graph is not done."""
+    runs_done, failed, rounds = 0, 0, 0
+    while due := _in_graph_order(graph, due_now()):
+        if rounds == max_rounds:
+            shown = ", ".join(f"{key.to_user_string()} {partition or ''}".rstrip() for key, partition in due[:10])
+            more = f" and {len(due) - 10} more" if len(due) > 10 else ""
+            log(f"warning: stopped after {_count(max_rounds, 'round')} with {_count(len(due), 'asset partition')} "
+                f"still due, the campaign is not complete: {shown}{more}")
+            return CampaignOutcome(runs_done, failed, tuple(due))
+        runs = group_runs(graph, due)
+        for number, (partition, keys) in enumerate(runs, 1):
+            failed += not execute(keys, partition, f"{number}/{len(runs)}")
             runs_done += 1
-    return runs_done, failed
+        rounds += 1
+    log("campaign complete: no asset is due")
+    return CampaignOutcome(runs_done, failed)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _in_graph_order(graph, due: list[tuple]) -> list[tuple]:  # noqa: ANN001 - a Dagster asset graph
+    order = {key: n for n, key in enumerate(graph.toposorted_asset_keys)}
+    return sorted(set(due), key=lambda kp: (order[kp[0]], str(kp[1])))
+
+
+def group_runs(graph, due: list[tuple]) -> list[tuple[str | None, list]]:  # noqa: ANN001 - a Dagster asset graph
+    """One run per partition of the due assets that share their partitions definition, as the daemon launches them,
+    each run after every run that holds one of its keys' ancestors: [(partition, [asset keys in graph order])]."""
+    runs: dict[tuple[int, str | None], list] = {}
+    for key, partition in _in_graph_order(graph, due):
+        runs.setdefault(
+            (id(graph.get(key).partitions_def), None if partition is None else str(partition)), []
+        ).append(key)
+    return _graph_order(graph, runs)
 
 
 def _graph_order(graph, runs: dict) -> list[tuple[str | None, list]]:  # noqa: ANN001 - a Dagster asset graph
@@ -186,12 +256,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {run_id} of a demo that was killed: marked failed, its pool slots freed")
     for change in sync_partitions(instance, load_campaign()):
         print(change)
-    _, failed = run_campaign(defs, instance)
+    outcome = run_campaign(defs, instance)
     print(
-        f"demo finished in {time.perf_counter() - started:.0f} s; {failed} failed runs. "
+        f"demo {'finished' if outcome.complete else 'stopped'} in {time.perf_counter() - started:.0f} s; "
+        f"{outcome.failed} failed runs. "
         f"Open the UI with: DAGSTER_HOME={os.environ['DAGSTER_HOME']} .venv/bin/dagster dev -w workspace.yaml"
     )
-    return 1 if failed else 0
+    if not outcome.complete:
+        print(
+            f"error: the campaign is not complete: {_count(len(outcome.still_due), 'asset partition')} still due "
+            f"after {_count(MAX_ROUNDS, 'round')}; run the demo again to go on",
+            file=sys.stderr,
+        )
+        return 3
+    return 1 if outcome.failed else 0
 
 
 if __name__ == "__main__":

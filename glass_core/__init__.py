@@ -8,7 +8,7 @@ descriptors, GlassMLP and the transferable tGlassMLP, and the dynamic heterogene
 ξ4, chord and attention lengths), scored also on GlassBench [R].
 
 Layers, lowest first; a module imports only from its own layer or from layers below it
-(``tests/test_layers.py`` asserts it)::
+(``tests/platform/test_layers.py`` asserts it)::
 
     models      model systems, pair potentials, Configuration, numpy energies, seeds, initial configurations,
                 tiling, statistics (mean ± standard error, the 2-SE verdict)

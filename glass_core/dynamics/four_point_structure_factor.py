@@ -18,7 +18,7 @@ Two evaluations of the Fourier amplitudes F(q) = Σ_i δX_i e^{i q·r_i}:
 - ``direct``: the sum over particles for every wave vector (numpy, chunked over vectors): O(N K).
 - ``fast``: one type-1 non-uniform FFT (FINUFFT [BMK19]; PyPI ``finufft``) on x = 2π r/L onto all modes
   |n_x|, |n_y| ≤ n_max: O(N log(1/ε)² + M log M). At ε = 1e-14 both agree to ≈ 1e-14 relative
-  (tests/test_heterogeneity.py).
+  (tests/core/dynamics/test_heterogeneity.py).
   N = 82 560, all 11 024 half-plane vectors with |q| ≤ 2: 0.09 s fast (one thread) against 116 s direct
   on this shared 2-core machine (``benchmarks/s4_speed.py``).
 
