@@ -3,7 +3,8 @@
 Every asset body runs inside :func:`metered`. It records, per asset partition and component:
 
 - ``step`` (source ``process``): the Dagster step process over the body — wall clock, CPU seconds (user + system,
-  ``getrusage``) and the process's peak resident memory (its high-water mark, so an upper bound for this body);
+  ``getrusage``) and the peak resident memory during the body (Linux ``VmHWM``, its mark reset when the body starts;
+  where it cannot be reset, the process's high-water mark: an upper bound);
 - one row per task kind the body ran through a launcher (``quench``, ``isoconfigurational``, ``training``, …): the
   tasks' wall clock (summed over tasks, interpreter start-up included), CPU seconds, GPU seconds (training on a GPU),
   the largest peak memory of a task and the cores allocated per task. The source is ``sacct`` where Slurm's
@@ -31,6 +32,8 @@ from typing import Any
 
 import polars as pl
 from dagster import MetadataValue
+
+from glass_core.tasks.worker import peak_resident_megabytes
 
 __all__ = [
     "COMPUTE_USAGE",
@@ -158,9 +161,20 @@ def usage_metadata(rows: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def _process_usage() -> tuple[float, float]:
+def _process_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return usage.ru_utime + usage.ru_stime
+
+
+def _reset_peak_memory() -> bool:
+    """Restart this process's resident-memory high-water mark (Linux: ``5`` to ``/proc/self/clear_refs``), so the
+    body's own peak is measured, not the largest of every earlier body of the same process; False where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as stream:
+            stream.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def metered(body: Callable[..., object], stage: str) -> Callable[..., object]:
@@ -173,14 +187,15 @@ def metered(body: Callable[..., object], stage: str) -> Callable[..., object]:
         context = args[0] if args else kwargs["context"]
         meter = UsageMeter()
         token = _ACTIVE.set(meter)
-        cpu_before, _ = _process_usage()
+        _reset_peak_memory()
+        cpu_before = _process_cpu_seconds()
         started = time.perf_counter()
         try:
             result = body(*args, **kwargs)
         finally:
             _ACTIVE.reset(token)
-        cpu_after, peak = _process_usage()
-        step = {"wall_s": time.perf_counter() - started, "cpu_s": cpu_after - cpu_before, "peak_rss_mb": peak}
+        step = {"wall_s": time.perf_counter() - started, "cpu_s": _process_cpu_seconds() - cpu_before,
+                "peak_rss_mb": peak_resident_megabytes()}
         partition = str(context.partition_key) if context.has_partition_key else ""
         rows = usage_rows(meter, step, context.asset_key.to_user_string(), partition, context.run.run_id, stage)
         warehouse = kwargs.get("warehouse")
@@ -205,7 +220,7 @@ def usage_by_stage(usage: pl.DataFrame) -> pl.DataFrame:
     steps = usage.filter(pl.col("component") == "step")
     tasks = usage.filter(pl.col("component") != "step")
     per_stage = steps.group_by("stage").agg(
-        pl.col("partition_key").n_unique().alias("partitions"),
+        pl.len().alias("partitions"),  # asset partitions: one step row each
         (pl.col("wall_s").sum() / 3600).alias("step_wall_h"),
     )
     totals = usage.group_by("stage").agg(

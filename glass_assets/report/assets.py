@@ -7,6 +7,7 @@ an :class:`~glass_assets.graph.AssetTemplate`. It depends on the [O] and [J] sum
 any of them is materialized.
 """
 
+import functools
 from pathlib import Path
 
 from dagster import (
@@ -19,6 +20,7 @@ from dagster import (
     asset,
 )
 
+from glass_assets import compute_accounting
 from glass_assets.campaign import Campaign
 from glass_assets.report.build import REPORT_NAME, report_systems, write_report
 from glass_assets.report.data import ReportData
@@ -83,6 +85,7 @@ def paper_report_asset(campaign: Campaign, automation: AutomationCondition | Non
             "test split; each number beside the paper's value and both scales. Same as `python -m glass_assets.report`."
         ),
     )
+    @functools.partial(compute_accounting.metered, stage="reports")  # its cost in compute_usage, as every asset's
     def paper_report(
         context: AssetExecutionContext,
         study: StudySettings,

@@ -78,6 +78,18 @@ def process_wall_seconds() -> float | None:
         return None
 
 
+def peak_resident_megabytes() -> float:
+    """This process's peak resident memory in MiB: ``VmHWM`` of ``/proc/self/status`` (Linux), which starts afresh at
+    ``exec``; else ``getrusage``'s ``ru_maxrss``, which on Linux also counts the parent's memory at ``fork``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def task_usage(
     kind: str, n_items: int, gpu_seconds: float, device: str, started: float, cpus: int = 1
 ) -> dict[str, Any]:
@@ -90,7 +102,7 @@ def task_usage(
         "n_items": n_items,
         "wall_s": wall if wall is not None else time.perf_counter() - started,
         "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
+        "peak_rss_mb": peak_resident_megabytes(),
         "gpu_s": gpu_seconds,
         "device": device,
         "cpus": cpus,
