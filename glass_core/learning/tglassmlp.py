@@ -231,5 +231,7 @@ def predict_at_targets(ensemble: TGlassMLPEnsemble, features: np.ndarray, types:
     """[J]'s iterated prediction (:meth:`TGlassMLPEnsemble.predict`) of the same particles at each requested
     ⟨C_B⟩ of ``targets``, in order: the large-box inference that runs as a worker task
     (:mod:`glass_core.learning.training_task`, kind ``tglassmlp_predict``)."""
+    if not features.flags.writeable:  # unpickled from a task's inputs: torch wants to own writable memory
+        features = features.copy()
     return [ensemble.predict(features, types, temperature, float(target), max_iterations, tolerance)
             for target in targets]
