@@ -36,13 +36,13 @@ automation requests it at its next tick; the nightly backfill catches anything s
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from glass_assets.partitions import temperature_key
+from glass_assets.settings import CAMPAIGN
 from glass_core.dynamics.glassbench import SYSTEM_NAME as GLASSBENCH_SYSTEM
 from glass_core.dynamics.glassbench import find_glassbench_files
 from glass_core.models.systems import get_system
@@ -91,7 +91,7 @@ DEFAULT_BACKFILL_SCHEDULE = "0 2 * * *"
 
 def default_campaign_path() -> Path:
     """``$GLASS_CAMPAIGN`` or ``campaign.yaml`` at the repository root."""
-    return Path(os.environ.get("GLASS_CAMPAIGN", Path(__file__).resolve().parent.parent / "campaign.yaml"))
+    return CAMPAIGN.get()
 
 
 @dataclass(frozen=True)

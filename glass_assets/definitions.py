@@ -6,14 +6,14 @@ on, ``campaign_sensor`` keeps the partitions equal to the campaign, ``campaign_a
 ``warehouse_audit`` requests again the partitions whose rows left the warehouse, and the ``nightly_backfill`` schedule
 shows the nightly backfill on the Automation page (:mod:`glass_assets.automation.schedules`). If the campaign file does
 not validate, the last campaign that did (kept by the sensor in ``$DAGSTER_HOME``) defines the graph, so the UI keeps
-working while the sensor's failed tick names the error.
+working while the sensor's failed tick names the error. Nothing is built at import: Dagster calls the
+:func:`~dagster.definitions` loader :func:`defs` when it loads the code location.
 """
 
-import os
 import warnings
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import Definitions, definitions
 
 from glass_assets.automation.audit import warehouse_audit
 from glass_assets.automation.conditions import campaign_condition
@@ -42,6 +42,7 @@ from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
 from glass_assets.propensity_learning.transferability import TRANSFERABILITY
 from glass_assets.report.assets import paper_report_asset
 from glass_assets.resources import default_resources
+from glass_assets.settings import DAGSTER_HOME
 
 __all__ = ["TEMPLATES", "build_definitions", "defs"]
 
@@ -104,7 +105,7 @@ def _campaign() -> Campaign:
     try:
         return load_campaign()
     except ValueError as error:
-        home = os.environ.get("DAGSTER_HOME")
+        home = DAGSTER_HOME.raw()
         fallback = last_good_campaign_path(home) if home else None
         if fallback is None or not Path(fallback).is_file():
             raise
@@ -112,4 +113,9 @@ def _campaign() -> Campaign:
         return load_campaign(fallback)
 
 
-defs = build_definitions(_campaign())
+@definitions
+def defs() -> Definitions:
+    """The code location (``workspace.yaml``, ``dagster definitions validate``): :func:`build_definitions` of the
+    campaign file, built when Dagster loads it rather than when this module is imported; call ``defs()`` for the
+    :class:`~dagster.Definitions`."""
+    return build_definitions(_campaign())

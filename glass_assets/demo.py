@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from glass_assets import settings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: the demo process that executes a run in process: if it is gone, the run is too
 DEMO_PID_TAG = "glass/demo_pid"
@@ -228,9 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaign", type=Path, help="campaign file (default: campaign.yaml)")
     args = parser.parse_args(argv)
-    os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / "dagster_home"))
+    # the demo's defaults, set in the environment so the run workers it launches inherit them (glass_assets.settings)
+    os.environ.setdefault(settings.DAGSTER_HOME.name, str(REPO_ROOT / "dagster_home"))
     if args.campaign:
-        os.environ["GLASS_CAMPAIGN"] = str(args.campaign.resolve())
+        os.environ[settings.CAMPAIGN.name] = str(args.campaign.resolve())
 
     import logging
 
@@ -256,11 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {run_id} of a demo that was killed: marked failed, its pool slots freed")
     for change in sync_partitions(instance, load_campaign()):
         print(change)
-    outcome = run_campaign(defs, instance)
+    outcome = run_campaign(defs(), instance)
     print(
         f"demo {'finished' if outcome.complete else 'stopped'} in {time.perf_counter() - started:.0f} s; "
         f"{outcome.failed} failed runs. "
-        f"Open the UI with: DAGSTER_HOME={os.environ['DAGSTER_HOME']} .venv/bin/dagster dev -w workspace.yaml"
+        f"Open the UI with: DAGSTER_HOME={settings.DAGSTER_HOME.raw()} .venv/bin/dagster dev -w workspace.yaml"
     )
     if not outcome.complete:
         print(

@@ -4,7 +4,8 @@ has to catch a process between two polls.
 Named points (each a call of :func:`fault_point` in the code that reaches it):
 
 - ``simulation`` — in the local launcher, each time a worker reports a finished item while others still run;
-- ``warehouse_write`` — inside the warehouse transaction, rows deleted and inserted, not committed;
+- ``warehouse_write`` — inside the warehouse transaction, rows deleted and inserted, not committed (injected: the
+  ``warehouse`` resource hands :func:`armed_fault_hook` to the :class:`~glass_assets.warehouse.Warehouse`);
 - ``mlflow_registration`` — a model version registered, its alias (champion or challenger) not yet set.
 
 Two ways to arm them, both through the environment of the step process:
@@ -25,31 +26,43 @@ Two ways to arm them, both through the environment of the step process:
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["FAULT_ENV", "FAULT_PLAN_ENV", "POINTS", "fault_point", "injected_faults"]
+from glass_assets.settings import FAULT_KILL, FAULT_PLAN
 
-FAULT_ENV = "GLASS_FAULT_KILL"
-FAULT_PLAN_ENV = "GLASS_FAULT_PLAN"
+__all__ = ["FAULT_ENV", "FAULT_PLAN_ENV", "POINTS", "armed_fault_hook", "fault_point", "injected_faults"]
+
+FAULT_ENV = FAULT_KILL.name
+FAULT_PLAN_ENV = FAULT_PLAN.name
 POINTS = ("simulation", "warehouse_write", "mlflow_registration")
 
 
 def fault_point(name: str) -> None:
     """Kill this process here if :data:`FAULT_ENV` or :data:`FAULT_PLAN_ENV` says so; otherwise do nothing."""
-    for entry in filter(None, os.environ.get(FAULT_ENV, "").split(",")):
+    for entry in filter(None, (FAULT_KILL.raw() or "").split(",")):
         point, _, rest = entry.partition(":")
         marker, _, scope = rest.partition(":")
         if point == name and marker and not os.path.exists(marker):
             Path(marker).touch()
             _kill(scope == "run")
-    plan = os.environ.get(FAULT_PLAN_ENV)
+    plan = FAULT_PLAN.get()
     if plan:
-        _planned(name, Path(plan))
+        _planned(name, plan)
+
+
+def armed_fault_hook(name: str) -> Callable[[], None] | None:
+    """``fault_point(name)`` as a hook to inject (the warehouse's ``before_commit``) when :data:`FAULT_ENV` or
+    :data:`FAULT_PLAN_ENV` is set as the hook is made, else ``None``: outside the crash tests nothing is injected."""
+    if not (FAULT_KILL.is_set() or FAULT_PLAN.is_set()):
+        return None
+    return functools.partial(fault_point, name)
 
 
 def _kill(run_worker_too: bool) -> None:

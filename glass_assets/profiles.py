@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
+from glass_assets import settings as env
 from glass_core.learning.classifier_gate import ClassifierGate, GateError
 from glass_core.learning.cnn import HEADS
 from glass_core.models.systems import SYSTEMS, get_system
@@ -667,9 +667,9 @@ def configured_profile() -> Profile:
     """The profile the platform runs with: ``GLASS_PROFILE`` (default ``demo``) of ``GLASS_PROFILES_FILE`` (default
     the shipped ``profiles.yaml``), after every profile of that file validated. Definitions load and every entry
     point call it, so a bad profile stops them before anything is requested or written."""
-    path = Path(os.environ.get("GLASS_PROFILES_FILE") or PROFILES_FILE)
+    path = Path(env.PROFILES_FILE.raw() or PROFILES_FILE)
     validate_profiles_file(path)
-    return load_profile(os.environ.get("GLASS_PROFILE") or "demo", path)
+    return load_profile(env.PROFILE.get(), path)
 
 
 def _build(name: str, raw: dict[str, Any], path: Path) -> Profile:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource
 
+from glass_assets import settings as env
+from glass_assets.faults import armed_fault_hook
 from glass_assets.launchers import (
     LocalProcessLauncher,
     ProgressCallback,
@@ -74,7 +75,8 @@ class WarehouseResource(ConfigurableResource):
     path: str = str(REPO_ROOT / "data" / "warehouse.duckdb")
 
     def get(self) -> Warehouse:
-        return Warehouse(self.path)
+        # crash tests only: a kill between the rows written and the commit, when GLASS_FAULT_* arms it (else None)
+        return Warehouse(self.path, before_commit=armed_fault_hook("warehouse_write"))
 
 
 def progress_logger(log: Any, total: int, what: str) -> ProgressCallback:
@@ -107,26 +109,18 @@ def default_resources() -> dict[str, ConfigurableResource]:
     ``GLASS_PROFILE``, ``GLASS_PROFILES_FILE``, ``GLASS_WAREHOUSE``, ``GLASS_SCRATCH``, ``MLFLOW_TRACKING_URI`` and
     ``GLASS_MLFLOW_UI_URL`` (the MLflow UI's address, default ``http://127.0.0.1:5000``) and ``GLASS_MLFLOW_ARTIFACTS``
     override the defaults;
-    ``GLASS_LAUNCHER`` (``local`` or ``slurm``, with ``GLASS_SLURM_*`` settings) picks the launcher."""
-    study: dict[str, Any] = {"profile": EnvVar("GLASS_PROFILE")} if os.environ.get("GLASS_PROFILE") else {}
-    if os.environ.get("GLASS_PROFILES_FILE"):  # a study's own profiles file (tests: tiny systems)
-        study["profiles_file"] = EnvVar("GLASS_PROFILES_FILE")
-    if os.environ.get("GLASS_SCRATCH"):  # on a cluster: a folder the compute nodes see at the same path
-        study["scratch_dir"] = EnvVar("GLASS_SCRATCH")
+    ``GLASS_LAUNCHER`` (``local`` or ``slurm``, with ``GLASS_SLURM_*`` settings) picks the launcher
+    (:mod:`glass_assets.settings`). A variable that is set becomes the field's :class:`~dagster.EnvVar`."""
+    study = _from_environment(profile=env.PROFILE, profiles_file=env.PROFILES_FILE, scratch_dir=env.SCRATCH)
     settings = StudySettings(**study)
-    warehouse = (
-        WarehouseResource(path=EnvVar("GLASS_WAREHOUSE")) if os.environ.get("GLASS_WAREHOUSE") else WarehouseResource()
-    )
+    warehouse = WarehouseResource(**_from_environment(path=env.WAREHOUSE))
     from glass_assets.tracking import MLflowResource
 
-    mlflow_settings: dict[str, Any] = {}
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        mlflow_settings["tracking_uri"] = EnvVar("MLFLOW_TRACKING_URI")
-    if os.environ.get("GLASS_MLFLOW_UI_URL"):  # the address the MLflow UI serves at, for the links in metadata
-        mlflow_settings["ui_url"] = EnvVar("GLASS_MLFLOW_UI_URL")
-    if os.environ.get("GLASS_MLFLOW_ARTIFACTS"):  # where a temporary registry's artifacts go (tests)
-        mlflow_settings["artifact_root"] = EnvVar("GLASS_MLFLOW_ARTIFACTS")
-    tracking = MLflowResource(**mlflow_settings)
+    tracking = MLflowResource(
+        **_from_environment(
+            tracking_uri=env.MLFLOW_TRACKING_URI, ui_url=env.MLFLOW_UI_URL, artifact_root=env.MLFLOW_ARTIFACTS
+        )
+    )
     return {
         "study": settings,
         "simulation": configured_launcher(),
@@ -140,11 +134,13 @@ def audit_resources() -> tuple[WarehouseResource, Any]:
     environment read now (for code outside a run, e.g. the demo runner's audit)."""
     from glass_assets.tracking import MLflowResource
 
-    path = os.environ.get("GLASS_WAREHOUSE")
+    path = env.WAREHOUSE.raw()
     warehouse = WarehouseResource(path=path) if path else WarehouseResource()
-    tracking: dict[str, str] = {}
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        tracking["tracking_uri"] = os.environ["MLFLOW_TRACKING_URI"]
-    if os.environ.get("GLASS_MLFLOW_ARTIFACTS"):
-        tracking["artifact_root"] = os.environ["GLASS_MLFLOW_ARTIFACTS"]
+    fields = {"tracking_uri": env.MLFLOW_TRACKING_URI, "artifact_root": env.MLFLOW_ARTIFACTS}
+    tracking = {field: setting.raw() for field, setting in fields.items() if setting.is_set()}
     return warehouse, MLflowResource(**tracking)
+
+
+def _from_environment(**fields: env.Setting[Any]) -> dict[str, Any]:
+    """Resource fields whose variable is set, as Dagster :class:`~dagster.EnvVar` s; the rest keep their defaults."""
+    return {field: setting.env_var() for field, setting in fields.items() if setting.is_set()}

@@ -188,16 +188,15 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from glass_assets.faults import FAULT_ENV, fault_point
 from glass_assets.provenance import VOLATILE_COLUMNS, active_write, row_key
 
-__all__ = ["FAULT_ENV", "SCHEMA", "PartitionKey", "Warehouse", "WarehouseError", "ensemble_key"]
+__all__ = ["SCHEMA", "PartitionKey", "Warehouse", "WarehouseError", "ensemble_key"]
 
 
 SCHEMA: dict[str, str] = {
@@ -425,10 +424,15 @@ def ensemble_key(system: str, temperature: float, ensemble: str) -> dict[str, ob
 
 
 class Warehouse:
-    """A DuckDB database file with the platform's tables."""
+    """A DuckDB database file with the platform's tables.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``before_commit`` (default none) is called inside every partition write's transaction, the rows deleted and
+    inserted, before the commit: the crash tests inject a kill there (:class:`~glass_assets.resources.WarehouseResource`
+    passes :func:`glass_assets.faults.armed_fault_hook`, ``None`` unless a test arms it)."""
+
+    def __init__(self, path: str | os.PathLike[str], before_commit: Callable[[], None] | None = None) -> None:
         self.path = Path(path)
+        self.before_commit = before_commit
         self.lock_path = self.path.with_name(self.path.name + ".lock")
 
     # ------------------------------------------------------------------ access
@@ -513,7 +517,8 @@ class Warehouse:
                             con.unregister("incoming")
                         written[table] = written.get(table, 0) + frame.height
                         recorded.append(self._record_row_set(con, table, key))
-                fault_point("warehouse_write")  # rows deleted and inserted, transaction not committed
+                if self.before_commit is not None:  # rows deleted and inserted, transaction not committed
+                    self.before_commit()
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

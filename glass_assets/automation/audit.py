@@ -25,7 +25,6 @@ says so): a fault that recurs needs a person.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from dagster import (
@@ -48,13 +47,14 @@ from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from glass_assets.lineage import latest_materialization
 from glass_assets.provenance import CHECK_NAME, Finding, audit_partition, recorded_models, recorded_row_sets
 from glass_assets.resources import WarehouseResource
+from glass_assets.settings import AUDIT_DEEP_ROWS, SENSOR_TICK_SECONDS
 from glass_assets.tracking import MLflowResource
 
 __all__ = ["DEEP_ROWS_PER_TICK", "HEAL_TAG", "PartitionAudit", "audit_instance", "heal_requests", "warehouse_audit"]
 
-TICK_SECONDS = int(os.environ.get("GLASS_SENSOR_TICK_SECONDS", "30"))
+TICK_SECONDS: int = SENSOR_TICK_SECONDS.get()
 #: rows whose content digest is recomputed per tick (the rest are counted, and their records compared)
-DEEP_ROWS_PER_TICK = int(os.environ.get("GLASS_AUDIT_DEEP_ROWS", "2000000"))
+DEEP_ROWS_PER_TICK: int = AUDIT_DEEP_ROWS.get()
 HEAL_TAG = "glass/heal"
 IN_PROGRESS = [
     DagsterRunStatus.QUEUED,

@@ -7,7 +7,6 @@ what is due: new partitions within seconds, the nightly backfill of everything s
 file with an error fails the tick with the file, system and value named, and changes nothing.
 """
 
-import os
 import shutil
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from dagster import (
 
 from glass_assets.campaign import CAMPAIGN_STAGES, PER_SYSTEM_STAGES, Campaign, default_campaign_path, load_campaign
 from glass_assets.partitions import temperature_partitions
+from glass_assets.settings import SENSOR_TICK_SECONDS
 
 __all__ = [
     "campaign_automation",
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: seconds between the sensors' ticks; ``GLASS_SENSOR_TICK_SECONDS`` shortens it (the daemon tests use 5)
-TICK_SECONDS = int(os.environ.get("GLASS_SENSOR_TICK_SECONDS", "30"))
+TICK_SECONDS: int = SENSOR_TICK_SECONDS.get()
 #: stages whose temperatures are partitions (the rest are per system)
 PARTITION_STAGES = tuple(stage for stage in CAMPAIGN_STAGES if stage not in PER_SYSTEM_STAGES)
 

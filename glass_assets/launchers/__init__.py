@@ -9,7 +9,6 @@ in the launchpad's resource config (``resources: simulation: config: …``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from glass_assets.launchers.base import (
@@ -21,6 +20,7 @@ from glass_assets.launchers.base import (
 from glass_assets.launchers.local import LocalProcessLauncher
 from glass_assets.launchers.slurm import SlurmConfigError, SlurmError, SlurmLauncher, SlurmUnavailableError
 from glass_assets.launchers.training import TrainedResult, train_through_launcher, training_scratch
+from glass_assets.settings import LAUNCHER, slurm_raw, slurm_variable
 
 __all__ = [
     "WORKER_MODULE",
@@ -43,20 +43,19 @@ LAUNCHERS = ("local", "slurm")
 
 def configured_launcher(environ: Mapping[str, str] | None = None) -> SimulationLauncher:
     """The launcher ``GLASS_LAUNCHER`` names, with ``GLASS_SLURM_*`` settings for the Slurm one."""
-    environ = os.environ if environ is None else environ
-    name = environ.get("GLASS_LAUNCHER", "local").strip().lower() or "local"
+    name = (LAUNCHER.get(environ) or "local").strip().lower() or "local"
     if name == "local":
         return LocalProcessLauncher()
     if name != "slurm":
-        raise SlurmConfigError(f"GLASS_LAUNCHER={name!r} is not a launcher; choose one of {LAUNCHERS}")
+        raise SlurmConfigError(f"{LAUNCHER.name}={name!r} is not a launcher; choose one of {LAUNCHERS}")
     return SlurmLauncher(**slurm_settings(environ))
 
 
-def slurm_settings(environ: Mapping[str, str]) -> dict[str, object]:
+def slurm_settings(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """``GLASS_SLURM_<FIELD>`` variables as SlurmLauncher fields, converted to each field's type."""
     settings: dict[str, object] = {}
     for name, info in SlurmLauncher.model_fields.items():
-        raw = environ.get(f"GLASS_SLURM_{name.upper()}")
+        raw = slurm_raw(name, environ)
         if raw is None:
             continue
         try:
@@ -69,5 +68,5 @@ def slurm_settings(environ: Mapping[str, str]) -> dict[str, object]:
             else:
                 settings[name] = raw
         except ValueError as error:
-            raise SlurmConfigError(f"GLASS_SLURM_{name.upper()}={raw!r} is not a valid {name}: {error}") from error
+            raise SlurmConfigError(f"{slurm_variable(name)}={raw!r} is not a valid {name}: {error}") from error
     return settings

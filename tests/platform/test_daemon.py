@@ -30,10 +30,10 @@ from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 from glass_assets.automation.audit import IN_PROGRESS
 from glass_assets.definitions import build_definitions
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
-from glass_assets.faults import FAULT_PLAN_ENV, injected_faults
+from glass_assets.faults import FAULT_ENV, FAULT_PLAN_ENV, injected_faults
 from glass_assets.graph import materialize_templates
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
-from glass_assets.warehouse import FAULT_ENV, Warehouse, ensemble_key
+from glass_assets.warehouse import Warehouse, ensemble_key
 from tests.helpers.campaigns import TemporaryCampaign, campaign_environment, environment, profiles_file
 from tests.helpers.paths import ROOT, TINY_PROFILES
 

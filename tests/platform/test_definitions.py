@@ -6,10 +6,12 @@ import os
 
 from dagster import AssetKey
 
-from glass_assets.definitions import defs
+from glass_assets.definitions import defs as load_defs
 from tests.helpers.paths import ROOT, SNAPSHOTS
 
 SNAPSHOT = SNAPSHOTS / "asset_graph.json"
+#: the code location as Dagster loads it (the @definitions loader, called as Dagster calls it)
+defs = load_defs()
 
 
 def graph_snapshot(definitions) -> dict:
