@@ -8,14 +8,10 @@ import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.equilibria.checks import (
     INHERENT_CHECKS,
     SWAP_MC_CHECKS,
-    inherent_check_specs,
-    run_inherent_checks,
-    run_swap_mc_checks,
-    swap_mc_check_specs,
 )
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
@@ -96,8 +92,18 @@ def swap_mc_equilibria(
             decorrelation += data["typed_overlaps"].tolist()
             acceptance.append(json.loads(str(data["acceptance"])))
     frames = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles), "swap_mc_traces": pl.concat(traces)}
-    checks = run_swap_mc_checks(system, frames, params["equilibration_sweeps"], decorrelation)
-    raise_on_blocking_failure(checks, SWAP_MC_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root())
+    checks = evaluate_before_commit(
+        SWAP_MC_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        system=system,
+        configs=configurations(frames["samples"], frames["particles"]),
+        samples=frames["samples"],
+        traces=frames["swap_mc_traces"],
+        equilibration_sweeps=params["equilibration_sweeps"],
+        overlaps=decorrelation,
+    )
     written = store.replace_partition(key, frames)
     shutil.rmtree(scratch, ignore_errors=True)
     from glass_assets.equilibria.plots import energy_trace_figure
@@ -178,13 +184,16 @@ def inherent_structures(
             )
     frames = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles)}
     table = pl.DataFrame(minima)
-    checks = run_inherent_checks(system, frames, table, tolerance)
-    raise_on_blocking_failure(
-        checks,
+    checks = evaluate_before_commit(
         INHERENT_CHECKS,
         context,
         rejected={**frames, "inherent_structures": table},
         quarantine_root=study.quarantine_root(),
+        system=system,
+        configs=configurations(frames["samples"], frames["particles"]),
+        samples=frames["samples"],
+        minima=table,
+        force_tolerance=tolerance,
     )
     # one transaction: the minima and their configurations are published together or not at all
     written = store.replace_partitions(
@@ -208,7 +217,7 @@ SWAP_MC_EQUILIBRIA = AssetTemplate(
     body=swap_mc_equilibria,
     profile_settings=("base_seed", "swap_mc"),
     partitioned_by="swap_mc",
-    check_specs=swap_mc_check_specs,
+    checks=SWAP_MC_CHECKS,
     kinds=frozenset({"numba", "duckdb"}),
     group_name="equilibria",
     code_version=SWAP_MC_CODE_VERSION,
@@ -227,7 +236,7 @@ INHERENT_STRUCTURES = AssetTemplate(
     profile_settings=("inherent_structures.force_tolerance",),
     partitioned_by="swap_mc",
     upstream=(Upstream("swap_mc_equilibria"),),
-    check_specs=inherent_check_specs,
+    checks=INHERENT_CHECKS,
     kinds=frozenset({"lammps", "duckdb"}),
     group_name="equilibria",
     code_version=INHERENT_CODE_VERSION,

@@ -21,14 +21,10 @@ from dagster import (
 )
 
 from glass_assets.campaign import load_campaign
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.glassbench.checks import (
     SAMPLE_CHECKS,
     SCORE_CHECKS,
-    run_sample_checks,
-    run_score_checks,
-    sample_check_specs,
-    score_check_specs,
 )
 from glass_assets.glassbench.scores import (
     ScoredModel,
@@ -209,9 +205,7 @@ def glassbench_samples(
     equilibria = {s.sample: s.equilibrium for s in structures}
     inherent = {s.sample: s.inherent for s in structures}
     all_samples = pl.concat([rows[GLASSBENCH]["samples"], rows[GLASSBENCH_INHERENT]["samples"]])
-    results = run_sample_checks(system, equilibria, inherent, all_samples, labels)
-    raise_on_blocking_failure(
-        results,
+    results = evaluate_before_commit(
         SAMPLE_CHECKS,
         context,
         note=f"files: {', '.join(files)}",
@@ -221,6 +215,11 @@ def glassbench_samples(
             "glassbench_labels": labels,
         },
         quarantine_root=study.quarantine_root(),
+        system=system,
+        equilibria=equilibria,
+        inherent=inherent,
+        samples=all_samples,
+        labels=labels,
     )
     written = store.replace_partitions(
         [
@@ -383,9 +382,13 @@ def glassbench_scores(
     ]
     scores = pl.concat([f["mlp_scores"] for _, f in frames])
     state_points = pl.DataFrame(points, schema=STATE_POINT_SCHEMA)
-    results = run_score_checks(scores, state_points)
-    raise_on_blocking_failure(
-        results, SCORE_CHECKS, context, rejected={"mlp_scores": scores}, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        SCORE_CHECKS,
+        context,
+        rejected={"mlp_scores": scores},
+        quarantine_root=study.quarantine_root(),
+        scores=scores,
+        state_points=state_points,
     )
     written = store.replace_partitions(frames)
     undefined = scores.filter(pl.col("pearson").is_null())
@@ -418,7 +421,7 @@ GLASSBENCH_SAMPLES = AssetTemplate(
     body=glassbench_samples,
     profile_settings=("inherent_structures.force_tolerance",),
     partitioned_by="glassbench",
-    check_specs=sample_check_specs,
+    checks=SAMPLE_CHECKS,
     kinds=frozenset({"lammps", "duckdb"}),
     group_name="glassbench",
     code_version=GLASSBENCH_SAMPLES_CODE_VERSION,
@@ -438,7 +441,7 @@ GLASSBENCH_SCORES = AssetTemplate(
     profile_settings=("propensity_learning.training",),
     partitioned_by="glassbench",
     upstream=(Upstream("glassbench_samples"), Upstream("tglassmlp_model")),
-    check_specs=score_check_specs,
+    checks=SCORE_CHECKS,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="glassbench",
     code_version=GLASSBENCH_SCORES_CODE_VERSION,

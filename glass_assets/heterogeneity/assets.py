@@ -32,18 +32,13 @@ from dagster import (
 )
 
 from glass_assets.campaign import load_campaign
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.heterogeneity import plots
 from glass_assets.heterogeneity.checks import (
     ATTENTION_CHECKS,
     DYNAMIC_CHECKS,
-    attention_check_specs,
-    dynamic_check_specs,
-    run_attention_checks,
-    run_dynamic_checks,
-    run_summary_checks,
-    summary_check_specs,
+    SUMMARY_CHECKS,
     unresolved_xi4,
 )
 from glass_assets.partitions import (
@@ -400,9 +395,13 @@ def dynamic_heterogeneity(
                                equilibria.box, sorted({row["target_cb"] for row in out.lengths}))
     n_frames = _md_time_series(out, store, key, equilibria, types)
     frames = out.frames()
-    results = run_dynamic_checks(frames, out.skipped)
-    raise_on_blocking_failure(
-        results, DYNAMIC_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        DYNAMIC_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        frames=frames,
+        skipped=out.skipped,
     )
     written = store.replace_partitions(
         [
@@ -507,9 +506,13 @@ def attention_lengths(
         "attention_distributions": pl.concat(distributions).with_columns(pl.col("n_networks").cast(pl.Int32)),
         "dynamic_lengths": pl.DataFrame(rows).with_columns(pl.col("n_networks").cast(pl.Int32)),
     }
-    results = run_attention_checks(frames)
-    raise_on_blocking_failure(
-        results, ATTENTION_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        ATTENTION_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        frames=frames,
+        distributions=frames["attention_distributions"],
     )
     written = store.replace_partitions(
         [
@@ -585,7 +588,9 @@ def heterogeneity_summary(
         raise WarehouseError(f"no heterogeneity rows for {system}: materialize dynamic_heterogeneity first")
     temperatures = sorted(set(lengths["temperature"].to_list()) | set(chi4["temperature"].to_list()))
     large_boxes = sorted(float(t) for s, t in load_campaign().for_stage("large_box") if s == system)
-    results = run_summary_checks(lengths, temperatures, large_boxes)
+    results = evaluate_before_commit(
+        SUMMARY_CHECKS, context, lengths=lengths, temperatures=temperatures, xi4_temperatures=large_boxes
+    )
     types = sorted({t for t in lengths["particle_type"].to_list() + chi4["particle_type"].to_list() if t})
     subset = f", particle type {'/'.join(types)}" if types else ""
     figure = plots.summary_figure(lengths, chi4, f"{system}: dynamic heterogeneity and its length scales{subset}")
@@ -612,7 +617,7 @@ DYNAMIC_HETEROGENEITY = AssetTemplate(
         Upstream("propensity_labels", "all"),
         Upstream("state_point_labels", "all"),
     ),
-    check_specs=dynamic_check_specs,
+    checks=DYNAMIC_CHECKS,
     kinds=frozenset({"duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
@@ -631,7 +636,7 @@ ATTENTION_LENGTHS = AssetTemplate(
     profile_settings=("heterogeneity.attention_aggregate", "propensity_learning.state_point_targets"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("tglassmlp_model"), Upstream("propensity_predictions")),
-    check_specs=attention_check_specs,
+    checks=ATTENTION_CHECKS,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
@@ -653,7 +658,7 @@ HETEROGENEITY_SUMMARY = AssetTemplate(
         Upstream("attention_lengths"),
         Upstream("four_point_structure_factor"),
     ),
-    check_specs=summary_check_specs,
+    checks=SUMMARY_CHECKS,
     kinds=frozenset({"duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
