@@ -109,7 +109,7 @@ class AssetTemplate:
 
     def __post_init__(self) -> None:
         if self.description is None:
-            object.__setattr__(self, "description", inspect.getdoc(self.body))
+            object.__setattr__(self, "description", " ".join((inspect.getdoc(self.body) or "").split()) or None)
 
     @property
     def name(self) -> str:

@@ -589,6 +589,8 @@ def cooling_rate_study(
     warehouse: WarehouseResource,
     mlflow_tracking: MLflowResource,
 ) -> MaterializeResult:
+    """Glasses quenched to T_G at each of the profile's cooling rates, and per rate the correlations of their
+    structural indicators and Grad-CAM scores."""
     started = time.perf_counter()
     system_name = context.partition_key
     system = get_system(system_name)
@@ -714,13 +716,4 @@ COOLING_RATE_STUDY = AssetTemplate(
     code_version=COOLING_RATE_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Glasses quenched to T_G at each cooling rate of the profile's cooling_rate_study section (LAMMPS, the quench "
-        "task); per glass Pearson and Spearman C(1−Θ,Υ) of the coarse-grained normalised fields as in "
-        "indicator_correlations; per rate mean ± SE and n beside Oyama et al.'s 0.355 (rate 8.33e-5), plotted "
-        "against the rate. C(Γ,Υ) and C(Γ,1−Θ) of the glasses from one CNN per input kind (density, per_type) "
-        "trained on the T_L / T_G quenched ensembles (MLflow experiment cooling_rate_study_cnn). Warehouse tables "
-        "cooling_rate_correlations, cooling_rate_summary; the glasses in samples/particles (ensemble "
-        "quenched_rate_<rate>)."
-    ),
 )

@@ -122,6 +122,8 @@ def propensity_labels(
     warehouse: WarehouseResource,
     mlflow_tracking: MLflowResource,
 ) -> MaterializeResult:
+    """Per-particle cage-relative displacement Δ and bond-breaking propensity C_B over time, from isoconfigurational
+    MD at the partition's temperature."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     profile = study.load()
@@ -240,10 +242,4 @@ PROPENSITY_LABELS = AssetTemplate(
     code_version=PROPENSITY_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Isoconfigurational MD at the partition's temperature from stored initial structures (abm/kam: the T_G "
-        "glasses; ka2d_ternary: swap-MC equilibria): per particle and time the cage-relative squared displacement "
-        "Δ and the bond-breaking propensity C_B (tables `propensity`, `propensity_summary`; trajectories stay in "
-        "scratch)."
-    ),
 )

@@ -46,6 +46,8 @@ PAPER_MAXIMUM = OYAMA_DYNAMICS_MAXIMUM
 def grad_cam_dynamics(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """The correlation C(Γ, 1 − Δ) between the champion CNN's Grad-CAM score and the glasses' later cage-relative
+    displacement, against the cage clock δ(t)."""
     system = context.partition_key
     store = warehouse.get()
     labels = store.query(
@@ -248,9 +250,4 @@ GRAD_CAM_DYNAMICS = AssetTemplate(
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="dynamics",
     code_version=GRAD_CAM_DYNAMICS_CODE_VERSION,
-    description=(
-        "Pearson C(Γ, 1−Δ) between the champion CNN's Grad-CAM score and the cage-relative displacement of the "
-        "same glasses (both coarse-grained, ξ = 3, and normalised), per frame, against the clock δ(t), for every "
-        "run temperature of the propensity labels [Oyama et al. 2023, Fig. 4]. Table `grad_cam_dynamics`."
-    ),
 )

@@ -74,6 +74,8 @@ def quenched_ensembles(
     simulation: SimulationLauncher,
     warehouse: WarehouseResource,
 ) -> MaterializeResult:
+    """Independent LAMMPS quenches of the system to the partition's temperature: the glasses and their cooling
+    curves."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -153,9 +155,4 @@ QUENCHED_ENSEMBLES = AssetTemplate(
     code_version=QUENCH_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Independent LAMMPS quenches (Oyama et al. 2023): random start, NVT at T=4.0, Nosé–Hoover cooling at a "
-        "constant rate to the partition's temperature. Rows in the warehouse tables samples, particles and "
-        "cooling_curves (ensemble = 'quenched')."
-    ),
 )

@@ -27,6 +27,7 @@ from glass_core.models.systems import PotentialForm, get_system
 def swap_mc_equilibria(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Equilibrium configurations of the partition from swap Monte Carlo, with their energy traces."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -133,6 +134,7 @@ def swap_mc_equilibria(
 def inherent_structures(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """The inherent structure (energy minimum) of each swap-MC equilibrium of the partition."""
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
     store = warehouse.get()
@@ -223,11 +225,6 @@ SWAP_MC_EQUILIBRIA = AssetTemplate(
     code_version=SWAP_MC_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Equilibrium ka2d_ternary configurations by compiled swap Monte Carlo (displacements + A↔C, B↔C type "
-        "swaps, Metropolis): independent chains from random starts, equilibrated, then sampled far enough apart "
-        "to be decorrelated. Rows in samples/particles (ensemble = 'swap_mc') and swap_mc_traces."
-    ),
 )
 
 
@@ -242,8 +239,4 @@ INHERENT_STRUCTURES = AssetTemplate(
     code_version=INHERENT_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Each swap-MC equilibrium configuration minimised by LAMMPS (FIRE, then CG, exact C²-smooth potential): "
-        "rows in samples/particles (ensemble = 'inherent') and inherent_structures (energy, force norm)."
-    ),
 )

@@ -189,6 +189,8 @@ def _configuration_rows(
 def glassbench_samples(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """The GlassBench configurations of the partition's temperature, their inherent structures and their
+    bond-breaking propensity labels."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -300,9 +302,10 @@ def _headline(scores: pl.DataFrame) -> pl.DataFrame:
 def glassbench_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
-    """Score the champions on the partition's GlassBench labels, time by time: recompute the descriptor grid that
-    holds every model's columns on the inherent structures, predict on each model's particle types, write type-A (and
-    for an every-type model, all-particle) Pearson rows, NULL with a reason where undefined (``mlp_scores``)."""
+    """The champion tGlassMLP, GlassMLP and best-descriptor baseline scored against the GlassBench labels."""
+    # Score the champions on the partition's GlassBench labels, time by time: recompute the descriptor grid that holds
+    # every model's columns on the inherent structures, predict on each model's particle types, write type-A (and for
+    # an every-type model, all-particle) Pearson rows, NULL with a reason where undefined (``mlp_scores``).
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
     client = mlflow_tracking.activate()
@@ -427,12 +430,6 @@ GLASSBENCH_SAMPLES = AssetTemplate(
     code_version=GLASSBENCH_SAMPLES_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "GlassBench KA2D isoconfigurational files of the partition's temperature, read from the campaign's folder: "
-        "thermal starts (ensemble 'glassbench') and inherent structures ('glassbench_inherent'; minimised by LAMMPS "
-        "where a file has none) in samples/particles, and per-particle bond-breaking propensity at each file's "
-        "time by the platform's functions (`glassbench_labels`)."
-    ),
 )
 
 
@@ -445,11 +442,4 @@ GLASSBENCH_SCORES = AssetTemplate(
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="glassbench",
     code_version=GLASSBENCH_SCORES_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP (iterated at GlassBench's (T, measured ⟨C_B⟩)), the champion GlassMLP where one of "
-        "its state points matches, and the platform's best-single-descriptor baseline, scored against the GlassBench "
-        "labels: per-configuration Pearson of type A (the headline, as GlassBench and [J]; and of all particles for a "
-        "model that predicts every type), mean ± SE; NULL with its reason where undefined, e.g. constant labels "
-        "(`mlp_scores`, split 'glassbench')."
-    ),
 )

@@ -380,6 +380,8 @@ def _md_time_series(out: _Rows, store: Warehouse, key: dict, equilibria: _Equili
 def dynamic_heterogeneity(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """The four-point susceptibility χ4 and the chord length ℓ_ch of the bond-breaking propensity at each state
+    point, from MD and from the tGlassMLP."""
     system, temperature = parse_partition(context.partition_key)
     profile = study.load()
     settings, learning = profile.heterogeneity, profile.propensity_learning
@@ -451,6 +453,8 @@ def _state_inputs(store: Warehouse, system: str, temperature: float, version: st
 def attention_lengths(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """The champion tGlassMLP's attention over the coarse-graining lengths, and the attention length ⟨L⟩, at every
+    state point of the campaign."""
     system = context.partition_key
     profile = study.load()
     temperatures = sorted(float(t) for s, t in load_campaign().for_stage("swap_mc") if s == system)
@@ -572,6 +576,8 @@ def _wide_summary(lengths: pl.DataFrame, chi4: pl.DataFrame) -> pl.DataFrame:
 def heterogeneity_summary(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """The figure of the system's dynamic heterogeneity: its length scales against 1/T and χ4 against ⟨C_B⟩, MD
+    beside tGlassMLP."""
     system = context.partition_key
     store = warehouse.get()
     store.ensure_writable()
@@ -621,13 +627,6 @@ DYNAMIC_HETEROGENEITY = AssetTemplate(
     kinds=frozenset({"duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "χ4 = (⟨Q²⟩ − ⟨Q⟩²)/N and χ4/Var(X) of the bond-breaking propensity at each state point ⟨C_B⟩, from MD "
-        "labels (its configurational part) and from the champion tGlassMLP on every swap-MC equilibrium, bootstrap "
-        "errors over configurations; χ4(t) from the MD frames; the full χ4 of single trajectories (thermal + "
-        "configurational, 'chi4_full', MD only) from the split replica halves where R ≥ 2; chord length ℓ_ch from "
-        "MD and predictions on the same configurations [J]. Tables `heterogeneity`, `dynamic_lengths` (chord)."
-    ),
 )
 
 
@@ -640,13 +639,6 @@ ATTENTION_LENGTHS = AssetTemplate(
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP's attention weights at every (T, ⟨C_B⟩) of the campaign's swap-MC temperatures, "
-        "averaged over the descriptors of each coarse-graining length L: P(L) and the attention length "
-        "⟨L⟩ = Σ L P(L), mean ± standard deviation across the kept networks [J] (`attention_distributions`, "
-        "`dynamic_lengths` length 'attention'). The state-point input is the self-consistent one of the "
-        "predictions where they exist."
-    ),
 )
 
 
@@ -662,10 +654,4 @@ HETEROGENEITY_SUMMARY = AssetTemplate(
     kinds=frozenset({"duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "The paper figure of the system's dynamic heterogeneity: ξ4 (when four_point_structure_factor has run), "
-        "ℓ_ch and the attention length against 1/T, MD (filled) beside tGlassMLP (open), and χ4 against ⟨C_B⟩ "
-        "at every temperature; inline and as PNG. Its numbers are the `dynamic_lengths` and `heterogeneity` rows "
-        "of the system (wide view in the metadata)."
-    ),
 )

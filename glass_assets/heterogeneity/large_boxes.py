@@ -156,6 +156,7 @@ def _trace_rows(system: str, temperature: float, sample: int, data: dict[str, np
 def large_box_equilibria(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Large equilibrated boxes for S4(q): tiled swap-MC equilibria, re-equilibrated and minimised."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -385,6 +386,8 @@ def four_point_structure_factor(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """The four-point structure factor S4(q) of the predicted propensity on the large inherent structures, and the
+    length ξ4 fitted to it."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -494,11 +497,6 @@ LARGE_BOX_EQUILIBRIA = AssetTemplate(
     code_version=LARGE_BOX_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Large equilibrated boxes for S4(q) and ξ4 [J]: swap-MC equilibria tiled k × k, re-equilibrated by swap MC "
-        "until the overlap with the tiled start falls below 1/e (or the sweep cap), then minimised: samples/particles "
-        "ensembles 'large_swap_mc' and 'large_inherent', overlap record in large_box_traces."
-    ),
 )
 
 
@@ -511,9 +509,4 @@ FOUR_POINT_STRUCTURE_FACTOR = AssetTemplate(
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="heterogeneity",
     code_version=S4_CODE_VERSION,
-    description=(
-        "Four-point structure factor S4(q) of the champion tGlassMLP's propensity on the large inherent structures, "
-        "per target ⟨C_B⟩, and ξ4 from the small-q Ornstein–Zernike fit with its range and error [J]: tables "
-        "four_point_structure_factor and dynamic_lengths (length 'xi4', source 'ml'; NULL + reason when unresolved)."
-    ),
 )

@@ -122,6 +122,8 @@ def descriptor_table(
 def structural_descriptors(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Per-particle Voronoi area Υ and Tong–Tanaka Θ of the partition's quenched configurations, raw and
+    coarse-grained, normalised per configuration."""
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
     store = warehouse.get()
@@ -166,6 +168,8 @@ def cnn_classifier(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """The CNN that tells the system's liquids (T_L) from its glasses (T_G), as an MLflow run and a registered model
+    version."""
     system = context.partition_key
     profile = study.load()
     cfg = profile.cnn
@@ -332,6 +336,8 @@ def cnn_classifier(
 def grad_cam_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """Grad-CAM Γ per particle of the correctly classified test configurations, from the champion CNN, raw and
+    coarse-grained."""
     system = context.partition_key
     model, params, version = load_champion(mlflow_tracking, system)
     profile = study.load()
@@ -418,6 +424,8 @@ def grad_cam_scores(
 def indicator_correlations(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Correlations between Grad-CAM Γ, Voronoi area Υ and Tong–Tanaka Θ per configuration, summarised beside the
+    paper's values."""
     system = context.partition_key
     store = warehouse.get()
     fields = store.query(
@@ -630,10 +638,6 @@ STRUCTURAL_DESCRIPTORS = AssetTemplate(
     kinds=frozenset({"freud", "duckdb"}),
     group_name="liquid_glass",
     code_version=DESCRIPTORS_CODE_VERSION,
-    description=(
-        "Per particle: Voronoi area Υ (freud, periodic) and Tong–Tanaka Θ, raw and coarse-grained (ξ = 3) and "
-        "min–max normalised per configuration [Oyama et al. 2023]. Warehouse table `descriptors`."
-    ),
 )
 
 
@@ -646,12 +650,6 @@ CNN_CLASSIFIER = AssetTemplate(
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="liquid_glass",
     code_version=CNN_CODE_VERSION,
-    description=(
-        "CNN liquid/glass classifier (three circular-padded conv layers, no pooling, dense head with dropout) "
-        "trained on the T_L and T_G quenched ensembles; an MLflow run and a registered model version "
-        "`glass_cnn_<system>` (alias `champion` if its validation accuracy is not worse; test accuracy is only "
-        "reported)."
-    ),
 )
 
 
@@ -664,10 +662,6 @@ GRAD_CAM_SCORES = AssetTemplate(
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="liquid_glass",
     code_version=GRAD_CAM_CODE_VERSION,
-    description=(
-        "Grad-CAM Γ per particle (Oyama et al. eq. 3–4) of the correctly classified test configurations, from the "
-        "champion CNN, for their own class; raw and coarse-grained (ξ = 3), normalised. Warehouse table `grad_cam`."
-    ),
 )
 
 
@@ -679,10 +673,4 @@ INDICATOR_CORRELATIONS = AssetTemplate(
     kinds=frozenset({"duckdb"}),
     group_name="liquid_glass",
     code_version=CORRELATIONS_CODE_VERSION,
-    description=(
-        "Pearson and Spearman C(Γ,Υ), C(Γ,1−Θ) per correctly classified test configuration and C(1−Θ,Υ) per "
-        "configuration of the T_G and T_L ensembles, of the coarse-grained normalised fields; mean ± SE and n beside "
-        "the paper's values, violin plots and particle maps (Oyama et al. 2023, Figs. 1–3). Warehouse tables "
-        "`indicator_correlations`, `indicator_correlation_summary`."
-    ),
 )

@@ -32,6 +32,8 @@ STATE_POINTS_CODE_VERSION = "state-points-v2"
 def mlp_descriptors(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Physics-inspired structural descriptors [J] of every inherent structure of the partition, coarse-grained over
+    several lengths."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -81,6 +83,8 @@ def mlp_descriptors(
 def state_point_labels(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Per-particle bond-breaking propensity at the state points (T, ⟨C_B⟩) where the mean propensity crosses the
+    profile's targets."""
     system_name, temperature = parse_partition(context.partition_key)
     learning = study.load().propensity_learning
     targets = list(learning.state_point_targets)
@@ -143,11 +147,6 @@ MLP_DESCRIPTORS = AssetTemplate(
     kinds=frozenset({"numba", "duckdb"}),
     group_name="propensity_learning",
     code_version=DESCRIPTORS_CODE_VERSION,
-    description=(
-        "Physics-inspired descriptors of [J] on every inherent structure of the partition: local density, potential "
-        "energy, radical-Voronoi perimeter and local energy variance, coarse-grained with e^{−r/L} over the "
-        "profile's L list, per type channel and all particles (tables `mlp_descriptors`, `mlp_feature_names`)."
-    ),
 )
 
 
@@ -160,9 +159,4 @@ STATE_POINT_LABELS = AssetTemplate(
     kinds=frozenset({"duckdb"}),
     group_name="propensity_learning",
     code_version=STATE_POINTS_CODE_VERSION,
-    description=(
-        "Per-particle bond-breaking propensity at the times where ⟨C_B⟩, averaged over the configurations and the "
-        "profile's particle types ([J]: type A), crosses the profile's targets: [J]'s state points (T, ⟨C_B⟩), "
-        "with the split-half replica ceiling (tables `state_point_labels`, `state_points`)."
-    ),
 )

@@ -529,6 +529,8 @@ def glassmlp_models(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """GlassMLP [G] baseline ensembles, one per labelled state point, as an MLflow run, a registered model and their
+    test scores."""
     system = get_system(context.partition_key).name
     loaded = load_study(study, warehouse, system)
     data, training, label = loaded.data, loaded.training, loaded.type_label
@@ -646,6 +648,8 @@ def tglassmlp_model(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """The tGlassMLP [J], one network over all state points, as an MLflow run, a registered model and its test
+    scores."""
     system = get_system(context.partition_key).name
     loaded = load_study(study, warehouse, system)
     data, training, label = loaded.data, loaded.training, loaded.type_label
@@ -753,11 +757,6 @@ GLASSMLP_MODELS = AssetTemplate(
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="propensity_learning",
     code_version=GLASSMLP_CODE_VERSION,
-    description=(
-        "GlassMLP [G] baseline: one ensemble per labelled state point (T, ⟨C_B⟩), trained on the training "
-        "configurations, selected on validation, scored on test; MLflow run and registered model "
-        "`glassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
-    ),
 )
 
 
@@ -770,10 +769,4 @@ TGLASSMLP_MODEL = AssetTemplate(
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="propensity_learning",
     code_version=TGLASSMLP_CODE_VERSION,
-    description=(
-        "tGlassMLP [J]: one network over all state points with attention over the descriptors, trained in two "
-        "steps (equal-⟨C_B⟩ networks distilled onto the lower swap-MC temperatures if self-consistent, then an "
-        "ensemble on all state points, self-consistent members kept); MLflow run and registered model "
-        "`tglassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
-    ),
 )

@@ -72,6 +72,8 @@ def _md_comparison(
 def propensity_predictions(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """The champion tGlassMLP's propensity of every equilibrium of the partition at each target ⟨C_B⟩, also where no
+    MD exists."""
     system, temperature = parse_partition(context.partition_key)
     settings = study.load().propensity_learning
     training = MLPTrainingSettings.from_mapping(settings.training)
@@ -168,10 +170,4 @@ PROPENSITY_PREDICTIONS = AssetTemplate(
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="propensity_learning",
     code_version=PREDICTIONS_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP applied to every equilibrium of the partition at each target ⟨C_B⟩ (its particle "
-        "types), the state-point input iterated until the predicted mean matches it [J] — also where no MD exists: "
-        "per-particle mean, spread and every kept network's value (`propensity_predictions`), and per state point "
-        "the inputs and the distance outside the training temperatures (`prediction_state_points`)."
-    ),
 )

@@ -161,6 +161,8 @@ def transferability(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """How well a tGlassMLP trained without a held-out temperature's labels predicts that temperature, against its
+    MD."""
     system = get_system(context.partition_key).name
     profile = study.load()
     settings, heterogeneity = profile.propensity_learning, profile.heterogeneity
@@ -252,11 +254,5 @@ TRANSFERABILITY = AssetTemplate(
     kinds=frozenset({"pytorch", "mlflow", "duckdb"}),
     group_name="propensity_learning",
     code_version=TRANSFERABILITY_CODE_VERSION,
-    description=(
-        "The held-out test of [J]'s claim: for each held-out labelled temperature (profile: the lowest), a tGlassMLP "
-        "trained without its labels predicts it; Pearson, χ4 and ℓ_ch (per network) against its MD, the ⟨C_B⟩ error "
-        "and the distance outside the training range: table `transferability`, MLflow experiment "
-        "`propensity_transferability` (one run per held-out temperature)."
-    ),
 )
 
