@@ -3,10 +3,11 @@
 A domain lists its checks as :class:`Check` entries (function, description, whether a failure blocks
 downstream assets, whether it is only a warning). Each check is a plain function of the tables the
 asset just produced that returns a :class:`CheckOutcome`, so a test can hand it crafted bad data; the
-asset declares :func:`check_specs` and reports :func:`check_results` with its materialization.
+asset's :class:`glass_assets.graph.AssetTemplate` takes them (``checks=``) and declares their :func:`check_specs`,
+and the asset reports :func:`check_results` with its materialization.
 
-Check before commit: an asset evaluates its checks on the in-memory rows and calls
-:func:`raise_on_blocking_failure` before its warehouse write (or before a model version is registered). A
+Check before commit: an asset calls :func:`evaluate_before_commit` on its in-memory rows before its warehouse write
+(or before a model version is registered); it evaluates the checks and calls :func:`raise_on_blocking_failure`. A
 failed blocking check then publishes nothing: the rejected rows go to a quarantine folder
 (``data/quarantine/<asset>/<partition>/<table>.parquet`` with ``checks.json``, written atomically), and the
 run fails with a :class:`dagster.Failure` that names the asset, the partition, the check's message and the
@@ -56,6 +57,7 @@ __all__ = [
     "check_specs",
     "coefficients_in_range",
     "current_partition",
+    "evaluate_before_commit",
     "figures_text",
     "lammps_energy_matches_numpy",
     "no_overlaps",
@@ -293,6 +295,25 @@ def raise_on_blocking_failure(
         metadata["quarantine"] = str(folder)
     context.log.error(description)
     raise BlockingCheckFailed(description=description, metadata=metadata, allow_retries=False)
+
+
+def evaluate_before_commit(
+    checks: Mapping[str, Check],
+    context: AssetExecutionContext,
+    *,
+    rejected: Mapping[str, pl.DataFrame] | None = None,
+    quarantine_root: str | os.PathLike[str] | None = None,
+    note: str | None = None,
+    **tables: Any,
+) -> list[AssetCheckResult]:
+    """Evaluate ``checks`` on ``tables`` (:func:`check_results`) and, if a blocking one failed, quarantine
+    ``rejected`` under ``quarantine_root`` and fail the run (:func:`raise_on_blocking_failure`); else the results,
+    for the caller to report with its ``MaterializeResult``. Call it before anything is published."""
+    results = check_results(checks, **tables)
+    raise_on_blocking_failure(
+        results, checks, context, rejected=rejected, quarantine_root=quarantine_root, note=note
+    )
+    return results
 
 
 def coefficients_in_range(values: pl.Series | np.ndarray, what: str) -> CheckOutcome:

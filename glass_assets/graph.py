@@ -40,6 +40,7 @@ from dagster import (
 )
 
 from glass_assets import compute_accounting, lineage
+from glass_assets.checks import Check, check_specs
 from glass_assets.partitions import TO_SYSTEM, system_partitions, system_temperature_partitions, temperature_partitions
 from glass_assets.profiles import Profile
 
@@ -91,17 +92,24 @@ class AssetTemplate:
     body: Callable[..., object]
     partitioned_by: str
     group_name: str
-    description: str
     code_version: str
     kinds: frozenset[str]
     upstream: tuple[Upstream, ...] = ()
-    check_specs: Callable[[AssetKey], list[AssetCheckSpec]] | None = None
+    #: the asset's checks (:class:`glass_assets.checks.Check` by name): :meth:`build` declares their specs; the body
+    #: evaluates them before it commits (:func:`glass_assets.checks.evaluate_before_commit`)
+    checks: Mapping[str, Check] = field(default_factory=dict)
     pool: str | None = None
     retry_policy: RetryPolicy | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     #: the profile settings the body reads (``section`` or ``section.key``); with the upstream assets' they are in the
     #: code version and every row set's provenance (:mod:`glass_assets.lineage`)
     profile_settings: tuple[str, ...] = ()
+    #: what the asset holds, in one sentence (the detail is in docs/asset-graph.md); by default the body's docstring
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.description is None:
+            object.__setattr__(self, "description", " ".join((inspect.getdoc(self.body) or "").split()) or None)
 
     @property
     def name(self) -> str:
@@ -145,7 +153,7 @@ class AssetTemplate:
         (:func:`glass_assets.lineage.code_version`)."""
         key = self.key(system)
         partitions = self.partitions_def(system)
-        checks = [*(self.check_specs(key) if self.check_specs else [])]
+        checks = check_specs(key, self.checks)
         if "study" in inspect.signature(self.body).parameters:  # provenance is recorded from the study's profile
             checks.append(lineage.check_spec(key))
         checks = partitioned_checks(checks, partitions) if partitions else checks

@@ -41,7 +41,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.cnn_split import (
     GatedClassifier,
     accuracy_metrics,
@@ -56,8 +56,6 @@ from glass_assets.cooling_rate import plots
 from glass_assets.cooling_rate.checks import (
     COOLING_RATE_CHECKS,
     RateGlasses,
-    cooling_rate_check_specs,
-    run_cooling_rate_checks,
 )
 from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.launchers import training_scratch
@@ -591,6 +589,8 @@ def cooling_rate_study(
     warehouse: WarehouseResource,
     mlflow_tracking: MLflowResource,
 ) -> MaterializeResult:
+    """Glasses quenched to T_G at each of the profile's cooling rates, and per rate the correlations of their
+    structural indicators and Grad-CAM scores."""
     started = time.perf_counter()
     system_name = context.partition_key
     system = get_system(system_name)
@@ -624,15 +624,21 @@ def cooling_rate_study(
     summary = cooling_rate_summary(
         correlations, energies, system_name, settings.n_particles, temperature, classified, statuses
     )
-    checks = run_cooling_rate_checks(system, glasses, correlations, [c.classifier for c in cnns])
     tables = {
         "cooling_rate_correlations": correlations,
         "cooling_rate_summary": summary,
         "cooling_rate_cnns": study_cnn_rows(system_name, cnns),
     }
     rejected = {**tables, **{f"{t}_{k['ensemble']}": f for k, e in frames for t, f in e.items()}}
-    raise_on_blocking_failure(
-        checks, COOLING_RATE_CHECKS, context, rejected=rejected, quarantine_root=study.quarantine_root()
+    checks = evaluate_before_commit(
+        COOLING_RATE_CHECKS,
+        context,
+        rejected=rejected,
+        quarantine_root=study.quarantine_root(),
+        system=system,
+        glasses=glasses,
+        correlations=correlations,
+        classifiers=[c.classifier for c in cnns],
     )
     written = store.replace_partitions([({"system": system_name}, tables), *frames])
     for scratch in scratches:
@@ -704,19 +710,10 @@ COOLING_RATE_STUDY = AssetTemplate(
     profile_settings=("base_seed", "cooling_rate_study", "quench.protocol", "cnn", "descriptors"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("quenched_ensembles"),),
-    check_specs=cooling_rate_check_specs,
+    checks=COOLING_RATE_CHECKS,
     kinds=frozenset({"lammps", "freud", "duckdb", "pytorch", "mlflow"}),
     group_name="cooling_rate",
     code_version=COOLING_RATE_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Glasses quenched to T_G at each cooling rate of the profile's cooling_rate_study section (LAMMPS, the quench "
-        "task); per glass Pearson and Spearman C(1−Θ,Υ) of the coarse-grained normalised fields as in "
-        "indicator_correlations; per rate mean ± SE and n beside Oyama et al.'s 0.355 (rate 8.33e-5), plotted "
-        "against the rate. C(Γ,Υ) and C(Γ,1−Θ) of the glasses from one CNN per input kind (density, per_type) "
-        "trained on the T_L / T_G quenched ensembles (MLflow experiment cooling_rate_study_cnn). Warehouse tables "
-        "cooling_rate_correlations, cooling_rate_summary; the glasses in samples/particles (ensemble "
-        "quenched_rate_<rate>)."
-    ),
 )

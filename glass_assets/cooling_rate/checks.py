@@ -12,13 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from glass_assets.checks import (
     Check,
     CheckOutcome,
-    check_results,
-    check_specs,
     coefficients_in_range,
     lammps_energy_matches_numpy,
     no_overlaps,
@@ -28,7 +25,7 @@ from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import RESOLUTION, difference, sample_mean
 from glass_core.models.systems import ModelSystem
 
-__all__ = ["COOLING_RATE_CHECKS", "RateGlasses", "cooling_rate_check_specs", "run_cooling_rate_checks"]
+__all__ = ["COOLING_RATE_CHECKS", "RateGlasses"]
 
 
 @dataclass(frozen=True)
@@ -113,22 +110,3 @@ COOLING_RATE_CHECKS = {
         warn_only=True,
     ),
 }
-
-
-def cooling_rate_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, COOLING_RATE_CHECKS)
-
-
-def run_cooling_rate_checks(
-    system: ModelSystem,
-    glasses: Mapping[float, RateGlasses],
-    correlations: pl.DataFrame,
-    classifiers: list[GatedClassifier] | None = None,
-) -> list[AssetCheckResult]:
-    return check_results(
-        COOLING_RATE_CHECKS,
-        system=system,
-        glasses=glasses,
-        correlations=correlations,
-        classifiers=classifiers or [],
-    )

@@ -11,9 +11,9 @@ from dagster import (
     MetadataValue,
 )
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.cnn_split import CNN_SYSTEMS, held_out_glass_order, logged_split
-from glass_assets.dynamics.checks import PROPENSITY_CHECKS, propensity_check_specs, run_propensity_checks
+from glass_assets.dynamics.checks import PROPENSITY_CHECKS
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata, markdown_table, mean_text, stderr_metadata
@@ -122,6 +122,8 @@ def propensity_labels(
     warehouse: WarehouseResource,
     mlflow_tracking: MLflowResource,
 ) -> MaterializeResult:
+    """Per-particle cage-relative displacement Δ and bond-breaking propensity C_B over time, from isoconfigurational
+    MD at the partition's temperature."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     profile = study.load()
@@ -166,12 +168,15 @@ def propensity_labels(
     labels = {item["sample"]: PropensityLabels.load(path) for item, path in zip(items, paths, strict=True)}
     run_key = {"system": system_name, "temperature": temperature}
     frames = label_tables(labels, source, run_key)
-    checks = run_propensity_checks(
-        frames["propensity"], frames["propensity_summary"], params["n_replicas"],
+    checks = evaluate_before_commit(
+        PROPENSITY_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        labels=frames["propensity"],
+        summary=frames["propensity_summary"],
+        n_replicas=params["n_replicas"],
         window_ends_before_tau_alpha=settings.window_ends_before_tau_alpha(system_name, temperature),
-    )
-    raise_on_blocking_failure(
-        checks, PROPENSITY_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
     )
     written = store.replace_partition(run_key, frames)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -231,16 +236,10 @@ PROPENSITY_LABELS = AssetTemplate(
     profile_settings=("base_seed", "propensity"),
     partitioned_by="propensity",
     upstream=(Upstream("quenched_ensembles", "all"), Upstream("swap_mc_equilibria"), Upstream("cnn_classifier")),
-    check_specs=propensity_check_specs,
+    checks=PROPENSITY_CHECKS,
     kinds=frozenset({"lammps", "duckdb"}),
     group_name="dynamics",
     code_version=PROPENSITY_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Isoconfigurational MD at the partition's temperature from stored initial structures (abm/kam: the T_G "
-        "glasses; ka2d_ternary: swap-MC equilibria): per particle and time the cage-relative squared displacement "
-        "Δ and the bond-breaking propensity C_B (tables `propensity`, `propensity_summary`; trajectories stay in "
-        "scratch)."
-    ),
 )

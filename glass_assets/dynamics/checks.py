@@ -13,19 +13,14 @@ References: [O] (docs/bibliography.md).
 
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs, coefficients_in_range
-from glass_assets.cnn_split import GatedClassifier, classifier_resolved
+from glass_assets.checks import Check, CheckOutcome, coefficients_in_range
+from glass_assets.cnn_split import classifier_resolved
 from glass_core.dynamics.propensity import relaxation_time
 
 __all__ = [
     "GRAD_CAM_DYNAMICS_CHECKS",
     "PROPENSITY_CHECKS",
-    "grad_cam_dynamics_check_specs",
-    "propensity_check_specs",
-    "run_grad_cam_dynamics_checks",
-    "run_propensity_checks",
 ]
 
 #: largest rise of the ensemble mean ⟨C_B⟩ between two frames still counted as noise
@@ -121,19 +116,6 @@ PROPENSITY_CHECKS = {
 }
 
 
-def propensity_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, PROPENSITY_CHECKS)
-
-
-def run_propensity_checks(
-    labels: pl.DataFrame, summary: pl.DataFrame, n_replicas: int, window_ends_before_tau_alpha: bool = False
-) -> list[AssetCheckResult]:
-    return check_results(
-        PROPENSITY_CHECKS, labels=labels, summary=summary, n_replicas=n_replicas,
-        window_ends_before_tau_alpha=window_ends_before_tau_alpha,
-    )
-
-
 # ------------------------------------------------------------------------------- grad_cam_dynamics
 def correlation_is_a_coefficient(curves: pl.DataFrame, **_: object) -> CheckOutcome:
     """Every defined C(Γ, 1 − Δ) in [−1, 1]; NaN only where Δ is constant (the start), some defined."""
@@ -216,15 +198,3 @@ GRAD_CAM_DYNAMICS_CHECKS = {
         warn_only=True,
     ),
 }
-
-
-def grad_cam_dynamics_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, GRAD_CAM_DYNAMICS_CHECKS)
-
-
-def run_grad_cam_dynamics_checks(
-    curves: pl.DataFrame, paper_maximum: float | None, classifier: GatedClassifier
-) -> list[AssetCheckResult]:
-    """The checks of ``grad_cam_dynamics``; [O]'s maximum is compared only for a resolved classifier."""
-    paper = paper_maximum if classifier.resolved else None
-    return check_results(GRAD_CAM_DYNAMICS_CHECKS, curves=curves, paper_maximum=paper, classifier=classifier)

@@ -14,7 +14,7 @@ WARN names the accuracy and n, and the metadata, plots and checks make no compar
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.cnn_split import (
     champion_gate,
     cnn_subsets,
@@ -25,8 +25,6 @@ from glass_assets.cnn_split import (
 from glass_assets.dynamics import plots
 from glass_assets.dynamics.checks import (
     GRAD_CAM_DYNAMICS_CHECKS,
-    grad_cam_dynamics_check_specs,
-    run_grad_cam_dynamics_checks,
 )
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata, stderr_metadata
@@ -48,6 +46,8 @@ PAPER_MAXIMUM = OYAMA_DYNAMICS_MAXIMUM
 def grad_cam_dynamics(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """The correlation C(Γ, 1 − Δ) between the champion CNN's Grad-CAM score and the glasses' later cage-relative
+    displacement, against the cage clock δ(t)."""
     system = context.partition_key
     store = warehouse.get()
     labels = store.query(
@@ -115,13 +115,14 @@ def grad_cam_dynamics(
     table = pl.DataFrame(rows).with_columns(pl.col("correlation").fill_nan(None))
     curves = mean_curves(table)
     maxima = per_glass_maxima(table)
-    checks = run_grad_cam_dynamics_checks(table, PAPER_MAXIMUM.get(system), classifier)
-    raise_on_blocking_failure(
-        checks,
+    checks = evaluate_before_commit(
         GRAD_CAM_DYNAMICS_CHECKS,
         context,
         rejected={"grad_cam_dynamics": table, "grad_cam_dynamics_curve": curves, "grad_cam_dynamics_maxima": maxima},
         quarantine_root=study.quarantine_root(),
+        curves=table,
+        paper_maximum=PAPER_MAXIMUM.get(system) if classifier.resolved else None,  # [O]'s only for a resolved CNN
+        classifier=classifier,
     )
     written = store.replace_partition(
         {"system": system},
@@ -245,13 +246,8 @@ GRAD_CAM_DYNAMICS = AssetTemplate(
     profile_settings=("descriptors",),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("cnn_classifier"), Upstream("propensity_labels")),
-    check_specs=grad_cam_dynamics_check_specs,
+    checks=GRAD_CAM_DYNAMICS_CHECKS,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="dynamics",
     code_version=GRAD_CAM_DYNAMICS_CODE_VERSION,
-    description=(
-        "Pearson C(Γ, 1−Δ) between the champion CNN's Grad-CAM score and the cage-relative displacement of the "
-        "same glasses (both coarse-grained, ξ = 3, and normalised), per frame, against the clock δ(t), for every "
-        "run temperature of the propensity labels [Oyama et al. 2023, Fig. 4]. Table `grad_cam_dynamics`."
-    ),
 )

@@ -8,13 +8,13 @@ import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from glass_assets.checks import raise_on_blocking_failure
-from glass_assets.ensembles.checks import ENSEMBLE_CHECKS, ensemble_check_specs, run_ensemble_checks
+from glass_assets.checks import evaluate_before_commit
+from glass_assets.ensembles.checks import ENSEMBLE_CHECKS
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import cooling_curve_figure, figure_metadata
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
-from glass_assets.tables import QUENCHED, particle_rows, sample_row
+from glass_assets.tables import QUENCHED, configurations, particle_rows, sample_row
 from glass_assets.versioning import QUENCH_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import ensemble_key
 from glass_core.models.seeds import derive_seed
@@ -74,6 +74,8 @@ def quenched_ensembles(
     simulation: SimulationLauncher,
     warehouse: WarehouseResource,
 ) -> MaterializeResult:
+    """Independent LAMMPS quenches of the system to the partition's temperature: the glasses and their cooling
+    curves."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -105,9 +107,16 @@ def quenched_ensembles(
     )
     results = {item["sample"]: QuenchResult.load(path) for item, path in zip(items, paths, strict=True)}
     frames = _frames(results, system_name, temperature, seeds, json.dumps(params["protocol"]), context.run.run_id)
-    checks = run_ensemble_checks(system, temperature, frames["samples"], frames["particles"], frames["cooling_curves"])
-    raise_on_blocking_failure(
-        checks, ENSEMBLE_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    checks = evaluate_before_commit(
+        ENSEMBLE_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        system=system,
+        temperature=temperature,
+        configs=configurations(frames["samples"], frames["particles"]),
+        samples=frames["samples"],
+        curves=frames["cooling_curves"],
     )
     written = store.replace_partition(ensemble_key(system_name, temperature, ENSEMBLE), frames)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -140,15 +149,10 @@ QUENCHED_ENSEMBLES = AssetTemplate(
     body=quenched_ensembles,
     profile_settings=("base_seed", "quench"),
     partitioned_by="quench",
-    check_specs=ensemble_check_specs,
+    checks=ENSEMBLE_CHECKS,
     kinds=frozenset({"lammps", "duckdb"}),
     group_name="ensembles",
     code_version=QUENCH_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Independent LAMMPS quenches (Oyama et al. 2023): random start, NVT at T=4.0, Nosé–Hoover cooling at a "
-        "constant rate to the partition's temperature. Rows in the warehouse tables samples, particles and "
-        "cooling_curves (ensemble = 'quenched')."
-    ),
 )

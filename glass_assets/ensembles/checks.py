@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from glass_assets.checks import (
     Check,
     CheckOutcome,
-    check_results,
-    check_specs,
     lammps_energy_matches_numpy,
     no_overlaps,
 )
-from glass_assets.tables import configurations
 from glass_core.models.configuration import Configuration
-from glass_core.models.systems import ModelSystem
 from glass_core.simulation.quench import hold_mean_temperature
 from glass_core.structure.ensemble_quality import cooling_curve_jump, coordinates_inside_box
 
-__all__ = ["ENSEMBLE_CHECKS", "ensemble_check_specs", "run_ensemble_checks"]
+__all__ = ["ENSEMBLE_CHECKS"]
 
 
 #: relative tolerance of |⟨T_kin⟩ − T| / T over the second half of the hold, and its absolute floor.
@@ -96,17 +91,3 @@ ENSEMBLE_CHECKS = {
         blocking=True,
     ),
 }
-
-
-def ensemble_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, ENSEMBLE_CHECKS)
-
-
-def run_ensemble_checks(
-    system: ModelSystem, temperature: float, samples: pl.DataFrame, particles: pl.DataFrame, curves: pl.DataFrame
-) -> list[AssetCheckResult]:
-    """Every ensemble check on one partition's tables, as Dagster check results."""
-    configs = configurations(samples, particles)
-    return check_results(
-        ENSEMBLE_CHECKS, system=system, temperature=temperature, configs=configs, samples=samples, curves=curves
-    )

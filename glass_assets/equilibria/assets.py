@@ -8,14 +8,10 @@ import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.equilibria.checks import (
     INHERENT_CHECKS,
     SWAP_MC_CHECKS,
-    inherent_check_specs,
-    run_inherent_checks,
-    run_swap_mc_checks,
-    swap_mc_check_specs,
 )
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
@@ -31,6 +27,7 @@ from glass_core.models.systems import PotentialForm, get_system
 def swap_mc_equilibria(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Equilibrium configurations of the partition from swap Monte Carlo, with their energy traces."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -96,8 +93,18 @@ def swap_mc_equilibria(
             decorrelation += data["typed_overlaps"].tolist()
             acceptance.append(json.loads(str(data["acceptance"])))
     frames = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles), "swap_mc_traces": pl.concat(traces)}
-    checks = run_swap_mc_checks(system, frames, params["equilibration_sweeps"], decorrelation)
-    raise_on_blocking_failure(checks, SWAP_MC_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root())
+    checks = evaluate_before_commit(
+        SWAP_MC_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        system=system,
+        configs=configurations(frames["samples"], frames["particles"]),
+        samples=frames["samples"],
+        traces=frames["swap_mc_traces"],
+        equilibration_sweeps=params["equilibration_sweeps"],
+        overlaps=decorrelation,
+    )
     written = store.replace_partition(key, frames)
     shutil.rmtree(scratch, ignore_errors=True)
     from glass_assets.equilibria.plots import energy_trace_figure
@@ -127,6 +134,7 @@ def swap_mc_equilibria(
 def inherent_structures(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """The inherent structure (energy minimum) of each swap-MC equilibrium of the partition."""
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
     store = warehouse.get()
@@ -178,13 +186,16 @@ def inherent_structures(
             )
     frames = {"samples": pl.DataFrame(samples), "particles": pl.concat(particles)}
     table = pl.DataFrame(minima)
-    checks = run_inherent_checks(system, frames, table, tolerance)
-    raise_on_blocking_failure(
-        checks,
+    checks = evaluate_before_commit(
         INHERENT_CHECKS,
         context,
         rejected={**frames, "inherent_structures": table},
         quarantine_root=study.quarantine_root(),
+        system=system,
+        configs=configurations(frames["samples"], frames["particles"]),
+        samples=frames["samples"],
+        minima=table,
+        force_tolerance=tolerance,
     )
     # one transaction: the minima and their configurations are published together or not at all
     written = store.replace_partitions(
@@ -208,17 +219,12 @@ SWAP_MC_EQUILIBRIA = AssetTemplate(
     body=swap_mc_equilibria,
     profile_settings=("base_seed", "swap_mc"),
     partitioned_by="swap_mc",
-    check_specs=swap_mc_check_specs,
+    checks=SWAP_MC_CHECKS,
     kinds=frozenset({"numba", "duckdb"}),
     group_name="equilibria",
     code_version=SWAP_MC_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Equilibrium ka2d_ternary configurations by compiled swap Monte Carlo (displacements + A↔C, B↔C type "
-        "swaps, Metropolis): independent chains from random starts, equilibrated, then sampled far enough apart "
-        "to be decorrelated. Rows in samples/particles (ensemble = 'swap_mc') and swap_mc_traces."
-    ),
 )
 
 
@@ -227,14 +233,10 @@ INHERENT_STRUCTURES = AssetTemplate(
     profile_settings=("inherent_structures.force_tolerance",),
     partitioned_by="swap_mc",
     upstream=(Upstream("swap_mc_equilibria"),),
-    check_specs=inherent_check_specs,
+    checks=INHERENT_CHECKS,
     kinds=frozenset({"lammps", "duckdb"}),
     group_name="equilibria",
     code_version=INHERENT_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Each swap-MC equilibrium configuration minimised by LAMMPS (FIRE, then CG, exact C²-smooth potential): "
-        "rows in samples/particles (ensemble = 'inherent') and inherent_structures (energy, force norm)."
-    ),
 )

@@ -2,19 +2,14 @@
 
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
 from glass_assets.checks import (
     Check,
     CheckOutcome,
-    check_results,
-    check_specs,
     lammps_energy_matches_numpy,
     no_overlaps,
 )
-from glass_assets.tables import configurations
 from glass_core.dynamics.equilibration import stationarity_test
-from glass_core.models.systems import ModelSystem
 
 #: Q < 1/e between successive saved samples: decorrelated (Ninarello et al., PRX 7, 021039 (2017))
 DECORRELATED_OVERLAP = float(np.exp(-1.0))
@@ -127,38 +122,3 @@ INHERENT_CHECKS = {
     ),
     "energy_decreased": Check(energy_decreased, "Every minimisation lowered the energy.", blocking=True),
 }
-
-
-def swap_mc_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, SWAP_MC_CHECKS)
-
-
-def inherent_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, INHERENT_CHECKS)
-
-
-def run_swap_mc_checks(
-    system: ModelSystem, frames: dict[str, pl.DataFrame], equilibration_sweeps: int, overlaps: list[float]
-) -> list[AssetCheckResult]:
-    return check_results(
-        SWAP_MC_CHECKS,
-        system=system,
-        configs=configurations(frames["samples"], frames["particles"]),
-        samples=frames["samples"],
-        traces=frames["swap_mc_traces"],
-        equilibration_sweeps=equilibration_sweeps,
-        overlaps=overlaps,
-    )
-
-
-def run_inherent_checks(
-    system: ModelSystem, frames: dict[str, pl.DataFrame], minima: pl.DataFrame, force_tolerance: float
-) -> list[AssetCheckResult]:
-    return check_results(
-        INHERENT_CHECKS,
-        system=system,
-        configs=configurations(frames["samples"], frames["particles"]),
-        samples=frames["samples"],
-        minima=minima,
-        force_tolerance=force_tolerance,
-    )

@@ -21,14 +21,10 @@ from dagster import (
 )
 
 from glass_assets.campaign import load_campaign
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.glassbench.checks import (
     SAMPLE_CHECKS,
     SCORE_CHECKS,
-    run_sample_checks,
-    run_score_checks,
-    sample_check_specs,
-    score_check_specs,
 )
 from glass_assets.glassbench.scores import (
     ScoredModel,
@@ -193,6 +189,8 @@ def _configuration_rows(
 def glassbench_samples(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """The GlassBench configurations of the partition's temperature, their inherent structures and their
+    bond-breaking propensity labels."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -209,9 +207,7 @@ def glassbench_samples(
     equilibria = {s.sample: s.equilibrium for s in structures}
     inherent = {s.sample: s.inherent for s in structures}
     all_samples = pl.concat([rows[GLASSBENCH]["samples"], rows[GLASSBENCH_INHERENT]["samples"]])
-    results = run_sample_checks(system, equilibria, inherent, all_samples, labels)
-    raise_on_blocking_failure(
-        results,
+    results = evaluate_before_commit(
         SAMPLE_CHECKS,
         context,
         note=f"files: {', '.join(files)}",
@@ -221,6 +217,11 @@ def glassbench_samples(
             "glassbench_labels": labels,
         },
         quarantine_root=study.quarantine_root(),
+        system=system,
+        equilibria=equilibria,
+        inherent=inherent,
+        samples=all_samples,
+        labels=labels,
     )
     written = store.replace_partitions(
         [
@@ -301,9 +302,10 @@ def _headline(scores: pl.DataFrame) -> pl.DataFrame:
 def glassbench_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
-    """Score the champions on the partition's GlassBench labels, time by time: recompute the descriptor grid that
-    holds every model's columns on the inherent structures, predict on each model's particle types, write type-A (and
-    for an every-type model, all-particle) Pearson rows, NULL with a reason where undefined (``mlp_scores``)."""
+    """The champion tGlassMLP, GlassMLP and best-descriptor baseline scored against the GlassBench labels."""
+    # Score the champions on the partition's GlassBench labels, time by time: recompute the descriptor grid that holds
+    # every model's columns on the inherent structures, predict on each model's particle types, write type-A (and for
+    # an every-type model, all-particle) Pearson rows, NULL with a reason where undefined (``mlp_scores``).
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
     client = mlflow_tracking.activate()
@@ -383,9 +385,13 @@ def glassbench_scores(
     ]
     scores = pl.concat([f["mlp_scores"] for _, f in frames])
     state_points = pl.DataFrame(points, schema=STATE_POINT_SCHEMA)
-    results = run_score_checks(scores, state_points)
-    raise_on_blocking_failure(
-        results, SCORE_CHECKS, context, rejected={"mlp_scores": scores}, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        SCORE_CHECKS,
+        context,
+        rejected={"mlp_scores": scores},
+        quarantine_root=study.quarantine_root(),
+        scores=scores,
+        state_points=state_points,
     )
     written = store.replace_partitions(frames)
     undefined = scores.filter(pl.col("pearson").is_null())
@@ -418,18 +424,12 @@ GLASSBENCH_SAMPLES = AssetTemplate(
     body=glassbench_samples,
     profile_settings=("inherent_structures.force_tolerance",),
     partitioned_by="glassbench",
-    check_specs=sample_check_specs,
+    checks=SAMPLE_CHECKS,
     kinds=frozenset({"lammps", "duckdb"}),
     group_name="glassbench",
     code_version=GLASSBENCH_SAMPLES_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "GlassBench KA2D isoconfigurational files of the partition's temperature, read from the campaign's folder: "
-        "thermal starts (ensemble 'glassbench') and inherent structures ('glassbench_inherent'; minimised by LAMMPS "
-        "where a file has none) in samples/particles, and per-particle bond-breaking propensity at each file's "
-        "time by the platform's functions (`glassbench_labels`)."
-    ),
 )
 
 
@@ -438,15 +438,8 @@ GLASSBENCH_SCORES = AssetTemplate(
     profile_settings=("propensity_learning.training",),
     partitioned_by="glassbench",
     upstream=(Upstream("glassbench_samples"), Upstream("tglassmlp_model")),
-    check_specs=score_check_specs,
+    checks=SCORE_CHECKS,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="glassbench",
     code_version=GLASSBENCH_SCORES_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP (iterated at GlassBench's (T, measured ⟨C_B⟩)), the champion GlassMLP where one of "
-        "its state points matches, and the platform's best-single-descriptor baseline, scored against the GlassBench "
-        "labels: per-configuration Pearson of type A (the headline, as GlassBench and [J]; and of all particles for a "
-        "model that predicts every type), mean ± SE; NULL with its reason where undefined, e.g. constant labels "
-        "(`mlp_scores`, split 'glassbench')."
-    ),
 )

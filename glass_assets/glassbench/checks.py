@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs, no_overlaps
+from glass_assets.checks import Check, CheckOutcome, no_overlaps
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import ModelSystem
 
@@ -14,10 +13,6 @@ __all__ = [
     "BOX_TOLERANCE",
     "SAMPLE_CHECKS",
     "SCORE_CHECKS",
-    "run_sample_checks",
-    "run_score_checks",
-    "sample_check_specs",
-    "score_check_specs",
 ]
 
 #: relative tolerance of a file's box side against √(N/ρ) of the system (GlassBench: 32.8962 for N = 1290)
@@ -231,27 +226,3 @@ SCORE_CHECKS = {
         warn_only=True,
     ),
 }
-
-
-def sample_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, SAMPLE_CHECKS)
-
-
-def run_sample_checks(
-    system: ModelSystem,
-    equilibria: dict[int, Configuration],
-    inherent: dict[int, Configuration],
-    samples: pl.DataFrame,
-    labels: pl.DataFrame,
-) -> list[AssetCheckResult]:
-    return check_results(
-        SAMPLE_CHECKS, system=system, equilibria=equilibria, inherent=inherent, samples=samples, labels=labels
-    )
-
-
-def score_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, SCORE_CHECKS)
-
-
-def run_score_checks(scores: pl.DataFrame, state_points: pl.DataFrame) -> list[AssetCheckResult]:
-    return check_results(SCORE_CHECKS, scores=scores, state_points=state_points)

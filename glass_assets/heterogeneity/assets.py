@@ -32,18 +32,13 @@ from dagster import (
 )
 
 from glass_assets.campaign import load_campaign
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.heterogeneity import plots
 from glass_assets.heterogeneity.checks import (
     ATTENTION_CHECKS,
     DYNAMIC_CHECKS,
-    attention_check_specs,
-    dynamic_check_specs,
-    run_attention_checks,
-    run_dynamic_checks,
-    run_summary_checks,
-    summary_check_specs,
+    SUMMARY_CHECKS,
     unresolved_xi4,
 )
 from glass_assets.partitions import (
@@ -385,6 +380,8 @@ def _md_time_series(out: _Rows, store: Warehouse, key: dict, equilibria: _Equili
 def dynamic_heterogeneity(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """The four-point susceptibility χ4 and the chord length ℓ_ch of the bond-breaking propensity at each state
+    point, from MD and from the tGlassMLP."""
     system, temperature = parse_partition(context.partition_key)
     profile = study.load()
     settings, learning = profile.heterogeneity, profile.propensity_learning
@@ -400,9 +397,13 @@ def dynamic_heterogeneity(
                                equilibria.box, sorted({row["target_cb"] for row in out.lengths}))
     n_frames = _md_time_series(out, store, key, equilibria, types)
     frames = out.frames()
-    results = run_dynamic_checks(frames, out.skipped)
-    raise_on_blocking_failure(
-        results, DYNAMIC_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        DYNAMIC_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        frames=frames,
+        skipped=out.skipped,
     )
     written = store.replace_partitions(
         [
@@ -452,6 +453,8 @@ def _state_inputs(store: Warehouse, system: str, temperature: float, version: st
 def attention_lengths(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """The champion tGlassMLP's attention over the coarse-graining lengths, and the attention length ⟨L⟩, at every
+    state point of the campaign."""
     system = context.partition_key
     profile = study.load()
     temperatures = sorted(float(t) for s, t in load_campaign().for_stage("swap_mc") if s == system)
@@ -507,9 +510,13 @@ def attention_lengths(
         "attention_distributions": pl.concat(distributions).with_columns(pl.col("n_networks").cast(pl.Int32)),
         "dynamic_lengths": pl.DataFrame(rows).with_columns(pl.col("n_networks").cast(pl.Int32)),
     }
-    results = run_attention_checks(frames)
-    raise_on_blocking_failure(
-        results, ATTENTION_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        ATTENTION_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        frames=frames,
+        distributions=frames["attention_distributions"],
     )
     written = store.replace_partitions(
         [
@@ -569,6 +576,8 @@ def _wide_summary(lengths: pl.DataFrame, chi4: pl.DataFrame) -> pl.DataFrame:
 def heterogeneity_summary(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """The figure of the system's dynamic heterogeneity: its length scales against 1/T and χ4 against ⟨C_B⟩, MD
+    beside tGlassMLP."""
     system = context.partition_key
     store = warehouse.get()
     store.ensure_writable()
@@ -585,7 +594,9 @@ def heterogeneity_summary(
         raise WarehouseError(f"no heterogeneity rows for {system}: materialize dynamic_heterogeneity first")
     temperatures = sorted(set(lengths["temperature"].to_list()) | set(chi4["temperature"].to_list()))
     large_boxes = sorted(float(t) for s, t in load_campaign().for_stage("large_box") if s == system)
-    results = run_summary_checks(lengths, temperatures, large_boxes)
+    results = evaluate_before_commit(
+        SUMMARY_CHECKS, context, lengths=lengths, temperatures=temperatures, xi4_temperatures=large_boxes
+    )
     types = sorted({t for t in lengths["particle_type"].to_list() + chi4["particle_type"].to_list() if t})
     subset = f", particle type {'/'.join(types)}" if types else ""
     figure = plots.summary_figure(lengths, chi4, f"{system}: dynamic heterogeneity and its length scales{subset}")
@@ -612,17 +623,10 @@ DYNAMIC_HETEROGENEITY = AssetTemplate(
         Upstream("propensity_labels", "all"),
         Upstream("state_point_labels", "all"),
     ),
-    check_specs=dynamic_check_specs,
+    checks=DYNAMIC_CHECKS,
     kinds=frozenset({"duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "χ4 = (⟨Q²⟩ − ⟨Q⟩²)/N and χ4/Var(X) of the bond-breaking propensity at each state point ⟨C_B⟩, from MD "
-        "labels (its configurational part) and from the champion tGlassMLP on every swap-MC equilibrium, bootstrap "
-        "errors over configurations; χ4(t) from the MD frames; the full χ4 of single trajectories (thermal + "
-        "configurational, 'chi4_full', MD only) from the split replica halves where R ≥ 2; chord length ℓ_ch from "
-        "MD and predictions on the same configurations [J]. Tables `heterogeneity`, `dynamic_lengths` (chord)."
-    ),
 )
 
 
@@ -631,17 +635,10 @@ ATTENTION_LENGTHS = AssetTemplate(
     profile_settings=("heterogeneity.attention_aggregate", "propensity_learning.state_point_targets"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("tglassmlp_model"), Upstream("propensity_predictions")),
-    check_specs=attention_check_specs,
+    checks=ATTENTION_CHECKS,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP's attention weights at every (T, ⟨C_B⟩) of the campaign's swap-MC temperatures, "
-        "averaged over the descriptors of each coarse-graining length L: P(L) and the attention length "
-        "⟨L⟩ = Σ L P(L), mean ± standard deviation across the kept networks [J] (`attention_distributions`, "
-        "`dynamic_lengths` length 'attention'). The state-point input is the self-consistent one of the "
-        "predictions where they exist."
-    ),
 )
 
 
@@ -653,14 +650,8 @@ HETEROGENEITY_SUMMARY = AssetTemplate(
         Upstream("attention_lengths"),
         Upstream("four_point_structure_factor"),
     ),
-    check_specs=summary_check_specs,
+    checks=SUMMARY_CHECKS,
     kinds=frozenset({"duckdb"}),
     group_name="heterogeneity",
     code_version=HETEROGENEITY_CODE_VERSION,
-    description=(
-        "The paper figure of the system's dynamic heterogeneity: ξ4 (when four_point_structure_factor has run), "
-        "ℓ_ch and the attention length against 1/T, MD (filled) beside tGlassMLP (open), and χ4 against ⟨C_B⟩ "
-        "at every temperature; inline and as PNG. Its numbers are the `dynamic_lengths` and `heterogeneity` rows "
-        "of the system (wide view in the metadata)."
-    ),
 )

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
+from glass_assets.checks import Check, CheckOutcome
 
 __all__ = [
     "ATTENTION_CHECKS",
     "DYNAMIC_CHECKS",
     "SUMMARY_CHECKS",
-    "attention_check_specs",
-    "dynamic_check_specs",
-    "run_attention_checks",
-    "run_dynamic_checks",
-    "run_summary_checks",
-    "summary_check_specs",
 ]
 
 #: |Σ_L P(L) − 1| above this means the attention distribution was not normalised
@@ -144,29 +137,3 @@ SUMMARY_CHECKS = {
         warn_only=True,
     ),
 }
-
-
-def dynamic_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, DYNAMIC_CHECKS)
-
-
-def run_dynamic_checks(frames: dict[str, pl.DataFrame], skipped: list[str]) -> list[AssetCheckResult]:
-    return check_results(DYNAMIC_CHECKS, frames=frames, skipped=skipped)
-
-
-def attention_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, ATTENTION_CHECKS)
-
-
-def run_attention_checks(frames: dict[str, pl.DataFrame]) -> list[AssetCheckResult]:
-    return check_results(ATTENTION_CHECKS, frames=frames, distributions=frames["attention_distributions"])
-
-
-def summary_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, SUMMARY_CHECKS)
-
-
-def run_summary_checks(
-    lengths: pl.DataFrame, temperatures: list[float], xi4_temperatures: list[float] | None = None
-) -> list[AssetCheckResult]:
-    return check_results(SUMMARY_CHECKS, lengths=lengths, temperatures=temperatures, xi4_temperatures=xi4_temperatures)

@@ -8,9 +8,8 @@ import math
 
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs, no_overlaps
+from glass_assets.checks import Check, CheckOutcome, no_overlaps
 from glass_core.models.configuration import Configuration
 from glass_core.models.systems import ModelSystem
 from glass_core.simulation.tiled_equilibration import DECORRELATED_OVERLAP
@@ -21,11 +20,7 @@ __all__ = [
     "S4_CHECKS",
     "composition_kept",
     "energy_matches_small_box",
-    "large_box_check_specs",
     "overlap_below_threshold",
-    "run_large_box_checks",
-    "run_s4_checks",
-    "s4_check_specs",
     "s4_finite",
     "small_q_plateau_resolved",
 ]
@@ -147,41 +142,3 @@ S4_CHECKS = {
         warn_only=True,
     ),
 }
-
-
-def large_box_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, LARGE_BOX_CHECKS)
-
-
-def s4_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, S4_CHECKS)
-
-
-def run_large_box_checks(
-    system: ModelSystem,
-    large: dict[int, Configuration],
-    small: dict[int, Configuration],
-    traces: pl.DataFrame,
-    energies: tuple[np.ndarray, np.ndarray],
-    force_norms: dict[int, float],
-    force_tolerance: float,
-    tiles: int,
-) -> list[AssetCheckResult]:
-    """``energies``: (E/N of the large boxes, E/N of every small equilibrium of the partition)."""
-    return check_results(
-        LARGE_BOX_CHECKS,
-        system=system,
-        configs=large,
-        large=large,
-        small=small,
-        traces=traces,
-        large_energies=energies[0],
-        small_energies=energies[1],
-        force_norms=force_norms,
-        force_tolerance=force_tolerance,
-        tiles=tiles,
-    )
-
-
-def run_s4_checks(s4: pl.DataFrame, lengths: pl.DataFrame) -> list[AssetCheckResult]:
-    return check_results(S4_CHECKS, s4=s4, lengths=lengths)

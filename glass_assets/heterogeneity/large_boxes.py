@@ -30,15 +30,11 @@ from dagster import (
     MetadataValue,
 )
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.heterogeneity.large_box_checks import (
     LARGE_BOX_CHECKS,
     S4_CHECKS,
-    large_box_check_specs,
-    run_large_box_checks,
-    run_s4_checks,
-    s4_check_specs,
 )
 from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure, s4_figure
 from glass_assets.launchers import train_through_launcher, training_scratch
@@ -160,6 +156,7 @@ def _trace_rows(system: str, temperature: float, sample: int, data: dict[str, np
 def large_box_equilibria(
     context: AssetExecutionContext, study: StudySettings, simulation: SimulationLauncher, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Large equilibrated boxes for S4(q): tiled swap-MC equilibria, re-equilibrated and minimised."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -232,22 +229,21 @@ def large_box_equilibria(
     }
     large_energy = frames["swap"]["samples"]["energy_per_particle"].to_numpy()
     force_norms = {s: float(m["force_norm"]) for s, m in minima.items()}
-    results = run_large_box_checks(
-        system,
-        large,
-        small,
-        frames["traces"]["large_box_traces"],
-        (large_energy, small_samples["energy_per_particle"].to_numpy()),
-        force_norms,
-        tolerance,
-        cfg.tiles_per_side,
-    )
-    raise_on_blocking_failure(
-        results,
+    results = evaluate_before_commit(
         LARGE_BOX_CHECKS,
         context,
         rejected={f"{group}_{table}": frame for group, tables in frames.items() for table, frame in tables.items()},
         quarantine_root=study.quarantine_root(),
+        system=system,
+        configs=large,
+        large=large,
+        small=small,
+        traces=frames["traces"]["large_box_traces"],
+        large_energies=large_energy,
+        small_energies=small_samples["energy_per_particle"].to_numpy(),
+        force_norms=force_norms,
+        force_tolerance=tolerance,
+        tiles=cfg.tiles_per_side,
     )
     traces_key = {"system": system_name, "temperature": temperature}
     store.replace_partitions(  # one transaction: the traces and both ensembles, or none of them
@@ -390,6 +386,8 @@ def four_point_structure_factor(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """The four-point structure factor S4(q) of the predicted propensity on the large inherent structures, and the
+    length ξ4 fitted to it."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -453,8 +451,14 @@ def four_point_structure_factor(
         )
     frames = {"s4": pl.concat(s4_frames), "lengths": pl.DataFrame(length_rows, schema_overrides=LENGTH_TYPES)}
     frames["lengths"] = frames["lengths"].with_columns(pl.col("n_networks").cast(pl.Int32))
-    results = run_s4_checks(frames["s4"], frames["lengths"])
-    raise_on_blocking_failure(results, S4_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root())
+    results = evaluate_before_commit(
+        S4_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        s4=frames["s4"],
+        lengths=frames["lengths"],
+    )
     partition = {"system": system_name, "temperature": temperature}
     written = store.replace_partitions(  # one transaction: S4(q) and its ξ4 rows together
         [(partition, {"four_point_structure_factor": frames["s4"]}),
@@ -487,17 +491,12 @@ LARGE_BOX_EQUILIBRIA = AssetTemplate(
     profile_settings=("base_seed", "large_box", "swap_mc", "inherent_structures.force_tolerance"),
     partitioned_by="large_box",
     upstream=(Upstream("swap_mc_equilibria"),),
-    check_specs=large_box_check_specs,
+    checks=LARGE_BOX_CHECKS,
     kinds=frozenset({"numba", "lammps", "duckdb"}),
     group_name="heterogeneity",
     code_version=LARGE_BOX_CODE_VERSION,
     pool="simulation",
     retry_policy=SIMULATION_RETRIES,
-    description=(
-        "Large equilibrated boxes for S4(q) and ξ4 [J]: swap-MC equilibria tiled k × k, re-equilibrated by swap MC "
-        "until the overlap with the tiled start falls below 1/e (or the sweep cap), then minimised: samples/particles "
-        "ensembles 'large_swap_mc' and 'large_inherent', overlap record in large_box_traces."
-    ),
 )
 
 
@@ -506,13 +505,8 @@ FOUR_POINT_STRUCTURE_FACTOR = AssetTemplate(
     profile_settings=("large_box", "propensity_learning"),
     partitioned_by="large_box",
     upstream=(Upstream("large_box_equilibria"), Upstream("tglassmlp_model")),
-    check_specs=s4_check_specs,
+    checks=S4_CHECKS,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="heterogeneity",
     code_version=S4_CODE_VERSION,
-    description=(
-        "Four-point structure factor S4(q) of the champion tGlassMLP's propensity on the large inherent structures, "
-        "per target ⟨C_B⟩, and ξ4 from the small-q Ornstein–Zernike fit with its range and error [J]: tables "
-        "four_point_structure_factor and dynamic_lengths (length 'xi4', source 'ml'; NULL + reason when unresolved)."
-    ),
 )

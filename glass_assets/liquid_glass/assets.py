@@ -16,7 +16,7 @@ from dagster import (
 )
 from mlflow.models import infer_signature
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.cnn_split import (
     GatedClassifier,
     accuracy_metrics,
@@ -37,14 +37,6 @@ from glass_assets.liquid_glass.checks import (
     CORRELATION_CHECKS,
     DESCRIPTOR_CHECKS,
     GRAD_CAM_CHECKS,
-    cnn_check_specs,
-    correlation_check_specs,
-    descriptor_check_specs,
-    grad_cam_check_specs,
-    run_cnn_checks,
-    run_correlation_checks,
-    run_descriptor_checks,
-    run_grad_cam_checks,
 )
 from glass_assets.partitions import (
     parse_partition,
@@ -130,6 +122,8 @@ def descriptor_table(
 def structural_descriptors(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Per-particle Voronoi area Υ and Tong–Tanaka Θ of the partition's quenched configurations, raw and
+    coarse-grained, normalised per configuration."""
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
     store = warehouse.get()
@@ -142,9 +136,13 @@ def structural_descriptors(
     table = descriptor_table(configs, key, system, xi)
     seconds = time.perf_counter() - started
     box_areas = {sample: config.area for sample, config in configs.items()}
-    checks = run_descriptor_checks(table, box_areas)
-    raise_on_blocking_failure(
-        checks, DESCRIPTOR_CHECKS, context, rejected={"descriptors": table}, quarantine_root=study.quarantine_root()
+    checks = evaluate_before_commit(
+        DESCRIPTOR_CHECKS,
+        context,
+        rejected={"descriptors": table},
+        quarantine_root=study.quarantine_root(),
+        descriptors=table,
+        box_areas=box_areas,
     )
     written = store.replace_partition(key, {"descriptors": table})
     total_area = table.group_by("sample").agg(pl.col("voronoi_area").sum()).sort("sample")
@@ -170,6 +168,8 @@ def cnn_classifier(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """The CNN that tells the system's liquids (T_L) from its glasses (T_G), as an MLflow run and a registered model
+    version."""
     system = context.partition_key
     profile = study.load()
     cfg = profile.cnn
@@ -271,14 +271,17 @@ def cnn_classifier(
         mlflow.log_metrics(metrics, step=cfg.epochs)
         mlflow.set_tag("classifier_status", classifier.status)
         fractions = {k: v for k, v in metrics.items() if k.startswith(("validation_accuracy", "test_accuracy"))}
-        checks = run_cnn_checks(
-            trained.history,
-            fractions,
-            {"train": labels[split.train], "validation": labels[split.validation], "test": labels[split.test]},
-            classifier,
-        )
         # before the model is logged and registered: a rejected network never becomes a model version
-        raise_on_blocking_failure(checks, CNN_CHECKS, context)
+        checks = evaluate_before_commit(
+            CNN_CHECKS,
+            context,
+            history=trained.history,
+            metrics=fractions,
+            split_labels={
+                "train": labels[split.train], "validation": labels[split.validation], "test": labels[split.test]
+            },
+            classifier=classifier,
+        )
         mlflow.log_dict(
             {"rows": ["liquid", "glass"], "columns": ["liquid", "glass"], "counts": test.confusion.tolist()},
             "confusion_matrix.json",
@@ -333,6 +336,8 @@ def cnn_classifier(
 def grad_cam_scores(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """Grad-CAM Γ per particle of the correctly classified test configurations, from the champion CNN, raw and
+    coarse-grained."""
     system = context.partition_key
     model, params, version = load_champion(mlflow_tracking, system)
     profile = study.load()
@@ -383,9 +388,13 @@ def grad_cam_scores(
         raise ValueError(f"the champion {model_name(system)} v{version} classifies no test configuration correctly")
     table = pl.concat(rows)
     seconds = time.perf_counter() - started
-    checks = run_grad_cam_checks(table, classifier)
-    raise_on_blocking_failure(
-        checks, GRAD_CAM_CHECKS, context, rejected={"grad_cam": table}, quarantine_root=study.quarantine_root()
+    checks = evaluate_before_commit(
+        GRAD_CAM_CHECKS,
+        context,
+        rejected={"grad_cam": table},
+        quarantine_root=study.quarantine_root(),
+        grad_cam=table,
+        classifier=classifier,
     )
     written = warehouse.get().replace_partition({"system": system}, {"grad_cam": table})
     glass_row = table.filter(pl.col("label") == "glass")
@@ -415,6 +424,8 @@ def grad_cam_scores(
 def indicator_correlations(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Correlations between Grad-CAM Γ, Voronoi area Υ and Tong–Tanaka Θ per configuration, summarised beside the
+    paper's values."""
     system = context.partition_key
     store = warehouse.get()
     fields = store.query(
@@ -454,13 +465,13 @@ def indicator_correlations(
         rows, schema_overrides={"model_version": pl.String, "value": pl.Float64, "classifier_status": pl.String}
     ).with_columns(pl.col("value").fill_nan(None))
     summary = correlation_summary(table, system)
-    checks = run_correlation_checks(table, classifier)
-    raise_on_blocking_failure(
-        checks,
+    checks = evaluate_before_commit(
         CORRELATION_CHECKS,
         context,
         rejected={"indicator_correlations": table, "indicator_correlation_summary": summary},
         quarantine_root=study.quarantine_root(),
+        correlations=table,
+        classifier=classifier,
     )
     written = store.replace_partition(
         {"system": system}, {"indicator_correlations": table, "indicator_correlation_summary": summary}
@@ -623,14 +634,10 @@ STRUCTURAL_DESCRIPTORS = AssetTemplate(
     profile_settings=("descriptors.coarse_graining_length",),
     partitioned_by="quench",
     upstream=(Upstream("quenched_ensembles"),),
-    check_specs=descriptor_check_specs,
+    checks=DESCRIPTOR_CHECKS,
     kinds=frozenset({"freud", "duckdb"}),
     group_name="liquid_glass",
     code_version=DESCRIPTORS_CODE_VERSION,
-    description=(
-        "Per particle: Voronoi area Υ (freud, periodic) and Tong–Tanaka Θ, raw and coarse-grained (ξ = 3) and "
-        "min–max normalised per configuration [Oyama et al. 2023]. Warehouse table `descriptors`."
-    ),
 )
 
 
@@ -639,16 +646,10 @@ CNN_CLASSIFIER = AssetTemplate(
     profile_settings=("cnn",),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("quenched_ensembles"),),
-    check_specs=cnn_check_specs,
+    checks=CNN_CHECKS,
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="liquid_glass",
     code_version=CNN_CODE_VERSION,
-    description=(
-        "CNN liquid/glass classifier (three circular-padded conv layers, no pooling, dense head with dropout) "
-        "trained on the T_L and T_G quenched ensembles; an MLflow run and a registered model version "
-        "`glass_cnn_<system>` (alias `champion` if its validation accuracy is not worse; test accuracy is only "
-        "reported)."
-    ),
 )
 
 
@@ -657,14 +658,10 @@ GRAD_CAM_SCORES = AssetTemplate(
     profile_settings=("cnn", "descriptors.coarse_graining_length"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("cnn_classifier"), Upstream("structural_descriptors")),
-    check_specs=grad_cam_check_specs,
+    checks=GRAD_CAM_CHECKS,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="liquid_glass",
     code_version=GRAD_CAM_CODE_VERSION,
-    description=(
-        "Grad-CAM Γ per particle (Oyama et al. eq. 3–4) of the correctly classified test configurations, from the "
-        "champion CNN, for their own class; raw and coarse-grained (ξ = 3), normalised. Warehouse table `grad_cam`."
-    ),
 )
 
 
@@ -672,14 +669,8 @@ INDICATOR_CORRELATIONS = AssetTemplate(
     body=indicator_correlations,
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("grad_cam_scores"), Upstream("structural_descriptors")),
-    check_specs=correlation_check_specs,
+    checks=CORRELATION_CHECKS,
     kinds=frozenset({"duckdb"}),
     group_name="liquid_glass",
     code_version=CORRELATIONS_CODE_VERSION,
-    description=(
-        "Pearson and Spearman C(Γ,Υ), C(Γ,1−Θ) per correctly classified test configuration and C(1−Θ,Υ) per "
-        "configuration of the T_G and T_L ensembles, of the coarse-grained normalised fields; mean ± SE and n beside "
-        "the paper's values, violin plots and particle maps (Oyama et al. 2023, Figs. 1–3). Warehouse tables "
-        "`indicator_correlations`, `indicator_correlation_summary`."
-    ),
 )

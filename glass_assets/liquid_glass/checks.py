@@ -22,10 +22,9 @@ References: [O] (docs/bibliography.md).
 
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs, coefficients_in_range
-from glass_assets.cnn_split import GatedClassifier, classifier_resolved
+from glass_assets.checks import Check, CheckOutcome, coefficients_in_range
+from glass_assets.cnn_split import classifier_resolved
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
 from glass_core.learning.cnn import GLASS, LIQUID, EpochRecord
 from glass_core.learning.correlations import OYAMA_GLASS_CONDITIONS, evaluate_conditions
@@ -37,14 +36,6 @@ __all__ = [
     "CORRELATION_CHECKS",
     "DESCRIPTOR_CHECKS",
     "GRAD_CAM_CHECKS",
-    "cnn_check_specs",
-    "correlation_check_specs",
-    "descriptor_check_specs",
-    "grad_cam_check_specs",
-    "run_cnn_checks",
-    "run_correlation_checks",
-    "run_descriptor_checks",
-    "run_grad_cam_checks",
 ]
 
 #: relative tolerance of Σ_i Υ_i = box area per configuration (freud's cells are exact to float rounding)
@@ -126,14 +117,6 @@ DESCRIPTOR_CHECKS = {
         coarse_grained_fields_normalised, "Coarse-grained normalised Υ and 1 − Θ in [0, 1].", blocking=True
     ),
 }
-
-
-def descriptor_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, DESCRIPTOR_CHECKS)
-
-
-def run_descriptor_checks(descriptors: pl.DataFrame, box_areas: dict[int, float]) -> list[AssetCheckResult]:
-    return check_results(DESCRIPTOR_CHECKS, descriptors=descriptors, box_areas=box_areas)
 
 
 # ------------------------------------------------------------------------------ cnn_classifier
@@ -221,19 +204,6 @@ CNN_CHECKS = {
 }
 
 
-def cnn_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, CNN_CHECKS)
-
-
-def run_cnn_checks(
-    history: list[EpochRecord],
-    metrics: dict[str, float],
-    split_labels: dict[str, np.ndarray],
-    classifier: GatedClassifier,
-) -> list[AssetCheckResult]:
-    return check_results(CNN_CHECKS, history=history, metrics=metrics, split_labels=split_labels, classifier=classifier)
-
-
 # ------------------------------------------------------------------------------ grad_cam_scores
 def gamma_finite_non_negative(grad_cam: pl.DataFrame, **_: object) -> CheckOutcome:
     """Γ_i ≥ 0 and finite: a bilinear interpolation of a ReLU map."""
@@ -293,14 +263,6 @@ GRAD_CAM_CHECKS = {
         warn_only=True,
     ),
 }
-
-
-def grad_cam_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, GRAD_CAM_CHECKS)
-
-
-def run_grad_cam_checks(grad_cam: pl.DataFrame, classifier: GatedClassifier) -> list[AssetCheckResult]:
-    return check_results(GRAD_CAM_CHECKS, grad_cam=grad_cam, classifier=classifier)
 
 
 # ------------------------------------------------------------------------------ indicator_correlations
@@ -364,11 +326,3 @@ CORRELATION_CHECKS = {
         warn_only=True,
     ),
 }
-
-
-def correlation_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, CORRELATION_CHECKS)
-
-
-def run_correlation_checks(correlations: pl.DataFrame, classifier: GatedClassifier) -> list[AssetCheckResult]:
-    return check_results(CORRELATION_CHECKS, correlations=correlations, classifier=classifier)

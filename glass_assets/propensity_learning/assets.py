@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.graph import AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata
@@ -14,10 +14,6 @@ from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import (
     DESCRIPTOR_CHECKS,
     STATE_POINT_CHECKS,
-    descriptor_check_specs,
-    run_descriptor_checks,
-    run_state_point_checks,
-    state_point_check_specs,
 )
 from glass_assets.propensity_learning.tables import descriptor_rows, feature_name_rows, state_point_rows
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -36,6 +32,8 @@ STATE_POINTS_CODE_VERSION = "state-points-v2"
 def mlp_descriptors(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Physics-inspired structural descriptors [J] of every inherent structure of the partition, coarse-grained over
+    several lengths."""
     started = time.perf_counter()
     system_name, temperature = parse_partition(context.partition_key)
     system = get_system(system_name)
@@ -54,13 +52,17 @@ def mlp_descriptors(
         rows.append(descriptor_rows(system_name, temperature, sample, config.types, features))
         context.log.info(f"descriptors {done}/{len(configs)} ({features.shape[1]} per particle)")
     features = np.concatenate(blocks)
-    results = run_descriptor_checks(features, names)
     frames = {
         "mlp_descriptors": pl.concat(rows),
         "mlp_feature_names": feature_name_rows(system_name, temperature, names),
     }
-    raise_on_blocking_failure(
-        results, DESCRIPTOR_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        DESCRIPTOR_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        features=features,
+        names=names,
     )
     written = store.replace_partition({"system": system_name, "temperature": temperature}, frames)
     figure = plots.descriptor_profiles(features, names, f"{system_name} at T = {temperature}")
@@ -81,6 +83,8 @@ def mlp_descriptors(
 def state_point_labels(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    """Per-particle bond-breaking propensity at the state points (T, ⟨C_B⟩) where the mean propensity crosses the
+    profile's targets."""
     system_name, temperature = parse_partition(context.partition_key)
     learning = study.load().propensity_learning
     targets = list(learning.state_point_targets)
@@ -111,11 +115,15 @@ def state_point_labels(
     points = labels_at_state_points(times, bond_breaking, halves, targets,
                                     {s: np.isin(t, chosen) for s, t in types.items()})
     frames = state_point_rows(system_name, temperature, types, points, int(summary["n_replicas"][0]), label)
-    results = run_state_point_checks(
-        frames["state_point_labels"], frames["state_points"], targets, learning.distillation
-    )
-    raise_on_blocking_failure(
-        results, STATE_POINT_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        STATE_POINT_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        labels=frames["state_point_labels"],
+        summary=frames["state_points"],
+        targets=targets,
+        distillation=learning.distillation,
     )
     written = store.replace_partition(run_key, frames)
     table = frames["state_points"]
@@ -135,15 +143,10 @@ MLP_DESCRIPTORS = AssetTemplate(
     profile_settings=("propensity_learning.descriptor_lengths",),
     partitioned_by="swap_mc",
     upstream=(Upstream("inherent_structures"),),
-    check_specs=descriptor_check_specs,
+    checks=DESCRIPTOR_CHECKS,
     kinds=frozenset({"numba", "duckdb"}),
     group_name="propensity_learning",
     code_version=DESCRIPTORS_CODE_VERSION,
-    description=(
-        "Physics-inspired descriptors of [J] on every inherent structure of the partition: local density, potential "
-        "energy, radical-Voronoi perimeter and local energy variance, coarse-grained with e^{−r/L} over the "
-        "profile's L list, per type channel and all particles (tables `mlp_descriptors`, `mlp_feature_names`)."
-    ),
 )
 
 
@@ -152,13 +155,8 @@ STATE_POINT_LABELS = AssetTemplate(
     profile_settings=("propensity_learning.state_point_targets", "propensity_learning.particle_types"),
     partitioned_by="propensity",
     upstream=(Upstream("propensity_labels"),),
-    check_specs=state_point_check_specs,
+    checks=STATE_POINT_CHECKS,
     kinds=frozenset({"duckdb"}),
     group_name="propensity_learning",
     code_version=STATE_POINTS_CODE_VERSION,
-    description=(
-        "Per-particle bond-breaking propensity at the times where ⟨C_B⟩, averaged over the configurations and the "
-        "profile's particle types ([J]: type A), crosses the profile's targets: [J]'s state points (T, ⟨C_B⟩), "
-        "with the split-half replica ceiling (tables `state_point_labels`, `state_points`)."
-    ),
 )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from dagster import AssetCheckResult, AssetCheckSpec, AssetKey
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs, coefficients_in_range
+from glass_assets.checks import Check, CheckOutcome, coefficients_in_range
 from glass_core.models.statistics import Estimate, judge
 
 __all__ = [
@@ -14,18 +13,8 @@ __all__ = [
     "GLASSMLP_CHECKS",
     "TGLASSMLP_CHECKS",
     "TRANSFER_CHECKS",
-    "model_check_specs",
-    "run_model_checks",
     "PREDICTION_CHECKS",
     "STATE_POINT_CHECKS",
-    "descriptor_check_specs",
-    "prediction_check_specs",
-    "run_descriptor_checks",
-    "run_prediction_checks",
-    "run_state_point_checks",
-    "state_point_check_specs",
-    "run_transfer_checks",
-    "transfer_check_specs",
 ]
 
 #: |mean label − target ⟨C_B⟩| above this means the interpolation to the crossing time went wrong
@@ -174,34 +163,6 @@ PREDICTION_CHECKS = {
 }
 
 
-def descriptor_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, DESCRIPTOR_CHECKS)
-
-
-def run_descriptor_checks(features: np.ndarray, names: list[str]) -> list[AssetCheckResult]:
-    return check_results(DESCRIPTOR_CHECKS, features=features, names=names)
-
-
-def state_point_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, STATE_POINT_CHECKS)
-
-
-def run_state_point_checks(
-    labels: pl.DataFrame, summary: pl.DataFrame, targets: list[float], distillation: str = "none"
-) -> list[AssetCheckResult]:
-    return check_results(STATE_POINT_CHECKS, labels=labels, summary=summary, targets=targets, distillation=distillation)
-
-
-def prediction_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, PREDICTION_CHECKS)
-
-
-def run_prediction_checks(
-    predictions: pl.DataFrame, summary: pl.DataFrame, max_spans: float = 1.0
-) -> list[AssetCheckResult]:
-    return check_results(PREDICTION_CHECKS, predictions=predictions, summary=summary, max_spans=max_spans)
-
-
 # ------------------------------------------------------------------ glassmlp_models / tglassmlp_model
 def scores_are_coefficients(scores: pl.DataFrame, **_: object) -> CheckOutcome:
     """Every score row is over ≥ 1 configuration and its defined Pearson lies in [−1, 1] (some defined)."""
@@ -293,15 +254,6 @@ TGLASSMLP_CHECKS = {
 }
 
 
-def model_check_specs(asset_key: AssetKey, checks: dict[str, Check]) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, checks)
-
-
-def run_model_checks(checks: dict[str, Check], **tables: object) -> list[AssetCheckResult]:
-    """``checks`` (GLASSMLP_CHECKS or TGLASSMLP_CHECKS) on scores, test_predictions, self_consistency_warning."""
-    return check_results(checks, **tables)
-
-
 # ------------------------------------------------------------------ transferability
 def _within(table: pl.DataFrame, observable: str) -> tuple[list[str], int]:
     """Held-out state points where ML and MD ``observable`` differ by more than 2 combined standard errors
@@ -354,11 +306,3 @@ TRANSFER_CHECKS = {
         held_out_chord_matches_md, "Held-out ℓ_ch (tGlassMLP) within 2 SE of MD ([J]).", warn_only=True
     ),
 }
-
-
-def transfer_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    return check_specs(asset_key, TRANSFER_CHECKS)
-
-
-def run_transfer_checks(table: pl.DataFrame) -> list[AssetCheckResult]:
-    return check_results(TRANSFER_CHECKS, table=table)

@@ -26,7 +26,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import matplotlib.pyplot as plt
 import mlflow
@@ -42,7 +41,7 @@ from dagster import (
 from mlflow.entities import Metric, Param
 
 from glass_assets.campaign import load_campaign
-from glass_assets.checks import Check, raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.launchers import SimulationLauncher, TrainedResult, train_through_launcher, training_scratch
 from glass_assets.plots import figure_metadata, served_figure_metadata
@@ -50,8 +49,6 @@ from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import (
     GLASSMLP_CHECKS,
     TGLASSMLP_CHECKS,
-    model_check_specs,
-    run_model_checks,
 )
 from glass_assets.propensity_learning.datasets import StudyData, log_split_datasets, study_data
 from glass_assets.propensity_registry import (
@@ -393,15 +390,6 @@ def _lineage(context: AssetExecutionContext, data: StudyData, code_version: str,
     }
 
 
-def _checked(
-    context: AssetExecutionContext, checks: dict[str, Check], scores: list[dict[str, object]], **tables: object
-) -> list[AssetCheckResult]:
-    """The model checks, before a version is registered: a failed blocking check registers nothing."""
-    results = run_model_checks(checks, scores=pl.DataFrame(scores), **tables)
-    raise_on_blocking_failure(results, checks, context)
-    return results
-
-
 def _register(
     context: AssetExecutionContext,
     mlflow_tracking: MLflowResource,
@@ -541,6 +529,8 @@ def glassmlp_models(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """GlassMLP [G] baseline ensembles, one per labelled state point, as an MLflow run, a registered model and their
+    test scores."""
     system = get_system(context.partition_key).name
     loaded = load_study(study, warehouse, system)
     data, training, label = loaded.data, loaded.training, loaded.type_label
@@ -579,7 +569,10 @@ def glassmlp_models(
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
         state_point_runs = _log_state_point_runs(mlflow_tracking, "glassmlp", label, scores,
                                                  _cb_errors(test, test_predictions), training.n_glassmlp_networks, tags)
-        checks = _checked(context, GLASSMLP_CHECKS, scores, test_predictions=test_predictions, subset=label)
+        # before a version is registered: a failed blocking check registers nothing
+        checks = evaluate_before_commit(
+            GLASSMLP_CHECKS, context, scores=pl.DataFrame(scores), test_predictions=test_predictions, subset=label
+        )
         figure = _map_figure(warehouse.get(), system, data, int(test.configuration[0]), predict_test, "GlassMLP",
                              loaded.types)
         mlflow.log_figure(figure, MAPS_ARTIFACT)
@@ -655,6 +648,8 @@ def tglassmlp_model(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """The tGlassMLP [J], one network over all state points, as an MLflow run, a registered model and its test
+    scores."""
     system = get_system(context.partition_key).name
     loaded = load_study(study, warehouse, system)
     data, training, label = loaded.data, loaded.training, loaded.type_label
@@ -697,10 +692,11 @@ def tglassmlp_model(
         state_point_runs = _log_state_point_runs(mlflow_tracking, "tglassmlp", label, scores,
                                                  _cb_errors(test, test_predictions), ensemble.n_members, tags)
         mlflow.log_table(diagnostics.to_pandas(), "attention_by_state_point.json")
-        checks = _checked(
-            context,
+        # before a version is registered: a failed blocking check registers nothing
+        checks = evaluate_before_commit(
             TGLASSMLP_CHECKS,
-            scores,
+            context,
+            scores=pl.DataFrame(scores),
             test_predictions=test_predictions,
             self_consistency_warning=bool(result.self_consistency_warning),
             subset=label,
@@ -757,15 +753,10 @@ GLASSMLP_MODELS = AssetTemplate(
     profile_settings=("base_seed", "propensity_learning"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
-    check_specs=partial(model_check_specs, checks=GLASSMLP_CHECKS),
+    checks=GLASSMLP_CHECKS,
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="propensity_learning",
     code_version=GLASSMLP_CODE_VERSION,
-    description=(
-        "GlassMLP [G] baseline: one ensemble per labelled state point (T, ⟨C_B⟩), trained on the training "
-        "configurations, selected on validation, scored on test; MLflow run and registered model "
-        "`glassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
-    ),
 )
 
 
@@ -774,14 +765,8 @@ TGLASSMLP_MODEL = AssetTemplate(
     profile_settings=("base_seed", "propensity_learning"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
-    check_specs=partial(model_check_specs, checks=TGLASSMLP_CHECKS),
+    checks=TGLASSMLP_CHECKS,
     kinds=frozenset({"pytorch", "mlflow"}),
     group_name="propensity_learning",
     code_version=TGLASSMLP_CODE_VERSION,
-    description=(
-        "tGlassMLP [J]: one network over all state points with attention over the descriptors, trained in two "
-        "steps (equal-⟨C_B⟩ networks distilled onto the lower swap-MC temperatures if self-consistent, then an "
-        "ensemble on all state points, self-consistent members kept); MLflow run and registered model "
-        "`tglassmlp_<system>` (alias `champion` on the mean validation Pearson). Scores in `mlp_scores`."
-    ),
 )

@@ -14,12 +14,12 @@ from dagster import (
     MetadataValue,
 )
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.graph import AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
-from glass_assets.propensity_learning.checks import PREDICTION_CHECKS, prediction_check_specs, run_prediction_checks
+from glass_assets.propensity_learning.checks import PREDICTION_CHECKS
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors
 from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
 from glass_assets.resources import StudySettings, WarehouseResource
@@ -72,6 +72,8 @@ def _md_comparison(
 def propensity_predictions(
     context: AssetExecutionContext, study: StudySettings, warehouse: WarehouseResource, mlflow_tracking: MLflowResource
 ) -> MaterializeResult:
+    """The champion tGlassMLP's propensity of every equilibrium of the partition at each target ⟨C_B⟩, also where no
+    MD exists."""
     system, temperature = parse_partition(context.partition_key)
     settings = study.load().propensity_learning
     training = MLPTrainingSettings.from_mapping(settings.training)
@@ -127,10 +129,14 @@ def propensity_predictions(
             "member_state_input_cb": pl.List(pl.Float64), "extrapolation_spans": pl.Float64,
             "md_pearson": pl.Float64, "md_pearson_stderr": pl.Float64}),
     }
-    results = run_prediction_checks(frames["propensity_predictions"], frames["prediction_state_points"],
-                                    settings.max_extrapolation_spans)
-    raise_on_blocking_failure(
-        results, PREDICTION_CHECKS, context, rejected=frames, quarantine_root=study.quarantine_root()
+    results = evaluate_before_commit(
+        PREDICTION_CHECKS,
+        context,
+        rejected=frames,
+        quarantine_root=study.quarantine_root(),
+        predictions=frames["propensity_predictions"],
+        summary=frames["prediction_state_points"],
+        max_spans=settings.max_extrapolation_spans,
     )
     written = store.replace_partition({"system": system, "temperature": temperature}, frames)
     key = ensemble_key(system, temperature, INHERENT)
@@ -160,14 +166,8 @@ PROPENSITY_PREDICTIONS = AssetTemplate(
     profile_settings=("propensity_learning",),
     partitioned_by="swap_mc",
     upstream=(Upstream("tglassmlp_model"), Upstream("mlp_descriptors")),
-    check_specs=prediction_check_specs,
+    checks=PREDICTION_CHECKS,
     kinds=frozenset({"pytorch", "duckdb"}),
     group_name="propensity_learning",
     code_version=PREDICTIONS_CODE_VERSION,
-    description=(
-        "The champion tGlassMLP applied to every equilibrium of the partition at each target ⟨C_B⟩ (its particle "
-        "types), the state-point input iterated until the predicted mean matches it [J] — also where no MD exists: "
-        "per-particle mean, spread and every kept network's value (`propensity_predictions`), and per state point "
-        "the inputs and the distance outside the training temperatures (`prediction_state_points`)."
-    ),
 )

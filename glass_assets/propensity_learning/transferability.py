@@ -18,16 +18,12 @@ import numpy as np
 import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from glass_assets.checks import raise_on_blocking_failure
+from glass_assets.checks import evaluate_before_commit
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.launchers import SimulationLauncher
 from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.propensity_learning import plots
-from glass_assets.propensity_learning.checks import (
-    TRANSFER_CHECKS,
-    run_transfer_checks,
-    transfer_check_specs,
-)
+from glass_assets.propensity_learning.checks import TRANSFER_CHECKS
 from glass_assets.propensity_learning.datasets import log_split_datasets
 from glass_assets.propensity_learning.models import (
     StudyInputs,
@@ -165,6 +161,8 @@ def transferability(
     mlflow_tracking: MLflowResource,
     simulation: SimulationLauncher,
 ) -> MaterializeResult:
+    """How well a tGlassMLP trained without a held-out temperature's labels predicts that temperature, against its
+    MD."""
     system = get_system(context.partition_key).name
     profile = study.load()
     settings, heterogeneity = profile.propensity_learning, profile.heterogeneity
@@ -221,9 +219,13 @@ def transferability(
                       f"{p.chi4_md.value if p.chi4_md else float('nan'):.4g} (R → ∞: "
             f"{p.chi4_md_full.configurational if p.chi4_md_full else float('nan'):.4g})" for p in points))
     table = pl.DataFrame(rows, schema_overrides=TABLE_TYPES)
-    results = run_transfer_checks(table)
-    raise_on_blocking_failure(results, TRANSFER_CHECKS, context, rejected={"transferability": table},
-                              quarantine_root=study.quarantine_root())
+    results = evaluate_before_commit(
+        TRANSFER_CHECKS,
+        context,
+        rejected={"transferability": table},
+        quarantine_root=study.quarantine_root(),
+        table=table,
+    )
     written = warehouse.get().replace_partition({"system": system}, {"transferability": table})
     context_rows = _context_rows(loaded, chords, heterogeneity.chi4_bootstrap, profile.base_seed, replicas)
     figure = plots.transfer_figure(table, context_rows, f"{system}, type {label}: held-out temperatures {held_out}")
@@ -248,15 +250,9 @@ TRANSFERABILITY = AssetTemplate(
     profile_settings=("base_seed", "propensity_learning", "heterogeneity"),
     partitioned_by=PER_SYSTEM,
     upstream=(Upstream("mlp_descriptors"), Upstream("state_point_labels")),
-    check_specs=transfer_check_specs,
+    checks=TRANSFER_CHECKS,
     kinds=frozenset({"pytorch", "mlflow", "duckdb"}),
     group_name="propensity_learning",
     code_version=TRANSFERABILITY_CODE_VERSION,
-    description=(
-        "The held-out test of [J]'s claim: for each held-out labelled temperature (profile: the lowest), a tGlassMLP "
-        "trained without its labels predicts it; Pearson, χ4 and ℓ_ch (per network) against its MD, the ⟨C_B⟩ error "
-        "and the distance outside the training range: table `transferability`, MLflow experiment "
-        "`propensity_transferability` (one run per held-out temperature)."
-    ),
 )
 

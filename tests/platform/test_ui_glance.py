@@ -20,7 +20,7 @@ from dagster import (
     build_schedule_context,
 )
 
-from glass_assets.checks import Check, CheckOutcome, check_results, check_specs
+from glass_assets.checks import Check, CheckOutcome, check_results
 from glass_assets.graph import AssetTemplate, materialize_templates
 from glass_assets.plots import figure_metadata, mean_text, project_path, value_with_error
 from tests.helpers.paths import ROOT, SNAPSHOTS
@@ -115,7 +115,7 @@ TEMPLATE = AssetTemplate(
     description="a checked asset",
     code_version="1",
     kinds=frozenset({"python"}),
-    check_specs=lambda key: check_specs(key, CHECKS),
+    checks=CHECKS,
 )
 
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from dagster import DagsterInstance, MultiPartitionKey
 
+from glass_assets.checks import check_results
 from glass_assets.dynamics.assets import PROPENSITY_LABELS
-from glass_assets.dynamics.checks import run_propensity_checks
+from glass_assets.dynamics.checks import PROPENSITY_CHECKS
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.graph import materialize_templates
 from glass_assets.warehouse import Warehouse
@@ -35,10 +36,11 @@ def test_labels_from_the_glass_partition(tiny_resources):
     # a crafted bad summary makes the checks fail
     summary = store.query("SELECT * FROM propensity_summary WHERE system = 'kam'")
     rising = summary.with_columns((0.5 + summary["frame"] * 0.05).alias("mean_bond_breaking"))  # above 1/e
-    outcome = {c.check_name: c.passed for c in run_propensity_checks(labels, rising, n_replicas=3)}
+    results = check_results(PROPENSITY_CHECKS, labels=labels, summary=rising, n_replicas=3)
+    outcome = {c.check_name: c.passed for c in results}
     assert not outcome["bond_breaking_decreases"] and not outcome["replica_count_as_configured"]
     assert not outcome["tau_alpha_found"]
     bad = labels.with_columns(labels["bond_breaking"] * 1.5)
-    assert not {c.check_name: c.passed for c in run_propensity_checks(bad, summary, 2)}[
-        "bond_breaking_in_unit_interval"
-    ]
+    results = check_results(PROPENSITY_CHECKS, labels=bad, summary=summary, n_replicas=2)
+    bad_outcome = {c.check_name: c.passed for c in results}
+    assert not bad_outcome["bond_breaking_in_unit_interval"]

@@ -4,7 +4,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from glass_assets.ensembles.checks import ENSEMBLE_CHECKS, run_ensemble_checks
+from glass_assets.checks import check_results
+from glass_assets.ensembles.checks import ENSEMBLE_CHECKS
+from glass_assets.tables import configurations
 from glass_core.models.energy import potential_energy
 from glass_core.models.systems import get_system
 from tests.helpers.configurations import gaussian_jittered_lattice
@@ -60,7 +62,11 @@ def good_partition():
 
 
 def outcome(samples, particles, curves):
-    return {r.check_name: r.passed for r in run_ensemble_checks(SYSTEM, T, samples, particles, curves)}
+    configs = configurations(samples, particles)
+    results = check_results(
+        ENSEMBLE_CHECKS, system=SYSTEM, temperature=T, configs=configs, samples=samples, curves=curves
+    )
+    return {r.check_name: r.passed for r in results}
 
 
 def test_good_partition_passes_every_check():
