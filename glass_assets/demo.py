@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from glass_assets.paths import REPO_ROOT
+
 #: the demo process that executes a run in process: if it is gone, the run is too
 DEMO_PID_TAG = "glass/demo_pid"
 #: metadata the demo prints as text: the classifier gate's verdict on the CNN behind the Grad-CAM numbers
