@@ -86,6 +86,7 @@ REQUIRES = {
 }
 #: above this a "temperature" in LJ units is a typo (the studies run at 0.05–4)
 MAX_TEMPERATURE = 100.0
+#: when missing partitions are launched unless the campaign says otherwise: nightly at 02:00 UTC
 DEFAULT_BACKFILL_SCHEDULE = "0 2 * * *"
 
 

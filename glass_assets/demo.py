@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from glass_assets import settings
+from glass_assets.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 #: the demo process that executes a run in process: if it is gone, the run is too
 DEMO_PID_TAG = "glass/demo_pid"
 #: metadata the demo prints as text: the classifier gate's verdict on the CNN behind the Grad-CAM numbers

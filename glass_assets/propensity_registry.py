@@ -35,7 +35,7 @@ __all__ = [
     "ChampionMissingError",
     "PropensityEnsembleModel",
     "glassmlp_model_name",
-    "load_champion",
+    "load_champion_ensembles",
     "load_collection",
     "load_tglassmlp_champion",
     "log_ensemble_model",
@@ -125,7 +125,7 @@ def tag_version(client: MlflowClient, model_name: str, version: str, tags: dict[
         client.set_model_version_tag(model_name, version, key, value if isinstance(value, str) else json.dumps(value))
 
 
-def load_champion(client: MlflowClient, model_name: str) -> tuple[dict, str]:
+def load_champion_ensembles(client: MlflowClient, model_name: str) -> tuple[dict, str]:
     """(ensembles, version) of ``model_name@champion``; :class:`ChampionMissingError` if there is none."""
     try:
         version = client.get_model_version_by_alias(model_name, "champion").version
@@ -141,7 +141,7 @@ def load_champion(client: MlflowClient, model_name: str) -> tuple[dict, str]:
 def load_tglassmlp_champion(client: MlflowClient, system: str) -> tuple[TGlassMLPEnsemble, str]:
     """(ensemble, version) of ``tglassmlp_<system>@champion``; :class:`ChampionMissingError` if there is none."""
     name = tglassmlp_model_name(system)
-    ensembles, version = load_champion(client, name)
+    ensembles, version = load_champion_ensembles(client, name)
     ensemble = ensembles.get(None)
     if not isinstance(ensemble, TGlassMLPEnsemble):
         raise ChampionMissingError(f"{name} v{version} holds no tGlassMLP ensemble (keys {list(ensembles)})")

@@ -24,18 +24,18 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from glass_assets.faults import fault_point
+from glass_assets.paths import REPO_ROOT
 from glass_assets.provenance import record_model
 
 __all__ = [
     "MLflowResource",
     "champion_metrics",
     "champion_params",
-    "load_champion",
+    "load_champion_cnn",
     "model_name",
     "promote_if_not_worse",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 #: the experiment tag MLflow 3's UI reads to choose between its GenAI and its classic ML view
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
@@ -150,7 +150,7 @@ def model_name(system: str) -> str:
     return f"glass_cnn_{system}"
 
 
-def load_champion(tracking: MLflowResource, system: str) -> tuple[Any, dict[str, str], str]:
+def load_champion_cnn(tracking: MLflowResource, system: str) -> tuple[Any, dict[str, str], str]:
     """(model, its run's logged parameters, version) of the ``champion`` alias of :func:`model_name`."""
     client = tracking.activate()
     version = client.get_model_version_by_alias(model_name(system), "champion")

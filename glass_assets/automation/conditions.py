@@ -17,10 +17,9 @@ the same trigger: retries come from the run's retry policy and the instance's ``
 
 from dagster import AutomationCondition
 
-__all__ = ["DEFAULT_BACKFILL_SCHEDULE", "campaign_condition"]
+from glass_assets.campaign import DEFAULT_BACKFILL_SCHEDULE
 
-#: nightly at 02:00 UTC
-DEFAULT_BACKFILL_SCHEDULE = "0 2 * * *"
+__all__ = ["campaign_condition"]
 
 
 def campaign_condition(backfill_schedule: str = DEFAULT_BACKFILL_SCHEDULE) -> AutomationCondition:

@@ -3,7 +3,8 @@
 For each rate γ of the profile's ``cooling_rate_study`` section, independent LAMMPS quenches of N particles from
 T_high to T_G (the ``quench`` worker task, the profile's quench protocol with its rate replaced by γ); per glass
 the Pearson and Spearman coefficients C(1−Θ̄, Ῡ) of the coarse-grained (ξ) min–max normalised Tong–Tanaka order
-and Voronoi area, exactly as ``indicator_correlations`` computes them [O §IV C]; per rate mean ± SE = s/√n and n
+and Voronoi area, exactly as ``indicator_correlations`` computes them [O §IV C]
+(:func:`glass_core.learning.correlations.theta_upsilon_correlations`); per rate mean ± SE = s/√n and n
 over the glasses (:func:`glass_core.models.statistics.sample_mean`), beside [O]'s 0.355 (N = 2000, γ = 8.33×10⁻⁵).
 
 The CNN correlations C(Γ̄, Ῡ) and C(Γ̄, 1−Θ̄): for each input kind of ``cnn_inputs`` one CNN (the profile's ``cnn``
@@ -69,42 +70,27 @@ from glass_assets.versioning import CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION,
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
 from glass_core.learning.cnn import GLASS, LIQUID, GlassCNN, deterministic_split, evaluate
-from glass_core.learning.correlations import OYAMA_COOLING_RATE, OYAMA_GLASS_MEANS, pair_correlations
-from glass_core.learning.grad_cam import grad_cam_particles
+from glass_core.learning.correlations import (
+    OYAMA_COOLING_RATE,
+    OYAMA_GLASS_MEANS,
+    STRUCTURAL_PAIR,
+    theta_upsilon_correlations,
+)
+from glass_core.learning.grad_cam import cnn_glass_correlations
 from glass_core.models.configuration import Configuration
 from glass_core.models.seeds import derive_seed
 from glass_core.models.statistics import Accuracy, sample_mean
 from glass_core.models.systems import ModelSystem, get_system
 from glass_core.simulation.quench import QuenchProtocol, QuenchResult, hold_mean_temperature
 from glass_core.structure.gridding import Gridding
-from glass_core.structure.indicators import StructuralIndicators, normalised_coarse_grained, structural_indicators
+from glass_core.structure.indicators import structural_indicators
 
-PAIR = "one_minus_theta~upsilon"
-FIELDS = {PAIR: ("one_minus_theta_cg", "voronoi_area_cg")}
-#: the Grad-CAM pairs of [O] §IV C, measured once per CNN input kind
-CNN_PAIRS = {
-    "gamma~upsilon": ("gamma_cg", "voronoi_area_cg"),
-    "gamma~one_minus_theta": ("gamma_cg", "one_minus_theta_cg"),
-}
 EXPERIMENT = "cooling_rate_study_cnn"
 
 
 def rate_ensemble(rate: float) -> str:
     """Ensemble name of the glasses quenched at ``rate`` in ``samples``/``particles``: ``quenched_rate_0.002``."""
     return f"quenched_rate_{rate:g}"
-
-
-def indicator_correlations(fields: StructuralIndicators) -> dict[str, float]:
-    """method → C(1−Θ̄, Ῡ) of one glass's coarse-grained normalised indicator fields."""
-    values = pair_correlations(
-        {"one_minus_theta_cg": fields.one_minus_theta_cg, "voronoi_area_cg": fields.voronoi_area_cg}, FIELDS
-    )
-    return {method: value for (_, method), value in values.items()}
-
-
-def glass_correlations(config: Configuration, system: ModelSystem, xi: float) -> dict[str, float]:
-    """method → C(1−Θ̄, Ῡ) of one glass: the coarse-grained normalised fields of ``structural_indicators``."""
-    return indicator_correlations(structural_indicators(config, system, xi))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,36 +116,9 @@ class StudyCNN:
     def test_accuracy(self) -> float:
         return self.accuracies["test"].value
 
-
-def gridding_at_box(cnn: StudyCNN, box_length: float) -> Gridding:
-    """The CNN's image map M for a square box of side ``box_length``: the training pixel size, grid G·L/L_train."""
-    return dataclasses.replace(cnn.gridding, grid=max(1, round(cnn.gridding.grid * box_length / cnn.box_length)))
-
-
-def cnn_glass_correlations(
-    cnn: StudyCNN, configs: Mapping[int, Configuration], indicators: Mapping[int, StructuralIndicators], xi: float
-) -> dict[int, dict[tuple[str, str], float] | None]:
-    """sample → {(pair, method): C} of C(Γ̄,Ῡ) and C(Γ̄,1−Θ̄) for each glass, ``None`` for one the CNN does not
-    classify as glass ([O] correlates correctly classified glasses only). Γ is the glass-class Grad-CAM."""
-    samples = list(configs)
-    gridding = gridding_at_box(cnn, float(configs[samples[0]].box[0]))
-    scores = grad_cam_particles(cnn.model, [configs[s] for s in samples], gridding, target_class=GLASS)
-    out: dict[int, dict[tuple[str, str], float] | None] = {}
-    for k, sample in enumerate(samples):
-        if scores.cam.predictions[k] != GLASS:
-            out[sample] = None
-            continue
-        fields = indicators[sample]
-        gamma_cg = normalised_coarse_grained(configs[sample], scores.scores[k], xi)
-        out[sample] = pair_correlations(
-            {
-                "gamma_cg": gamma_cg,
-                "voronoi_area_cg": fields.voronoi_area_cg,
-                "one_minus_theta_cg": fields.one_minus_theta_cg,
-            },
-            CNN_PAIRS,
-        )
-    return out
+    def gridding_at_box(self, box_length: float) -> Gridding:
+        """The CNN's image map M for a square box of side ``box_length``: the training pixel size, grid G·L/L_train."""
+        return self.gridding.at_box(self.box_length, box_length)
 
 
 def train_study_cnns(
@@ -499,13 +458,14 @@ def _correlation_rows(
     indicators = {sample: structural_indicators(config, model, xi) for sample, config in configs.items()}
     base = {"system": system, "cooling_rate": rate}
     rows = [
-        {**base, "sample": sample, "pair": PAIR, "cnn_input": None, "method": method, "value": value}
+        {**base, "sample": sample, "pair": STRUCTURAL_PAIR, "cnn_input": None, "method": method, "value": value}
         for sample, fields in indicators.items()
-        for method, value in indicator_correlations(fields).items()
+        for method, value in theta_upsilon_correlations(fields).items()
     ]
     classified = {}
+    box_length = float(next(iter(configs.values())).box[0])
     for cnn in cnns:
-        per_glass = cnn_glass_correlations(cnn, configs, indicators, xi)
+        per_glass = cnn_glass_correlations(cnn.model, cnn.gridding_at_box(box_length), configs, indicators, xi)
         classified[cnn.input_kind] = sum(values is not None for values in per_glass.values())
         rows += [
             {

@@ -7,8 +7,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from glass_assets.plots import markdown_table, mean_text
+from glass_assets.plots import PAIR_LABELS, markdown_table, mean_text
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
+from glass_core.learning.correlations import GRAD_CAM_PAIRS, STRUCTURAL_PAIR
 
 __all__ = ["cnn_markdown", "correlation_against_rate", "summary_markdown"]
 
@@ -22,11 +23,8 @@ def _findings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("classifier_status").is_null() | (pl.col("classifier_status") != CLASSIFIER_UNRESOLVED))
 
 
-PAIR_LABELS = {
-    "one_minus_theta~upsilon": r"$C(1-\Theta, \Upsilon)$",
-    "gamma~upsilon": r"$C(\Gamma, \Upsilon)$",
-    "gamma~one_minus_theta": r"$C(\Gamma, 1-\Theta)$",
-}
+#: the panels, left to right: the study's own pair first, then the Grad-CAM pairs
+PANELS = (STRUCTURAL_PAIR, *GRAD_CAM_PAIRS)
 INPUT_COLOURS = {None: "black", "density": "tab:green", "per_type": "tab:purple"}
 
 
@@ -70,7 +68,7 @@ def correlation_against_rate(
     )
     summary, correlations = _findings(summary), _findings(correlations)
     pearson = summary.filter(pl.col("method") == "pearson")
-    pairs = [p for p in PAIR_LABELS if p in set(pearson["pair"]) or (unresolved_inputs and p.startswith("gamma"))]
+    pairs = [p for p in PANELS if p in set(pearson["pair"]) or (unresolved_inputs and p.startswith("gamma"))]
     figure, axes = plt.subplots(1, len(pairs), figsize=(4.6 * len(pairs), 4.0), squeeze=False, sharey=True)
     for axis, pair in zip(axes[0], pairs, strict=True):
         glasses = correlations.filter((pl.col("method") == "pearson") & (pl.col("pair") == pair)).drop_nulls("value")

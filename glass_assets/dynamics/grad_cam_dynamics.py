@@ -30,7 +30,7 @@ from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import configurations
-from glass_assets.tracking import MLflowResource, champion_metrics, load_champion, model_name
+from glass_assets.tracking import MLflowResource, champion_metrics, load_champion_cnn, model_name
 from glass_assets.versioning import GRAD_CAM_DYNAMICS_CODE_VERSION
 from glass_assets.warehouse import WarehouseError
 from glass_core.learning.cnn import GLASS
@@ -55,7 +55,7 @@ def grad_cam_dynamics(
     )
     if labels.height == 0:
         raise WarehouseError(f"no propensity labels for {system}: materialize propensity_labels first")
-    model, params, version = load_champion(mlflow_tracking, system)
+    model, params, version = load_champion_cnn(mlflow_tracking, system)
     profile = study.load()
     classifier = champion_gate(
         profile.cnn, params, champion_metrics(mlflow_tracking, system), f"{model_name(system)} v{version}"

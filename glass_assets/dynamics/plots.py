@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-from glass_assets.plots import field_maps, markdown_table, mean_text  # noqa: E402
-from glass_core.models.statistics import SampleMean, sample_mean  # noqa: E402
+from glass_assets.plots import field_maps, markdown_table, mean_text
+from glass_core.models.statistics import SampleMean, sample_mean
 
 
 def relaxation_figure(mean_curve: pl.DataFrame, title: str) -> plt.Figure:

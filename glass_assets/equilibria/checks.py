@@ -10,10 +10,7 @@ from glass_assets.checks import (
     no_overlaps,
 )
 from glass_core.dynamics.equilibration import stationarity_test
-
-#: Q < 1/e between successive saved samples: decorrelated (Ninarello et al., PRX 7, 021039 (2017))
-DECORRELATED_OVERLAP = float(np.exp(-1.0))
-
+from glass_core.simulation.tiled_equilibration import DECORRELATED_OVERLAP
 
 #: the equilibration check's level: the chance that it flags a stationary partition (all chains together)
 EQUILIBRATION_ALPHA = 0.01

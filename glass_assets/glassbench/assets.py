@@ -47,13 +47,13 @@ from glass_assets.plots import markdown_table
 from glass_assets.propensity_registry import (
     ChampionMissingError,
     glassmlp_model_name,
-    load_champion,
+    load_champion_ensembles,
     tglassmlp_model_name,
 )
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, particle_rows, sample_row
 from glass_assets.tracking import MLflowResource
-from glass_assets.versioning import code_version_tag
+from glass_assets.versioning import GLASSBENCH_SAMPLES_CODE_VERSION, GLASSBENCH_SCORES_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.dynamics.glassbench import (
     GlassBenchFormatError,
@@ -68,14 +68,10 @@ from glass_core.models.systems import ModelSystem, get_system
 from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
 
 __all__ = [
-    "GLASSBENCH_SAMPLES_CODE_VERSION",
-    "GLASSBENCH_SCORES_CODE_VERSION",
     "glassbench_samples",
     "glassbench_scores",
 ]
 
-GLASSBENCH_SAMPLES_CODE_VERSION = "glassbench-samples-v1"
-GLASSBENCH_SCORES_CODE_VERSION = "glassbench-scores-v2"
 
 #: the per-time record of the champion's iterated prediction (``state_points`` metadata of ``glassbench_scores``)
 STATE_POINT_SCHEMA: dict[str, pl.DataType] = {
@@ -284,7 +280,7 @@ def _descriptor_matrix(
 
 def _load_glassmlp(client, system: str) -> tuple[dict | None, str | None, str]:  # noqa: ANN001
     try:
-        ensembles, version = load_champion(client, glassmlp_model_name(system))
+        ensembles, version = load_champion_ensembles(client, glassmlp_model_name(system))
     except ChampionMissingError as error:
         return None, None, f"GlassMLP skipped: {error}"
     return ensembles, version, ""
@@ -310,7 +306,7 @@ def glassbench_scores(
     system = get_system(system_name)
     client = mlflow_tracking.activate()
     tglass_name = tglassmlp_model_name(system_name)
-    ensembles, version = load_champion(client, tglass_name)
+    ensembles, version = load_champion_ensembles(client, tglass_name)
     training = MLPTrainingSettings.from_mapping(study.load().propensity_learning.training)
     glassmlp, glassmlp_version, glassmlp_note = _load_glassmlp(client, system_name)
     notes = [glassmlp_note] if glassmlp_note else []

@@ -44,12 +44,13 @@ from glass_assets.heterogeneity.checks import (
 from glass_assets.partitions import (
     parse_partition,
 )
-from glass_assets.plots import figure_metadata, markdown_table
+from glass_assets.plots import figure_metadata, heterogeneity_figure, markdown_table
 from glass_assets.profiles import HeterogeneitySettings
 from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import SWAP_MC, configurations
 from glass_assets.tracking import MLflowResource
+from glass_assets.versioning import HETEROGENEITY_CODE_VERSION
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.dynamics.four_point_susceptibility import (
     FourPointSusceptibility,
@@ -67,14 +68,11 @@ from glass_core.models.statistics import NetworkSpread, over_networks
 from glass_core.structure.physics_descriptors import parse_feature_name
 
 __all__ = [
-    "HETEROGENEITY_CODE_VERSION",
     "attention_lengths",
     "dynamic_heterogeneity",
     "feature_lengths",
     "heterogeneity_summary",
 ]
-
-HETEROGENEITY_CODE_VERSION = "heterogeneity-v2"
 
 
 # --------------------------------------------------------------------------------------------- rows
@@ -599,7 +597,7 @@ def heterogeneity_summary(
     )
     types = sorted({t for t in lengths["particle_type"].to_list() + chi4["particle_type"].to_list() if t})
     subset = f", particle type {'/'.join(types)}" if types else ""
-    figure = plots.summary_figure(lengths, chi4, f"{system}: dynamic heterogeneity and its length scales{subset}")
+    figure = heterogeneity_figure(lengths, chi4, f"{system}: dynamic heterogeneity and its length scales{subset}")
     wide = _wide_summary(lengths, chi4)
     return MaterializeResult(
         check_results=results,

@@ -1,17 +1,13 @@
-"""Figures of the large boxes (overlap with the tiled start) and of S4(q) with its Ornstein–Zernike fit."""
+"""Figures of the large boxes: overlap with the tiled start (S4(q), its fit: :func:`glass_assets.plots.s4_figure`)."""
 
 from __future__ import annotations
 
 import math
 
-import matplotlib
+import matplotlib.pyplot as plt
+import polars as pl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-__all__ = ["overlap_trace_figure", "s4_figure"]
+__all__ = ["overlap_trace_figure"]
 
 
 def overlap_trace_figure(traces: pl.DataFrame, title: str) -> plt.Figure:
@@ -27,27 +23,3 @@ def overlap_trace_figure(traces: pl.DataFrame, title: str) -> plt.Figure:
     axis.legend(fontsize=7)
     return figure
 
-
-def s4_figure(s4: pl.DataFrame, fits: dict[float, tuple[float, float, float, float, bool]], title: str) -> plt.Figure:
-    """S4(q) per target ⟨C_B⟩ (log–log, error bars over boxes) with each Ornstein–Zernike curve on its fit range.
-
-    ``fits``: target → (S4(0), ξ4, A, q_fit_max, resolved); unresolved fits are drawn dashed.
-    """
-    figure, axis = plt.subplots(figsize=(6, 4.2))
-    colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(fits), 1)))
-    for colour, ((target,), rows) in zip(
-        colours, s4.sort("q").group_by(["target_cb"], maintain_order=True), strict=False
-    ):
-        errors = rows["stderr"].fill_null(0.0).to_numpy()
-        axis.errorbar(rows["q"], rows["s4"], yerr=errors, fmt="o", ms=3, color=colour, label=f"⟨C_B⟩ = {target:g}")
-        s0, xi, a, q_fit, resolved = fits[target]
-        if np.isfinite(s0) and np.isfinite(xi):
-            q = np.linspace(float(rows["q"].min()), q_fit, 100)
-            axis.plot(q, s0 / (1 + (q * xi) ** 2 + a * (q * xi) ** 3), color=colour, ls="-" if resolved else "--")
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel(r"$q$ ($\sigma^{-1}$)")
-    axis.set_ylabel(r"$S_4(q)$")
-    axis.set_title(title)
-    axis.legend(fontsize=7)
-    return figure

@@ -36,15 +36,15 @@ from glass_assets.heterogeneity.large_box_checks import (
     LARGE_BOX_CHECKS,
     S4_CHECKS,
 )
-from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure, s4_figure
+from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure
 from glass_assets.launchers import train_through_launcher, training_scratch
 from glass_assets.partitions import parse_partition
-from glass_assets.plots import figure_metadata, markdown_table
+from glass_assets.plots import figure_metadata, markdown_table, s4_figure
 from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import SWAP_MC, configurations, particle_rows, sample_row
 from glass_assets.tracking import MLflowResource
-from glass_assets.versioning import code_version_tag
+from glass_assets.versioning import LARGE_BOX_CODE_VERSION, S4_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.dynamics.four_point_structure_factor import (
     BoxTooSmallError,
@@ -67,10 +67,8 @@ from glass_core.structure.physics_descriptors import (
 )
 
 __all__ = [
-    "LARGE_BOX_CODE_VERSION",
     "LARGE_INHERENT",
     "LARGE_SWAP_MC",
-    "S4_CODE_VERSION",
     "four_point_structure_factor",
     "large_box_equilibria",
     "xi4_row",
@@ -79,7 +77,6 @@ __all__ = [
 #: ensembles of the large boxes in ``samples``/``particles``
 LARGE_SWAP_MC = "large_swap_mc"
 LARGE_INHERENT = "large_inherent"
-LARGE_BOX_CODE_VERSION = "large-box-v1"
 #: ``dynamic_lengths`` columns that may be all NULL in a partition (polars would call them type Null)
 LENGTH_TYPES = {
     "value": pl.Float64,
@@ -89,7 +86,6 @@ LENGTH_TYPES = {
     "reason": pl.String,
     "network_spread": pl.Float64,
 }
-S4_CODE_VERSION = "four-point-structure-factor-v2"
 
 
 # ------------------------------------------------------------------------------------------ large boxes
@@ -464,7 +460,7 @@ def four_point_structure_factor(
         [(partition, {"four_point_structure_factor": frames["s4"]}),
          ({**partition, "length": "xi4"}, {"dynamic_lengths": frames["lengths"]})]
     )
-    figure = s4_figure(frames["s4"], fits, f"{system_name}, T = {temperature}: {len(samples)} boxes of N = {n}")
+    figure = s4_figure(frames["s4"], f"{system_name}, T = {temperature}: {len(samples)} boxes of N = {n}", fits)
     table = frames["lengths"].select("target_cb", "value", "stderr", "fit_q_min", "fit_q_max", "resolved", "reason")
     return MaterializeResult(
         check_results=results,

@@ -16,6 +16,8 @@ from typing import Any
 
 from dagster import ConfigurableResource, Failure
 
+from glass_assets.paths import REPO_ROOT
+
 __all__ = [
     "REPO_ROOT",
     "WORKER_MODULE",
@@ -26,7 +28,6 @@ __all__ = [
     "worker_environment",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: The module every launcher runs as ``python -m WORKER_MODULE TASK.json`` (the one place to rename it).
 WORKER_MODULE = "glass_core.tasks.worker"

@@ -41,13 +41,13 @@ from glass_assets.liquid_glass.checks import (
 from glass_assets.partitions import (
     parse_partition,
 )
-from glass_assets.plots import figure_metadata, stderr_metadata
+from glass_assets.plots import correlation_violins, figure_metadata, stderr_metadata
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import QUENCHED, configurations
 from glass_assets.tracking import (
     MLflowResource,
     champion_metrics,
-    load_champion,
+    load_champion_cnn,
     model_name,
     promote_if_not_worse,
 )
@@ -67,8 +67,10 @@ from glass_core.learning.cnn import (
     evaluate,
 )
 from glass_core.learning.correlations import (
+    GRAD_CAM_PAIRS,
     OYAMA_ABM_GLASS_MEANS,
     OYAMA_GLASS_CONDITIONS,
+    STRUCTURAL_PAIRS,
     evaluate_conditions,
     pair_correlations,
     summarise_correlations,
@@ -82,11 +84,6 @@ from glass_core.structure.indicators import normalised_coarse_grained, structura
 ENSEMBLE = QUENCHED
 LABELS = {LIQUID: "liquid", GLASS: "glass"}
 EXPERIMENT = "liquid_vs_glass_cnn"
-PAIRS = {
-    "gamma~upsilon": ("gamma_cg", "voronoi_area_cg"),
-    "gamma~one_minus_theta": ("gamma_cg", "one_minus_theta_cg"),
-    "one_minus_theta~upsilon": ("one_minus_theta_cg", "voronoi_area_cg"),
-}
 FIELDS = ("gamma_cg", "voronoi_area_cg", "one_minus_theta_cg")
 #: the registry's ``champion`` moves on this metric (validation set); test accuracy is reported, never used
 SELECTION_METRIC = "validation_accuracy"
@@ -339,7 +336,7 @@ def grad_cam_scores(
     """Grad-CAM Γ per particle of the correctly classified test configurations, from the champion CNN, raw and
     coarse-grained."""
     system = context.partition_key
-    model, params, version = load_champion(mlflow_tracking, system)
+    model, params, version = load_champion_cnn(mlflow_tracking, system)
     profile = study.load()
     # the gate of this profile on the champion's logged validation accuracy: below it Γ is kept, marked, no finding
     classifier = champion_gate(
@@ -442,21 +439,19 @@ def indicator_correlations(
     if not classifier.resolved:
         context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
     rows = []
-    cnn_pairs = {name: pair for name, pair in PAIRS.items() if "gamma_cg" in pair}
     for (temperature, sample, label, version), group in fields.group_by(
         ["temperature", "sample", "label", "model_version"], maintain_order=True
     ):
-        values = pair_correlations({name: group[name].to_numpy() for name in FIELDS}, cnn_pairs)
+        values = pair_correlations({name: group[name].to_numpy() for name in FIELDS}, GRAD_CAM_PAIRS)
         rows += [
             _correlation_row(system, temperature, sample, label, pair, method, version, value, classifier.status)
             for (pair, method), value in values.items()
         ]
     # C(1−Θ, Υ) needs no CNN: every configuration of the T_G and T_L ensembles, not only the test ones
-    structural = {name: pair for name, pair in PAIRS.items() if "gamma_cg" not in pair}
     for temperature, label in _phase_temperatures(system):
         descriptors = store.read_partition("descriptors", ensemble_key(system, temperature, ENSEMBLE))
         for (sample,), group in descriptors.group_by(["sample"], maintain_order=True):
-            values = pair_correlations({name: group[name].to_numpy() for name in FIELDS[1:]}, structural)
+            values = pair_correlations({name: group[name].to_numpy() for name in FIELDS[1:]}, STRUCTURAL_PAIRS)
             rows += [
                 _correlation_row(system, temperature, sample, label, pair, method, None, value)
                 for (pair, method), value in values.items()
@@ -487,12 +482,14 @@ def indicator_correlations(
         for row in summary.filter((pl.col("label") == "glass") & (pl.col("method") == "pearson")).iter_rows(named=True)
     }
     # Grad-CAM means of a classifier below the gate are no finding: not judged, not drawn, not beside [O]
-    unresolved = frozenset() if classifier.resolved else frozenset(cnn_pairs)
+    unresolved = frozenset() if classifier.resolved else frozenset(GRAD_CAM_PAIRS)
     conditions = evaluate_conditions(OYAMA_GLASS_CONDITIONS.get(system, ()), glass_means, unresolved)
     title = f"{system}: Pearson per configuration"
     if unresolved:
         title += " (Grad-CAM pairs left out: classifier unresolved)"
-    violin = plots.correlation_violins(table.filter(pl.col("method") == "pearson"), summary, title, unresolved)
+    violin = correlation_violins(
+        table.filter(pl.col("method") == "pearson"), summary, title, unresolved_pairs=unresolved
+    )
     example = fields.filter(pl.col("label") == "glass")
     first = example.filter(pl.col("sample") == example["sample"][0]) if example.height else fields.head(0)
     particles = (

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-from glass_assets.plots import field_maps, markdown_table, mean_text  # noqa: E402
-from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED, ClassifierGate  # noqa: E402
-from glass_core.learning.correlations import ConditionResult  # noqa: E402
-from glass_core.models.statistics import Accuracy, SampleMean  # noqa: E402
-
-PAIR_LABELS = {"gamma~upsilon": "C(Γ, Υ)", "gamma~one_minus_theta": "C(Γ, 1−Θ)", "one_minus_theta~upsilon": "C(1−Θ, Υ)"}
+from glass_assets.plots import PAIR_LABELS, field_maps, markdown_table, mean_text
+from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED, ClassifierGate
+from glass_core.learning.correlations import ConditionResult
+from glass_core.models.statistics import Accuracy, SampleMean
 
 
 def training_curves(history: list, title: str) -> plt.Figure:
@@ -146,58 +141,6 @@ def conditions_markdown(results: list[ConditionResult], means: dict[str, SampleM
         "\\|C_b\\|, SE combined as independent). pass: D > 2 SE; fail: D < −2 SE; unresolved: within 2 SE, "
         "or no SE (n = 1). C(·,Θ) = −C(·,1−Θ)."
     )
-
-
-def correlation_violins(
-    pearson: pl.DataFrame, summary: pl.DataFrame, title: str, unresolved_pairs: frozenset[str] = frozenset()
-) -> plt.Figure:
-    """Distributions of per-configuration correlations, glass and liquid side by side [O Fig. 3], with the
-    mean ± SE (black bar) and n of each. A pair of ``unresolved_pairs`` (Grad-CAM of a classifier below the gate)
-    is not drawn: its slot says "no Grad-CAM finding"."""
-    figure, axis = plt.subplots(figsize=(7.5, 3.8))
-    positions, data, colours, ticks = [], [], [], []
-    for k, pair in enumerate(PAIR_LABELS):
-        if pair in unresolved_pairs:
-            axis.annotate(
-                "no Grad-CAM finding\n(classifier unresolved)", (k, 0.0), ha="center", va="center", fontsize=7
-            )
-            ticks.append(PAIR_LABELS[pair])
-            continue
-        for offset, (label, colour) in zip(
-            (-0.18, 0.18), (("glass", "tab:blue"), ("liquid", "tab:orange")), strict=True
-        ):
-            values = pearson.filter((pl.col("pair") == pair) & (pl.col("label") == label))["value"].drop_nulls()
-            values = values.drop_nans()
-            if values.len() > 1:
-                positions.append(k + offset)
-                data.append(values.to_numpy())
-                colours.append(colour)
-            stats = summary.filter(
-                (pl.col("pair") == pair) & (pl.col("label") == label) & (pl.col("method") == "pearson")
-            )
-            if stats.height and stats["n"][0] > 0:
-                mean, stderr, n = stats["mean"][0], stats["stderr"][0], stats["n"][0]
-                axis.errorbar(
-                    k + offset,
-                    mean,
-                    yerr=stderr if stderr is not None else None,
-                    fmt="o",
-                    color="black",
-                    ms=3,
-                    capsize=3,
-                )
-                axis.annotate(f"n={n}", (k + offset, -1.08), ha="center", fontsize=7)
-        ticks.append(PAIR_LABELS[pair])
-    if data:
-        parts = axis.violinplot(data, positions=positions, widths=0.32, showextrema=False)
-        for body, colour in zip(parts["bodies"], colours, strict=True):
-            body.set_facecolor(colour)
-    axis.axhline(0.0, color="grey", lw=0.5)
-    axis.set_ylim(-1.12, 1.05)
-    axis.set_xticks(range(len(ticks)), ticks)
-    axis.set_ylabel("Pearson correlation")
-    axis.set_title(f"{title}\n(blue: glass, orange: liquid; bars: mean ± SE)", fontsize=9)
-    return figure
 
 
 def particle_maps(particles: pl.DataFrame, fields: pl.DataFrame, title: str) -> plt.Figure:

@@ -18,15 +18,13 @@ from glass_assets.propensity_learning.checks import (
 from glass_assets.propensity_learning.tables import descriptor_rows, feature_name_rows, state_point_rows
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT, configurations, initial_structures_key
+from glass_assets.versioning import MLP_DESCRIPTORS_CODE_VERSION, STATE_POINTS_CODE_VERSION
 from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.dynamics.state_points import state_point_labels as labels_at_state_points
 from glass_core.models.systems import get_system
 from glass_core.structure.physics_descriptors import DescriptorSpec, physics_inspired_descriptors
 
-__all__ = ["DESCRIPTORS_CODE_VERSION", "STATE_POINTS_CODE_VERSION", "mlp_descriptors", "state_point_labels"]
-
-DESCRIPTORS_CODE_VERSION = "mlp-descriptors-v1"
-STATE_POINTS_CODE_VERSION = "state-points-v2"
+__all__ = ["mlp_descriptors", "state_point_labels"]
 
 
 def mlp_descriptors(
@@ -146,7 +144,7 @@ MLP_DESCRIPTORS = AssetTemplate(
     checks=DESCRIPTOR_CHECKS,
     kinds=frozenset({"numba", "duckdb"}),
     group_name="propensity_learning",
-    code_version=DESCRIPTORS_CODE_VERSION,
+    code_version=MLP_DESCRIPTORS_CODE_VERSION,
 )
 
 

@@ -61,7 +61,7 @@ from glass_assets.propensity_registry import (
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT
 from glass_assets.tracking import MLflowResource, promote_if_not_worse
-from glass_assets.versioning import code_version_tag
+from glass_assets.versioning import GLASSMLP_CODE_VERSION, TGLASSMLP_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.mlp_data import PropensityDataset, extrapolation_spans, split_by_configuration
 from glass_core.learning.mlp_ensemble import PropensityEnsemble
@@ -84,8 +84,6 @@ __all__ = [
 EXPERIMENT = "propensity_learning"
 #: one run per (training, state point), for MLflow's Compare of the two model kinds per state point
 STATE_POINT_EXPERIMENT = "propensity_learning_by_state_point"
-GLASSMLP_CODE_VERSION = "glassmlp-v2"
-TGLASSMLP_CODE_VERSION = "tglassmlp-v2"
 SELECTION_METRIC = "validation_pearson_mean"
 #: metrics of a training run, the same for both kinds (with the loss curves train_loss, validation_loss)
 TRAINING_METRICS = (SELECTION_METRIC, "test_pearson_mean", "n_state_points", "n_networks_trained", "n_networks_kept")

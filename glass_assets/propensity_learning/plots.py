@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-from glass_assets.plots import markdown_table  # noqa: E402  (shared; re-exported for this domain's callers)
+from glass_assets.plots import markdown_table  # shared; re-exported for this domain's callers
 
 __all__ = ["descriptor_profiles", "markdown_table", "propensity_maps", "score_table_figure", "transfer_figure"]
 

@@ -25,15 +25,14 @@ from glass_assets.propensity_registry import load_tglassmlp_champion, model_type
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT, configurations
 from glass_assets.tracking import MLflowResource
+from glass_assets.versioning import PREDICTIONS_CODE_VERSION
 from glass_assets.warehouse import ensemble_key
 from glass_core.learning.mlp_data import extrapolation_spans
 from glass_core.learning.mlp_settings import MLPTrainingSettings
 from glass_core.learning.scores import pearson_by_configuration
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 
-__all__ = ["PREDICTIONS_CODE_VERSION", "propensity_predictions"]
-
-PREDICTIONS_CODE_VERSION = "propensity-predictions-v2"
+__all__ = ["propensity_predictions"]
 
 
 def _check_model_matches_profile(ensemble: TGlassMLPEnsemble, version: str, system: str, types: tuple[int, ...],

@@ -35,6 +35,7 @@ from glass_assets.propensity_learning.models import (
 from glass_assets.propensity_registry import example_input, log_ensemble_model
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
+from glass_assets.versioning import TRANSFERABILITY_CODE_VERSION
 from glass_core.learning.transferability import (
     ChordSettings,
     HeldOutStatePoint,
@@ -43,10 +44,9 @@ from glass_core.learning.transferability import (
 )
 from glass_core.models.systems import get_system
 
-__all__ = ["EXPERIMENT", "TRANSFERABILITY_CODE_VERSION", "transferability"]
+__all__ = ["EXPERIMENT", "transferability"]
 
 EXPERIMENT = "propensity_transferability"
-TRANSFERABILITY_CODE_VERSION = "transferability-v1"
 TABLE_TYPES = {
     "value": pl.Float64, "stderr": pl.Float64, "network_spread": pl.Float64, "n_configurations": pl.Int32,
     "n_networks": pl.Int32, "extrapolation_spans": pl.Float64, "mlflow_run_id": pl.String,

@@ -27,10 +27,10 @@ from glass_assets.report.data import ReportData
 from glass_assets.report.sections import oyama_systems
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
+from glass_assets.versioning import REPORT_CODE_VERSION
 
-__all__ = ["REPORT_CODE_VERSION", "REPORT_INPUTS", "paper_report_asset", "report_inputs", "report_path"]
+__all__ = ["REPORT_INPUTS", "paper_report_asset", "report_inputs", "report_path"]
 
-REPORT_CODE_VERSION = "paper-report-v2"
 #: per-system assets whose rows the report shows, in the flow's order
 REPORT_INPUTS = (
     "cnn_classifier",

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-from glass_assets.plots import mean_text  # noqa: E402
-from glass_assets.report.data import ReportData  # noqa: E402
-from glass_assets.report.html import Section, absent, figure, note, png, table  # noqa: E402
+from glass_assets.plots import mean_text
+from glass_assets.report.data import ReportData
+from glass_assets.report.html import Section, absent, figure, note, png, table
 
 __all__ = ["GLASSBENCH_GLASSMLP", "glassbench_outside_test", "glassbench_rows", "nearest_test_score"]
 

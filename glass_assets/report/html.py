@@ -12,10 +12,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 __all__ = ["ABSENT", "Section", "absent", "figure", "note", "page", "png", "table"]
 

@@ -18,12 +18,12 @@ import polars as pl
 from mlflow.exceptions import MlflowException
 
 from glass_assets.cnn_split import logged_accuracy
-from glass_assets.plots import mean_text
+from glass_assets.plots import PAIR_LABELS, correlation_violins, heterogeneity_figure, mean_text, s4_figure
 from glass_assets.report import figures, paper
 from glass_assets.report.compute import compute_per_stage
 from glass_assets.report.data import ReportData, champion, quench_scale, swap_mc_scale
 from glass_assets.report.glassbench import glassbench_outside_test
-from glass_assets.report.html import ABSENT, Section, absent, figure, note, table
+from glass_assets.report.html import ABSENT, Section, absent, figure, note, png, table
 from glass_assets.report.propensity_models import held_out_test, model_comparison
 from glass_assets.tracking import MLflowResource, model_name
 from glass_assets.warehouse import WarehouseError
@@ -211,7 +211,7 @@ def correlations(data: ReportData, tracking: MLflowResource, systems: Sequence[s
         rows = [
             [
                 r["label"],
-                figures.PAIR_LABELS.get(r["pair"], r["pair"]),
+                PAIR_LABELS.get(r["pair"], r["pair"]),
                 r["method"],
                 r["subset"],
                 mean_text(r["mean"], r["stderr"], r["n"]) if _is_finding(r) else NO_FINDING_CELL,
@@ -314,8 +314,8 @@ def violins(data: ReportData, systems: Sequence[str]) -> Section:
             f"shows {paper.oyama_test_glasses()} glasses per class at {paper.oyama_scale(system)}."
             + (" Grad-CAM pairs left out: classifier unresolved, no Grad-CAM finding." if unresolved else "")
         )
-        image = figures.correlation_violins(
-            pearson, summary, reference, f"{system}: Pearson per configuration", unresolved
+        image = png(
+            correlation_violins(pearson, summary, f"{system}: Pearson per configuration", reference, unresolved)
         )
         section.add(figure(image, caption))
     return section
@@ -439,7 +439,7 @@ def cooling_rates(data: ReportData, systems: Sequence[str]) -> Section:
         rows = [
             [
                 r["cooling_rate"],
-                figures.PAIR_LABELS.get(r["pair"], r["pair"]),
+                PAIR_LABELS.get(r["pair"], r["pair"]),
                 r.get("cnn_input") or "—",
                 r["method"],
                 r["n_particles"],
@@ -514,7 +514,7 @@ def heterogeneity(data: ReportData, systems: Sequence[str]) -> Section:
             section.add(table(["T", "source", "peak χ4 ± SE", "at ⟨C_B⟩", "configurations"], _chi4_peaks(chi4)))
         section.add(
             figure(
-                figures.heterogeneity_figure(lengths, chi4, f"{system}: dynamic heterogeneity [J]"),
+                png(heterogeneity_figure(lengths, chi4, f"{system}: dynamic heterogeneity [J]")),
                 f"{system}: lengths against 1/T and χ4 against ⟨C_B⟩; MD filled, tGlassMLP open.",
             )
         )
@@ -594,7 +594,7 @@ def four_point(data: ReportData, systems: Sequence[str]) -> Section:
             )
         section.add(
             figure(
-                figures.s4_figure(s4, f"{system}: S4(q) of the predicted propensity"),
+                png(s4_figure(s4, f"{system}: S4(q) of the predicted propensity")),
                 f"{system}: S4(q) ± SE over boxes ({measured}); ξ4 from the Ornstein–Zernike fit.",
             )
         )

@@ -66,6 +66,7 @@ __all__ = [
     "OrnsteinZernikeFit",
     "WaveVectors",
     "fit_ornstein_zernike",
+    "ornstein_zernike",
     "four_point_structure_factor",
     "fourier_amplitudes_direct",
     "fourier_amplitudes_nufft",
@@ -333,6 +334,12 @@ def _oz(q: np.ndarray, s0: float, xi: float) -> np.ndarray:
 def _oz_cubic(q: np.ndarray, s0: float, xi: float, a: float) -> np.ndarray:
     x = q * xi
     return s0 / (1.0 + x * x + a * x**3)
+
+
+def ornstein_zernike(q: np.ndarray, s4_zero: float, xi: float, cubic: float = 0.0) -> np.ndarray:
+    """S4(q) = S4(0) / (1 + (q ξ4)² + A (q ξ4)³) (``"oz_cubic"``; A = 0: ``"oz"``), the forms the fit uses: the curve
+    of an :class:`OrnsteinZernikeFit` is ``ornstein_zernike(q, fit.s4_zero, fit.xi, fit.cubic)``."""
+    return _oz_cubic(np.asarray(q, dtype=np.float64), s4_zero, xi, cubic)
 
 
 def _linear_oz_start(q: np.ndarray, s4: np.ndarray) -> tuple[float, float]:

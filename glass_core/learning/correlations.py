@@ -32,9 +32,11 @@ from scipy.stats import rankdata
 
 from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import Estimate, SampleMean, Verdict, absolute_difference, judge, sample_mean
-from glass_core.structure.indicators import COARSE_GRAINING_LENGTH, normalised_coarse_grained
+from glass_core.structure.indicators import COARSE_GRAINING_LENGTH, StructuralIndicators, normalised_coarse_grained
 
 __all__ = [
+    "GRAD_CAM_PAIRS",
+    "INDICATOR_PAIRS",
     "METHODS",
     "NOT_JUDGED",
     "OYAMA_ABM_GLASS_MEANS",
@@ -42,6 +44,8 @@ __all__ = [
     "OYAMA_COOLING_RATE",
     "OYAMA_GLASS_CONDITIONS",
     "OYAMA_GLASS_MEANS",
+    "STRUCTURAL_PAIR",
+    "STRUCTURAL_PAIRS",
     "Condition",
     "ConditionVerdict",
     "ConditionResult",
@@ -55,10 +59,22 @@ __all__ = [
     "pearson",
     "spearman",
     "summarise_correlations",
+    "theta_upsilon_correlations",
 ]
 
 Method = Literal["pearson", "spearman"]
 METHODS: tuple[Method, ...] = ("pearson", "spearman")
+
+#: [O] §IV C: the compared pairs, name → (field a, field b) of the coarse-grained min–max normalised fields
+INDICATOR_PAIRS: dict[str, tuple[str, str]] = {
+    "gamma~upsilon": ("gamma_cg", "voronoi_area_cg"),
+    "gamma~one_minus_theta": ("gamma_cg", "one_minus_theta_cg"),
+    "one_minus_theta~upsilon": ("one_minus_theta_cg", "voronoi_area_cg"),
+}
+#: the pairs with the Grad-CAM field Γ (they need a CNN); the one without, C(1−Θ̄, Ῡ), needs none
+GRAD_CAM_PAIRS = {name: pair for name, pair in INDICATOR_PAIRS.items() if "gamma_cg" in pair}
+STRUCTURAL_PAIRS = {name: pair for name, pair in INDICATOR_PAIRS.items() if "gamma_cg" not in pair}
+STRUCTURAL_PAIR = "one_minus_theta~upsilon"
 
 
 def _check(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +135,16 @@ def pair_correlations(
     """
     methods = tuple(methods)
     return {(name, m): correlation(fields[a], fields[b], m) for name, (a, b) in pairs.items() for m in methods}
+
+
+def theta_upsilon_correlations(
+    fields: StructuralIndicators, methods: Iterable[Method] = METHODS
+) -> dict[Method, float]:
+    """method → C(1−Θ̄, Ῡ) of one configuration's coarse-grained normalised indicator fields
+    (:func:`glass_core.structure.indicators.structural_indicators`)."""
+    a, b = STRUCTURAL_PAIRS[STRUCTURAL_PAIR]
+    values = pair_correlations({a: getattr(fields, a), b: getattr(fields, b)}, STRUCTURAL_PAIRS, methods)
+    return {method: value for (_, method), value in values.items()}
 
 
 def correlation_against_dynamics(

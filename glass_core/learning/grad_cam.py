@@ -40,18 +40,20 @@ References: [O]; [GC20].
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from glass_core.learning.cnn import GLASS, GlassCNN
+from glass_core.learning.correlations import GRAD_CAM_PAIRS, pair_correlations
 from glass_core.learning.device import resolve_device
 from glass_core.models.configuration import Configuration
 from glass_core.structure.gridding import Gridding
+from glass_core.structure.indicators import COARSE_GRAINING_LENGTH, StructuralIndicators, normalised_coarse_grained
 
-__all__ = ["GradCAM", "ParticleGradCAM", "grad_cam", "grad_cam_particles"]
+__all__ = ["GradCAM", "ParticleGradCAM", "cnn_glass_correlations", "grad_cam", "grad_cam_particles"]
 
 
 @dataclass(frozen=True)
@@ -142,3 +144,34 @@ def grad_cam_particles(
     cam = grad_cam(model, gridding.images(configs), target_class, batch_size, device)
     scores = [gridding.at_particles(cam.maps[s], config) for s, config in enumerate(configs)]
     return ParticleGradCAM(scores, cam)
+
+
+def cnn_glass_correlations(
+    model: GlassCNN,
+    gridding: Gridding,
+    configs: Mapping[int, Configuration],
+    indicators: Mapping[int, StructuralIndicators],
+    xi: float = COARSE_GRAINING_LENGTH,
+) -> dict[int, dict[tuple[str, str], float] | None]:
+    """sample → {(pair, method): C} of C(Γ̄,Ῡ) and C(Γ̄,1−Θ̄) for each glass, ``None`` for one ``model`` does not
+    classify as glass ([O] correlates correctly classified glasses only). Γ is the glass-class Grad-CAM on the images
+    of ``gridding`` (the training pixel size at these boxes, :meth:`Gridding.at_box`), coarse-grained at ``xi`` and
+    normalised; ``indicators`` holds each glass's Θ̄, Ῡ."""
+    samples = list(configs)
+    scores = grad_cam_particles(model, [configs[s] for s in samples], gridding, target_class=GLASS)
+    out: dict[int, dict[tuple[str, str], float] | None] = {}
+    for k, sample in enumerate(samples):
+        if scores.cam.predictions[k] != GLASS:
+            out[sample] = None
+            continue
+        fields = indicators[sample]
+        gamma_cg = normalised_coarse_grained(configs[sample], scores.scores[k], xi)
+        out[sample] = pair_correlations(
+            {
+                "gamma_cg": gamma_cg,
+                "voronoi_area_cg": fields.voronoi_area_cg,
+                "one_minus_theta_cg": fields.one_minus_theta_cg,
+            },
+            GRAD_CAM_PAIRS,
+        )
+    return out

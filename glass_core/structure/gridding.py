@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -179,6 +179,11 @@ class Gridding:
     def n_channels(self) -> int:
         """Channels of the image: 1 for ``density``, ``n_types`` for ``per_type``."""
         return 1 if self.input_kind == "density" else self.n_types
+
+    def at_box(self, trained_box_length: float, box_length: float) -> Gridding:
+        """This map M for a square box of side ``box_length`` when it was made for ``trained_box_length``: the same
+        pixel size, grid G·L/L_train (at least 1). A CNN with a pooled head reads the larger image as it was trained."""
+        return replace(self, grid=max(1, round(self.grid * box_length / trained_box_length)))
 
     def image(self, config: Configuration) -> np.ndarray:
         """(n_channels, G, G) float32 density image M(ρ)."""

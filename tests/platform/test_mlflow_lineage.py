@@ -21,7 +21,12 @@ from dagster import DagsterInstance
 
 from glass_assets.graph import materialize_templates
 from glass_assets.propensity_learning.models import TGLASSMLP_MODEL
-from glass_assets.propensity_registry import PropensityEnsembleModel, example_input, load_champion, log_ensembles
+from glass_assets.propensity_registry import (
+    PropensityEnsembleModel,
+    example_input,
+    load_champion_ensembles,
+    log_ensembles,
+)
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
@@ -111,7 +116,7 @@ def test_the_propensity_pyfunc_is_code_and_loads_by_alias_in_a_fresh_interpreter
     assert done.stdout.split() == ["PropensityEnsembleModel", "[None]"]
     np.testing.assert_allclose(np.load(tmp_path / "served.npy"), expected, rtol=1e-6, atol=1e-7)
 
-    ensembles, champion = load_champion(client, name)  # in process, as the assets read it
+    ensembles, champion = load_champion_ensembles(client, name)  # in process, as the assets read it
     assert champion == version and list(ensembles) == [None]
     served = PropensityEnsembleModel()
     served.ensembles = ensembles

@@ -68,7 +68,7 @@ def test_figure_files_are_named_relative_to_the_project(tmp_path, monkeypatch):
 
     import glass_assets.plots as plots
 
-    monkeypatch.setattr(plots, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(plots, "REPO_ROOT", tmp_path)
     inside = tmp_path / "data" / "plots" / "asset" / "abm_T2.0.png"
     metadata = figure_metadata(plt.figure(), inside)
     assert inside.is_file() and metadata["plot_file"].value == "data/plots/asset/abm_T2.0.png"
@@ -319,7 +319,7 @@ def test_the_report_names_assets_that_are_in_the_graph():
 
 
 def test_chi4_colours_make_the_coldest_temperature_the_darkest_and_never_grey():
-    from glass_assets.report.figures import temperature_colours
+    from glass_assets.plots import temperature_colours
 
     colours = temperature_colours([0.7, 0.5, 0.6, 0.5])
 

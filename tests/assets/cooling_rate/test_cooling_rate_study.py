@@ -16,10 +16,7 @@ from glass_assets.checks import no_overlaps
 from glass_assets.cnn_split import GatedClassifier
 from glass_assets.cooling_rate.assets import (
     COOLING_RATE_STUDY,
-    PAIR,
     StudyCNN,
-    glass_correlations,
-    gridding_at_box,
     rate_ensemble,
 )
 from glass_assets.cooling_rate.checks import RateGlasses, at_every_rate, slower_cooling_not_higher_energy
@@ -32,7 +29,7 @@ from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED, ClassifierGate
 from glass_core.learning.cnn import GLASS, GlassCNN
-from glass_core.learning.correlations import pearson, spearman
+from glass_core.learning.correlations import STRUCTURAL_PAIR, pearson, spearman, theta_upsilon_correlations
 from glass_core.learning.grad_cam import grad_cam_particles
 from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import Accuracy
@@ -68,7 +65,7 @@ def test_the_study_writes_both_tables_and_each_mean_and_se_come_from_its_own_row
     correlations = store.query("SELECT * FROM cooling_rate_correlations ORDER BY cooling_rate, sample, method")
     summary = store.query("SELECT * FROM cooling_rate_summary")
     assert correlations.height == len(RATES) * 2 * 2 and summary.height == len(RATES) * 2
-    assert set(correlations["pair"]) == {PAIR} and set(correlations["cooling_rate"]) == set(RATES)
+    assert set(correlations["pair"]) == {STRUCTURAL_PAIR} and set(correlations["cooling_rate"]) == set(RATES)
 
     system = get_system("abm")
     seeds = set()
@@ -108,8 +105,8 @@ def test_the_study_writes_both_tables_and_each_mean_and_se_come_from_its_own_row
 def test_a_failing_blocking_check_writes_nothing(cooling_resources, monkeypatch):
     monkeypatch.setattr(
         cooling_rate_assets,
-        "pair_correlations",
-        lambda fields, pairs: {(PAIR, "pearson"): 1.5, (PAIR, "spearman"): 0.2},
+        "theta_upsilon_correlations",
+        lambda fields: {"pearson": 1.5, "spearman": 0.2},
     )
     result = materialize_templates(
         [COOLING_RATE_STUDY],
@@ -176,11 +173,11 @@ def test_slower_cooling_with_a_significantly_higher_energy_is_flagged():
     assert not outcome.passed and "0.02→0.002" in outcome.description
 
 
-def test_glass_correlations_is_the_indicator_pipeline():
+def test_theta_upsilon_correlations_is_the_indicator_pipeline():
     system = get_system("abm")
     config = gaussian_jittered_lattice(system, 8, np.random.default_rng(1), jitter=0.1)
     fields = structural_indicators(config, system, 3.0)
-    values = glass_correlations(config, system, 3.0)
+    values = theta_upsilon_correlations(structural_indicators(config, system, 3.0))
     assert values["pearson"] == pytest.approx(pearson(fields.one_minus_theta_cg, fields.voronoi_area_cg))
     assert values["spearman"] == pytest.approx(spearman(fields.one_minus_theta_cg, fields.voronoi_area_cg))
 
@@ -209,8 +206,8 @@ def test_gridding_at_a_larger_box_keeps_the_pixel_size():
     accuracy = Accuracy(6, 6)
     classifier = GatedClassifier(accuracy, ClassifierGate(0.6, 3))
     cnn = StudyCNN("density", GlassCNN(1, 16, head="gap"), gridding, 8.0, {"validation": accuracy}, classifier, "run")
-    assert gridding_at_box(cnn, 8.0) == gridding
-    larger = gridding_at_box(cnn, 12.0)
+    assert cnn.gridding_at_box(8.0) == gridding
+    larger = cnn.gridding_at_box(12.0)
     assert larger.grid == 24 and larger.width == 0.4 and larger.input_kind == "density"
 
 
@@ -274,7 +271,7 @@ def test_cnn_correlations_of_every_glass_come_from_the_logged_network(tmp_path, 
             assert row["n_classified_glass"] == len(predicted_glass) and row["n_glasses"] == 3
     assert defined > 0, "no glass had a defined CNN correlation: the comparison above checked nothing"
     no_cnn = summary.filter(pl.col("cnn_input").is_null())
-    assert set(no_cnn["pair"]) == {PAIR} and set(no_cnn["n"]) == {3}  # C(1−Θ,Υ) over every glass
+    assert set(no_cnn["pair"]) == {STRUCTURAL_PAIR} and set(no_cnn["n"]) == {3}  # C(1−Θ,Υ) over every glass
 
     # run again (the glasses are stored): the same networks are reused from MLflow, not trained again
     again = materialize_templates([COOLING_RATE_STUDY], "abm", instance=instance, resources=resources)

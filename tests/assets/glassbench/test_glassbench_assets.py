@@ -35,7 +35,7 @@ from glass_assets.glassbench.scores import (
     score_subsets,
 )
 from glass_assets.graph import materialize_templates
-from glass_assets.propensity_registry import example_input, load_champion, log_ensembles
+from glass_assets.propensity_registry import example_input, load_champion_ensembles, log_ensembles
 from glass_assets.tables import configurations
 from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
@@ -352,7 +352,7 @@ def test_glassbench_scores_of_registered_models(glassbench, tmp_path):
     assert row["stderr"][0] == pytest.approx(np.std(by_structure, ddof=1) / np.sqrt(2), abs=1e-5)
     assert row["target_cb"][0] == pytest.approx(cb) and row["n_configurations"][0] == 2
     # the champion tGlassMLP, loaded from the registry and iterated at (0.3, measured ⟨C_B⟩) here, scored with numpy
-    ensembles, _ = load_champion(resources["mlflow_tracking"].activate(), "tglassmlp_ka2d_ternary")
+    ensembles, _ = load_champion_ensembles(resources["mlflow_tracking"].activate(), "tglassmlp_ka2d_ternary")
     training = MLPTrainingSettings.from_mapping(resources["study"].load().propensity_learning.training)
     predicted = ensembles[None].predict(x, types, 0.3, cb, training.max_iterations, training.tolerance).mean
     labelled = np.isfinite(y)
@@ -508,7 +508,7 @@ def test_glassbench_domain_on_the_public_cache_layout(glassbench, tmp_path, monk
     assert defined["pearson"].is_not_null().all() and defined["reason"].is_null().all()
     assert defined["n_configurations"].to_list() == [1] * defined.height  # the tc15 copy is not a second structure
     # independent answers at each defined time: the champion from the registry, the grid recomputed, columns by name
-    ensembles, _ = load_champion(resources["mlflow_tracking"].activate(), "tglassmlp_ka2d_ternary")
+    ensembles, _ = load_champion_ensembles(resources["mlflow_tracking"].activate(), "tglassmlp_ka2d_ternary")
     champion = ensembles[None]
     structure = physics_inspired_descriptors(inherent[0], TERNARY, spec)
     model_x = structure[:, [grid.index(n) for n in champion.input_names]]  # the columns the model reads

@@ -26,7 +26,7 @@ from glass_assets.liquid_glass.assets import (
 )
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
 from glass_assets.tables import QUENCHED, particle_rows, sample_row
-from glass_assets.tracking import MLflowResource, load_champion, model_name, promote_if_not_worse
+from glass_assets.tracking import MLflowResource, load_champion_cnn, model_name, promote_if_not_worse
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.classifier_gate import CLASSIFIER_RESOLVED, CLASSIFIER_UNRESOLVED
 from glass_core.learning.cnn import deterministic_split
@@ -185,7 +185,7 @@ def test_cnn_classifier_logs_its_input_head_and_split_and_chooses_on_validation(
         gridding = logged_gridding("abm", params)
         assert (gridding.input_kind, gridding.n_channels) == (kind, channels)
         if metadata["alias"].value == "champion":  # the registered model takes the logged image kind
-            assert load_champion(tracking, "abm")[0].n_channels == channels
+            assert load_champion_cnn(tracking, "abm")[0].n_channels == channels
         logged.append((metadata["model"].value.split(" v")[1], metrics["validation_accuracy"]))
     (v1, val1), (v2, val2) = logged
     champion = str(client.get_model_version_by_alias(model_name("abm"), "champion").version)

@@ -13,6 +13,7 @@ from glass_core.dynamics.four_point_structure_factor import (
     BoxTooSmallError,
     fit_ornstein_zernike,
     four_point_structure_factor,
+    ornstein_zernike,
 )
 from glass_core.dynamics.four_point_susceptibility import TooFewConfigurationsError, four_point_susceptibility
 from glass_core.dynamics.length_scales import (
@@ -97,6 +98,12 @@ def test_ornstein_zernike_fit_recovers_the_correlation_length():
     assert fit.n_shells_below_inverse_xi >= 3
     cubic = fit_ornstein_zernike(result, model="oz_cubic")  # [J] App. C form: A ≈ 0 for a pure OZ field
     assert np.isfinite(cubic.cubic) and abs(cubic.cubic) < 3 * cubic.cubic_stderr + 0.1
+
+
+def test_the_ornstein_zernike_curve_is_the_fitted_form():
+    q = np.array([0.0, 0.5, 1.0])
+    assert ornstein_zernike(q, 4.0, 2.0) == pytest.approx([4.0, 2.0, 0.8])  # S4(0) / (1 + (qξ)²)
+    assert ornstein_zernike(q, 4.0, 2.0, cubic=1.0) == pytest.approx([4.0, 4.0 / 3.0, 4.0 / 13.0])  # + A (qξ)³
 
 
 def test_unresolved_plateau_is_reported_not_nan():

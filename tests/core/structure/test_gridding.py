@@ -123,3 +123,11 @@ def test_density_input_is_species_blind_and_per_type_is_not(kernel):
 def test_unknown_input_kind_is_refused():
     with pytest.raises(ValueError, match="unknown input kind 'species'"):
         Gridding(n_types=2, input_kind="species")
+
+
+def test_a_gridding_at_a_larger_box_keeps_the_pixel_size():
+    gridding = Gridding(2, grid=16, width=0.4, input_kind="density")
+    assert gridding.at_box(8.0, 8.0) == gridding
+    larger = gridding.at_box(8.0, 12.0)
+    assert larger.grid == 24 and larger.width == 0.4 and larger.input_kind == "density"
+    assert gridding.at_box(8.0, 0.1).grid == 1
