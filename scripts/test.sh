@@ -9,4 +9,5 @@ bash scripts/setup.sh
 home="$(mktemp -d)"
 trap 'rm -rf "$home"' EXIT
 DAGSTER_HOME="$home" .venv/bin/dagster definitions validate -w workspace.yaml
-.venv/bin/python -m pytest "$@"
+# two pytest workers, one test file each at a time: the daemon tests (minutes of waiting on ticks) run beside the rest
+.venv/bin/python -m pytest -n 2 --dist loadfile "$@"

@@ -9,6 +9,24 @@ import pytest
 
 from tests.helpers.studies import tiny_study
 
+#: the longest files, longest first: with ``-n 2 --dist loadfile`` (scripts/test.sh) the daemon tests (ten minutes,
+#: mostly waiting on ticks) run beside the rest, and the short files fill the end of both workers
+LONGEST_FIRST = (
+    "tests/platform/test_daemon.py",
+    "tests/platform/test_provenance.py",
+    "tests/platform/test_ui_browser.py",
+    "tests/assets/liquid_glass/test_liquid_glass_assets.py",
+    "tests/assets/propensity_learning/test_propensity_learning_assets.py",
+    "tests/assets/cooling_rate/test_cooling_rate_study.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((k for k, path in enumerate(LONGEST_FIRST) if item.nodeid.startswith(path)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
 
 @pytest.fixture
 def one_torch_thread():
