@@ -23,6 +23,7 @@ both kinds of task.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -34,11 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from glass_core.files import item_result_path
-from glass_core.simulation.inherent_structures import minimise_item
-from glass_core.simulation.isoconfigurational import isoconfigurational_item
-from glass_core.simulation.quench import quench_item
-from glass_core.simulation.swap_monte_carlo import swap_mc_item
-from glass_core.simulation.tiled_equilibration import tiled_swap_mc_item
 
 __all__ = ["TASK_KINDS", "TaskFunction", "main", "run_task", "task_usage"]
 
@@ -46,21 +42,24 @@ __all__ = ["TASK_KINDS", "TaskFunction", "main", "run_task", "task_usage"]
 TaskFunction = Callable[[dict[str, Any], dict[str, Any], Path], dict[str, Any]]
 
 
-def training_item(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    """:func:`glass_core.learning.training_task.training_item`, imported when a task trains (torch is slow to
-    import and simulation tasks never need it)."""
-    from glass_core.learning.training_task import training_item as train
+def _imported_on_use(module: str, name: str) -> TaskFunction:
+    """The task function ``module.name``, imported when a task of its kind runs: a worker process imports only what
+    its task needs (LAMMPS for a quench, numba for swap MC, torch for a training), which saves seconds per process."""
 
-    return train(params, item, out_dir)
+    def run(params: dict[str, Any], item: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+        return getattr(importlib.import_module(module), name)(params, item, out_dir)
 
-#: Task kinds a worker can run; later studies register theirs here.
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
 TASK_KINDS: dict[str, TaskFunction] = {
-    "quench": quench_item,
-    "isoconfigurational": isoconfigurational_item,
-    "swap_mc": swap_mc_item,
-    "minimise": minimise_item,
-    "tiled_swap_mc": tiled_swap_mc_item,
-    "training": training_item,
+    "quench": _imported_on_use("glass_core.simulation.quench", "quench_item"),
+    "isoconfigurational": _imported_on_use("glass_core.simulation.isoconfigurational", "isoconfigurational_item"),
+    "swap_mc": _imported_on_use("glass_core.simulation.swap_monte_carlo", "swap_mc_item"),
+    "minimise": _imported_on_use("glass_core.simulation.inherent_structures", "minimise_item"),
+    "tiled_swap_mc": _imported_on_use("glass_core.simulation.tiled_equilibration", "tiled_swap_mc_item"),
+    "training": _imported_on_use("glass_core.learning.training_task", "training_item"),
 }
 
 
