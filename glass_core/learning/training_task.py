@@ -53,6 +53,7 @@ __all__ = [
     "write_training_inputs",
 ]
 
+
 def _trainers() -> dict[str, Callable[..., Any]]:
     from glass_core.learning.glassmlp import train_glassmlp
     from glass_core.learning.tglassmlp import predict_at_targets
@@ -62,17 +63,17 @@ def _trainers() -> dict[str, Callable[..., Any]]:
             "tglassmlp_predict": predict_at_targets}
 
 
-#: what a task can run: the trainers, and the large-box inference ``tglassmlp_predict``
-#: (:func:`~.tglassmlp.predict_at_targets`: on the CPU, no epochs)
-TRAINERS: tuple[str, ...] = ("glassmlp", "tglassmlp", "cnn", "tglassmlp_predict")
-#: the ones that train: they take the task's ``device`` and report each epoch
-TRAINING: frozenset[str] = frozenset({"glassmlp", "tglassmlp", "cnn"})
 #: trainer name → the class of its epoch records (rebuilt from the ``epoch`` events)
 EPOCH_RECORDS: dict[str, type] = {
     "glassmlp": mlp_training.EpochRecord,
     "tglassmlp": mlp_training.EpochRecord,
     "cnn": cnn.EpochRecord,
 }
+#: the ones that train: they take the task's ``device`` and report each epoch
+TRAINING: frozenset[str] = frozenset(EPOCH_RECORDS)
+#: what a task can run: the trainers, and the large-box inference ``tglassmlp_predict``
+#: (:func:`~.tglassmlp.predict_at_targets`: on the CPU, no epochs)
+TRAINERS: tuple[str, ...] = (*EPOCH_RECORDS, "tglassmlp_predict")
 
 
 class TrainingTaskError(RuntimeError):
