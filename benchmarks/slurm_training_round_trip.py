@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from glass_assets.launchers import LocalProcessLauncher, SlurmLauncher, configured_launcher  # noqa: E402
 from glass_assets.launchers.training import train_through_launcher  # noqa: E402
-from glass_assets.propensity_registry import example_input, log_ensembles  # noqa: E402
-from glass_assets.tracking import MLflowResource  # noqa: E402
+from glass_assets.registry.propensity import example_input, log_ensembles  # noqa: E402
+from glass_assets.registry.tracking import MLflowResource  # noqa: E402
 from glass_core.learning.mlp_data import PropensityDataset, split_by_configuration  # noqa: E402
 from glass_core.learning.mlp_settings import MLPTrainingSettings  # noqa: E402
 from glass_core.learning.tglassmlp_training import train_tglassmlp  # noqa: E402

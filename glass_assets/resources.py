@@ -114,7 +114,7 @@ def default_resources() -> dict[str, ConfigurableResource]:
     study = _from_environment(profile=env.PROFILE, profiles_file=env.PROFILES_FILE, scratch_dir=env.SCRATCH)
     settings = StudySettings(**study)
     warehouse = WarehouseResource(**_from_environment(path=env.WAREHOUSE))
-    from glass_assets.tracking import MLflowResource
+    from glass_assets.registry.tracking import MLflowResource
 
     tracking = MLflowResource(
         **_from_environment(
@@ -132,7 +132,7 @@ def default_resources() -> dict[str, ConfigurableResource]:
 def audit_resources() -> tuple[WarehouseResource, Any]:
     """The warehouse and the MLflow tracking resources as :func:`default_resources` configures them, with the
     environment read now (for code outside a run, e.g. the demo runner's audit)."""
-    from glass_assets.tracking import MLflowResource
+    from glass_assets.registry.tracking import MLflowResource
 
     path = env.WAREHOUSE.raw()
     warehouse = WarehouseResource(path=path) if path else WarehouseResource()

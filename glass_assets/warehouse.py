@@ -405,7 +405,7 @@ class WarehouseError(RuntimeError):
 HASH_METHOD = f"duckdb-{duckdb.__version__}:count+sum(hash(data columns))"
 
 
-def _format_digest(rows: int, total: str | int) -> str:
+def format_digest(rows: int, total: str | int) -> str:
     """``<rows>:<16 hex digits>``: the row count and the sum of row hashes modulo 2⁶⁴."""
     return f"{int(rows)}:{int(total) % 2**64:016x}"
 
@@ -567,7 +567,7 @@ class Warehouse:
         rows, total = con.execute(
             f"SELECT {self._digest_expression(con, table)} FROM {table} WHERE {where}", list(key.values())
         ).fetchone()
-        digest = _format_digest(rows, total)
+        digest = format_digest(rows, total)
         text = row_key(key)
         context = active_write()
         (sequence,) = con.execute("SELECT coalesce(max(write_seq), 0) + 1 FROM row_sets").fetchone()
@@ -631,7 +631,7 @@ class Warehouse:
         with self._locked(exclusive=False), self._connect(read_only=True) as con:
             expression = self._digest_expression(con, table) if deep else "count(*), NULL"
             rows, total = con.execute(f"SELECT {expression} FROM {table} WHERE {where}", parameters).fetchone()
-        return int(rows), (_format_digest(rows, total) if deep else None)
+        return int(rows), (format_digest(rows, total) if deep else None)
 
     def table_digests(self, tables: Sequence[str] | None = None) -> dict[str, str]:
         """Content digest of each data table as a whole (row count and order-free hash of its data columns): equal
@@ -642,7 +642,7 @@ class Warehouse:
             for table in tables or [t for t in SCHEMA if t not in BOOKKEEPING_TABLES]:
                 if table in present:
                     rows, total = con.execute(f"SELECT {self._digest_expression(con, table)} FROM {table}").fetchone()
-                    digests[table] = _format_digest(rows, total)
+                    digests[table] = format_digest(rows, total)
         return digests
 
     # ------------------------------------------------------------------ reads

@@ -48,8 +48,8 @@ def tiny_learning_resources(tiny_resources, tmp_path):
 @pytest.fixture
 def tiny_resources(tmp_path):
     """Resources for a tiny-profile materialization writing under ``tmp_path``."""
+    from glass_assets.registry.tracking import MLflowResource
     from glass_assets.resources import LocalProcessLauncher, WarehouseResource
-    from glass_assets.tracking import MLflowResource
 
     return {
         "study": tiny_study(tmp_path),

@@ -46,9 +46,9 @@ from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 
 from glass_assets.lineage import latest_materialization
 from glass_assets.provenance import CHECK_NAME, Finding, audit_partition, recorded_models, recorded_row_sets
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import WarehouseResource
 from glass_assets.settings import AUDIT_DEEP_ROWS, SENSOR_TICK_SECONDS
-from glass_assets.tracking import MLflowResource
 
 __all__ = ["DEEP_ROWS_PER_TICK", "HEAL_TAG", "PartitionAudit", "audit_instance", "heal_requests", "warehouse_audit"]
 

@@ -43,16 +43,6 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from glass_assets.checks import evaluate_before_commit
-from glass_assets.cnn_split import (
-    GatedClassifier,
-    accuracy_metrics,
-    gridding_for,
-    labelled_configurations,
-    logged_accuracy,
-    split_accuracies,
-    split_parameters,
-    train_with_settings,
-)
 from glass_assets.cooling_rate import plots
 from glass_assets.cooling_rate.checks import (
     COOLING_RATE_CHECKS,
@@ -62,10 +52,20 @@ from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Up
 from glass_assets.launchers import training_scratch
 from glass_assets.plots import figure_metadata, stderr_metadata
 from glass_assets.profiles import CNNSettings, Profile
+from glass_assets.registry.cnn_split import (
+    GatedClassifier,
+    accuracy_metrics,
+    gridding_for,
+    labelled_configurations,
+    logged_accuracy,
+    split_accuracies,
+    split_parameters,
+    train_with_settings,
+)
+from glass_assets.registry.tracking import MLflowResource
+from glass_assets.registry.training_datasets import image_rows, log_training_datasets
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, particle_rows, sample_row
-from glass_assets.tracking import MLflowResource
-from glass_assets.training_datasets import image_rows, log_training_datasets
 from glass_assets.versioning import CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED

@@ -20,7 +20,7 @@ from glass_assets.checks import (
     lammps_energy_matches_numpy,
     no_overlaps,
 )
-from glass_assets.cnn_split import GatedClassifier
+from glass_assets.registry.cnn_split import GatedClassifier
 from glass_core.models.configuration import Configuration
 from glass_core.models.statistics import RESOLUTION, difference, sample_mean
 from glass_core.models.systems import ModelSystem

@@ -12,14 +12,14 @@ from dagster import (
 )
 
 from glass_assets.checks import evaluate_before_commit
-from glass_assets.cnn_split import CNN_SYSTEMS, held_out_glass_order, logged_split
 from glass_assets.dynamics.checks import PROPENSITY_CHECKS
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata, markdown_table, mean_text, stderr_metadata
+from glass_assets.registry.cnn_split import CNN_SYSTEMS, held_out_glass_order, logged_split
+from glass_assets.registry.tracking import MLflowResource, champion_params
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, initial_structures_key
-from glass_assets.tracking import MLflowResource, champion_params
 from glass_assets.versioning import PROPENSITY_CODE_VERSION
 from glass_assets.warehouse import Warehouse, WarehouseError
 from glass_core.dynamics.propensity import PropensityLabels

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from glass_assets.checks import Check, CheckOutcome, coefficients_in_range
-from glass_assets.cnn_split import classifier_resolved
+from glass_assets.registry.cnn_split import classifier_resolved
 from glass_core.dynamics.propensity import relaxation_time
 
 __all__ = [

@@ -15,22 +15,22 @@ import polars as pl
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from glass_assets.checks import evaluate_before_commit
-from glass_assets.cnn_split import (
-    champion_gate,
-    cnn_subsets,
-    logged_gridding,
-    logged_split,
-    quench_sample_ids_by_phase,
-)
 from glass_assets.dynamics import plots
 from glass_assets.dynamics.checks import (
     GRAD_CAM_DYNAMICS_CHECKS,
 )
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.plots import figure_metadata, stderr_metadata
+from glass_assets.registry.cnn_split import (
+    champion_gate,
+    cnn_subsets,
+    logged_gridding,
+    logged_split,
+    quench_sample_ids_by_phase,
+)
+from glass_assets.registry.tracking import MLflowResource, champion_metrics, load_champion_cnn, model_name
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import configurations
-from glass_assets.tracking import MLflowResource, champion_metrics, load_champion_cnn, model_name
 from glass_assets.versioning import GRAD_CAM_DYNAMICS_CODE_VERSION
 from glass_assets.warehouse import WarehouseError
 from glass_core.learning.cnn import GLASS

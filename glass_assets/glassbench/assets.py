@@ -44,15 +44,15 @@ from glass_assets.glassbench.tables import GLASSBENCH, GLASSBENCH_INHERENT, Stru
 from glass_assets.graph import SIMULATION_RETRIES, AssetTemplate, Upstream
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import markdown_table
-from glass_assets.propensity_registry import (
+from glass_assets.registry.propensity import (
     ChampionMissingError,
     glassmlp_model_name,
     load_champion_ensembles,
     tglassmlp_model_name,
 )
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import configurations, particle_rows, sample_row
-from glass_assets.tracking import MLflowResource
 from glass_assets.versioning import GLASSBENCH_SAMPLES_CODE_VERSION, GLASSBENCH_SCORES_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.dynamics.glassbench import (

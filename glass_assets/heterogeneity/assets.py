@@ -46,10 +46,10 @@ from glass_assets.partitions import (
 )
 from glass_assets.plots import figure_metadata, heterogeneity_figure, markdown_table
 from glass_assets.profiles import HeterogeneitySettings
-from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label
+from glass_assets.registry.propensity import load_tglassmlp_champion, model_type_label
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import SWAP_MC, configurations
-from glass_assets.tracking import MLflowResource
 from glass_assets.versioning import HETEROGENEITY_CODE_VERSION
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.dynamics.four_point_susceptibility import (

@@ -40,10 +40,10 @@ from glass_assets.heterogeneity.large_box_plots import overlap_trace_figure
 from glass_assets.launchers import train_through_launcher, training_scratch
 from glass_assets.partitions import parse_partition
 from glass_assets.plots import figure_metadata, markdown_table, s4_figure
-from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
+from glass_assets.registry.propensity import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
 from glass_assets.tables import SWAP_MC, configurations, particle_rows, sample_row
-from glass_assets.tracking import MLflowResource
 from glass_assets.versioning import LARGE_BOX_CODE_VERSION, S4_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import WarehouseError, ensemble_key
 from glass_core.dynamics.four_point_structure_factor import (

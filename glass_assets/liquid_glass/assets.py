@@ -17,18 +17,6 @@ from dagster import (
 from mlflow.models import infer_signature
 
 from glass_assets.checks import evaluate_before_commit
-from glass_assets.cnn_split import (
-    GatedClassifier,
-    accuracy_metrics,
-    champion_gate,
-    gridding_for,
-    labelled_configurations,
-    logged_gridding,
-    logged_split,
-    split_accuracies,
-    split_parameters,
-    train_with_settings,
-)
 from glass_assets.graph import PER_SYSTEM, AssetTemplate, Upstream
 from glass_assets.launchers import SimulationLauncher, training_scratch
 from glass_assets.liquid_glass import plots
@@ -42,16 +30,28 @@ from glass_assets.partitions import (
     parse_partition,
 )
 from glass_assets.plots import correlation_violins, figure_metadata, stderr_metadata
-from glass_assets.resources import StudySettings, WarehouseResource
-from glass_assets.tables import QUENCHED, configurations
-from glass_assets.tracking import (
+from glass_assets.registry.cnn_split import (
+    GatedClassifier,
+    accuracy_metrics,
+    champion_gate,
+    gridding_for,
+    labelled_configurations,
+    logged_gridding,
+    logged_split,
+    split_accuracies,
+    split_parameters,
+    train_with_settings,
+)
+from glass_assets.registry.tracking import (
     MLflowResource,
     champion_metrics,
     load_champion_cnn,
     model_name,
     promote_if_not_worse,
 )
-from glass_assets.training_datasets import image_rows, log_training_datasets
+from glass_assets.registry.training_datasets import image_rows, log_training_datasets
+from glass_assets.resources import StudySettings, WarehouseResource
+from glass_assets.tables import QUENCHED, configurations
 from glass_assets.versioning import (
     CNN_CODE_VERSION,
     CORRELATIONS_CODE_VERSION,

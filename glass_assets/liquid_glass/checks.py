@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from glass_assets.checks import Check, CheckOutcome, coefficients_in_range
-from glass_assets.cnn_split import classifier_resolved
+from glass_assets.registry.cnn_split import classifier_resolved
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
 from glass_core.learning.cnn import GLASS, LIQUID, EpochRecord
 from glass_core.learning.correlations import OYAMA_GLASS_CONDITIONS, evaluate_conditions

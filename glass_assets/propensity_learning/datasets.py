@@ -11,8 +11,8 @@ import numpy as np
 import polars as pl
 
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors, load_state_point_labels
+from glass_assets.registry.training_datasets import configurations_condition, log_training_datasets, sql_text
 from glass_assets.tables import INHERENT
-from glass_assets.training_datasets import configurations_condition, log_training_datasets, sql_text
 from glass_assets.warehouse import Warehouse, WarehouseError, ensemble_key
 from glass_core.learning.mlp_data import PropensityDataset, concatenate
 
@@ -222,7 +222,7 @@ def log_split_datasets(
 ) -> dict[str, str]:
     """Log the rows of each split (context ``training``/``validation``/``test`` → dataset, :func:`split_rows`) as
     inputs of the active MLflow run, datasets ``propensity_rows_<system>-<context>`` of the warehouse file
-    ``warehouse`` (:func:`glass_assets.training_datasets.log_training_datasets`); returns context → digest."""
+    ``warehouse`` (:func:`glass_assets.registry.training_datasets.log_training_datasets`); returns context → digest."""
     built = {context: split_rows(data, system, dataset) for context, dataset in splits.items()}
     return log_training_datasets(
         {context: frame for context, (frame, _) in built.items()},

@@ -51,16 +51,16 @@ from glass_assets.propensity_learning.checks import (
     TGLASSMLP_CHECKS,
 )
 from glass_assets.propensity_learning.datasets import StudyData, log_split_datasets, study_data
-from glass_assets.propensity_registry import (
+from glass_assets.registry.propensity import (
     example_input,
     glassmlp_model_name,
     log_ensembles,
     tag_version,
     tglassmlp_model_name,
 )
+from glass_assets.registry.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT
-from glass_assets.tracking import MLflowResource, promote_if_not_worse
 from glass_assets.versioning import GLASSMLP_CODE_VERSION, TGLASSMLP_CODE_VERSION, code_version_tag
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.mlp_data import PropensityDataset, extrapolation_spans, split_by_configuration

@@ -21,10 +21,10 @@ from glass_assets.plots import figure_metadata
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import PREDICTION_CHECKS
 from glass_assets.propensity_learning.tables import feature_matrix, load_descriptors
-from glass_assets.propensity_registry import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
+from glass_assets.registry.propensity import load_tglassmlp_champion, model_type_label, tglassmlp_model_name
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import INHERENT, configurations
-from glass_assets.tracking import MLflowResource
 from glass_assets.versioning import PREDICTIONS_CODE_VERSION
 from glass_assets.warehouse import ensemble_key
 from glass_core.learning.mlp_data import extrapolation_spans

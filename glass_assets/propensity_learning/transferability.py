@@ -32,9 +32,9 @@ from glass_assets.propensity_learning.models import (
     study_splits,
     train_networks,
 )
-from glass_assets.propensity_registry import example_input, log_ensemble_model
+from glass_assets.registry.propensity import example_input, log_ensemble_model
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource
 from glass_assets.versioning import TRANSFERABILITY_CODE_VERSION
 from glass_core.learning.transferability import (
     ChordSettings,

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from glass_assets.campaign import load_campaign
 from glass_assets.profiles import configured_profile
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.report.assets import report_path
 from glass_assets.report.build import report_systems, write_report
 from glass_assets.report.data import ReportData
 from glass_assets.resources import default_resources
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
 
 

@@ -22,11 +22,11 @@ from dagster import (
 
 from glass_assets import compute_accounting
 from glass_assets.campaign import Campaign
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.report.build import REPORT_NAME, report_systems, write_report
 from glass_assets.report.data import ReportData
 from glass_assets.report.sections import oyama_systems
 from glass_assets.resources import StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource
 from glass_assets.versioning import REPORT_CODE_VERSION
 
 __all__ = ["REPORT_INPUTS", "paper_report_asset", "report_inputs", "report_path"]

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glass_assets.provenance import MixedSettingsError, mixed_settings
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.report.data import ReportData
 from glass_assets.report.html import ABSENT, Section, page
 from glass_assets.report.sections import build_sections
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
 from glass_core.files import atomic_write_text
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 from mlflow.exceptions import MlflowException
 
+from glass_assets.registry.tracking import MLflowResource, model_name
 from glass_assets.tables import QUENCHED, SWAP_MC
-from glass_assets.tracking import MLflowResource, model_name
 from glass_assets.warehouse import Warehouse
 from glass_core.models.systems import get_system
 

@@ -17,15 +17,15 @@ import duckdb
 import polars as pl
 from mlflow.exceptions import MlflowException
 
-from glass_assets.cnn_split import logged_accuracy
 from glass_assets.plots import PAIR_LABELS, correlation_violins, heterogeneity_figure, mean_text, s4_figure
+from glass_assets.registry.cnn_split import logged_accuracy
+from glass_assets.registry.tracking import MLflowResource, model_name
 from glass_assets.report import figures, paper
 from glass_assets.report.compute import compute_per_stage
 from glass_assets.report.data import ReportData, champion, quench_scale, swap_mc_scale
 from glass_assets.report.glassbench import glassbench_outside_test
 from glass_assets.report.html import ABSENT, Section, absent, figure, note, png, table
 from glass_assets.report.propensity_models import held_out_test, model_comparison
-from glass_assets.tracking import MLflowResource, model_name
 from glass_assets.warehouse import WarehouseError
 from glass_core.learning.classifier_gate import CLASSIFIER_RESOLVED, ClassifierGate, no_finding_text
 from glass_core.learning.correlations import evaluate_conditions

@@ -218,8 +218,8 @@ def running_stack(base: Path) -> Iterator[Stack]:
     from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
     from glass_assets.graph import materialize_templates
     from glass_assets.partitions import partition_key
+    from glass_assets.registry.tracking import MLflowResource, model_name
     from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
-    from glass_assets.tracking import MLflowResource, model_name
     from tests.helpers.campaigns import environment, profiles_file
     from tests.helpers.ui_stack import (
         Service,

@@ -269,12 +269,12 @@ def copy_instance_config(home: Path) -> None:
 
 def register_champion(tracking_uri: str, artifact_root: Path, name: str, metric: str = "validation_accuracy") -> str:
     """A registered model ``name`` with one version (a run with ``metric`` and a small artifact), given the
-    ``champion`` alias by the platform's own rule (:func:`glass_assets.tracking.promote_if_not_worse`).
+    ``champion`` alias by the platform's own rule (:func:`glass_assets.registry.tracking.promote_if_not_worse`).
     Returns the version. A client of its own: mlflow's global tracking URI (and its environment variable) stay
     as they were."""
     from mlflow import MlflowClient
 
-    from glass_assets.tracking import promote_if_not_worse
+    from glass_assets.registry.tracking import promote_if_not_worse
 
     client = MlflowClient(tracking_uri, tracking_uri)
     experiment = client.create_experiment("browser_test", artifact_location=(artifact_root / "browser_test").as_uri())

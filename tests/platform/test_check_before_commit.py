@@ -32,8 +32,8 @@ from glass_assets.liquid_glass.checks import (
     voronoi_areas_positive,
     voronoi_sum_rule,
 )
+from glass_assets.registry.tracking import model_name
 from glass_assets.tables import configurations, particle_rows, sample_row
-from glass_assets.tracking import model_name
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.cnn import GLASS, LIQUID
 from glass_core.models.configuration import Configuration
@@ -218,8 +218,8 @@ def tiny_study_quarantine(resources: dict):  # noqa: ANN201 - a Path
 
 
 def test_cnn_failing_a_blocking_check_registers_no_model(tmp_path, monkeypatch, one_torch_thread):
+    from glass_assets.registry.tracking import MLflowResource
     from glass_assets.resources import WarehouseResource
-    from glass_assets.tracking import MLflowResource
 
     store = Warehouse(tmp_path / "w.duckdb")
     _store_lattice_ensemble(store, "abm", 2.0, 8, seed=2)

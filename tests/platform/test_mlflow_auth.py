@@ -86,7 +86,7 @@ def test_the_basic_auth_server_refuses_strangers_and_serves_the_platform_with_cr
     # the platform's client, credentials from the environment only
     import mlflow
 
-    from glass_assets.tracking import MLflowResource
+    from glass_assets.registry.tracking import MLflowResource
 
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", admin)
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)

@@ -21,14 +21,14 @@ from dagster import DagsterInstance
 
 from glass_assets.graph import materialize_templates
 from glass_assets.propensity_learning.models import TGLASSMLP_MODEL
-from glass_assets.propensity_registry import (
+from glass_assets.registry.propensity import (
     PropensityEnsembleModel,
     example_input,
     load_champion_ensembles,
     log_ensembles,
 )
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 from tests.helpers.paths import TINY_PROFILES

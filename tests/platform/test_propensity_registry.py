@@ -4,7 +4,7 @@ path and rows of several state points through the general forward, with the same
 import numpy as np
 import torch
 
-from glass_assets.propensity_registry import PropensityEnsembleModel, example_input
+from glass_assets.registry.propensity import PropensityEnsembleModel, example_input
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble
 
 

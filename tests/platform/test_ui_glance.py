@@ -174,8 +174,8 @@ def test_every_group_names_its_system_and_no_two_nodes_in_a_group_share_a_label(
 
 
 def test_mlflow_links_use_the_configured_address_and_the_classic_view(monkeypatch):
+    from glass_assets.registry.tracking import DEFAULT_UI_URL, MLflowResource
     from glass_assets.resources import default_resources
-    from glass_assets.tracking import DEFAULT_UI_URL, MLflowResource
 
     assert MLflowResource().ui_link("3", "abc").startswith(f"{DEFAULT_UI_URL}/#/experiments/3/runs/abc")
     monkeypatch.setenv("GLASS_MLFLOW_UI_URL", "http://mlflow.lab:5005/")
@@ -190,7 +190,7 @@ def test_mlflow_links_use_the_configured_address_and_the_classic_view(monkeypatc
 
 
 def test_a_new_experiment_opens_in_the_classic_ml_view(tmp_path):
-    from glass_assets.tracking import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, MLflowResource
+    from glass_assets.registry.tracking import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, MLflowResource
 
     tracking = MLflowResource(tracking_uri=f"sqlite:///{tmp_path / 'm.db'}", artifact_root=str(tmp_path / "a"))
     experiment = tracking.activate().get_experiment(tracking.experiment_id("propensity_learning"))

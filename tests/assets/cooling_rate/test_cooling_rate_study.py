@@ -13,7 +13,6 @@ from dagster import DagsterInstance, Failure, MultiPartitionKey
 import glass_assets.cooling_rate.assets as cooling_rate_assets
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import no_overlaps
-from glass_assets.cnn_split import GatedClassifier
 from glass_assets.cooling_rate.assets import (
     COOLING_RATE_STUDY,
     StudyCNN,
@@ -23,9 +22,10 @@ from glass_assets.cooling_rate.checks import RateGlasses, at_every_rate, slower_
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.graph import materialize_templates
 from glass_assets.launchers.base import result_paths
+from glass_assets.registry.cnn_split import GatedClassifier
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import LocalProcessLauncher, SimulationLauncher, StudySettings, WarehouseResource
 from glass_assets.tables import configurations, particle_rows, sample_row
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED, ClassifierGate
 from glass_core.learning.cnn import GLASS, GlassCNN

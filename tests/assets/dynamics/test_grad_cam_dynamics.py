@@ -8,13 +8,13 @@ import polars as pl
 import pytest
 import torch
 
-from glass_assets.cnn_split import cnn_subsets
 from glass_assets.dynamics.assets import label_tables
 from glass_assets.dynamics.grad_cam_dynamics import GRAD_CAM_DYNAMICS
 from glass_assets.graph import materialize_templates
+from glass_assets.registry.cnn_split import cnn_subsets
+from glass_assets.registry.tracking import MLflowResource, model_name
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import particle_rows, sample_row
-from glass_assets.tracking import MLflowResource, model_name
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.dynamics.propensity import PropensityLabels
 from glass_core.learning.cnn import GLASS, GlassCNN

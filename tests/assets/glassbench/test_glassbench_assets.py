@@ -35,9 +35,9 @@ from glass_assets.glassbench.scores import (
     score_subsets,
 )
 from glass_assets.graph import materialize_templates
-from glass_assets.propensity_registry import example_input, load_champion_ensembles, log_ensembles
+from glass_assets.registry.propensity import example_input, load_champion_ensembles, log_ensembles
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.tables import configurations
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.glassmlp import train_glassmlp
 from glass_core.learning.mlp_data import PropensityDataset

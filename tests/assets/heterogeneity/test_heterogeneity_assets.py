@@ -17,9 +17,9 @@ from glass_assets.graph import materialize_templates
 from glass_assets.heterogeneity.assets import ATTENTION_LENGTHS, DYNAMIC_HETEROGENEITY, HETEROGENEITY_SUMMARY
 from glass_assets.launchers import LocalProcessLauncher
 from glass_assets.profiles import load_profile
-from glass_assets.propensity_registry import example_input, log_ensembles
+from glass_assets.registry.propensity import example_input, log_ensembles
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
 from glass_core.learning.mlp_data import PropensityDataset
 from glass_core.learning.mlp_settings import MLPTrainingSettings

@@ -30,15 +30,15 @@ from glass_assets.heterogeneity.large_boxes import (
     xi4_row,
 )
 from glass_assets.profiles import load_profile
-from glass_assets.propensity_registry import (
+from glass_assets.registry.propensity import (
     example_input,
     load_tglassmlp_champion,
     log_ensembles,
     tglassmlp_model_name,
 )
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import StudySettings
 from glass_assets.tables import SWAP_MC, configurations
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.dynamics.four_point_structure_factor import fit_ornstein_zernike
 from glass_core.dynamics.four_point_structure_factor import four_point_structure_factor as s4_of

@@ -11,7 +11,6 @@ import yaml
 from dagster import DagsterInstance, Failure, MultiPartitionKey
 from mlflow import MlflowClient
 
-from glass_assets.cnn_split import logged_gridding
 from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.dynamics.grad_cam_dynamics import GRAD_CAM_DYNAMICS
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
@@ -24,9 +23,10 @@ from glass_assets.liquid_glass.assets import (
     STRUCTURAL_DESCRIPTORS,
     descriptor_table,
 )
+from glass_assets.registry.cnn_split import logged_gridding
+from glass_assets.registry.tracking import MLflowResource, load_champion_cnn, model_name, promote_if_not_worse
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
 from glass_assets.tables import QUENCHED, particle_rows, sample_row
-from glass_assets.tracking import MLflowResource, load_champion_cnn, model_name, promote_if_not_worse
 from glass_assets.warehouse import Warehouse, ensemble_key
 from glass_core.learning.classifier_gate import CLASSIFIER_RESOLVED, CLASSIFIER_UNRESOLVED
 from glass_core.learning.cnn import deterministic_split

@@ -14,8 +14,8 @@ from glass_assets.campaign import load_campaign
 from glass_assets.graph import materialize_templates
 from glass_assets.launchers import LocalProcessLauncher
 from glass_assets.propensity_learning.transferability import TRANSFERABILITY
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import StudySettings, WarehouseResource
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
 from tests.helpers.paths import TINY_PROFILES
 from tests.helpers.transferability import SYSTEM, TARGETS, TEMPERATURES, write_study

@@ -8,11 +8,11 @@ import duckdb
 import polars as pl
 import pytest
 
+from glass_assets.registry.tracking import MLflowResource
 from glass_assets.report.build import write_report
 from glass_assets.report.data import ReportData
 from glass_assets.report.glassbench import glassbench_outside_test, nearest_test_score
 from glass_assets.report.html import ABSENT
-from glass_assets.tracking import MLflowResource
 from glass_assets.warehouse import Warehouse
 
 SYSTEM = "ka2d_ternary"

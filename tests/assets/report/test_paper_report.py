@@ -15,6 +15,7 @@ from dagster import AssetKey, materialize
 from glass_assets.campaign import load_campaign
 from glass_assets.cooling_rate.assets import cooling_rate_summary
 from glass_assets.plots import value_with_error
+from glass_assets.registry.tracking import MLflowResource, model_name
 from glass_assets.report.assets import paper_report_asset, report_inputs
 from glass_assets.report.build import write_report
 from glass_assets.report.data import ReportData
@@ -22,7 +23,6 @@ from glass_assets.report.html import ABSENT
 from glass_assets.report.sections import cooling_rates
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import particle_rows, sample_row
-from glass_assets.tracking import MLflowResource, model_name
 from glass_assets.warehouse import Warehouse, ensemble_key
 from tests.helpers.paths import SNAPSHOTS
 

@@ -1,11 +1,11 @@
 """The MLflow pyfunc of the propensity networks, logged as code (MLflow's *models from code*).
 
-:func:`glass_assets.propensity_registry.log_ensembles` logs this file as the model's code
+:func:`glass_assets.registry.propensity.log_ensembles` logs this file as the model's code
 (``python_model=<this file>``): MLflow copies it into the model and runs it when the model is loaded, and the
 :func:`mlflow.models.set_model` call at the end names the model. Nothing is pickled: the served ensembles are the
-artifact ``ensembles`` (a collection saved by :func:`glass_assets.propensity_registry.save_collection`), read back in
+artifact ``ensembles`` (a collection saved by :func:`glass_assets.registry.propensity.save_collection`), read back in
 :meth:`PropensityEnsembleModel.load_context`. The file therefore imports only the installed project and libraries,
-never ``glass_assets.propensity_registry`` (which imports it).
+never ``glass_assets.registry.propensity`` (which imports it).
 
 Input: a table with one column per descriptor plus ``type``, ``temperature`` and ``target_cb``; output: the
 members' mean propensity per row (NaN for a particle of a type the model was not trained on).

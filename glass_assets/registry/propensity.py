@@ -7,7 +7,7 @@ descriptor plus ``type``, ``temperature`` and ``target_cb``, its output the memb
 particles of a type the model was not trained on — by default it predicts type A, [J]; for tGlassMLP at the
 given state-point input, without the iteration of :meth:`TGlassMLPEnsemble.predict`; rows
 that all share one state point go through the folded fast path ``forward_at_state_points``). The pyfunc is logged
-as code (:mod:`glass_assets.propensity_pyfunc`, MLflow's *models from code*): its class is not pickled, so a
+as code (:mod:`glass_assets.registry.propensity_pyfunc`, MLflow's *models from code*): its class is not pickled, so a
 version loads in any interpreter with the project installed.
 """
 
@@ -24,8 +24,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from glass_assets import propensity_pyfunc
-from glass_assets.propensity_pyfunc import INDEX_FILE, PropensityEnsembleModel, load_collection
+from glass_assets.registry import propensity_pyfunc
+from glass_assets.registry.propensity_pyfunc import INDEX_FILE, PropensityEnsembleModel, load_collection
 from glass_core.learning.mlp_ensemble import PropensityEnsemble
 from glass_core.learning.mlp_io import save_ensemble
 from glass_core.learning.tglassmlp import TGlassMLPEnsemble

@@ -29,7 +29,7 @@ from mlflow.data.dataset_source import DatasetSource
 from mlflow.data.dataset_source_registry import register_dataset_source
 
 from glass_assets.tables import QUENCHED
-from glass_assets.warehouse import HASH_METHOD, Warehouse, _format_digest
+from glass_assets.warehouse import HASH_METHOD, Warehouse, format_digest
 from glass_core.learning.cnn import GLASS, LIQUID, DataSplit
 
 __all__ = [
@@ -94,7 +94,7 @@ def frame_digest(frame: pl.DataFrame) -> str:
         rows, total = con.execute(f"SELECT {expression} FROM split_rows").fetchone()
     finally:
         con.close()
-    return _format_digest(rows, total)
+    return format_digest(rows, total)
 
 
 def sql_text(value: str) -> str:
