@@ -17,6 +17,7 @@ Format (YAML)::
                                    # at every swap_mc T
         heterogeneity: true      # χ4 and chord length at every swap_mc T, attention lengths, summary figure
         large_box: [0.3]         # large tiled boxes (subset of swap_mc), then S4(q) and ξ4 with the champion
+        proposals: true          # campaign_proposals: where the next CPU-hours buy the most (glass_assets.proposals)
       kam:
         quench: [0.8, 0.05]
 
@@ -28,7 +29,9 @@ An outside test set, GlassBench KA2D (``ka2d_ternary`` only; no download at run 
           temperatures: [0.23, 0.3]                 # each needs at least one file of that temperature
 
 Optional, at the top level: ``backfill_schedule: "0 2 * * *"`` (cron, UTC), when every campaign
-partition still missing is requested as one backfill (default nightly at 02:00).
+partition still missing is requested as one backfill (default nightly at 02:00); ``autopilot:
+{cpu_hours_per_night: 2.0}`` (off without it), the CPU-hours the ``campaign_autopilot`` schedule may spend each
+night by accepting the best campaign proposals (:mod:`glass_assets.proposals.autopilot`).
 
 Adding a temperature to a list adds the partition at the campaign sensor's next tick (30 s) and the
 automation requests it at its next tick; the nightly backfill catches anything still missing.
@@ -36,6 +39,7 @@ automation requests it at its next tick; the nightly backfill catches anything s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,12 +72,15 @@ CAMPAIGN_STAGES = {
     "glassbench": ("glassbench_samples", "glassbench_scores"),
     "large_box": ("large_box_equilibria", "four_point_structure_factor"),
     "cooling_rate_study": ("cooling_rate_study",),
+    "proposals": ("campaign_proposals",),
 }
-PER_SYSTEM_STAGES = {"liquid_glass", "grad_cam_dynamics", "propensity_learning", "heterogeneity", "cooling_rate_study"}
+PER_SYSTEM_STAGES = {
+    "liquid_glass", "grad_cam_dynamics", "propensity_learning", "heterogeneity", "cooling_rate_study", "proposals",
+}  # fmt: skip
 #: what a system can run: [O]'s quench protocol needs its T_L and T_G; [J]'s stages start from swap-MC equilibria
 QUENCH_STAGES = frozenset({"quench", "liquid_glass", "propensity", "grad_cam_dynamics", "cooling_rate_study"})
 EQUILIBRIUM_STAGES = frozenset(
-    {"swap_mc", "propensity", "propensity_learning", "heterogeneity", "large_box", "glassbench"}
+    {"swap_mc", "propensity", "propensity_learning", "heterogeneity", "large_box", "glassbench", "proposals"}
 )
 #: stages that read what other stages of the same system produce
 REQUIRES = {
@@ -83,6 +90,7 @@ REQUIRES = {
     "heterogeneity": ("propensity_learning",),
     "large_box": ("swap_mc", "propensity_learning"),
     "cooling_rate_study": ("quench",),  # its CNNs train on the T_L / T_G ensembles
+    "proposals": ("heterogeneity",),  # priced on the χ4 of every swap-MC temperature and the held-out test
 }
 #: above this a "temperature" in LJ units is a typo (the studies run at 0.05–4)
 MAX_TEMPERATURE = 100.0
@@ -103,6 +111,8 @@ class Campaign:
     system_stages: tuple[tuple[str, str], ...] = ()
     glassbench_folders: tuple[tuple[str, str], ...] = ()
     backfill_schedule: str = DEFAULT_BACKFILL_SCHEDULE
+    #: CPU-hours the autopilot may spend per night accepting proposals; None: off
+    autopilot_cpu_hours: float | None = None
 
     @property
     def systems(self) -> list[str]:
@@ -193,6 +203,7 @@ def load_campaign(path: Path | None = None) -> Campaign:
         tuple(system_stages),
         tuple(glassbench_folders),
         _backfill_schedule(path, document.get("backfill_schedule", DEFAULT_BACKFILL_SCHEDULE)),
+        _autopilot(path, document.get("autopilot")),
     )
     for system in campaign.systems:
         _check_stages(path, system, campaign.stages_of(system))
@@ -209,6 +220,18 @@ def _backfill_schedule(path: Path, cron: object) -> str:
     if not isinstance(cron, str) or not is_valid_cron_string(cron):
         raise ValueError(f"{path}: backfill_schedule {cron!r} is not a cron string such as '0 2 * * *'")
     return cron
+
+
+def _autopilot(path: Path, entry: object) -> float | None:
+    """``autopilot: {cpu_hours_per_night: <positive number>}`` or absent (off)."""
+    if entry is None:
+        return None
+    budget = entry.get("cpu_hours_per_night") if isinstance(entry, dict) and set(entry) == {"cpu_hours_per_night"} \
+        else None
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not math.isfinite(budget) or budget <= 0:
+        raise ValueError(f"{path}: autopilot takes {{cpu_hours_per_night: <positive number of CPU-hours>}}, not "
+                         f"{entry!r}")
+    return float(budget)
 
 
 def _check_stages(path: Path, system: str, stages: set[str]) -> None:

@@ -40,6 +40,8 @@ from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT
 from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_MODEL
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
 from glass_assets.propensity_learning.transferability import TRANSFERABILITY
+from glass_assets.proposals.assets import CAMPAIGN_PROPOSALS
+from glass_assets.proposals.autopilot import campaign_autopilot
 from glass_assets.report.assets import paper_report_asset
 from glass_assets.resources import default_resources
 from glass_assets.settings import DAGSTER_HOME
@@ -70,14 +72,15 @@ TEMPLATES: tuple[AssetTemplate, ...] = (
     LARGE_BOX_EQUILIBRIA,
     FOUR_POINT_STRUCTURE_FACTOR,
     HETEROGENEITY_SUMMARY,
+    CAMPAIGN_PROPOSALS,
     COOLING_RATE_STUDY,
 )
 
 
 def build_definitions(campaign: Campaign, profile: Profile | None = None) -> Definitions:
     """Assets ``<system>/<name>`` for every system and stage of ``campaign``, the ``paper_report`` over all of them,
-    the three sensors, the ``nightly_backfill`` schedule (with the job that lists what the night's backfill covers) and
-    the resources.
+    the three sensors, the ``nightly_backfill`` schedule (with the job that lists what the night's backfill covers),
+    the ``campaign_autopilot`` schedule with the ``accept_campaign_proposals`` job, and the resources.
 
     ``profile`` (default: :func:`~glass_assets.profiles.configured_profile`, i.e. ``GLASS_PROFILE`` of
     ``GLASS_PROFILES_FILE``, validated with every other profile of that file) sets each asset's code version
@@ -92,11 +95,12 @@ def build_definitions(campaign: Campaign, profile: Profile | None = None) -> Def
         assets += [template.build(system, built, condition, profile) for template in built.values()]
     assets.append(paper_report_asset(campaign, condition))  # one for the campaign, after every system's summaries
     schedule, plan = nightly_backfill(campaign.backfill_schedule)
+    autopilot, accept = campaign_autopilot(campaign.backfill_schedule, campaign.autopilot_cpu_hours)
     return Definitions(
         assets=assets,
         sensors=[campaign_sensor, campaign_automation(campaign.backfill_schedule), warehouse_audit],
-        schedules=[schedule],
-        jobs=[plan],
+        schedules=[schedule, autopilot],
+        jobs=[plan, accept],
         resources=default_resources(),
     )
 

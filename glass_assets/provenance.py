@@ -73,7 +73,9 @@ METADATA_PROFILE = "glass/profile"
 
 #: columns that identify a run, a model version or a moment rather than data: left out of content digests, so the
 #: same seeds give the same digests (a retrained model gets a new version number, a rerun a new run id)
-VOLATILE_COLUMNS = frozenset({"run_id", "created_at", "wall_seconds", "code_version", "model_version", "mlflow_run_id"})
+VOLATILE_COLUMNS = frozenset(
+    {"run_id", "created_at", "wall_seconds", "code_version", "model_version", "mlflow_run_id", "accepted_at"}
+)
 
 #: attribute of :class:`Profile` that holds each section
 _ATTRIBUTE = {

@@ -63,6 +63,8 @@ GLASSBENCH_SAMPLES_CODE_VERSION = "glassbench-samples-v1"
 GLASSBENCH_SCORES_CODE_VERSION = "glassbench-scores-v2"
 #: the paper report
 REPORT_CODE_VERSION = "paper-report-v2"
+#: campaign_proposals: the gain model of glass_core.learning.campaign_gain
+PROPOSALS_CODE_VERSION = "campaign-proposals-v1"
 
 
 @functools.cache

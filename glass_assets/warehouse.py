@@ -159,6 +159,17 @@ Tables (one row per …):
     normalised fields of that glass; NULL for a constant field), classifier_status (of that CNN, see
     ``cooling_rate_cnns``; NULL for the pair without Γ). A Grad-CAM pair has rows only for the glasses the CNN
     classifies as glass.
+``campaign_proposals`` — candidate actions of a system ranked by predicted gain per CPU-hour
+    (:mod:`glass_assets.proposals`): system, proposal_id, rank, action ('label_temperature', 'extend_window',
+    'add_configurations', 'add_equilibria'), temperature, parameters (JSON), gain (ΔE² predicted), cpu_hours,
+    gain_per_cpu_hour, objective_before/after (ΣE²), spread_before (mean relative network spread of χ4, measured)
+    and spread_after (predicted), note,
+    accept_via ('campaign' or 'profile'), profile_edit (the setting a 'profile' action needs), naive (the next
+    temperature 0.1 below the coldest labelled one), inputs_digest and campaign_digest (what it was made from).
+``proposal_acceptances`` — one per accepted proposal: its numbers at acceptance, accepted_by ('cli', 'ui',
+    'autopilot'), accepted_at, spread_before, inputs_digest, campaign_edit (the line written).
+``proposal_outcomes`` — predicted against realised for each accepted proposal whose work is done: metric
+    ('objective', 'mean_relative_spread'), before, predicted, realised and their changes, cpu_hours_predicted.
 ``compute_usage`` — what the newest materialization of each asset partition cost (bookkeeping, not digested;
     :mod:`glass_assets.compute_accounting`): asset, partition_key, run_id, stage, component ('step' or a launcher
     task kind), source ('process', 'worker' or 'sacct'), device, n_tasks, n_items, cpus (allocated per task),
@@ -332,6 +343,21 @@ SCHEMA: dict[str, str] = {
         accuracy DOUBLE, n INTEGER NOT NULL, n_correct INTEGER NOT NULL, stderr DOUBLE, wilson_low DOUBLE NOT NULL,
         wilson_high DOUBLE NOT NULL, gate_accuracy DOUBLE NOT NULL, classifier_status VARCHAR NOT NULL,
         mlflow_run_id VARCHAR""",
+    "campaign_proposals": """
+        system VARCHAR NOT NULL, proposal_id VARCHAR NOT NULL, rank INTEGER NOT NULL, action VARCHAR NOT NULL,
+        temperature DOUBLE NOT NULL, parameters VARCHAR NOT NULL, gain DOUBLE, cpu_hours DOUBLE,
+        gain_per_cpu_hour DOUBLE, objective_before DOUBLE, objective_after DOUBLE, spread_before DOUBLE,
+        spread_after DOUBLE, note VARCHAR, accept_via VARCHAR NOT NULL, profile_edit VARCHAR, naive BOOLEAN NOT NULL,
+        inputs_digest VARCHAR NOT NULL, campaign_digest VARCHAR NOT NULL""",
+    "proposal_acceptances": """
+        proposal_id VARCHAR NOT NULL, system VARCHAR NOT NULL, action VARCHAR NOT NULL, temperature DOUBLE NOT NULL,
+        parameters VARCHAR NOT NULL, accepted_by VARCHAR NOT NULL, accepted_at TIMESTAMP NOT NULL, gain DOUBLE,
+        cpu_hours DOUBLE, objective_before DOUBLE, objective_after DOUBLE, spread_before DOUBLE, spread_after DOUBLE,
+        inputs_digest VARCHAR NOT NULL, campaign_edit VARCHAR NOT NULL""",
+    "proposal_outcomes": """
+        system VARCHAR NOT NULL, proposal_id VARCHAR NOT NULL, action VARCHAR NOT NULL, temperature DOUBLE NOT NULL,
+        metric VARCHAR NOT NULL, before DOUBLE, predicted DOUBLE, realised DOUBLE, predicted_change DOUBLE,
+        realised_change DOUBLE, cpu_hours_predicted DOUBLE""",
     "compute_usage": """
         asset VARCHAR NOT NULL, partition_key VARCHAR NOT NULL, run_id VARCHAR NOT NULL, stage VARCHAR NOT NULL,
         component VARCHAR NOT NULL, source VARCHAR NOT NULL, device VARCHAR, n_tasks BIGINT, n_items BIGINT,

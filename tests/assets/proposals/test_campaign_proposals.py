@@ -1,0 +1,154 @@
+"""Accepting campaign proposals: a valid campaign diff and nothing else, refusals that leave the file unchanged,
+the autopilot within its budget, and predicted-against-realised rows once the accepted work is in."""
+
+import json
+
+import polars as pl
+import pytest
+
+from glass_assets.campaign import load_campaign
+from glass_assets.proposals.accept import ProposalError, accept_proposals, add_propensity_temperature
+from glass_assets.proposals.assets import campaign_digest, outcome_rows, proposal_rows
+from glass_assets.proposals.autopilot import autopilot_choice
+from glass_assets.proposals.state import inputs_digest
+from glass_assets.warehouse import Warehouse
+from glass_core.learning.campaign_gain import CampaignState, Candidate, StatePointError
+
+SYSTEM = "ka2d_ternary"
+CAMPAIGN = """\
+# a campaign of the tests
+systems:
+  ka2d_ternary:
+    swap_mc: [0.7, 0.6, 0.5, 0.4]  # equilibria
+    propensity: [0.7, 0.6]         # MD labels
+    propensity_learning: true
+    heterogeneity: true
+    proposals: true
+"""
+
+
+def heterogeneity_rows(temperature: float, chi4: float) -> pl.DataFrame:
+    return pl.DataFrame({
+        "system": [SYSTEM], "temperature": [temperature], "target_cb": [0.8], "time": [None], "source": ["ml"],
+        "observable": ["chi4"], "value": [chi4], "stderr": [0.01], "n_configurations": [8], "particle_type": ["A"],
+        "network_spread": [0.02], "n_networks": [4],
+    }, schema_overrides={"time": pl.Float64})  # fmt: skip
+
+
+def candidate(action: str, temperature: float, gain: float, hours: float) -> Candidate:
+    return Candidate(action, temperature, {"window": 400.0, "n_configurations": 8}, gain, hours, 2.0, 2.0 - gain, "",
+                     0.5, 0.4)
+
+
+@pytest.fixture
+def study(tmp_path):
+    """A warehouse with χ4 rows of two temperatures, a campaign file, and proposals made from both."""
+    campaign = tmp_path / "campaign.yaml"
+    campaign.write_text(CAMPAIGN)
+    warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    for t in (0.7, 0.5):
+        warehouse.replace_partition({"system": SYSTEM, "temperature": t}, {"heterogeneity": heterogeneity_rows(t, 0.1)})
+    ranked = [candidate("label_temperature", 0.5, 1.0, 0.5), candidate("extend_window", 0.6, 3.0, 0.2),
+              candidate("label_temperature", 0.4, 2.0, 1.0)]
+    table = proposal_rows(SYSTEM, ranked, inputs_digest(warehouse, SYSTEM), campaign_digest(campaign), 0.6, 0.5)
+    warehouse.replace_partition({"system": SYSTEM}, {"campaign_proposals": table})
+    return warehouse, campaign, table
+
+
+def test_accepting_adds_the_temperature_and_changes_nothing_else(study):
+    warehouse, campaign, table = study
+    before = campaign.read_text()
+    pid = table.filter(pl.col("temperature") == 0.5)["proposal_id"][0]
+    [accepted] = accept_proposals([pid], warehouse, campaign)
+    after = campaign.read_text()
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
+    assert changed == [("    propensity: [0.7, 0.6]         # MD labels",
+                        f"    propensity: [0.7, 0.6, 0.5]  # MD labels; + 0.5: proposal {pid}")]
+    assert load_campaign(campaign).temperatures(SYSTEM, "propensity") == ["0.7", "0.6", "0.5"]
+    assert accepted.edit == changed[0][1].strip()
+    row = warehouse.query("SELECT * FROM proposal_acceptances").row(0, named=True)
+    assert (row["proposal_id"], row["accepted_by"], row["temperature"]) == (pid, "cli", 0.5)
+    assert json.loads(row["parameters"]) == {"window": 400.0, "n_configurations": 8}
+
+
+def test_refusals_leave_the_campaign_file_and_the_warehouse_unchanged(study):
+    warehouse, campaign, table = study
+    text = campaign.read_bytes()
+    label = table.filter(pl.col("temperature") == 0.5)["proposal_id"][0]
+    window = table.filter(pl.col("action") == "extend_window")["proposal_id"][0]
+    with pytest.raises(ProposalError, match="no proposal p-0000000000"):
+        accept_proposals(["p-0000000000"], warehouse, campaign)
+    with pytest.raises(ProposalError, match=r"profile setting.*propensity\.max_time"):
+        accept_proposals([window], warehouse, campaign)
+    # inputs changed since the proposal was made: stale
+    warehouse.replace_partition({"system": SYSTEM, "temperature": 0.5}, {"heterogeneity": heterogeneity_rows(0.5, 0.2)})
+    with pytest.raises(ProposalError, match="stale: its inputs changed"):
+        accept_proposals([label], warehouse, campaign)
+    assert campaign.read_bytes() == text
+    assert warehouse.query("SELECT count(*) AS n FROM proposal_acceptances")["n"][0] == 0
+
+
+def test_a_campaign_edited_meanwhile_refuses_the_proposal(study):
+    warehouse, campaign, table = study
+    campaign.write_text(campaign.read_text() + "# a comment added by hand\n")
+    edited = campaign.read_bytes()
+    with pytest.raises(ProposalError, match="campaign file .* was edited after it was made"):
+        accept_proposals([table["proposal_id"][0]], warehouse, campaign)
+    assert campaign.read_bytes() == edited
+
+
+def test_an_edit_that_would_not_validate_is_refused(tmp_path):
+    text = CAMPAIGN.replace("propensity: [0.7, 0.6]", "propensity: [0.7, 0.6]").replace("heterogeneity: true\n", "")
+    edited, _ = add_propensity_temperature(text, SYSTEM, 0.5, "x")
+    assert "propensity: [0.7, 0.6, 0.5]  # MD labels; x" in edited
+    with pytest.raises(ProposalError, match="already lists T = 0.7"):
+        add_propensity_temperature(text, SYSTEM, 0.7, "x")
+    with pytest.raises(ProposalError, match="no block for system kam"):
+        add_propensity_temperature(text, "kam", 0.5, "x")
+
+
+def test_the_autopilot_takes_the_best_fresh_campaign_proposals_within_its_budget(study):
+    warehouse, campaign, table = study
+    by_t = {r["temperature"]: r["proposal_id"] for r in table.filter(pl.col("action") == "label_temperature").iter_rows(
+        named=True)}
+    digest = campaign_digest(campaign)
+    # gain per CPU-hour: 0.5 → 2, 0.4 → 2; the profile action is never the autopilot's
+    assert autopilot_choice(warehouse, 0.6, digest) == [by_t[0.5]]
+    assert sorted(autopilot_choice(warehouse, 1.5, digest)) == sorted([by_t[0.5], by_t[0.4]])
+    assert autopilot_choice(warehouse, 0.4, digest) == []
+    assert autopilot_choice(warehouse, 1.5, "another-campaign") == []  # stale against the campaign file
+    with pytest.raises(ValueError, match="positive number"):
+        autopilot_choice(warehouse, -1.0, digest)
+
+
+def test_the_campaign_budget_must_be_a_positive_number(tmp_path):
+    path = tmp_path / "campaign.yaml"
+    path.write_text(CAMPAIGN + "autopilot: {cpu_hours_per_night: 2.5}\n")
+    assert load_campaign(path).autopilot_cpu_hours == 2.5
+    for bad in ("-1", "0", "nan", "'two'", "true"):
+        path.write_text(CAMPAIGN + f"autopilot: {{cpu_hours_per_night: {bad}}}\n")
+        with pytest.raises(ValueError, match="autopilot takes"):
+            load_campaign(path)
+
+
+def test_outcomes_appear_once_the_accepted_labels_are_in(study):
+    warehouse, campaign, table = study
+    pid = table.filter(pl.col("temperature") == 0.5)["proposal_id"][0]
+    accept_proposals([pid], warehouse, campaign)
+    points = (StatePointError(0.7, 0.8, 0.1, 0.01, 0.02, 8), StatePointError(0.5, 0.8, 0.1, 0.01, 0.03, 8))
+    state = CampaignState(points, {0.7: (0.8,), 0.6: (0.8,)}, {0.7: 400.0, 0.6: 400.0}, {}, {0.7: 8, 0.6: 8},
+                          (0.7, 0.6, 0.5), None, {})
+    # the inputs did not change yet: no outcome
+    assert outcome_rows(warehouse, SYSTEM, state, inputs_digest(warehouse, SYSTEM)).is_empty()
+    # new χ4 rows, but T = 0.5 has no MD state point yet: still none
+    warehouse.replace_partition({"system": SYSTEM, "temperature": 0.5}, {"heterogeneity": heterogeneity_rows(0.5, 0.3)})
+    assert outcome_rows(warehouse, SYSTEM, state, inputs_digest(warehouse, SYSTEM)).is_empty()
+    done = CampaignState(points, {**state.md_reached, 0.5: (0.8,)}, state.windows, {}, state.n_labelled,
+                         state.swap_mc, None, {})
+    rows = outcome_rows(warehouse, SYSTEM, done, inputs_digest(warehouse, SYSTEM))
+    spread = rows.filter(pl.col("metric") == "mean_relative_spread").row(0, named=True)
+    assert spread["proposal_id"] == pid
+    assert spread["before"] == 0.5 and spread["predicted"] == pytest.approx(0.4)
+    assert spread["realised"] == pytest.approx((0.2 + 0.3) / 2)  # the measured spreads / χ4 now
+    assert spread["realised_change"] == pytest.approx(0.25 - 0.5)
+    assert set(rows["metric"]) == {"objective", "mean_relative_spread"}
