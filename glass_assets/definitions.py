@@ -37,8 +37,9 @@ from glass_assets.liquid_glass.assets import (
 )
 from glass_assets.profiles import Profile, configured_profile
 from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
-from glass_assets.propensity_learning.models import GLASSMLP_MODELS, TGLASSMLP_MODEL
+from glass_assets.propensity_learning.glassmlp_models import GLASSMLP_MODELS
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
+from glass_assets.propensity_learning.tglassmlp_model import TGLASSMLP_MODEL
 from glass_assets.propensity_learning.transferability import TRANSFERABILITY
 from glass_assets.proposals.assets import CAMPAIGN_PROPOSALS
 from glass_assets.proposals.autopilot import campaign_autopilot

@@ -25,13 +25,8 @@ from glass_assets.plots import figure_metadata, markdown_table
 from glass_assets.propensity_learning import plots
 from glass_assets.propensity_learning.checks import TRANSFER_CHECKS
 from glass_assets.propensity_learning.datasets import log_split_datasets
-from glass_assets.propensity_learning.models import (
-    StudyInputs,
-    campaign_temperatures,
-    load_study,
-    study_splits,
-    train_networks,
-)
+from glass_assets.propensity_learning.study_inputs import StudyInputs, campaign_temperatures, load_study, study_splits
+from glass_assets.propensity_learning.training_runs import train_networks
 from glass_assets.registry.propensity import example_input, log_ensemble_model
 from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import StudySettings, WarehouseResource

@@ -126,7 +126,9 @@ def build_model_study(instance: Any, resources: dict[str, Any], report: Path) ->
     from glass_assets.graph import materialize_templates
     from glass_assets.partitions import partition_key
     from glass_assets.propensity_learning.assets import STATE_POINT_LABELS
-    from glass_assets.propensity_learning.models import GLASSMLP_MODELS, STATE_POINT_EXPERIMENT, TGLASSMLP_MODEL
+    from glass_assets.propensity_learning.glassmlp_models import GLASSMLP_MODELS
+    from glass_assets.propensity_learning.tglassmlp_model import TGLASSMLP_MODEL
+    from glass_assets.registry.propensity_runs import STATE_POINT_EXPERIMENT
     from glass_assets.report.build import write_report
 
     store = resources["warehouse"].get()

@@ -20,7 +20,7 @@ import yaml
 from dagster import DagsterInstance
 
 from glass_assets.graph import materialize_templates
-from glass_assets.propensity_learning.models import TGLASSMLP_MODEL
+from glass_assets.propensity_learning.tglassmlp_model import TGLASSMLP_MODEL
 from glass_assets.registry.propensity import (
     PropensityEnsembleModel,
     example_input,

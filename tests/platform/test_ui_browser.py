@@ -287,7 +287,7 @@ return out;
 def test_mlflow_compare_shows_both_models_per_state_point(stack, chromium, request):
     """The ``mlflow_compare`` link of ``tglassmlp_model`` (at the configured MLflow address) opens MLflow's Compare of
     the state-point runs: per state point GlassMLP beside tGlassMLP, the same metrics for both and no empty cell."""
-    from glass_assets.propensity_learning.models import STATE_POINT_METRICS
+    from glass_assets.registry.propensity_runs import STATE_POINT_METRICS
 
     chromium.set_window_size(2600, 1600)  # the metric grid draws only the columns in view
     request.addfinalizer(lambda: chromium.set_window_size(1600, 1000))
@@ -322,7 +322,7 @@ def test_mlflow_compare_shows_both_models_per_state_point(stack, chromium, reque
 def test_the_readme_recipe_compares_per_state_point_in_three_clicks(stack, chromium):
     """docs/uis.md, *Compare models in the MLflow UI*: (with *Model training* chosen once) open the experiment
     ``propensity_learning_by_state_point``, tick the box above the table, *Compare*."""
-    from glass_assets.propensity_learning.models import STATE_POINT_EXPERIMENT
+    from glass_assets.registry.propensity_runs import STATE_POINT_EXPERIMENT
 
     chromium.get(f"{stack.mlflow_url}/#/experiments")
     close_assistant(chromium)

@@ -260,10 +260,10 @@ def _study(kind_temperatures: list[float]) -> SimpleNamespace:
 
 
 def test_both_model_kinds_log_the_same_parameter_names_and_differ_where_the_models_do():
-    from glass_assets.propensity_learning.models import _run_params
+    from glass_assets.propensity_learning.training_runs import run_params
 
     split = SimpleNamespace(configuration=np.array([0, 1, 1]))
-    glass, tglass = (_run_params(_study([0.7, 0.6]), kind, split, split, split) for kind in ("glassmlp", "tglassmlp"))
+    glass, tglass = (run_params(_study([0.7, 0.6]), kind, split, split, split) for kind in ("glassmlp", "tglassmlp"))
     assert glass.keys() == tglass.keys()
     differ = {k for k in glass if glass[k] != tglass[k]}
     # (n_networks differs where the profile trains different numbers; the demo's defaults are 4 and 4)
@@ -273,7 +273,7 @@ def test_both_model_kinds_log_the_same_parameter_names_and_differ_where_the_mode
 
 
 def test_state_point_runs_have_the_same_metric_names_for_both_kinds_and_no_undefined_value():
-    from glass_assets.propensity_learning.models import STATE_POINT_METRICS, _state_point_metrics
+    from glass_assets.registry.propensity_runs import STATE_POINT_METRICS, _state_point_metrics
 
     def rows(predictor: str, pearson: float | None) -> list[dict]:
         return [{"predictor": p, "split": split, "subset": "A", "pearson": pearson if p == predictor else 0.5,
@@ -288,7 +288,7 @@ def test_state_point_runs_have_the_same_metric_names_for_both_kinds_and_no_undef
 
 
 def test_compare_columns_put_the_two_models_of_a_state_point_side_by_side():
-    from glass_assets.propensity_learning.models import side_by_side
+    from glass_assets.registry.propensity_runs import side_by_side
 
     glass = {(0.6, 0.37): "g6", (0.7, 0.37): "g7", (0.7, 0.8): "g7b"}
     tglass = {(0.7, 0.37): "t7", (0.6, 0.37): "t6", (0.7, 0.8): "t7b"}

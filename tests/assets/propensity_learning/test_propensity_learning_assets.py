@@ -13,14 +13,10 @@ from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.equilibria.assets import INHERENT_STRUCTURES, SWAP_MC_EQUILIBRIA
 from glass_assets.graph import materialize_templates
 from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
-from glass_assets.propensity_learning.models import (
-    GLASSMLP_MODELS,
-    STATE_POINT_EXPERIMENT,
-    STATE_POINT_METRICS,
-    TGLASSMLP_MODEL,
-    TRAINING_METRICS,
-)
+from glass_assets.propensity_learning.glassmlp_models import GLASSMLP_MODELS
 from glass_assets.propensity_learning.predictions import PROPENSITY_PREDICTIONS
+from glass_assets.propensity_learning.tglassmlp_model import TGLASSMLP_MODEL
+from glass_assets.registry.propensity_runs import STATE_POINT_EXPERIMENT, STATE_POINT_METRICS, TRAINING_METRICS
 from glass_assets.warehouse import Warehouse
 from glass_core.models.systems import get_system
 

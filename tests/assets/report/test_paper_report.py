@@ -18,9 +18,9 @@ from glass_assets.plots import value_with_error
 from glass_assets.registry.tracking import MLflowResource, model_name
 from glass_assets.report.assets import paper_report_asset, report_inputs
 from glass_assets.report.build import write_report
+from glass_assets.report.cooling_rate_study import cooling_rates
 from glass_assets.report.data import ReportData
 from glass_assets.report.html import ABSENT
-from glass_assets.report.sections import cooling_rates
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.tables import particle_rows, sample_row
 from glass_assets.warehouse import Warehouse, ensemble_key
