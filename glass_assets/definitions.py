@@ -27,14 +27,15 @@ from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.equilibria.assets import INHERENT_STRUCTURES, SWAP_MC_EQUILIBRIA
 from glass_assets.glassbench.assets import GLASSBENCH_SAMPLES, GLASSBENCH_SCORES
 from glass_assets.graph import AssetTemplate
-from glass_assets.heterogeneity.assets import ATTENTION_LENGTHS, DYNAMIC_HETEROGENEITY, HETEROGENEITY_SUMMARY
-from glass_assets.heterogeneity.large_boxes import FOUR_POINT_STRUCTURE_FACTOR, LARGE_BOX_EQUILIBRIA
-from glass_assets.liquid_glass.assets import (
-    CNN_CLASSIFIER,
-    GRAD_CAM_SCORES,
-    INDICATOR_CORRELATIONS,
-    STRUCTURAL_DESCRIPTORS,
-)
+from glass_assets.heterogeneity.assets import DYNAMIC_HETEROGENEITY
+from glass_assets.heterogeneity.attention import ATTENTION_LENGTHS
+from glass_assets.heterogeneity.summary import HETEROGENEITY_SUMMARY
+from glass_assets.large_box.assets import LARGE_BOX_EQUILIBRIA
+from glass_assets.large_box.four_point_structure_factor import FOUR_POINT_STRUCTURE_FACTOR
+from glass_assets.liquid_glass.assets import STRUCTURAL_DESCRIPTORS
+from glass_assets.liquid_glass.cnn_classifier import CNN_CLASSIFIER
+from glass_assets.liquid_glass.grad_cam_scores import GRAD_CAM_SCORES
+from glass_assets.liquid_glass.indicator_correlations import INDICATOR_CORRELATIONS
 from glass_assets.profiles import Profile, configured_profile
 from glass_assets.propensity_learning.assets import MLP_DESCRIPTORS, STATE_POINT_LABELS
 from glass_assets.propensity_learning.glassmlp_models import GLASSMLP_MODELS

@@ -23,24 +23,19 @@ checked against the gate before any CNN is trained or any glass quenched. A stud
 resumed run) reuses a CNN logged with the same data, settings and code (MLflow tag ``study_cnn_key``) instead of
 training it again, as it reuses the stored glasses.
 
+The study CNNs (training, reuse, their table) are in :mod:`glass_assets.cooling_rate.study_cnns`, the glasses of
+each rate (quenched, or reused from the warehouse) in :mod:`glass_assets.cooling_rate.glasses`; this module holds
+the asset, its correlation rows and its summary.
+
 References: [O] (docs/bibliography.md).
 """
 
-import dataclasses
-import hashlib
-import json
 import shutil
 import time
 from collections.abc import Mapping
-from pathlib import Path
 
-import mlflow
-import numpy as np
 import polars as pl
-import torch
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
-from mlflow import MlflowClient
-from mlflow.models import infer_signature
 
 from glass_assets.checks import evaluate_before_commit
 from glass_assets.cooling_rate import plots
@@ -48,28 +43,14 @@ from glass_assets.cooling_rate.checks import (
     COOLING_RATE_CHECKS,
     RateGlasses,
 )
+from glass_assets.cooling_rate.glasses import glasses_at_rate
+from glass_assets.cooling_rate.study_cnns import StudyCNN, study_cnn_rows, train_study_cnns
 from glass_assets.graph import PER_SYSTEM, SIMULATION_RETRIES, AssetTemplate, Upstream
-from glass_assets.launchers import training_scratch
 from glass_assets.plots import figure_metadata, stderr_metadata
-from glass_assets.profiles import CNNSettings, Profile
-from glass_assets.registry.cnn_split import (
-    GatedClassifier,
-    accuracy_metrics,
-    gridding_for,
-    labelled_configurations,
-    logged_accuracy,
-    split_accuracies,
-    split_parameters,
-    train_with_settings,
-)
 from glass_assets.registry.tracking import MLflowResource
-from glass_assets.registry.training_datasets import image_rows, log_training_datasets
-from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource, progress_logger
-from glass_assets.tables import configurations, particle_rows, sample_row
-from glass_assets.versioning import CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION, code_version_tag
-from glass_assets.warehouse import Warehouse, ensemble_key
+from glass_assets.resources import SimulationLauncher, StudySettings, WarehouseResource
+from glass_assets.versioning import COOLING_RATE_CODE_VERSION, code_version_tag
 from glass_core.learning.classifier_gate import CLASSIFIER_UNRESOLVED
-from glass_core.learning.cnn import GLASS, LIQUID, GlassCNN, deterministic_split, evaluate
 from glass_core.learning.correlations import (
     OYAMA_COOLING_RATE,
     OYAMA_GLASS_MEANS,
@@ -78,375 +59,9 @@ from glass_core.learning.correlations import (
 )
 from glass_core.learning.grad_cam import cnn_glass_correlations
 from glass_core.models.configuration import Configuration
-from glass_core.models.seeds import derive_seed
-from glass_core.models.statistics import Accuracy, sample_mean
-from glass_core.models.systems import ModelSystem, get_system
-from glass_core.simulation.quench import QuenchProtocol, QuenchResult, hold_mean_temperature
-from glass_core.structure.gridding import Gridding
+from glass_core.models.statistics import sample_mean
+from glass_core.models.systems import get_system
 from glass_core.structure.indicators import structural_indicators
-
-EXPERIMENT = "cooling_rate_study_cnn"
-
-
-def rate_ensemble(rate: float) -> str:
-    """Ensemble name of the glasses quenched at ``rate`` in ``samples``/``particles``: ``quenched_rate_0.002``."""
-    return f"quenched_rate_{rate:g}"
-
-
-@dataclasses.dataclass(frozen=True)
-class StudyCNN:
-    """A liquid/glass CNN of one input kind trained for the study, with the gridding of its training box, its
-    accuracies (k of n per subset and class: ``validation``, ``validation_glass``, ``test``, …) and the gate's
-    verdict on its validation accuracy."""
-
-    input_kind: str
-    model: GlassCNN
-    gridding: Gridding
-    box_length: float
-    accuracies: dict[str, Accuracy]
-    classifier: GatedClassifier
-    run_id: str
-    n_particles: int = 0
-
-    @property
-    def validation_accuracy(self) -> float:
-        return self.accuracies["validation"].value
-
-    @property
-    def test_accuracy(self) -> float:
-        return self.accuracies["test"].value
-
-    def gridding_at_box(self, box_length: float) -> Gridding:
-        """The CNN's image map M for a square box of side ``box_length``: the training pixel size, grid G·L/L_train."""
-        return self.gridding.at_box(self.box_length, box_length)
-
-
-def train_study_cnns(
-    context: AssetExecutionContext,
-    profile: Profile,
-    store: Warehouse,
-    mlflow_tracking: MLflowResource,
-    system: str,
-    simulation: SimulationLauncher,
-    scratch_dir: str,
-) -> list[StudyCNN]:
-    """One CNN per ``cnn_inputs`` kind on the T_L / T_G quenched ensembles, each an MLflow run (not registered:
-    an instrument of this study, not a champion candidate)."""
-    kinds = profile.cooling_rate_study.cnn_inputs
-    if not kinds:
-        return []
-    configs, labels, samples, keys = labelled_configurations(store, system)
-    split = deterministic_split(samples, profile.cnn.split_fractions, profile.cnn.seed)
-    # bad input stops here, before any CNN is trained or glass quenched: a validation split that cannot pass the gate
-    profile.cnn.gate.check_split(
-        int(np.sum(labels[split.validation] == LIQUID)),
-        int(np.sum(labels[split.validation] == GLASS)),
-        where=(
-            f"the study CNNs' validation split ({len(set(samples.tolist()))} quench runs of {system}, N = "
-            f"{configs[0].n_particles}, cnn.split_fractions {list(profile.cnn.split_fractions)})"
-        ),
-    )
-    study_n = profile.cooling_rate_study.n_particles
-    if configs[0].n_particles != study_n:
-        context.log.warning(
-            f"the study CNNs train on the quench stage's N = {configs[0].n_particles} configurations of {system}, the "
-            f"study's glasses hold N = {study_n}: Grad-CAM reads boxes unlike those it was trained on ([O] trains and "
-            "explains at one size; the validation profile quenches the stage at the study's N)"
-        )
-    client = mlflow_tracking.activate()
-    experiment_id = mlflow_tracking.experiment_id(EXPERIMENT)
-    digest = configurations_digest(configs)
-    cnns = []
-    for kind in kinds:
-        cnn = dataclasses.replace(profile.cnn, input_kind=kind, head="gap")
-        gridding = gridding_for(system, cnn)
-        key = study_cnn_key(system, cnn, digest)
-        logged = _logged_study_cnn(client, experiment_id, key)
-        if logged is not None:  # the same network: the training is deterministic for its data, settings and code
-            model, accuracies, run_id = logged
-            classifier = GatedClassifier(accuracies["validation"], cnn.gate, f"study CNN {kind}")
-            context.log.info(
-                f"study CNN {kind}: reusing MLflow run {run_id}, trained on the same configurations with the same "
-                f"settings and code: validation accuracy {accuracies['validation'].text()}"
-            )
-            if not classifier.resolved:
-                context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
-            box = float(configs[0].box[0])
-            cnns.append(StudyCNN(kind, model, gridding, box, accuracies, classifier, run_id, configs[0].n_particles))
-            continue
-        images = gridding.images(configs)
-        started = time.perf_counter()
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{system}-{kind}-{context.run.run_id[:8]}") as run:
-            mlflow.set_tags(
-                {
-                    "system": system,
-                    "profile": profile.name,
-                    "dagster_run_id": context.run.run_id,
-                    STUDY_CNN_KEY_TAG: key,
-                }
-            )
-            mlflow.log_params(
-                {
-                    "input_kind": kind,
-                    "head": cnn.head,
-                    "grid": cnn.grid,
-                    "kernel_width": cnn.kernel_width,
-                    "epochs": cnn.epochs,
-                    "batch_size": cnn.batch_size,
-                    "learning_rate": cnn.learning_rate,
-                    "validate_every": cnn.validate_every,
-                    "n_particles": configs[0].n_particles,
-                    "n_train": len(split.train),
-                    "n_validation": len(split.validation),
-                    "n_test": len(split.test),
-                    "gate_accuracy": cnn.gate_accuracy,
-                    **split_parameters(cnn),
-                }
-            )
-            frames, queries = image_rows(system, keys, labels, split)  # the quenched configurations of the images
-            log_training_datasets(frames, name=f"cnn_images_{system}", source=store.path, queries=queries,
-                                  targets="label")
-            def progress(record, kind=kind, cnn=cnn) -> None:  # noqa: ANN001 - glass_core.learning.cnn.EpochRecord
-                if record.epoch % 10 == 0 or record.epoch == cnn.epochs:
-                    context.log.info(
-                        f"study CNN {kind}: epoch {record.epoch}/{cnn.epochs}, loss {record.train_loss:.4f}, "
-                        f"train accuracy {record.train_accuracy:.3f}, validation accuracy "
-                        f"{record.validation_accuracy:.3f}"
-                    )
-                    mlflow.log_metrics(
-                        {
-                            k: v
-                            for k, v in (
-                                ("train_loss", record.train_loss),
-                                ("train_accuracy", record.train_accuracy),
-                                ("validation_accuracy_epoch", record.validation_accuracy),
-                            )
-                            if np.isfinite(v)
-                        },
-                        step=record.epoch,
-                    )
-
-            scratch = training_scratch(scratch_dir, "cooling_rate_study", f"{system}_{kind}")
-            launched = train_with_settings(simulation, scratch, profile.compute, images, labels, split, cnn, progress,
-                                           context.log)
-            mlflow.log_params({"device": launched.device, "training_threads": launched.threads})
-            trained = launched.result
-            validation = evaluate(trained.model, images[split.validation], labels[split.validation])
-            test = evaluate(trained.model, images[split.test], labels[split.test])
-            accuracies = split_accuracies(validation, "validation") | split_accuracies(test, "test")
-            classifier = GatedClassifier(accuracies["validation"], cnn.gate, f"study CNN {kind}")
-            seconds = time.perf_counter() - started
-            mlflow.log_metrics(
-                accuracy_metrics(accuracies) | {"classifier_resolved": float(classifier.resolved), "seconds": seconds}
-            )
-            mlflow.set_tag("classifier_status", classifier.status)
-            example = images[split.test[:2]]
-            signature = infer_signature(example, trained.model(torch.from_numpy(example)).detach().numpy())
-            mlflow.pytorch.log_model(trained.model, name="model", signature=signature, serialization_format="pickle")
-        context.log.info(
-            f"study CNN {kind} (N = {configs[0].n_particles}, {len(split.train)} training images, {seconds:.0f} s): "
-            f"validation accuracy {accuracies['validation'].text()}, test accuracy {accuracies['test'].text()}"
-        )
-        if not classifier.resolved:
-            context.log.warning(f"{classifier.describe()}: {classifier.no_finding()}")
-        cnns.append(
-            StudyCNN(
-                kind,
-                trained.model,
-                gridding,
-                float(configs[0].box[0]),
-                accuracies,
-                classifier,
-                run.info.run_id,
-                configs[0].n_particles,
-            )
-        )
-    return cnns
-
-
-#: MLflow tag of a study CNN's run: what determines the trained network (:func:`study_cnn_key`)
-STUDY_CNN_KEY_TAG = "study_cnn_key"
-#: the accuracies a study CNN logs, read back when its run is reused
-ACCURACY_KEYS = tuple(f"{subset}{label}" for subset in ("validation", "test") for label in ("", "_liquid", "_glass"))
-
-
-def configurations_digest(configs: list[Configuration]) -> str:
-    """sha256 of the configurations a CNN trains, validates and tests on, in order: positions, types and box."""
-    digest = hashlib.sha256()
-    for config in configs:
-        for array in (config.positions, config.types, np.asarray(config.box)):
-            digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
-
-
-def study_cnn_key(system: str, cnn: CNNSettings, digest: str) -> str:
-    """Identity of a trained study CNN: its data (:func:`configurations_digest`), every ``cnn`` setting (input kind,
-    head, network, optimisation, split, seed) and the code versions. Training is deterministic for these, so a
-    run logged under the same key holds the same network and a resumed study reuses it instead of training again."""
-    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cnn).items()}
-    identity = {
-        "system": system,
-        "settings": settings,
-        "data": digest,
-        "code": [CNN_CODE_VERSION, COOLING_RATE_CODE_VERSION],
-    }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _logged_study_cnn(
-    client: MlflowClient, experiment_id: str, key: str
-) -> tuple[GlassCNN, dict[str, Accuracy], str] | None:
-    """(model, accuracies, run id) of the newest finished study-CNN run with ``key``, if its counts were logged."""
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.{STUDY_CNN_KEY_TAG} = '{key}' and attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    if not runs:
-        return None
-    run = runs[0]
-    accuracies = {name: logged_accuracy(run.data.metrics, run.data.params, name) for name in ACCURACY_KEYS}
-    if accuracies["validation"].n == 0:
-        return None
-    return mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model"), accuracies, run.info.run_id
-
-
-def study_cnn_rows(system: str, cnns: list[StudyCNN]) -> pl.DataFrame:
-    """Rows of ``cooling_rate_cnns``: each study CNN's accuracy per subset and class, k of n, binomial SE and Wilson
-    interval (2 SE), with the gate and its verdict."""
-    rows = []
-    for cnn in cnns:
-        for subset, accuracy in cnn.accuracies.items():
-            low, high = accuracy.interval(cnn.classifier.gate.z)
-            rows.append(
-                {
-                    "system": system,
-                    "cnn_input": cnn.input_kind,
-                    "subset": subset,
-                    "n_particles": cnn.n_particles,
-                    "accuracy": accuracy.value if accuracy.n else None,
-                    "n": accuracy.n,
-                    "n_correct": accuracy.correct,
-                    "stderr": accuracy.stderr,
-                    "wilson_low": low,
-                    "wilson_high": high,
-                    "gate_accuracy": cnn.classifier.gate.threshold,
-                    "classifier_status": cnn.classifier.status,
-                    "mlflow_run_id": cnn.run_id,
-                }
-            )
-    schema = {"accuracy": pl.Float64, "stderr": pl.Float64, "n_particles": pl.Int32, "n": pl.Int32}
-    schema |= {"n_correct": pl.Int32, "mlflow_run_id": pl.String}
-    if not rows:
-        return pl.DataFrame(schema={"system": pl.String, "cnn_input": pl.String, "subset": pl.String, **schema})
-    return pl.DataFrame(rows, schema_overrides=schema)
-
-
-def _stored_glasses(
-    store: Warehouse, key: dict, seeds: dict[int, int], protocol: dict, n_particles: int
-) -> tuple[dict[int, Configuration], dict[str, pl.DataFrame]]:
-    """Glasses of ``key`` already in the warehouse with the seed, protocol and N this study would use for them:
-    (sample → configuration, their ``samples``/``particles`` rows). They are the same glasses, so adding glasses
-    to a rate quenches only the new ones."""
-    samples = store.read_partition("samples", key)
-    if samples.height == 0:
-        return {}, {}
-    same = samples.filter(
-        pl.col("sample").is_in(list(seeds))
-        & (pl.col("protocol") == json.dumps(protocol))
-        & (pl.col("n_particles") == n_particles)
-    )
-    same = same.filter(pl.col("seed") == pl.col("sample").replace_strict(seeds, default=None))
-    if same.height == 0:
-        return {}, {}
-    particles = store.read_partition("particles", key).filter(pl.col("sample").is_in(same["sample"].to_list()))
-    return configurations(same, particles), {"samples": same, "particles": particles}
-
-
-def _glasses_at_rate(
-    context: AssetExecutionContext,
-    study: StudySettings,
-    simulation: SimulationLauncher,
-    store: Warehouse,
-    profile: Profile,
-    system: ModelSystem,
-    n_particles: int,
-    rate: float,
-    count: int,
-) -> tuple[dict, dict[str, pl.DataFrame], dict[int, Configuration], Path]:
-    """``count`` quenches of ``n_particles`` to T_G at ``rate`` (the profile's quench protocol otherwise), run,
-    reused from scratch or reused from the warehouse: (partition key, samples/particles rows, configurations,
-    scratch folder).
-
-    Glass k's seed is ``derive_seed`` of (system, T_G, k, base seed) with the rate in the stream name, so every
-    rate draws its own glasses and glass k is the same whatever ``count`` is. Glasses already stored with that
-    seed and protocol are not quenched again (raising ``glasses_per_rate`` quenches only the new ones). The
-    scratch folder is named by a hash of the quench parameters and the seed stream, not of the count: after a
-    crash the finished glasses are reused, and so they are when ``count`` is changed before the study is written.
-    """
-    temperature = float(system.temperatures["glass"])
-    protocol = dataclasses.replace(profile.quench.protocol, cooling_rate=rate).to_dict()
-    params = {"system": system.name, "n_particles": n_particles, "temperature": temperature, "protocol": protocol}
-    stream = f"cooling_rate_{rate!r}"
-    seeds = {k: derive_seed(system.name, temperature, k, profile.base_seed, stream) for k in range(count)}
-    key = ensemble_key(system.name, temperature, rate_ensemble(rate))
-    stored, stored_rows = _stored_glasses(store, key, seeds, protocol, n_particles)
-    items = [{"sample": k, "seed": s} for k, s in seeds.items() if k not in stored]
-    inputs = [params, {"base_seed": profile.base_seed, "seed_stream": stream}]
-    scratch = study.scratch_folder("cooling_rate_study", system.name, temperature, inputs)
-    context.log.info(
-        f"{count} glasses of {system.name} (N = {n_particles}) at T_G = {temperature}, rate {rate:g}: "
-        f"{len(stored)} stored, {len(items)} to quench ({QuenchProtocol(**protocol).steps(system, temperature)} steps)"
-    )
-    configs = dict(stored)
-    frames = [stored_rows] if stored_rows else []
-    if items:
-        paths = simulation.run_tasks(
-            "quench",
-            params,
-            items,
-            scratch,
-            on_event=progress_logger(context.log, len(items), f"quench at rate {rate:g}"),
-        )
-        results = {item["sample"]: QuenchResult.load(path) for item, path in zip(items, paths, strict=True)}
-        configs |= {k: r.configuration for k, r in results.items()}
-        frames.append(_ensemble_frames(key, results, seeds, protocol, context.run.run_id))
-    ensemble = {
-        table: pl.concat([f[table].select(frames[-1][table].columns) for f in frames], how="vertical_relaxed").sort(
-            "sample"
-        )
-        for table in ("samples", "particles")
-    }
-    return key, ensemble, dict(sorted(configs.items())), scratch
-
-
-def _ensemble_frames(
-    key: dict, results: dict[int, QuenchResult], seeds: dict[int, int], protocol: dict, run_id: str
-) -> dict[str, pl.DataFrame]:
-    """``samples`` and ``particles`` rows of the glasses of one rate."""
-    samples = [
-        sample_row(
-            key,
-            sample,
-            seeds[sample],
-            result.configuration.n_particles,
-            result.configuration.box,
-            result.lammps_energy,
-            kinetic_temperature=hold_mean_temperature(result.thermo),
-            md_steps=result.md_steps,
-            wall_seconds=result.wall_seconds,
-            protocol=json.dumps(protocol),
-            code_version=code_version_tag(COOLING_RATE_CODE_VERSION),
-            run_id=run_id,
-        )
-        for sample, result in sorted(results.items())
-    ]
-    particles = [
-        particle_rows(key, sample, result.configuration.positions, result.configuration.types)
-        for sample, result in sorted(results.items())
-    ]
-    return {"samples": pl.DataFrame(samples), "particles": pl.concat(particles)}
 
 
 def _correlation_rows(
@@ -564,7 +179,7 @@ def cooling_rate_study(
 
     glasses, frames, rows, scratches, walls, classified = {}, [], [], [], {}, {}
     for rate, count in settings.plan():
-        key, ensemble, configs, scratch = _glasses_at_rate(
+        key, ensemble, configs, scratch = glasses_at_rate(
             context, study, simulation, store, profile, system, settings.n_particles, rate, count
         )
         glasses[rate] = RateGlasses(configs, ensemble["samples"])

@@ -21,7 +21,7 @@ from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.ensembles.checks import ENSEMBLE_CHECKS
 from glass_assets.graph import materialize_templates
 from glass_assets.launchers import LocalProcessLauncher
-from glass_assets.liquid_glass.assets import CNN_CLASSIFIER, STRUCTURAL_DESCRIPTORS
+from glass_assets.liquid_glass.assets import STRUCTURAL_DESCRIPTORS
 from glass_assets.liquid_glass.checks import (
     CNN_CHECKS,
     both_classes_in_every_split,
@@ -32,6 +32,7 @@ from glass_assets.liquid_glass.checks import (
     voronoi_areas_positive,
     voronoi_sum_rule,
 )
+from glass_assets.liquid_glass.cnn_classifier import CNN_CLASSIFIER
 from glass_assets.registry.tracking import model_name
 from glass_assets.tables import configurations, particle_rows, sample_row
 from glass_assets.warehouse import Warehouse, ensemble_key

@@ -13,12 +13,10 @@ from dagster import DagsterInstance, Failure, MultiPartitionKey
 import glass_assets.cooling_rate.assets as cooling_rate_assets
 from glass_assets.campaign import load_campaign
 from glass_assets.checks import no_overlaps
-from glass_assets.cooling_rate.assets import (
-    COOLING_RATE_STUDY,
-    StudyCNN,
-    rate_ensemble,
-)
+from glass_assets.cooling_rate.assets import COOLING_RATE_STUDY
 from glass_assets.cooling_rate.checks import RateGlasses, at_every_rate, slower_cooling_not_higher_energy
+from glass_assets.cooling_rate.glasses import rate_ensemble
+from glass_assets.cooling_rate.study_cnns import StudyCNN
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.graph import materialize_templates
 from glass_assets.launchers.base import result_paths

@@ -14,7 +14,9 @@ import yaml
 from dagster import AssetMaterialization, DagsterInstance, Failure, MultiPartitionKey
 
 from glass_assets.graph import materialize_templates
-from glass_assets.heterogeneity.assets import ATTENTION_LENGTHS, DYNAMIC_HETEROGENEITY, HETEROGENEITY_SUMMARY
+from glass_assets.heterogeneity.assets import DYNAMIC_HETEROGENEITY
+from glass_assets.heterogeneity.attention import ATTENTION_LENGTHS
+from glass_assets.heterogeneity.summary import HETEROGENEITY_SUMMARY
 from glass_assets.launchers import LocalProcessLauncher
 from glass_assets.profiles import load_profile
 from glass_assets.registry.propensity import example_input, log_ensembles

@@ -15,14 +15,10 @@ from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.dynamics.grad_cam_dynamics import GRAD_CAM_DYNAMICS
 from glass_assets.ensembles.assets import QUENCHED_ENSEMBLES
 from glass_assets.graph import materialize_templates
-from glass_assets.liquid_glass.assets import (
-    CNN_CLASSIFIER,
-    GRAD_CAM_SCORES,
-    INDICATOR_CORRELATIONS,
-    SELECTION_METRIC,
-    STRUCTURAL_DESCRIPTORS,
-    descriptor_table,
-)
+from glass_assets.liquid_glass.assets import STRUCTURAL_DESCRIPTORS, descriptor_table
+from glass_assets.liquid_glass.cnn_classifier import CNN_CLASSIFIER, SELECTION_METRIC
+from glass_assets.liquid_glass.grad_cam_scores import GRAD_CAM_SCORES
+from glass_assets.liquid_glass.indicator_correlations import INDICATOR_CORRELATIONS
 from glass_assets.registry.cnn_split import logged_gridding
 from glass_assets.registry.tracking import MLflowResource, load_champion_cnn, model_name, promote_if_not_worse
 from glass_assets.resources import LocalProcessLauncher, StudySettings, WarehouseResource
@@ -393,12 +389,13 @@ def test_a_classifier_trained_on_shuffled_labels_is_gated(tmp_path, tracking, mo
     """[O]'s chain on a network that cannot classify: its Grad-CAM rows and the correlations built on them are
     written marked ``classifier_unresolved``, each asset warns with the accuracy and n, the summary says "no
     Grad-CAM finding" instead of the Γ means, no [O] condition on Γ is judged, and no Γ mean is published."""
-    import glass_assets.liquid_glass.assets as liquid_glass
+    from glass_assets.liquid_glass import cnn_classifier, grad_cam_scores
 
     store = Warehouse(tmp_path / "w.duckdb")
     labelled_ensembles(store, n_samples=40)  # separable ensembles; the labels are shuffled below
     _store_descriptors(store)
-    shuffled(monkeypatch, liquid_glass)
+    for module in (cnn_classifier, grad_cam_scores):  # both assets read the liquid/glass data
+        shuffled(monkeypatch, module)
     instance, result = _gated_chain(tmp_path, store, tracking, "gated")
     cnn = result.asset_materializations_for_node("abm__cnn_classifier")[0].metadata
     assert cnn["classifier_status"].value == CLASSIFIER_UNRESOLVED and cnn["classifier_validation_n"].value == 40

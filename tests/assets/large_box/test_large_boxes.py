@@ -17,18 +17,13 @@ from dagster import (
 
 from glass_assets.equilibria.assets import SWAP_MC_EQUILIBRIA
 from glass_assets.graph import materialize_templates
-from glass_assets.heterogeneity.large_box_checks import (
+from glass_assets.large_box.assets import LARGE_BOX_EQUILIBRIA, LARGE_INHERENT, LARGE_SWAP_MC
+from glass_assets.large_box.checks import (
     energy_matches_small_box,
     overlap_below_threshold,
     small_q_plateau_resolved,
 )
-from glass_assets.heterogeneity.large_boxes import (
-    FOUR_POINT_STRUCTURE_FACTOR,
-    LARGE_BOX_EQUILIBRIA,
-    LARGE_INHERENT,
-    LARGE_SWAP_MC,
-    xi4_row,
-)
+from glass_assets.large_box.four_point_structure_factor import FOUR_POINT_STRUCTURE_FACTOR, xi4_row
 from glass_assets.profiles import load_profile
 from glass_assets.registry.propensity import (
     example_input,
