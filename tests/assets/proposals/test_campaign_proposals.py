@@ -152,3 +152,69 @@ def test_outcomes_appear_once_the_accepted_labels_are_in(study):
     assert spread["realised"] == pytest.approx((0.2 + 0.3) / 2)  # the measured spreads / χ4 now
     assert spread["realised_change"] == pytest.approx(0.25 - 0.5)
     assert set(rows["metric"]) == {"objective", "mean_relative_spread"}
+
+
+def _usage(asset: str, partition: str, component: str, items: int | None, cpu: float) -> dict:
+    return {"asset": f"{SYSTEM}/{asset}", "partition_key": partition, "run_id": "r", "stage": "s",
+            "component": component, "source": "worker", "n_tasks": 1, "n_items": items, "cpus": 1.0, "wall_s": cpu,
+            "cpu_s": cpu}
+
+
+def _state_points(temperature: float, times: dict[float, float]) -> pl.DataFrame:
+    return pl.DataFrame({"system": SYSTEM, "temperature": temperature, "target_cb": list(times),
+                         "time": list(times.values()), "mean_bond_breaking": list(times), "n_configurations": 2,
+                         "n_replicas": 2, "split_half_r": 0.5, "ceiling": 0.8, "particle_type": "A"})
+
+
+def test_the_asset_ranks_prices_and_judges_an_accepted_proposal(tmp_path, monkeypatch):
+    """On crafted rows whose spread grows below the labels, the asset proposes labels at the coldest swap-MC
+    temperature its window can reach, and after that proposal is accepted and its labels are in, it writes the
+    predicted and the realised change."""
+    from dagster import DagsterInstance
+
+    from glass_assets.graph import materialize_templates
+    from glass_assets.proposals.assets import CAMPAIGN_PROPOSALS
+    from glass_assets.resources import WarehouseResource
+    from tests.helpers.studies import tiny_study
+
+    campaign = tmp_path / "campaign.yaml"
+    campaign.write_text(CAMPAIGN.replace("[0.7, 0.6, 0.5, 0.4]", "[0.7, 0.6, 0.5]"))
+    monkeypatch.setenv("GLASS_CAMPAIGN", str(campaign))
+    resources = {"study": tiny_study(tmp_path), "warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb"))}
+    store = Warehouse(tmp_path / "w.duckdb")
+    store.ensure_writable()
+    for t, chi4 in ((0.7, 0.1), (0.6, 0.1), (0.5, 0.1)):
+        rows = heterogeneity_rows(t, chi4).with_columns(network_spread=pl.lit({0.7: 0.01, 0.6: 0.01, 0.5: 0.05}[t]))
+        store.replace_partition({"system": SYSTEM, "temperature": t}, {"heterogeneity": rows})
+    # Arrhenius times of ⟨C_B⟩ = 0.99 (the tiny profile's first target): 0.5 reaches it at t = 1.6 < window 3
+    for t, time in ((0.7, 0.5), (0.6, 0.8)):
+        store.replace_partition({"system": SYSTEM, "temperature": t}, {"state_points": _state_points(t, {0.99: time})})
+    store.record_compute_usage(pl.DataFrame([
+        _usage("propensity_labels", f"{SYSTEM}|0.7", "isoconfigurational", 2, 6.0),
+        _usage("swap_mc_equilibria", f"{SYSTEM}|0.7", "swap_mc", 2, 8.0),
+        _usage("tglassmlp_model", SYSTEM, "training", 1, 30.0),
+        _usage("mlp_descriptors", f"{SYSTEM}|0.7", "step", None, 2.0),
+    ]))
+    result = materialize_templates([CAMPAIGN_PROPOSALS], instance=DagsterInstance.ephemeral(), resources=resources,
+                                   partition_key=SYSTEM)
+    assert result.success
+    proposals = store.query("SELECT * FROM campaign_proposals ORDER BY rank")
+    label = proposals.filter(pl.col("action") == "label_temperature").row(0, named=True)
+    assert label["temperature"] == 0.5 and label["accept_via"] == "campaign" and label["naive"]
+    # cost: 2 configurations × (6 CPU-s / (2 items × window 3)) × window 3 + the retraining's 30 CPU-s
+    assert label["cpu_hours"] == pytest.approx((2 * 1.0 * 3.0 + 30.0) / 3600)
+    metadata = result.asset_materializations_for_node(f"{SYSTEM}__campaign_proposals")[0].metadata
+    assert {"proposals", "gain_model", "model_fit", "costs_cpu_s", "plot"} <= set(metadata)
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+
+    accept_proposals([label["proposal_id"]], store, campaign)
+    # the accepted work: MD labels at 0.5, and the tGlassMLP's χ4 there with a smaller spread
+    store.replace_partition({"system": SYSTEM, "temperature": 0.5}, {"state_points": _state_points(0.5, {0.99: 1.6})})
+    store.replace_partition({"system": SYSTEM, "temperature": 0.5}, {"heterogeneity": heterogeneity_rows(0.5, 0.1)})
+    materialize_templates([CAMPAIGN_PROPOSALS], instance=DagsterInstance.ephemeral(), resources=resources,
+                          partition_key=SYSTEM)
+    outcome = store.query("SELECT * FROM proposal_outcomes WHERE metric = 'mean_relative_spread'").row(0, named=True)
+    assert outcome["proposal_id"] == label["proposal_id"]
+    assert outcome["before"] == pytest.approx((0.1 + 0.1 + 0.5) / 3)
+    assert outcome["realised"] == pytest.approx((0.1 + 0.1 + 0.2) / 3)
+    assert outcome["predicted"] == pytest.approx(label["spread_after"])
