@@ -21,7 +21,7 @@ from tests.platform.test_warehouse import sample_rows
 ENVIRON_USES = {
     "glass_assets/settings.py": "the table itself",
     "glass_assets/launchers/base.py": "the worker subprocess inherits this environment (PYTHONPATH extended)",
-    "glass_assets/launchers/slurm.py": "PATH, named in the error when sbatch is missing",
+    "glass_assets/launchers/slurm/commands.py": "PATH, named in the error when sbatch is missing",
     "glass_assets/demo.py": "sets DAGSTER_HOME and GLASS_CAMPAIGN for the runs it launches (names from the table)",
 }
 
