@@ -75,7 +75,7 @@ def test_every_asset_of_the_campaign_is_built_with_checks_and_automation():
     checks = {key.name for key in graph.get_check_keys_for_assets([AssetKey(["abm", "quenched_ensembles"])])}
     assert {"no_overlaps", "lammps_energy_matches_numpy"} <= checks
     assert {s.name for s in defs.sensors} == {"campaign_sensor", "campaign_automation", "warehouse_audit"}
-    # the nightly backfill, visible as a schedule, and the campaign autopilot (stopped unless the campaign sets a budget)
+    # the nightly backfill, visible as a schedule, and the campaign autopilot (stopped without a campaign budget)
     assert [s.name for s in defs.schedules] == ["nightly_backfill", "campaign_autopilot"]
     # the campaign runs through the automation; one job lists what the nightly backfill covers, one accepts proposals
     assert [j.name for j in defs.jobs] == ["nightly_backfill_plan", "accept_campaign_proposals"]
