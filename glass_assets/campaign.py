@@ -18,6 +18,7 @@ Format (YAML)::
         heterogeneity: true      # χ4 and chord length at every swap_mc T, attention lengths, summary figure
         large_box: [0.3]         # large tiled boxes (subset of swap_mc), then S4(q) and ξ4 with the champion
         proposals: true          # campaign_proposals: where the next CPU-hours buy the most (glass_assets.proposals)
+        settings: {propensity.max_time: {0.5: 700}}  # this system's profile values at listed temperatures
       kam:
         quench: [0.8, 0.05]
 
@@ -27,6 +28,11 @@ An outside test set, GlassBench KA2D (``ka2d_ternary`` only; no download at run 
         glassbench:
           folder: /data/glassbench/particle_cache   # relative paths: from the campaign file's folder
           temperatures: [0.23, 0.3]                 # each needs at least one file of that temperature
+
+A system's ``settings`` override the profile at listed temperatures of its ``propensity`` list (the keys of
+:data:`CAMPAIGN_SETTINGS`: the isoconfigurational window and the configurations labelled); an accepted campaign
+proposal writes them (:mod:`glass_assets.proposals.accept`). Like any profile edit, an override changes that setting's
+digest for the system, so the assets that read it are computed again at every temperature of the system.
 
 Optional, at the top level: ``backfill_schedule: "0 2 * * *"`` (cron, UTC), when every campaign
 partition still missing is requested as one backfill (default nightly at 02:00); ``autopilot:
@@ -39,6 +45,7 @@ automation requests it at its next tick; the nightly backfill catches anything s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,12 +53,15 @@ from pathlib import Path
 import yaml
 
 from glass_assets.partitions import temperature_key
+from glass_assets.profiles import Profile
+from glass_assets.profiles.parsing import WINDOW_DEFAULT
 from glass_assets.settings import CAMPAIGN
 from glass_core.dynamics.glassbench import SYSTEM_NAME as GLASSBENCH_SYSTEM
 from glass_core.dynamics.glassbench import find_glassbench_files
-from glass_core.models.systems import get_system
+from glass_core.models.systems import SYSTEMS, get_system
 
-__all__ = ["CAMPAIGN_STAGES", "Campaign", "default_campaign_path", "load_campaign"]
+__all__ = ["CAMPAIGN_SETTINGS", "CAMPAIGN_STAGES", "Campaign", "default_campaign_path", "load_campaign",
+           "with_campaign_settings"]
 
 #: Campaign stage → assets one run of it materializes (per (system, temperature) or per system).
 CAMPAIGN_STAGES = {
@@ -92,10 +102,34 @@ REQUIRES = {
     "cooling_rate_study": ("quench",),  # its CNNs train on the T_L / T_G ensembles
     "proposals": ("heterogeneity",),  # priced on the χ4 of every swap-MC temperature and the held-out test
 }
+#: profile settings a campaign may set per system and temperature (``settings:``), with the smallest value allowed
+CAMPAIGN_SETTINGS = {"propensity.max_time": 0.0, "propensity.n_samples": 2}
 #: above this a "temperature" in LJ units is a typo (the studies run at 0.05–4)
 MAX_TEMPERATURE = 100.0
 #: when missing partitions are launched unless the campaign says otherwise: nightly at 02:00 UTC
 DEFAULT_BACKFILL_SCHEDULE = "0 2 * * *"
+
+
+def with_campaign_settings(profile: Profile, campaign: Campaign) -> Profile:
+    """``profile`` with the campaign's ``settings`` overrides: each (system, T) value joins the setting's per-system,
+    per-temperature table (``{<T>: value, default: <what the profile had>}``), so every other system and temperature
+    keeps its value."""
+    if not campaign.settings:
+        return profile
+    propensity = profile.propensity
+    for system, key, temperature, value in campaign.settings:
+        field = key.split(".", 1)[1]
+        table = getattr(propensity, field)
+        table = dict(table) if isinstance(table, dict) else {name: table for name in SYSTEMS}
+        entry = table.get(system)
+        if entry is None:
+            raise ValueError(f"the profile's propensity.{field} has no entry for {system} to override")
+        entry = dict(entry) if isinstance(entry, dict) else {WINDOW_DEFAULT: entry}
+        t = float(temperature)
+        entry = {k: v for k, v in entry.items() if k == WINDOW_DEFAULT or not math.isclose(float(k), t)}
+        table[system] = {temperature: value, **entry}
+        propensity = dataclasses.replace(propensity, **{field: table})
+    return dataclasses.replace(profile, propensity_settings=propensity)
 
 
 def default_campaign_path() -> Path:
@@ -113,6 +147,8 @@ class Campaign:
     backfill_schedule: str = DEFAULT_BACKFILL_SCHEDULE
     #: CPU-hours the autopilot may spend per night accepting proposals; None: off
     autopilot_cpu_hours: float | None = None
+    #: (system, setting, temperature key, value) overrides of the profile (``settings:``)
+    settings: tuple[tuple[str, str, str, float], ...] = ()
 
     @property
     def systems(self) -> list[str]:
@@ -165,13 +201,16 @@ def load_campaign(path: Path | None = None) -> Campaign:
     systems = document.get("systems")
     if not isinstance(systems, dict):
         raise ValueError(f"{path}: expected a 'systems' mapping of system name → stages")
-    entries, system_stages, glassbench_folders = [], [], []
+    entries, system_stages, glassbench_folders, overrides = [], [], [], []
     for system, stages in systems.items():
         try:
             get_system(system)
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
         for stage, temperatures in (stages or {}).items():
+            if stage == "settings":
+                overrides += _settings_entry(path, system, temperatures)
+                continue
             if stage not in CAMPAIGN_STAGES:
                 raise ValueError(f"{path}: unknown stage {stage!r} for {system}; known: {sorted(CAMPAIGN_STAGES)}")
             if stage == "glassbench":
@@ -204,10 +243,14 @@ def load_campaign(path: Path | None = None) -> Campaign:
         tuple(glassbench_folders),
         _backfill_schedule(path, document.get("backfill_schedule", DEFAULT_BACKFILL_SCHEDULE)),
         _autopilot(path, document.get("autopilot")),
+        tuple(overrides),
     )
     for system in campaign.systems:
         _check_stages(path, system, campaign.stages_of(system))
         _check_reference_temperatures(path, campaign, system)
+    unlabelled = sorted({(s, t) for s, _, t, _ in campaign.settings} - set(campaign.for_stage("propensity")))
+    if unlabelled:
+        raise ValueError(f"{path}: settings at {unlabelled} (system, T): not in that system's propensity list")
     stray = sorted(set(campaign.for_stage("large_box")) - set(campaign.for_stage("swap_mc")))
     if stray:
         raise ValueError(f"{path}: large_box temperatures {stray} have no swap_mc entry to tile")
@@ -220,6 +263,32 @@ def _backfill_schedule(path: Path, cron: object) -> str:
     if not isinstance(cron, str) or not is_valid_cron_string(cron):
         raise ValueError(f"{path}: backfill_schedule {cron!r} is not a cron string such as '0 2 * * *'")
     return cron
+
+
+def _settings_entry(path: Path, system: str, entry: object) -> list[tuple[str, str, str, float]]:
+    """``settings: {<section.key>: {<T>: <value>, …}}`` of one system, validated."""
+    where = f"{path}: {system}.settings"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} takes {{<setting>: {{<T>: <value>}}}}, not {entry!r}")
+    out = []
+    for key, values in entry.items():
+        if key not in CAMPAIGN_SETTINGS:
+            raise ValueError(f"{where}: {key!r} cannot be set by a campaign; it can set {sorted(CAMPAIGN_SETTINGS)}")
+        if not isinstance(values, dict) or not values:
+            raise ValueError(f"{where}.{key} takes {{<T>: <value>}}, not {values!r}")
+        for temperature, value in values.items():
+            try:
+                t = temperature_key(temperature)
+            except ValueError as error:
+                raise ValueError(f"{where}.{key}: {error}") from None
+            integer = key.endswith("n_samples")
+            valid = not isinstance(value, bool) and isinstance(value, int if integer else int | float) \
+                and math.isfinite(value) and value > CAMPAIGN_SETTINGS[key] - (1 if integer else 0)
+            if not valid:
+                kind = f"an integer ≥ {CAMPAIGN_SETTINGS[key]}" if integer else "a positive number"
+                raise ValueError(f"{where}.{key} at T = {t}: {value!r} is not {kind}")
+            out.append((system, key, t, float(value)))
+    return out
 
 
 def _autopilot(path: Path, entry: object) -> float | None:

@@ -19,7 +19,7 @@ from glass_assets.automation.audit import warehouse_audit
 from glass_assets.automation.conditions import campaign_condition
 from glass_assets.automation.schedules import nightly_backfill
 from glass_assets.automation.sensors import campaign_automation, campaign_sensor, last_good_campaign_path
-from glass_assets.campaign import Campaign, load_campaign
+from glass_assets.campaign import Campaign, load_campaign, with_campaign_settings
 from glass_assets.cooling_rate.assets import COOLING_RATE_STUDY
 from glass_assets.dynamics.assets import PROPENSITY_LABELS
 from glass_assets.dynamics.grad_cam_dynamics import GRAD_CAM_DYNAMICS
@@ -88,7 +88,7 @@ def build_definitions(campaign: Campaign, profile: Profile | None = None) -> Def
     ``GLASS_PROFILES_FILE``, validated with every other profile of that file) sets each asset's code version
     suffix, the digest of the settings it depends on; an unknown profile or a file that fails validation raises
     here, naming the file, the profile and the key, so no code location loads and nothing is requested."""
-    profile = profile or configured_profile()
+    profile = with_campaign_settings(profile or configured_profile(), campaign)
     condition = campaign_condition(campaign.backfill_schedule)
     assets = []
     for system in campaign.systems:

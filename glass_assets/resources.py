@@ -51,7 +51,16 @@ class StudySettings(ConfigurableResource):
     scratch_dir: str = str(REPO_ROOT / "data" / "scratch")
 
     def load(self) -> Profile:
-        return load_profile(self.profile, Path(self.profiles_file))
+        """The profile, with the campaign's per-system ``settings`` overrides (:func:`with_campaign_settings`; none
+        while the campaign file does not validate — the sensor's failed tick names its error)."""
+        from glass_assets.campaign import load_campaign, with_campaign_settings
+
+        profile = load_profile(self.profile, Path(self.profiles_file))
+        try:
+            campaign = load_campaign()
+        except ValueError:
+            return profile
+        return with_campaign_settings(profile, campaign)
 
     def scratch_folder(self, asset_name: str, system: str, temperature: float, inputs: object) -> Path:
         """Worker scratch for one partition, named by a hash of its inputs: a rerun after a crash finds

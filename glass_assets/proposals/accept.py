@@ -7,13 +7,17 @@ change instead). Otherwise it writes the edited file beside the original, valida
 (:func:`glass_assets.campaign.load_campaign`), records each acceptance (``proposal_acceptances``), and replaces the
 file in one ``os.replace``; the campaign sensor and the automation take it from there.
 
-The edit adds the temperature to the system's ``propensity`` list (flow style, as the campaign files of the project
-write it) with a comment naming the proposal: ``propensity: [0.7, 0.6, 0.5, 0.4]  # + 0.4: proposal p-1a2b…``.
+A ``label_temperature`` proposal adds its temperature to the system's ``propensity`` list (flow style, as the
+campaign files of the project write it) with a comment naming the proposal:
+``propensity: [0.7, 0.6, 0.5, 0.4]  # + 0.4: proposal p-1a2b…``; an ``extend_window`` proposal sets the window in
+the system's one-line ``settings`` mapping (added after the ``propensity`` line if there is none):
+``settings: {propensity.max_time: {0.5: 672}}  # proposal p-3c4d…``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import tempfile
@@ -22,13 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from glass_assets.campaign import default_campaign_path, load_campaign
 from glass_assets.proposals.assets import campaign_digest
 from glass_assets.proposals.state import inputs_digest
 from glass_assets.warehouse import Warehouse
 
-__all__ = ["Accepted", "ProposalError", "accept_proposals", "add_propensity_temperature"]
+__all__ = ["Accepted", "ProposalError", "accept_proposals", "add_propensity_temperature", "set_window"]
 
 ACCEPTED_BY = ("cli", "ui", "autopilot")
 
@@ -58,15 +63,9 @@ def add_propensity_temperature(text: str, system: str, temperature: float, comme
     """``text`` with ``temperature`` added to ``systems.<system>.propensity`` (a flow-style list on one line) and
     ``comment`` after it; (new text, the edited line). A clear error where the list is not there or not one line."""
     lines = text.splitlines(keepends=True)
-    system_line = next((i for i, line in enumerate(lines) if re.match(rf"^(\s+){re.escape(system)}:\s*(#.*)?$", line)),
-                       None)
-    if system_line is None:
-        raise ProposalError(f"the campaign file has no block for system {system}")
-    indent = len(lines[system_line]) - len(lines[system_line].lstrip())
-    for i in range(system_line + 1, len(lines)):
+    start, end, _ = _system_block(lines, system)
+    for i in range(start, end):
         line = lines[i]
-        if line.strip() and not line.lstrip().startswith("#") and len(line) - len(line.lstrip()) <= indent:
-            break
         match = re.match(r"^(\s+)propensity:\s*\[([^\]]*)\](.*)$", line.rstrip("\n"))
         if match:
             values = [v.strip() for v in match.group(2).split(",") if v.strip()]
@@ -80,6 +79,52 @@ def add_propensity_temperature(text: str, system: str, temperature: float, comme
             return "".join(lines), edited.strip()
     raise ProposalError(f"{system} has no one-line 'propensity: [..]' list in the campaign file to add T = "
                         f"{temperature:g} to; add it by hand")
+
+
+def set_window(text: str, system: str, temperature: float, window: float, comment: str) -> tuple[str, str]:
+    """``text`` with ``systems.<system>.settings`` setting ``propensity.max_time`` at ``temperature`` to ``window``
+    (a one-line flow mapping, created after the ``propensity`` line when absent); (new text, the edited line)."""
+    lines = text.splitlines(keepends=True)
+    start, end, _ = _system_block(lines, system)
+    key = f"{temperature:g}"
+    for i in range(start, end):
+        match = re.match(r"^(\s+)settings:\s*(\{.*\})\s*(#.*)?$", lines[i].rstrip("\n"))
+        if match:
+            current = yaml.safe_load(match.group(2)) or {}
+            current.setdefault("propensity.max_time", {})[float(key)] = window
+            note = f"{match.group(3)}; {comment}" if match.group(3) else f"# {comment}"
+            line = f"{match.group(1)}settings: {_flow(current)}  {note}\n"
+            lines[i] = line
+            return "".join(lines), line.strip()
+        if re.match(r"^\s+settings:", lines[i]):
+            raise ProposalError(f"{system}.settings is not a one-line {{..}} mapping; set the window by hand")
+    anchor = next((i for i in range(start, end) if re.match(r"^\s+propensity:", lines[i])), None)
+    if anchor is None:
+        raise ProposalError(f"{system} has no propensity entry: no window to set")
+    pad = " " * (len(lines[anchor]) - len(lines[anchor].lstrip()))
+    line = f"{pad}settings: {_flow({'propensity.max_time': {float(key): window}})}  # {comment}\n"
+    lines.insert(anchor + 1, line)
+    return "".join(lines), line.strip()
+
+
+def _flow(mapping: dict) -> str:
+    """A one-line YAML flow mapping of ``settings`` (numbers as written: 0.5, 672)."""
+    def value(v: object) -> str:
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{value(k)}: {value(x)}" for k, x in v.items()) + "}"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    return value(mapping)
+
+
+def _system_block(lines: list[str], system: str) -> tuple[int, int, int]:
+    """(first line, end, indent) of ``system``'s block in the campaign file's lines."""
+    head = next((i for i, line in enumerate(lines) if re.match(rf"^(\s+){re.escape(system)}:\s*(#.*)?$", line)), None)
+    if head is None:
+        raise ProposalError(f"the campaign file has no block for system {system}")
+    indent = len(lines[head]) - len(lines[head].lstrip())
+    end = next((i for i in range(head + 1, len(lines)) if lines[i].strip() and not lines[i].lstrip().startswith("#")
+                and len(lines[i]) - len(lines[i].lstrip()) <= indent), len(lines))
+    return head + 1, end, indent
 
 
 def accept_proposals(
@@ -108,8 +153,12 @@ def accept_proposals(
         if row["inputs_digest"] != now:
             raise ProposalError(f"{pid} is stale: its inputs changed since it was made (digest {row['inputs_digest']} "
                                 f"→ {now}); materialize campaign_proposals again")
-        text, edit = add_propensity_temperature(text, system, row["temperature"], f"+ {row['temperature']:g}: "
-                                                f"proposal {pid}")
+        if row["action"] == "extend_window":
+            window = json.loads(row["parameters"])["window"]
+            text, edit = set_window(text, system, row["temperature"], window, f"proposal {pid}")
+        else:
+            text, edit = add_propensity_temperature(text, system, row["temperature"],
+                                                    f"+ {row['temperature']:g}: proposal {pid}")
         edits.append(Accepted(pid, system, edit))
         records.append(_acceptance(row, accepted_by, edit, now))
     _replace_validated(path, text, lambda: _record(warehouse, records))

@@ -3,8 +3,9 @@
 The gain model is :mod:`glass_core.learning.campaign_gain` (its docstring states it); the inputs are read by
 :mod:`glass_assets.proposals.state`. Each proposal has an id (a digest of the system, the action, its parameters and
 the inputs), the digest of the inputs and of the campaign file it was made from (so accepting a stale one is
-refused), and how it is accepted: ``campaign`` (a campaign edit, :mod:`glass_assets.proposals.accept`) or
-``profile`` (a profile setting: the proposal names the key and value; the campaign cannot express it).
+refused), and how it is accepted: ``campaign`` (a campaign edit, :mod:`glass_assets.proposals.accept`: a temperature
+added to ``propensity``, or a window in the system's ``settings``) or ``profile`` (more equilibria at one swap-MC
+temperature, which no setting expresses per temperature: the proposal names the settings).
 
 Every accepted proposal whose work is done (its temperature labelled, its inputs changed) gets outcome rows: the
 objective and the mean relative network spread before, predicted and realised (``proposal_outcomes``), so the gain
@@ -41,12 +42,12 @@ from glass_core.models.systems import get_system
 
 __all__ = ["CAMPAIGN_PROPOSALS", "campaign_digest", "proposal_rows"]
 
-#: the actions a campaign edit expresses; the others change profile settings
-CAMPAIGN_ACTIONS = frozenset({"label_temperature"})
+#: the actions a campaign edit expresses (a temperature in ``propensity``, a window in ``settings``); the others
+#: change profile settings the campaign cannot set per temperature (more equilibria per swap-MC temperature)
+CAMPAIGN_ACTIONS = frozenset({"label_temperature", "extend_window"})
 #: the profile key each other action sets
 PROFILE_KEYS = {
-    "extend_window": "propensity.max_time",
-    "add_configurations": "propensity.n_samples",
+    "add_configurations": "propensity.n_samples and swap_mc.samples_per_chain",
     "add_equilibria": "swap_mc.samples_per_chain",
 }
 GAIN_MODEL = (
@@ -71,8 +72,8 @@ def _proposal_id(system: str, candidate: Candidate, digest: str) -> str:
 def _profile_edit(system: str, candidate: Candidate) -> str | None:
     if candidate.action in CAMPAIGN_ACTIONS:
         return None
-    value = next(iter(candidate.parameters.values()))
-    return f"{PROFILE_KEYS[candidate.action]}: {system} at T = {candidate.temperature:g} → {value:g}"
+    added = next(iter(candidate.parameters.values()))
+    return f"{PROFILE_KEYS[candidate.action]}: {added:g} more for {system} at T = {candidate.temperature:g}"
 
 
 def proposal_rows(

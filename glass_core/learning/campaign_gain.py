@@ -27,7 +27,8 @@ labelled temperature reached is one span beyond all of them.
   ``propensity`` list runs with the current settings): T′ joins the training temperatures of every ⟨C_B⟩ whose
   Arrhenius time is within its window; every :math:`x` is recomputed.
 - ``extend_window`` at a labelled T_l: its window grows to reach the targets only distillation reached; T_l joins
-  those targets' temperatures.
+  those targets' temperatures. Its cost is the MD of every labelled temperature: the window is a setting of the
+  system, and a changed setting runs every partition that reads it again.
 - ``add_configurations`` at a labelled T_l (Δn more equilibria labelled by MD): the spread's floor falls as
   :math:`a\\sqrt{n/(n + Δn)}` (more training data), :math:`n` the labelled configurations of every temperature.
 - ``add_equilibria`` at T (Δn more swap-MC equilibria): :math:`s_\\mathrm{conf}^2 \\to s_\\mathrm{conf}^2\\,n/(n+Δn)`.
@@ -260,8 +261,11 @@ def candidates(state: CampaignState, add_fraction: float = 1.0) -> list[Candidat
     for t in labelled:
         window, reached = _window_for(state, t, [c for c in targets if c not in state.md_reached[t]])
         if reached and window > state.windows.get(t, 0.0):
-            propose("extend_window", t, {"window": round(window, 1), "previous_window": state.windows[t]},
-                    state.n_labelled[t] * costs["md_per_configuration_time"] * window + costs["refresh"],
+            # a window is a per-system setting: its digest changes, so every labelled temperature is run again
+            windows = {**state.windows, t: round(window)}
+            seconds = sum(state.n_labelled[u] * costs["md_per_configuration_time"] * w for u, w in windows.items())
+            propose("extend_window", t, {"window": round(window), "previous_window": state.windows[t]},
+                    seconds + costs["refresh"],
                     f"window at T = {t:g}: {state.windows[t]:g} → {window:.0f} (MD reaches ⟨C_B⟩ = "
                     f"{', '.join(f'{c:g}' for c in reached)})",
                     md_reached={**state.md_reached, t: tuple(sorted({*state.md_reached[t], *reached}))})
@@ -294,8 +298,9 @@ def select_within_budget(ranked: Sequence[Candidate], cpu_hours: float) -> list[
     if not (isinstance(cpu_hours, int | float) and math.isfinite(cpu_hours) and cpu_hours > 0):
         raise ValueError(f"the autopilot budget must be a positive number of CPU-hours, got {cpu_hours!r}")
     left, chosen = float(cpu_hours), []
+    slack = 1e-9 * cpu_hours  # rounding of the running sum, not budget
     for candidate in ranked:
-        if candidate.gain > 0 and candidate.cpu_hours <= left:
+        if candidate.gain > 0 and candidate.cpu_hours <= left + slack:
             chosen.append(candidate)
             left -= candidate.cpu_hours
     return chosen

@@ -36,8 +36,8 @@ def heterogeneity_rows(temperature: float, chi4: float) -> pl.DataFrame:
 
 
 def candidate(action: str, temperature: float, gain: float, hours: float) -> Candidate:
-    return Candidate(action, temperature, {"window": 400.0, "n_configurations": 8}, gain, hours, 2.0, 2.0 - gain, "",
-                     0.5, 0.4)
+    parameters = {"add_equilibria": 8} if action == "add_equilibria" else {"window": 700, "n_configurations": 8}
+    return Candidate(action, temperature, parameters, gain, hours, 2.0, 2.0 - gain, "", 0.5, 0.4)
 
 
 @pytest.fixture
@@ -48,8 +48,8 @@ def study(tmp_path):
     warehouse = Warehouse(tmp_path / "warehouse.duckdb")
     for t in (0.7, 0.5):
         warehouse.replace_partition({"system": SYSTEM, "temperature": t}, {"heterogeneity": heterogeneity_rows(t, 0.1)})
-    ranked = [candidate("label_temperature", 0.5, 1.0, 0.5), candidate("extend_window", 0.6, 3.0, 0.2),
-              candidate("label_temperature", 0.4, 2.0, 1.0)]
+    ranked = [candidate("label_temperature", 0.5, 1.0, 0.5), candidate("add_equilibria", 0.6, 3.0, 0.2),
+              candidate("label_temperature", 0.4, 2.0, 1.0), candidate("extend_window", 0.6, 1.0, 0.2)]
     table = proposal_rows(SYSTEM, ranked, inputs_digest(warehouse, SYSTEM), campaign_digest(campaign), 0.6, 0.5)
     warehouse.replace_partition({"system": SYSTEM}, {"campaign_proposals": table})
     return warehouse, campaign, table
@@ -68,18 +68,28 @@ def test_accepting_adds_the_temperature_and_changes_nothing_else(study):
     assert accepted.edit == changed[0][1].strip()
     row = warehouse.query("SELECT * FROM proposal_acceptances").row(0, named=True)
     assert (row["proposal_id"], row["accepted_by"], row["temperature"]) == (pid, "cli", 0.5)
-    assert json.loads(row["parameters"]) == {"window": 400.0, "n_configurations": 8}
+    assert json.loads(row["parameters"]) == {"window": 700, "n_configurations": 8}
+
+
+def test_accepting_a_window_sets_it_in_the_system_settings(study):
+    warehouse, campaign, table = study
+    before = campaign.read_text()
+    pid = table.filter(pl.col("action") == "extend_window")["proposal_id"][0]
+    accept_proposals([pid], warehouse, campaign)
+    added = [line for line in campaign.read_text().splitlines() if line not in before.splitlines()]
+    assert added == [f"    settings: {{propensity.max_time: {{0.6: 700}}}}  # proposal {pid}"]
+    assert load_campaign(campaign).settings == (("ka2d_ternary", "propensity.max_time", "0.6", 700.0),)
 
 
 def test_refusals_leave_the_campaign_file_and_the_warehouse_unchanged(study):
     warehouse, campaign, table = study
     text = campaign.read_bytes()
     label = table.filter(pl.col("temperature") == 0.5)["proposal_id"][0]
-    window = table.filter(pl.col("action") == "extend_window")["proposal_id"][0]
+    equilibria = table.filter(pl.col("action") == "add_equilibria")["proposal_id"][0]
     with pytest.raises(ProposalError, match="no proposal p-0000000000"):
         accept_proposals(["p-0000000000"], warehouse, campaign)
-    with pytest.raises(ProposalError, match=r"profile setting.*propensity\.max_time"):
-        accept_proposals([window], warehouse, campaign)
+    with pytest.raises(ProposalError, match=r"profile setting.*swap_mc\.samples_per_chain"):
+        accept_proposals([equilibria], warehouse, campaign)
     # inputs changed since the proposal was made: stale
     warehouse.replace_partition({"system": SYSTEM, "temperature": 0.5}, {"heterogeneity": heterogeneity_rows(0.5, 0.2)})
     with pytest.raises(ProposalError, match="stale: its inputs changed"):
@@ -112,13 +122,34 @@ def test_the_autopilot_takes_the_best_fresh_campaign_proposals_within_its_budget
     by_t = {r["temperature"]: r["proposal_id"] for r in table.filter(pl.col("action") == "label_temperature").iter_rows(
         named=True)}
     digest = campaign_digest(campaign)
-    # gain per CPU-hour: 0.5 → 2, 0.4 → 2; the profile action is never the autopilot's
-    assert autopilot_choice(warehouse, 0.6, digest) == [by_t[0.5]]
-    assert sorted(autopilot_choice(warehouse, 1.5, digest)) == sorted([by_t[0.5], by_t[0.4]])
-    assert autopilot_choice(warehouse, 0.4, digest) == []
+    window = table.filter(pl.col("action") == "extend_window")["proposal_id"][0]
+    # gain per CPU-hour: window 0.6 → 5, labels 0.5 → 2, 0.4 → 2; the profile action (15) is never the autopilot's
+    assert autopilot_choice(warehouse, 0.6, digest) == [window]
+    assert autopilot_choice(warehouse, 0.7, digest) == [window, by_t[0.5]]
+    assert sorted(autopilot_choice(warehouse, 1.7, digest)) == sorted([window, by_t[0.5], by_t[0.4]])
+    assert autopilot_choice(warehouse, 0.1, digest) == []
     assert autopilot_choice(warehouse, 1.5, "another-campaign") == []  # stale against the campaign file
     with pytest.raises(ValueError, match="positive number"):
         autopilot_choice(warehouse, -1.0, digest)
+
+
+def test_campaign_settings_override_one_system_at_one_temperature(tmp_path):
+    from glass_assets.campaign import with_campaign_settings
+    from glass_assets.profiles import load_profile
+
+    path = tmp_path / "campaign.yaml"
+    path.write_text(CAMPAIGN.replace("    proposals: true\n", "    settings: {propensity.max_time: {0.6: 700}}\n"))
+    profile = with_campaign_settings(load_profile("demo"), load_campaign(path))
+    assert profile.propensity.max_time_for(SYSTEM, 0.6) == 700.0
+    assert profile.propensity.max_time_for(SYSTEM, 0.7) == load_profile("demo").propensity.max_time_for(SYSTEM, 0.7)
+    assert profile.propensity.max_time_for("kam", 0.37) == load_profile("demo").propensity.max_time_for("kam", 0.37)
+    for bad, error in (("{propensity.max_time: {0.5: 700}}", "not in that system's propensity list"),
+                       ("{propensity.max_time: {0.6: -1}}", "not a positive number"),
+                       ("{propensity.n_samples: {0.6: 1}}", "not an integer ≥ 2"),
+                       ("{swap_mc.n_chains: {0.6: 4}}", "cannot be set by a campaign")):
+        path.write_text(CAMPAIGN.replace("    proposals: true\n", f"    settings: {bad}\n"))
+        with pytest.raises(ValueError, match=error):
+            load_campaign(path)
 
 
 def test_the_campaign_budget_must_be_a_positive_number(tmp_path):
