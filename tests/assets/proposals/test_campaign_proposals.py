@@ -249,3 +249,26 @@ def test_the_asset_ranks_prices_and_judges_an_accepted_proposal(tmp_path, monkey
     assert outcome["before"] == pytest.approx((0.1 + 0.1 + 0.5) / 3)
     assert outcome["realised"] == pytest.approx((0.1 + 0.1 + 0.2) / 3)
     assert outcome["predicted"] == pytest.approx(label["spread_after"])
+
+
+def test_a_campaign_setting_changes_the_code_versions_of_that_system_only(tmp_path):
+    """The window of one ternary temperature re-runs what reads it, for that system; other systems' assets and the
+    ternary assets that do not read it keep their code versions."""
+    from glass_assets.definitions import build_definitions
+    from glass_assets.profiles import load_profile
+    from tests.helpers.paths import SNAPSHOTS
+
+    text = (SNAPSHOTS / "campaign.yaml").read_text()
+    edited = tmp_path / "campaign.yaml"
+    window = "    settings: {propensity.max_time: {0.5: 700}}"
+    edited.write_text(text.replace("    proposals: true", f"    proposals: true\n{window}"))
+
+    def versions(path):
+        graph = build_definitions(load_campaign(path), load_profile("demo")).resolve_asset_graph()
+        return {key.to_user_string(): graph.get(key).code_version for key in graph.get_all_asset_keys()}
+
+    before, after = versions(SNAPSHOTS / "campaign.yaml"), versions(edited)
+    changed = {key for key in before if before[key] != after[key]}
+    assert "ka2d_ternary/propensity_labels" in changed and "ka2d_ternary/tglassmlp_model" in changed
+    assert not {key for key in changed if not key.startswith("ka2d_ternary/")}
+    assert "ka2d_ternary/swap_mc_equilibria" not in changed and "ka2d_ternary/mlp_descriptors" not in changed
