@@ -24,6 +24,8 @@ from glass_assets.paths import REPO_ROOT
 
 #: the demo process that executes a run in process: if it is gone, the run is too
 DEMO_PID_TAG = "glass/demo_pid"
+#: where the demo keeps its automation cursor between invocations (the instance's key-value store)
+CURSOR_KEY = "glass/demo_automation_cursor"
 #: metadata the demo prints as text: the classifier gate's verdict on the CNN behind the Grad-CAM numbers
 GATE_KEYS = (
     "classifier",
@@ -131,6 +133,25 @@ class CampaignOutcome(NamedTuple):
         return not self.still_due
 
 
+def load_cursor(instance):  # noqa: ANN001, ANN201 - a DagsterInstance, an AssetDaemonCursor or None
+    """The automation cursor the last demo left in the instance, so a condition that compares with the previous
+    evaluation (a code version changed by a profile or campaign setting) fires across demos as across daemon ticks;
+    None for a first demo or a cursor this Dagster cannot read."""
+    from dagster._serdes import deserialize_value
+
+    stored = instance.run_storage.get_cursor_values({CURSOR_KEY}).get(CURSOR_KEY)
+    try:
+        return deserialize_value(stored) if stored else None
+    except Exception:  # noqa: BLE001 - an unreadable cursor only costs the first comparison
+        return None
+
+
+def save_cursor(instance, cursor) -> None:  # noqa: ANN001 - a DagsterInstance, an AssetDaemonCursor
+    from dagster._serdes import serialize_value
+
+    instance.run_storage.set_cursor_values({CURSOR_KEY: serialize_value(cursor)})
+
+
 def run_campaign(
     defs,  # noqa: ANN001 - Dagster Definitions
     instance,  # noqa: ANN001 - a DagsterInstance
@@ -144,15 +165,20 @@ def run_campaign(
     from dagster import evaluate_automation_conditions
 
     graph = defs.resolve_asset_graph()
-    cursor = None
+    cursor = load_cursor(instance)
 
     def due_now() -> list[tuple]:
         nonlocal cursor
+        if cursor is not None:  # what the last evaluation requested has run: the next demo may start from it
+            save_cursor(instance, cursor)
         result = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
         cursor = result.cursor
-        return audit(defs, instance, log) + [
+        requested = [
             (key, partition) for key in graph.get_all_asset_keys() for partition in result.get_requested_partitions(key)
         ]
+        if not requested:  # nothing left unexecuted in this cursor
+            save_cursor(instance, cursor)
+        return audit(defs, instance, log) + requested
 
     return run_rounds(
         graph,

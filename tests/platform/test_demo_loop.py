@@ -141,3 +141,24 @@ def test_no_round_is_needed_for_a_graph_with_nothing_due(max_rounds):
     lines = []
     outcome = run_rounds(GRAPH, lambda: [], lambda *_: pytest.fail("nothing to execute"), lines.append, max_rounds)
     assert outcome == CampaignOutcome(0, 0) and lines == ["campaign complete: no asset is due"]
+
+
+def test_a_code_version_changed_between_demos_is_computed_again(tmp_path):
+    """The demo keeps its automation cursor in the instance, so a setting that changes a code version between two
+    demos (a profile edit, a campaign ``settings`` override) is recomputed by the next demo, as by the daemon."""
+
+    def graph(version: str) -> Definitions:
+        @asset(partitions_def=TEMPERATURES, deps=[quench], automation_condition=CONDITION, code_version=version)
+        def study() -> None:
+            pass
+
+        return Definitions(assets=[quench, study, summary, a_root])
+
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        assert run_campaign(graph("v1"), instance, lambda _: None, audit=lambda *_: []).complete
+        outcome = run_campaign(graph("v1"), instance, lambda _: None, audit=lambda *_: [])
+        assert outcome == CampaignOutcome(runs=0, failed=0)  # nothing changed: nothing due
+        outcome = run_campaign(graph("v2"), instance, lambda _: None, audit=lambda *_: [])
+        assert outcome.complete and outcome.runs >= 2  # both study partitions again (then summary, downstream)
+        latest = {r.tags.get("dagster/partition") for r in instance.get_runs()[: outcome.runs]}
+        assert {"0.1", "0.2"} <= latest
