@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for item in accept_proposals(args.ids, warehouse, accepted_by="cli"):
             print(f"accepted {item.proposal_id} ({item.system}): {item.edit}")
+            if "settings:" in item.edit:
+                print("a campaign setting changes code versions: reload the code location (Dagster UI: Deployment → "
+                      "Reload); the demo runner takes it up at its next start")
     except ProposalError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

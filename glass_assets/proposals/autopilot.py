@@ -2,10 +2,12 @@
 proposal ids as config) and the ``campaign_autopilot`` schedule.
 
 The autopilot is off unless the campaign sets ``autopilot: {cpu_hours_per_night: <hours>}``. Then, at the campaign's
-``backfill_schedule``, it ranks the current campaign-expressible proposals of every system by gain per CPU-hour and
-takes, greedily, those with a positive gain whose predicted cost still fits the night's budget
-(:func:`glass_core.learning.campaign_gain.select_within_budget`; costs from the accounting table), skipping stale
-ones; the job accepts them in one campaign edit and records each acceptance (``accepted_by = 'autopilot'``).
+``backfill_schedule``, it ranks the current ``label_temperature`` proposals of every system by gain per CPU-hour (a
+new temperature is a new partition; a window proposal changes code versions, which a running code location takes up
+only when reloaded, so it is left to a user) and takes, greedily, those with a positive gain whose predicted cost
+still fits the night's budget (:func:`glass_core.learning.campaign_gain.select_within_budget`; costs from the
+accounting table), skipping stale ones; the job accepts them in one campaign edit and records each acceptance
+(``accepted_by = 'autopilot'``).
 """
 
 
@@ -54,6 +56,9 @@ def accept_proposals_op(context: OpExecutionContext, config: AcceptConfig, wareh
         raise
     for item in accepted:
         context.log.info(f"accepted {item.proposal_id} ({item.system}): {item.edit}")
+        if "settings:" in item.edit:
+            context.log.warning("a campaign setting changes code versions: reload the code location (Deployment → "
+                                "Reload) so the automation computes the assets that read it again")
     table = "| proposal | system | campaign line |\n|---|---|---|\n" + "\n".join(
         f"| {a.proposal_id} | {a.system} | `{a.edit}` |" for a in accepted)
     return Output(len(accepted), metadata={"accepted": MetadataValue.md(table), "by": config.accepted_by})
@@ -69,10 +74,11 @@ def accept_campaign_proposals() -> None:
 
 
 def autopilot_choice(warehouse: Warehouse, budget: float, campaign_file_digest: str) -> list[str]:
-    """The proposal ids the autopilot accepts within ``budget`` CPU-hours: campaign-expressible, not stale (same
-    inputs and campaign file), greedy by gain per CPU-hour over every system."""
-    rows = warehouse.query(
-        "SELECT * FROM campaign_proposals WHERE accept_via = 'campaign' ORDER BY gain_per_cpu_hour DESC, proposal_id")
+    """The proposal ids the autopilot accepts within ``budget`` CPU-hours: new temperatures, not stale (same inputs and
+    campaign file), greedy by gain per CPU-hour over every system."""
+    rows = warehouse.query(  # new temperatures only: a window changes code versions, which wait for a reload
+        "SELECT * FROM campaign_proposals WHERE action IN ('label_temperature') "
+        "ORDER BY gain_per_cpu_hour DESC, proposal_id")
     fresh = {system: inputs_digest(warehouse, system) for system in set(rows["system"])}
     ranked, ids = [], []
     for r in rows.iter_rows(named=True):

@@ -122,12 +122,11 @@ def test_the_autopilot_takes_the_best_fresh_campaign_proposals_within_its_budget
     by_t = {r["temperature"]: r["proposal_id"] for r in table.filter(pl.col("action") == "label_temperature").iter_rows(
         named=True)}
     digest = campaign_digest(campaign)
-    window = table.filter(pl.col("action") == "extend_window")["proposal_id"][0]
-    # gain per CPU-hour: window 0.6 → 5, labels 0.5 → 2, 0.4 → 2; the profile action (15) is never the autopilot's
-    assert autopilot_choice(warehouse, 0.6, digest) == [window]
-    assert autopilot_choice(warehouse, 0.7, digest) == [window, by_t[0.5]]
-    assert sorted(autopilot_choice(warehouse, 1.7, digest)) == sorted([window, by_t[0.5], by_t[0.4]])
-    assert autopilot_choice(warehouse, 0.1, digest) == []
+    # gain per CPU-hour: labels 0.5 → 2, 0.4 → 2; a window (5) changes code versions and the profile action (15)
+    # needs a profile edit: neither is the autopilot's
+    assert autopilot_choice(warehouse, 0.6, digest) == [by_t[0.5]]
+    assert sorted(autopilot_choice(warehouse, 1.5, digest)) == sorted([by_t[0.5], by_t[0.4]])
+    assert autopilot_choice(warehouse, 0.4, digest) == []
     assert autopilot_choice(warehouse, 1.5, "another-campaign") == []  # stale against the campaign file
     with pytest.raises(ValueError, match="positive number"):
         autopilot_choice(warehouse, -1.0, digest)
