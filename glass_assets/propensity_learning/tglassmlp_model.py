@@ -32,7 +32,7 @@ from glass_assets.registry.tracking import MLflowResource
 from glass_assets.resources import StudySettings, WarehouseResource
 from glass_assets.versioning import TGLASSMLP_CODE_VERSION
 from glass_core.learning.mlp_data import PropensityDataset, extrapolation_spans
-from glass_core.learning.tglassmlp import TGlassMLPEnsemble
+from glass_core.learning.tglassmlp import TGlassMLPEnsemble, attention_entropy
 from glass_core.models.systems import get_system
 
 __all__ = ["TGLASSMLP_MODEL", "attention_diagnostics", "tglassmlp_model"]
@@ -59,7 +59,7 @@ def attention_diagnostics(ensemble: TGlassMLPEnsemble, state_points: np.ndarray)
     rows = []
     for temperature, cb in np.unique(np.asarray(state_points, dtype=np.float64).reshape(-1, 2), axis=0):
         weights = ensemble.attention_weights(float(temperature), float(cb))
-        entropy = -(weights * np.log(np.clip(weights, 1e-300, None))).sum(axis=1)
+        entropy = attention_entropy(weights)
         rows.append({
             "temperature": float(temperature), "target_cb": float(cb),
             "attention_entropy": float(entropy.mean()), "attention_max_weight": float(weights.max(axis=1).mean()),

@@ -41,10 +41,16 @@ from glass_core.learning.mlp_data import CB_CLAMP, N_STATE_INPUTS, Standardiser,
 from glass_core.learning.mlp_ensemble import PropensityEnsemble
 from glass_core.learning.tglassmlp_inference import FoldedTGlassMLP, StackedTGlassMembers
 
-__all__ = ["DEFAULT_ARCHITECTURE", "TGlassMLPEnsemble", "TGlassMLPNet", "TGlassPrediction"]
+__all__ = ["DEFAULT_ARCHITECTURE", "TGlassMLPEnsemble", "TGlassMLPNet", "TGlassPrediction", "attention_entropy"]
 
 DEFAULT_ARCHITECTURE = {"attention_hidden": 6, "attention_dim": 2, "embed_hidden": 7, "embed_dim": 4,
                         "bottleneck": 2, "hidden": 10}
+
+
+def attention_entropy(weights: np.ndarray) -> np.ndarray:
+    """Entropy of each row of attention weights, S = −Σ_k w_k ln w_k (ln K for uniform weights over K lengths); a
+    sharp softmax, e.g. on extrapolation, shows as a falling entropy [J]."""
+    return -(weights * np.log(np.clip(weights, 1e-300, None))).sum(axis=1)
 
 
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:

@@ -412,3 +412,10 @@ def test_the_state_input_is_standardised_over_every_requested_state_point():
     assert extrapolation_spans(0.3, [0.7, 0.6, 0.5]) == pytest.approx((1 / 0.3 - 1 / 0.5) / (1 / 0.5 - 1 / 0.7))
     assert extrapolation_spans(0.55, [0.7, 0.6, 0.5]) == 0.0
     assert extrapolation_spans(0.15, [0.4, 0.21]) == pytest.approx(0.85, abs=0.01)  # [J]'s own extrapolation
+
+
+def test_attention_entropy_is_ln_k_for_uniform_weights_and_zero_for_one_length():
+    from glass_core.learning.tglassmlp import attention_entropy
+
+    weights = np.array([[0.25, 0.25, 0.25, 0.25], [1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0]])
+    assert np.allclose(attention_entropy(weights), [np.log(4), 0.0, np.log(2)])
