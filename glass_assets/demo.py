@@ -247,6 +247,16 @@ def _graph_order(graph, runs: dict) -> list[tuple[str | None, list]]:  # noqa: A
             if not any(ancestors & set(other) for i, (_, other) in enumerate(pending) if i != index):
                 break
         else:
+            # runs that wait on each other (a per-system model, per-temperature predictions from it, a per-system
+            # summary of those, all due after a setting changed): run the first one's keys that wait on no other
+            # run now, the rest of it after the runs they wait on
+            partition, keys = pending[0]
+            others = set().union(*(set(other) for _, other in pending[1:]))
+            ready = [k for k in keys if not graph.get_ancestor_asset_keys(k) & others]
+            if ready and len(ready) < len(keys):
+                ordered.append((partition, ready))
+                pending[0] = (partition, [k for k in keys if k not in ready])
+                continue
             index = 0
         ordered.append(pending.pop(index))
     return ordered

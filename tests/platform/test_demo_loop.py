@@ -162,3 +162,29 @@ def test_a_code_version_changed_between_demos_is_computed_again(tmp_path):
         assert outcome.complete and outcome.runs >= 2  # both study partitions again (then summary, downstream)
         latest = {r.tags.get("dagster/partition") for r in instance.get_runs()[: outcome.runs]}
         assert {"0.1", "0.2"} <= latest
+
+
+def test_runs_that_wait_on_each_other_are_split_in_graph_order():
+    """A per-system model, per-temperature predictions from it and a per-system summary of those, all due at once (a
+    changed setting): the model runs first, then the predictions, then the summary — never the summary before the
+    predictions it reads."""
+
+    @asset
+    def model() -> None:
+        pass
+
+    @asset(partitions_def=TEMPERATURES, deps=[model])
+    def predictions() -> None:
+        pass
+
+    @asset(deps=[predictions])
+    def lengths() -> None:
+        pass
+
+    graph = Definitions(assets=[model, predictions, lengths]).resolve_asset_graph()
+    keys = {name: AssetKey(name) for name in ("model", "predictions", "lengths")}
+    due = [(keys["lengths"], None), (keys["predictions"], "0.1"), (keys["model"], None), (keys["predictions"], "0.2")]
+    assert group_runs(graph, due) == [
+        (None, [keys["model"]]), ("0.1", [keys["predictions"]]), ("0.2", [keys["predictions"]]),
+        (None, [keys["lengths"]]),
+    ]
