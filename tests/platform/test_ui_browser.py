@@ -166,8 +166,11 @@ def test_automation_page_shows_the_nightly_backfill_as_a_schedule(stack, chromiu
     repository = stack.defs.get_repository_def()
     sensors = {s.name for s in repository.sensor_defs}
     assert sensors == {"campaign_sensor", "campaign_automation", "warehouse_audit"}, sensors
-    (schedule,) = repository.schedule_defs
+    # the nightly backfill, and the campaign autopilot at the same cron (stopped: the campaign sets no budget)
+    schedule, autopilot = (repository.get_schedule_def(n) for n in ("nightly_backfill", "campaign_autopilot"))
+    assert {s.name for s in repository.schedule_defs} == {schedule.name, autopilot.name}
     assert schedule.name == "nightly_backfill" and schedule.cron_schedule == BACKFILL_SCHEDULE
+    assert autopilot.name == "campaign_autopilot" and autopilot.cron_schedule == BACKFILL_SCHEDULE
     assert BACKFILL_SCHEDULE in repository.get_sensor_def("campaign_automation").description
     hour, minute = BACKFILL_SCHEDULE.split()[1], BACKFILL_SCHEDULE.split()[0]
     when = f"{int(hour):02d}:{int(minute):02d}"  # "03:30": the page writes the cron out
@@ -179,7 +182,7 @@ def test_automation_page_shows_the_nightly_backfill_as_a_schedule(stack, chromiu
     wait_until(chromium, lambda d: f"Scheduled At {when}" in page_text(d), f"'Scheduled At {when}'")
     screenshot(chromium, "automation")
 
-    # a user looking for schedules: the filter the page offers for them lists the nightly backfill and nothing else
+    # a user looking for schedules: the filter the page offers for them lists the schedules and no sensor
     chromium.get(f"{stack.dagster_url}/automation?selection=type%3Aschedule")
     wait_until(chromium, lambda d: schedule.name in page_text(d).split("\n"), "the schedule under type:schedule")
     assert not sensors & set(page_text(chromium).split("\n"))
