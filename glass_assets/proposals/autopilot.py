@@ -80,15 +80,16 @@ def autopilot_choice(warehouse: Warehouse, budget: float, campaign_file_digest: 
         "SELECT * FROM campaign_proposals WHERE action IN ('label_temperature') "
         "ORDER BY gain_per_cpu_hour DESC, proposal_id")
     fresh = {system: inputs_digest(warehouse, system) for system in set(rows["system"])}
-    ranked, ids = [], []
+    ids: dict[int, str] = {}  # candidate (by identity) → its proposal id
+    ranked = []
     for r in rows.iter_rows(named=True):
         if r["inputs_digest"] != fresh[r["system"]] or r["campaign_digest"] != campaign_file_digest:
             continue
-        ranked.append(Candidate(r["action"], r["temperature"], {}, r["gain"], r["cpu_hours"], r["objective_before"],
-                                r["objective_after"], r["proposal_id"]))
-    for chosen in select_within_budget(ranked, budget):
-        ids.append(chosen.note)
-    return ids
+        candidate = Candidate(r["action"], r["temperature"], {}, r["gain"], r["cpu_hours"], r["objective_before"],
+                              r["objective_after"], r["note"] or "")
+        ids[id(candidate)] = r["proposal_id"]
+        ranked.append(candidate)
+    return [ids[id(chosen)] for chosen in select_within_budget(ranked, budget)]
 
 
 def campaign_autopilot(backfill_schedule: str, budget: float | None) -> tuple[ScheduleDefinition, JobDefinition]:

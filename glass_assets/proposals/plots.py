@@ -18,13 +18,15 @@ def proposals_figure(state: CampaignState, model: ErrorModel, table: pl.DataFram
     transfer error e_tr(x) and the held-out measurement; right: the candidates' gain per CPU-hour at their T."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     temps = sorted({p.temperature for p in state.points})
-    spread = [sum(p.relative_spread for p in state.points if p.temperature == t)
-              / sum(1 for p in state.points if p.temperature == t) for t in temps]
-    se = [sum(p.relative_se for p in state.points if p.temperature == t)
-          / sum(1 for p in state.points if p.temperature == t) for t in temps]
-    transfer = [sum(model.transfer(distance(p.temperature, p.target_cb, state.md_reached))
-                    for p in state.points if p.temperature == t)
+
+    def by_temperature(value) -> list[float]:  # noqa: ANN001 - a function of one state point
+        """Mean of ``value`` over the ⟨C_B⟩ of each temperature."""
+        return [sum(value(p) for p in state.points if p.temperature == t)
                 / sum(1 for p in state.points if p.temperature == t) for t in temps]
+
+    spread = by_temperature(lambda p: p.relative_spread)
+    se = by_temperature(lambda p: p.relative_se)
+    transfer = by_temperature(lambda p: model.transfer(distance(p.temperature, p.target_cb, state.md_reached)))
     left.plot(temps, spread, "o-", label="network spread / χ4 (measured)")
     left.plot(temps, se, "s-", label="bootstrap SE / χ4 (measured)")
     left.plot(temps, transfer, "^--", label="transfer error e_tr(x) (model)")

@@ -52,7 +52,7 @@ def _usage(warehouse: Warehouse, system: str) -> pl.DataFrame:
     ).with_columns(pl.col("asset").str.split("/").list.last().alias("name"))
 
 
-def _costs(usage: pl.DataFrame, profile: Profile, system: str, labelled: list[float], swap_mc: list[float]) -> dict:
+def _costs(usage: pl.DataFrame, profile: Profile, system: str, swap_mc: list[float]) -> dict:
     """CPU seconds per unit of each kind of work (see :class:`~glass_core.learning.campaign_gain.CampaignState`)."""
     md = usage.filter((pl.col("name") == "propensity_labels") & (pl.col("component") == "isoconfigurational"))
     exposure = sum(
@@ -61,8 +61,8 @@ def _costs(usage: pl.DataFrame, profile: Profile, system: str, labelled: list[fl
     )
     swap = usage.filter(pl.col("name").is_in(["swap_mc_equilibria", "inherent_structures"]))
     per_t = profile.swap_mc.n_chains * profile.swap_mc.samples_per_chain
-    temperature_cost = usage.filter(pl.col("name").is_in(TEMPERATURE_ASSETS) & pl.col("partition_key").str.contains("|",
-                                                                                                                  literal=True))
+    per_temperature = pl.col("partition_key").str.contains("|", literal=True)
+    temperature_cost = usage.filter(pl.col("name").is_in(TEMPERATURE_ASSETS) & per_temperature)
     return {
         "md_per_configuration_time": float(md["cpu_s"].sum()) / exposure if exposure else 0.0,
         "equilibrium": float(swap["cpu_s"].sum()) / (per_t * max(1, len(swap_mc))),
@@ -99,7 +99,7 @@ def campaign_state(
         n_labelled={t: profile.propensity.samples_for(system, t) for t in labelled},
         swap_mc=tuple(swap_mc),
         held_out=_held_out(warehouse, system),
-        costs=_costs(_usage(warehouse, system), profile, system, labelled, swap_mc),
+        costs=_costs(_usage(warehouse, system), profile, system, swap_mc),
         targets=tuple(profile.propensity_learning.state_point_targets),
         planned={t: (profile.propensity.max_time_for(system, t), profile.propensity.samples_for(system, t))
                  for t in swap_mc},
